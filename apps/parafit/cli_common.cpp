@@ -1,0 +1,97 @@
+#include "cli_common.h"
+
+#include <fast_float/fast_float.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <limits>
+
+namespace parafit::cli {
+
+std::vector<std::string> split_list(const std::vector<std::string>& occurrences) {
+  std::vector<std::string> out;
+  for (const auto& occ : occurrences) {
+    std::size_t start = 0;
+    while (true) {
+      const std::size_t comma = occ.find(',', start);
+      out.push_back(occ.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  return out;
+}
+
+double parse_number(const std::string& text, const std::string& flag) {
+  double v = 0;
+  const char* end = text.data() + text.size();
+  const auto res = fast_float::from_chars(text.data(), end, v);
+  if (text.empty() || res.ec != std::errc() || res.ptr != end || !std::isfinite(v))
+    throw UsageError(fmt::format("{}: '{}' is not a finite number", flag, text));
+  return v;
+}
+
+namespace {
+
+std::pair<std::string, std::string> split_assignment(const std::string& token, const std::string& flag,
+                                                     const char* form) {
+  const std::size_t eq = token.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw UsageError(fmt::format("{}: '{}' is not of the form {}", flag, token, form));
+  return {token.substr(0, eq), token.substr(eq + 1)};
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, double>> parse_assignments(const std::vector<std::string>& occurrences,
+                                                              const std::string& flag) {
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& token : split_list(occurrences)) {
+    auto [name, value] = split_assignment(token, flag, "name=number");
+    out.emplace_back(name, parse_number(value, fmt::format("{} {}", flag, name)));
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, ParameterBounds>> parse_bounds(const std::vector<std::string>& occurrences,
+                                                                  const std::string& flag) {
+  std::vector<std::pair<std::string, ParameterBounds>> out;
+  for (const auto& token : split_list(occurrences)) {
+    auto [name, range] = split_assignment(token, flag, "name=lower:upper");
+    const std::size_t colon = range.find(':');
+    if (colon == std::string::npos)
+      throw UsageError(fmt::format("{}: '{}' is not of the form name=lower:upper", flag, token));
+    ParameterBounds b;
+    const std::string lo = range.substr(0, colon), hi = range.substr(colon + 1);
+    const std::string where = fmt::format("{} {}", flag, name);
+    if (!lo.empty()) b.lower = parse_number(lo, where);
+    if (!hi.empty()) b.upper = parse_number(hi, where);
+    if (b.lower > b.upper)
+      throw UsageError(fmt::format("{}: '{}' has lower bound above upper bound", flag, token));
+    out.emplace_back(name, b);
+  }
+  return out;
+}
+
+std::pair<double, double> parse_range(const std::string& text, const std::string& flag) {
+  const std::size_t colon = text.find(':');
+  if (colon == std::string::npos)
+    throw UsageError(fmt::format("{}: '{}' is not of the form lo:hi", flag, text));
+  const double lo = parse_number(text.substr(0, colon), flag);
+  const double hi = parse_number(text.substr(colon + 1), flag);
+  if (!(lo < hi)) throw UsageError(fmt::format("{}: '{}' needs lo < hi", flag, text));
+  return {lo, hi};
+}
+
+CLI::Option* add_list_option(CLI::App& app, const std::string& name, std::vector<std::string>& target,
+                             const std::string& help) {
+  return app.add_option(name, target, help)
+      ->type_size(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
+bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+
+}  // namespace parafit::cli

@@ -1,0 +1,109 @@
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "parafit/csv.h"
+#include "parafit/error.h"
+#include "parafit/fit.h"
+#include "parafit/model_file.h"
+#include "parafit/report.h"
+
+namespace parafit::cli {
+namespace {
+
+void write_text_file(const std::string& path, const std::string& text, const char* what) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.flush();
+  if (!out) throw Error(fmt::format("cannot write {} '{}'", what, path));
+}
+
+class FitCommand final : public Command {
+ public:
+  explicit FitCommand(CLI::App& parent) {
+    app = parent.add_subcommand("fit", "Fit a model to a CSV file by Levenberg-Marquardt on all cores");
+    app->add_option("--data", data_, "CSV file with a header row")->required();
+    app->add_option("--model", spec_.model, "Built-in model name (see 'parafit models'), e.g. exp-decay, poly:2")
+        ->required();
+    app->add_option("--x", x_, "Input column")->capture_default_str();
+    app->add_option("--y", spec_.y, "Response column")->capture_default_str();
+    app->add_option("--weights", spec_.weights, "Column of observation weights (>= 0)");
+    add_list_option(*app, "--start", start_, "Start values, e.g. a=1,b=2 (default: self-start from the data)");
+    add_list_option(*app, "--fix", fix_, "Hold parameters at values, e.g. b=1.3");
+    add_list_option(*app, "--bounds", bounds_, "Box bounds, e.g. a=0:10, b=:5 (open side left empty)");
+    app->add_option("--threads", threads_, "Worker threads (default: all cores)")->check(CLI::Range(1, 4096));
+    app->add_option("--json", json_, "Write the full result as JSON to this file");
+    app->add_option("--save", save_, "Save the fitted model for 'parafit predict'");
+    app->add_option("--max-iterations", spec_.solver.max_iterations, "Iteration limit")->capture_default_str()
+        ->check(CLI::Range(1, 1000000));
+    app->add_option("--conf-level", spec_.confidence_level, "Confidence level of the intervals")->capture_default_str()
+        ->check(CLI::Range(0.5, 0.999999));
+    app->add_flag("--drop-missing", drop_missing_, "Drop rows with empty, NaN or Inf fields instead of failing");
+    app->add_option("--delimiter", delimiter_, "Field delimiter (default: detect , tab ;)");
+  }
+
+  int run() override {
+    spec_.x = split_list({x_});
+    spec_.start = parse_assignments(start_, "--start");
+    spec_.fix = parse_assignments(fix_, "--fix");
+    spec_.bounds = parse_bounds(bounds_, "--bounds");
+    CsvOptions csv;
+    csv.drop_missing = drop_missing_;
+    if (!delimiter_.empty()) {
+      if (delimiter_ == "\\t" || delimiter_ == "tab") delimiter_ = "\t";
+      if (delimiter_.size() != 1)
+        throw UsageError(fmt::format("--delimiter: '{}' is not a single character", delimiter_));
+      csv.delimiter = delimiter_[0];
+    }
+    csv.columns = spec_.x;
+    csv.columns.push_back(spec_.y);
+    if (!spec_.weights.empty()) csv.columns.push_back(spec_.weights);
+
+    make_builtin_model(spec_.model);  // an unknown model is reported before any data is read
+    Context ctx;
+    ctx.threads = threads_;
+    const auto t0 = std::chrono::steady_clock::now();
+    CsvReport report;
+    Dataset data = read_csv(data_, csv, &report);
+    const auto t1 = std::chrono::steady_clock::now();
+    if (report.rows_dropped > 0)
+      fmt::print(stderr, "parafit: dropped {} row(s) with empty, NaN or Inf fields (--drop-missing)\n",
+                 report.rows_dropped);
+
+    const FitResult result = fit(data, spec_, ctx);
+    const auto t2 = std::chrono::steady_clock::now();
+    if (result.summary.termination == Termination::kNonFiniteStart)
+      throw Error(fmt::format("{}: {}", data_, result.summary.message));
+
+    ReportContext rc{data_, ctx.resolved_threads(), ctx.chunk_rows};
+    fmt::print("{}", format_summary(result, rc));
+    std::fflush(stdout);
+    if (!json_.empty()) write_text_file(json_, format_json(result, rc), "JSON file");
+    if (!save_.empty()) {
+      if (result.summary.IsSolutionUsable()) save_model_file(save_, saved_model_from(result));
+      else fmt::print(stderr, "parafit: model not saved to '{}': the fit did not converge\n", save_);
+    }
+    if (stderr_is_terminal())
+      fmt::print(stderr, "parafit: read {} rows in {:.3f} s; fit in {:.3f} s on {} thread(s)\n",
+                 data.rows(), std::chrono::duration<double>(t1 - t0).count(),
+                 std::chrono::duration<double>(t2 - t1).count(), ctx.resolved_threads());
+    return result.summary.IsSolutionUsable() ? 0 : 1;
+  }
+
+ private:
+  FitSpec spec_;
+  std::string data_, x_ = "x", json_, save_, delimiter_;
+  std::vector<std::string> start_, fix_, bounds_;
+  int threads_ = 0;
+  bool drop_missing_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> add_fit_command(CLI::App& parent) { return std::make_unique<FitCommand>(parent); }
+
+}  // namespace parafit::cli

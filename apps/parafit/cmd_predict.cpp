@@ -1,0 +1,66 @@
+#include <fmt/format.h>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "output_file.h"
+#include "parafit/csv.h"
+#include "parafit/model_file.h"
+
+namespace parafit::cli {
+namespace {
+
+class PredictCommand final : public Command {
+ public:
+  explicit PredictCommand(CLI::App& parent) {
+    app = parent.add_subcommand("predict",
+        "Predict with a saved model: fitted values, their standard errors and confidence intervals");
+    app->add_option("--model-file", model_file_, "Model saved by 'parafit fit --save'")->required();
+    app->add_option("--data", data_, "CSV file with the model's input column(s)")->required();
+    app->add_option("--out", out_, "Output CSV (default: standard output)")->capture_default_str();
+    app->add_option("--threads", threads_, "Worker threads (default: all cores)")->check(CLI::Range(1, 4096));
+    app->add_flag("--drop-missing", drop_missing_, "Drop rows with empty, NaN or Inf inputs instead of failing");
+  }
+
+  int run() override {
+    const SavedModel saved = load_model_file(model_file_);
+    CsvOptions csv;
+    csv.columns = saved.inputs;
+    csv.drop_missing = drop_missing_;
+    const Dataset data = read_csv(data_, csv);
+    Context ctx;
+    ctx.threads = threads_;
+    const Predictions pred = predict(saved, data, ctx);
+
+    OutputFile out(out_);
+    fmt::memory_buffer buf;
+    for (const auto& name : saved.inputs) fmt::format_to(std::back_inserter(buf), "{},", name);
+    const int level = static_cast<int>(saved.confidence_level * 100 + 0.5);
+    fmt::format_to(std::back_inserter(buf), "fit,se_fit,lwr{0},upr{0}\n", level);
+    for (std::size_t i = 0; i < data.rows(); ++i) {
+      for (std::size_t k = 0; k < saved.inputs.size(); ++k)
+        fmt::format_to(std::back_inserter(buf), "{},", data.column(k)[i]);
+      fmt::format_to(std::back_inserter(buf), "{},{},{},{}\n", pred.fit[i], pred.se_fit[i],
+                     pred.lower[i], pred.upper[i]);
+      if (buf.size() > (1 << 20)) {
+        out.write(buf);
+        buf.clear();
+      }
+    }
+    out.write(buf);
+    out.close();
+    return 0;
+  }
+
+ private:
+  std::string model_file_, data_, out_ = "-";
+  int threads_ = 0;
+  bool drop_missing_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> add_predict_command(CLI::App& parent) {
+  return std::make_unique<PredictCommand>(parent);
+}
+
+}  // namespace parafit::cli

@@ -1,0 +1,23 @@
+// The subcommands of `parafit`. Each registers its options on the parent app and runs when chosen.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+
+namespace parafit::cli {
+
+class Command {
+ public:
+  virtual ~Command() = default;
+  // Runs the command after its options were parsed; returns the exit code. Throws parafit::Error
+  // (exit 1) or UsageError (exit 2).
+  virtual int run() = 0;
+  CLI::App* app = nullptr;
+};
+
+std::unique_ptr<Command> add_fit_command(CLI::App& parent);
+std::unique_ptr<Command> add_predict_command(CLI::App& parent);
+std::unique_ptr<Command> add_gen_command(CLI::App& parent);
+std::unique_ptr<Command> add_models_command(CLI::App& parent);
+
+}  // namespace parafit::cli

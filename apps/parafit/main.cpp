@@ -1,0 +1,74 @@
+// parafit — fast parallel nonlinear regression from the command line.
+// Exit codes: 0 success, 1 failed fit or bad data, 2 bad usage.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+#include <vector>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "parafit/error.h"
+
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+// The usage line of the chosen subcommand (or of parafit itself), for usage errors.
+std::string usage_of(const CLI::App& app) {
+  const CLI::App* shown = &app;
+  for (const CLI::App* sub : app.get_subcommands()) shown = sub;
+  std::string help = shown->help();
+  const std::size_t usage = help.find("Usage:");
+  const std::size_t end = help.find('\n', usage);
+  std::string line = usage == std::string::npos ? "" : help.substr(usage, end - usage);
+  std::string name = shown == &app ? "parafit" : "parafit " + shown->get_name();
+  return fmt::format("{}\nRun '{} --help' for more.", line, name);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"parafit: fast parallel nonlinear regression (Levenberg-Marquardt on all cores)",
+               "parafit"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "parafit 0.1.0");
+  std::vector<std::unique_ptr<parafit::cli::Command>> commands;
+  commands.push_back(parafit::cli::add_fit_command(app));
+  commands.push_back(parafit::cli::add_predict_command(app));
+  commands.push_back(parafit::cli::add_gen_command(app));
+  commands.push_back(parafit::cli::add_models_command(app));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "parafit: error: {}\n{}\n", e.what(), usage_of(app));
+    return kExitUsage;
+  }
+
+  try {
+    for (auto& cmd : commands)
+      if (app.got_subcommand(cmd->app)) return cmd->run();
+  } catch (const parafit::cli::UsageError& e) {
+    fmt::print(stderr, "parafit: error: {}\n{}\n", e.what(), usage_of(app));
+    return kExitUsage;
+  } catch (const parafit::Error& e) {
+    fmt::print(stderr, "parafit: error: {}\n", e.what());
+    return kExitFailure;
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "parafit: error: out of memory\n");
+    return kExitFailure;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "parafit: internal error: {}\n", e.what());
+    return kExitFailure;
+  }
+  return kExitUsage;
+}

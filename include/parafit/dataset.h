@@ -1,0 +1,45 @@
+// parafit/dataset.h — columnar float64 table of observations.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace parafit {
+
+// A table of named float64 columns, all of the same length. Columns are stored contiguously so
+// that models can evaluate blocks of rows with vectorised loops.
+class Dataset {
+ public:
+  Dataset() = default;
+
+  // Adds a column. Throws parafit::Error if the name is already used or the length differs from
+  // the columns already present.
+  void add_column(std::string name, std::vector<double> values);
+
+  std::size_t rows() const { return rows_; }
+  std::size_t num_columns() const { return names_.size(); }
+  const std::vector<std::string>& names() const { return names_; }
+
+  // Index of the column called `name`, if any.
+  std::optional<std::size_t> find(std::string_view name) const;
+
+  std::span<const double> column(std::size_t index) const { return columns_.at(index); }
+  // The column called `name`; throws parafit::Error naming the columns that exist if it is absent.
+  std::span<const double> column(std::string_view name) const;
+
+  // Where the data came from (a file path), used in error messages. May be empty.
+  const std::string& source() const { return source_; }
+  void set_source(std::string source) { source_ = std::move(source); }
+
+ private:
+  std::vector<std::string> names_;
+  std::vector<std::vector<double>> columns_;
+  std::size_t rows_ = 0;
+  std::string source_;
+};
+
+}  // namespace parafit

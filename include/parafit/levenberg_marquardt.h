@@ -1,0 +1,120 @@
+// parafit/levenberg_marquardt.h — the Levenberg–Marquardt least-squares solver.
+//
+//   Options      every default written where it is declared, plus IsValid()
+//   Summary      why it stopped, how much work it took, reports, IsSolutionUsable()
+//   Solver       step-wise (Init, Step) or all at once (Minimize)
+//
+// The solver streams the data: each evaluation is one parallel pass that accumulates J^T W J,
+// J^T W r and the residual sum of squares over fixed chunks (see context.h); the n x p Jacobian is
+// never formed. Every trial point is evaluated with its Jacobian, so an accepted step costs one pass.
+#pragma once
+
+#include <Eigen/Core>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "parafit/context.h"
+#include "parafit/problem.h"
+
+namespace parafit {
+
+// The rule that stopped the solver.
+enum class Termination {
+  kGradientTolerance,   // converged: every residual/Jacobian-column cosine <= gradient_tolerance
+  kFunctionTolerance,   // converged: actual and predicted relative decrease <= function_tolerance
+  kParameterTolerance,  // converged: relative scaled step <= parameter_tolerance
+  kMaxIterations,       // not converged: max_iterations reached
+  kNoProgress,          // not converged: damping grew past max_damping without a decrease
+  kNonFiniteStart,      // failed: the model or its Jacobian is not finite at the starting values
+};
+// "gradient tolerance", "function tolerance", ...
+const char* to_string(Termination t);
+// True for the three convergence rules.
+bool converged(Termination t);
+
+struct LevenbergMarquardtOptions {
+  // Iterations (trial steps, accepted or not) before giving up.
+  int max_iterations = 200;
+  // Converged when an accepted step's actual and predicted decrease of the residual sum of squares
+  // are both at most this fraction of it (MINPACK's ftol).
+  double function_tolerance = 1e-12;
+  // Converged when max_j |J_j^T W r| / (||J_j||_W ||r||_W) <= this: the residual is orthogonal to
+  // every Jacobian column to this cosine (MINPACK's gtol; scale-free).
+  double gradient_tolerance = 1e-10;
+  // Converged when the scaled step ||D delta|| <= this * (||D theta|| + this) (MINPACK's xtol).
+  double parameter_tolerance = 1e-10;
+  // Starting damping lambda, relative to the scaled diagonal of J^T W J.
+  double initial_damping = 1e-3;
+  // Stop (no progress) when lambda exceeds this without finding a decrease.
+  double max_damping = 1e32;
+  // A step is accepted when actual/predicted decrease exceeds this.
+  double min_relative_decrease = 1e-4;
+
+  // True if every option is in range; otherwise false and *why (if given) says which is not.
+  bool IsValid(std::string* why = nullptr) const;
+};
+
+struct LevenbergMarquardtSummary {
+  Termination termination = Termination::kMaxIterations;
+  std::string message;                 // one sentence on why it stopped
+  int iterations = 0;                  // trial steps taken
+  int accepted_iterations = 0;         // of which accepted
+  int function_evaluations = 0;        // passes over the data computing f
+  int jacobian_evaluations = 0;        // of which also computed J (all of them, here)
+  double initial_rss = 0;              // residual sum of squares at the start
+  double final_rss = 0;                // ... at the returned parameters
+  std::vector<double> rss_history;     // RSS at the start and after each iteration
+  double max_gradient_cosine = 0;      // the gradient measure at the returned parameters
+  double seconds = 0;                  // wall time of the solve
+
+  std::vector<double> parameters;      // all parameters (fixed ones at their given values)
+  std::vector<std::size_t> free_parameters;  // indices of the parameters that were fitted
+  std::vector<bool> at_bound;          // per parameter: lies on a bound with the gradient outward
+  Eigen::MatrixXd jtwj;                // J^T W J over free_parameters at the returned parameters
+  Eigen::VectorXd jtwr;                // J^T W r over free_parameters at the returned parameters
+
+  bool IsSolutionUsable() const { return converged(termination); }
+  std::string BriefReport() const;
+  std::string FullReport() const;
+};
+
+class LevenbergMarquardt {
+ public:
+  // Throws parafit::Error if the problem or the options are invalid.
+  LevenbergMarquardt(const Problem& problem, const LevenbergMarquardtOptions& options = {},
+                     const Context& context = {});
+
+  // Starts at theta0 (checked against bounds). Returns false when the start is unusable
+  // (Termination::kNonFiniteStart; see summary().message).
+  bool Init(std::span<const double> theta0);
+  // One trial step. Returns true while the solver should go on.
+  bool Step();
+  // Init + Step until done.
+  LevenbergMarquardtSummary Minimize(std::span<const double> theta0);
+
+  const LevenbergMarquardtSummary& summary() const { return summary_; }
+
+ private:
+  void Evaluate(const std::vector<double>& theta, double& rss, Eigen::VectorXd& g, Eigen::MatrixXd& H);
+  double GradientCosine(const Eigen::VectorXd& g, const Eigen::MatrixXd& H, double rss,
+                        const std::vector<bool>& active) const;
+  std::vector<bool> ActiveBounds(const std::vector<double>& theta, const Eigen::VectorXd& g) const;
+  void Finish(Termination t, std::string message);
+
+  const Problem& problem_;
+  LevenbergMarquardtOptions options_;
+  Context context_;
+  std::vector<std::size_t> free_;
+  std::vector<double> theta_;
+  double rss_ = 0;
+  Eigen::VectorXd g_;
+  Eigen::MatrixXd H_;
+  Eigen::VectorXd scale2_;  // D^2: Moré's running max of diag(H)
+  double lambda_ = 0;
+  double nu_ = 2;
+  bool done_ = true;
+  LevenbergMarquardtSummary summary_;
+};
+
+}  // namespace parafit

@@ -1,0 +1,48 @@
+// parafit/model_file.h — saving a fitted model, loading it back, and predicting with it.
+#pragma once
+
+#include <Eigen/Core>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "parafit/context.h"
+#include "parafit/dataset.h"
+#include "parafit/fit.h"
+#include "parafit/model.h"
+
+namespace parafit {
+
+// A fitted model as stored in a model file (format "parafit-model", version 1; docs/json-schema.md).
+struct SavedModel {
+  std::shared_ptr<const Model> model;
+  std::vector<std::string> inputs;     // input column names used in the fit
+  std::string response;                // response column name used in the fit
+  std::vector<double> estimates;       // one per parameter
+  std::vector<bool> fixed;             // one per parameter
+  Eigen::MatrixXd covariance;          // p x p; NaN where a parameter was not estimated
+  double sigma = 0;                    // residual standard error
+  double df = 0;                       // residual degrees of freedom
+  double confidence_level = 0.95;
+};
+
+SavedModel saved_model_from(const FitResult& fit);
+std::string serialize_model(const SavedModel& saved);
+void save_model_file(const std::string& path, const SavedModel& saved);
+// Throws parafit::Error naming the file and what is wrong for a missing, truncated, damaged or
+// inconsistent model file.
+SavedModel load_model_file(const std::string& path);
+SavedModel parse_model(const std::string& text, const std::string& source);
+
+struct Predictions {
+  std::vector<double> fit;      // f(x_i; theta)
+  std::vector<double> se_fit;   // standard error of the fitted mean (delta method)
+  std::vector<double> lower;    // confidence interval of the mean at the model's level
+  std::vector<double> upper;
+};
+
+// Predictions for every row of `data` (columns named as the model's inputs).
+Predictions predict(const SavedModel& saved, const Dataset& data, const Context& context = {});
+
+}  // namespace parafit

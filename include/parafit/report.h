@@ -1,0 +1,25 @@
+// parafit/report.h — presenting a fit: the R-style text summary and the JSON document.
+#pragma once
+
+#include <string>
+
+#include "parafit/fit.h"
+
+namespace parafit {
+
+struct ReportContext {
+  std::string data_source;   // shown in the summary (a file name); may be empty
+  int threads = 1;           // recorded in the JSON "run" section
+  std::size_t chunk_rows = 0;
+};
+
+// The summary printed by `parafit fit`, laid out like R's summary(nls): parameters with standard
+// errors, t and p values, confidence intervals, residual standard error, R^2, information
+// criteria, the correlation of the estimates and the convergence report.
+std::string format_summary(const FitResult& fit, const ReportContext& ctx = {});
+
+// The JSON document written by `parafit fit --json` (schema "parafit-fit/1", docs/json-schema.md).
+// Everything but the "run" section is identical for any number of threads.
+std::string format_json(const FitResult& fit, const ReportContext& ctx = {});
+
+}  // namespace parafit

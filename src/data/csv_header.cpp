@@ -1,0 +1,77 @@
+// data/csv_header.cpp — header row and delimiter detection.
+#include "data/csv_header.h"
+
+#include <array>
+#include <cstring>
+
+#include "data/csv_fields.h"
+
+namespace parafit::detail {
+namespace {
+
+// Picks the most frequent of ',', '\t' and ';' outside quotes on the header line; ties go to the
+// earlier one in that list, and a line with none of them (a single column) gets ','.
+char detect_delimiter(const char* line, const char* end) {
+  constexpr std::array<char, 3> kCandidates{',', '\t', ';'};
+  std::array<std::size_t, 3> counts{};
+  bool quoted = false;
+  for (const char* p = line; p < end; ++p) {
+    const char c = *p;
+    if (c == '"') {
+      quoted = !quoted;  // a "" pair toggles twice, so escapes need no special case
+    } else if (!quoted) {
+      if (c == '\n') break;
+      for (std::size_t i = 0; i < kCandidates.size(); ++i) counts[i] += (c == kCandidates[i]);
+    }
+  }
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < counts.size(); ++i) {
+    if (counts[i] > counts[best]) best = i;
+  }
+  return counts[best] > 0 ? kCandidates[best] : ',';
+}
+
+void check_delimiter(const CsvText& text, char delimiter) {
+  // These bytes already mean something else in the format, so they cannot also split fields.
+  if (delimiter == '"' || delimiter == '\n' || delimiter == '\r') {
+    text.fail("invalid delimiter '" + CsvText::excerpt(&delimiter, &delimiter + 1) +
+              "' (a quote or line break cannot separate fields)");
+  }
+}
+
+}  // namespace
+
+CsvHeader read_header(const CsvText& text, char delimiter) {
+  if (text.begin() == text.end()) text.fail("file is empty (no header row)");
+  if (delimiter != 0) check_delimiter(text, delimiter);
+
+  const char* p = text.begin();
+  constexpr char kBom[] = "\xEF\xBB\xBF";
+  if (text.end() - p >= 3 && std::memcmp(p, kBom, 3) == 0) p += 3;
+
+  // Comments and blank lines may come before the header too.
+  while (p < text.end()) {
+    const char* next = skip_ignorable_line(p, text.end());
+    if (next == nullptr) break;
+    p = next;
+  }
+  if (p == text.end()) text.fail("file is empty (no header row, only blank or comment lines)");
+
+  CsvHeader header;
+  header.line = p;
+  header.delimiter = delimiter != 0 ? delimiter : detect_delimiter(p, text.end());
+
+  for (;;) {
+    std::string name;
+    const char* start = nullptr;
+    p = scan_field(text, p, header.delimiter, &name, &start);
+    header.names.push_back(std::move(name));
+    header.name_positions.push_back(start);
+    if (p == text.end() || *p != header.delimiter) break;
+    ++p;
+  }
+  header.data = skip_line_end(text, p);
+  return header;
+}
+
+}  // namespace parafit::detail

@@ -1,0 +1,110 @@
+// data/mapped_file.cpp — POSIX implementation of MappedFile.
+#include "data/mapped_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "parafit/error.h"
+
+namespace parafit::detail {
+namespace {
+
+[[noreturn]] void fail_open(const std::string& path, int err) {
+  throw Error("cannot open '" + path + "': " + std::strerror(err));
+}
+
+// Closes the descriptor on every path out of the constructor; the mapping outlives it.
+class FdGuard {
+ public:
+  explicit FdGuard(int fd) : fd_(fd) {}
+  ~FdGuard() { ::close(fd_); }
+  FdGuard(const FdGuard&) = delete;
+  FdGuard& operator=(const FdGuard&) = delete;
+
+ private:
+  int fd_;
+};
+
+// Reads a stream that cannot be mapped (a pipe or character device) to its end.
+std::vector<char> read_all(int fd, const std::string& path) {
+  std::vector<char> bytes;
+  std::size_t used = 0;
+  for (;;) {
+    if (bytes.size() - used < 65536) bytes.resize(used + 65536 + bytes.size());
+    const ssize_t n = ::read(fd, bytes.data() + used, bytes.size() - used);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail_open(path, errno);
+    }
+    used += static_cast<std::size_t>(n);
+  }
+  bytes.resize(used);
+  return bytes;
+}
+
+}  // namespace
+
+MappedFile::MappedFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail_open(path, errno);
+  FdGuard guard(fd);
+
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) fail_open(path, errno);
+  if (S_ISDIR(info.st_mode)) fail_open(path, EISDIR);
+
+  if (!S_ISREG(info.st_mode)) {
+    fallback_ = read_all(fd, path);
+    data_ = fallback_.data();
+    size_ = fallback_.size();
+    return;
+  }
+
+  size_ = static_cast<std::size_t>(info.st_size);
+  if (size_ == 0) return;  // mmap rejects a zero length; an empty view is all we need
+
+  void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) fail_open(path, errno);
+  // Only a hint: failure just means no extra read-ahead.
+  (void)::madvise(p, size_, MADV_SEQUENTIAL);
+  mapping_ = p;
+  data_ = static_cast<const char*>(p);
+}
+
+MappedFile::~MappedFile() { release(); }
+
+MappedFile::MappedFile(MappedFile&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      mapping_(std::exchange(other.mapping_, nullptr)),
+      fallback_(std::move(other.fallback_)) {
+  // A moved vector keeps its buffer, so data_ stays valid when it pointed into fallback_.
+}
+
+MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
+  if (this != &other) {
+    release();
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    mapping_ = std::exchange(other.mapping_, nullptr);
+    fallback_ = std::move(other.fallback_);
+  }
+  return *this;
+}
+
+void MappedFile::release() noexcept {
+  if (mapping_ != nullptr) ::munmap(mapping_, size_);
+  mapping_ = nullptr;
+  data_ = nullptr;
+  size_ = 0;
+  fallback_.clear();
+}
+
+}  // namespace parafit::detail

@@ -1,0 +1,40 @@
+// data/mapped_file.h — read-only view of a whole file, memory-mapped when possible.
+//
+// The CSV reader scans a file once from start to end; mapping it avoids copying it through a
+// buffer and lets the kernel read ahead (we ask for MADV_SEQUENTIAL). Files that cannot be mapped
+// (pipes, /dev/stdin) are read into memory instead, so callers see the same interface.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace parafit::detail {
+
+class MappedFile {
+ public:
+  // Opens and maps `path`. Throws parafit::Error "cannot open 'path': reason" when the file is
+  // missing, unreadable or a directory. An empty file gives an empty view.
+  explicit MappedFile(const std::string& path);
+  ~MappedFile();
+
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile& operator=(MappedFile&& other) noexcept;
+
+  const char* data() const { return data_; }
+  std::size_t size() const { return size_; }
+  std::string_view view() const { return {data_, size_}; }
+
+ private:
+  void release() noexcept;
+
+  const char* data_ = nullptr;
+  std::size_t size_ = 0;
+  void* mapping_ = nullptr;     // non-null when data_ points into an mmap region
+  std::vector<char> fallback_;  // holds the bytes of a file that could not be mapped
+};
+
+}  // namespace parafit::detail

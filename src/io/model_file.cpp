@@ -1,0 +1,236 @@
+#include "parafit/model_file.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "parafit/error.h"
+#include "solve/normal_equations.h"
+#include "stats/student_t.h"
+
+namespace parafit {
+namespace {
+
+using nlohmann::json;
+constexpr const char* kFormat = "parafit-model";
+constexpr int kVersion = 1;
+
+json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+// Reads a model file field by field, so that every problem is reported with the path to the
+// offending field ("parameters[1].estimate") instead of a generic type error.
+class Reader {
+ public:
+  explicit Reader(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void fail(const std::string& where, const std::string& what) const {
+    throw Error(fmt::format("{}: invalid model file: {}{}{}", source_, where, where.empty() ? "" : ": ", what));
+  }
+  const json& field(const json& obj, const std::string& key, const std::string& where) const {
+    if (!obj.is_object()) fail(where, "expected an object");
+    const auto it = obj.find(key);
+    if (it == obj.end()) fail(where.empty() ? key : where + "." + key, "missing");
+    return *it;
+  }
+  std::string string(const json& v, const std::string& where) const {
+    if (!v.is_string()) fail(where, "expected a string");
+    return v.get<std::string>();
+  }
+  double finite(const json& v, const std::string& where) const {
+    if (!v.is_number()) fail(where, "expected a number");
+    const double d = v.get<double>();
+    if (!std::isfinite(d)) fail(where, "expected a finite number");
+    return d;
+  }
+  double number_or_null(const json& v, const std::string& where) const {
+    if (v.is_null()) return std::nan("");
+    return finite(v, where);
+  }
+  bool boolean(const json& v, const std::string& where) const {
+    if (!v.is_boolean()) fail(where, "expected true or false");
+    return v.get<bool>();
+  }
+  const json& array(const json& v, const std::string& where, std::size_t size) const {
+    if (!v.is_array()) fail(where, "expected an array");
+    if (v.size() != size) fail(where, fmt::format("expected {} entries, found {}", size, v.size()));
+    return v;
+  }
+
+ private:
+  std::string source_;
+};
+
+}  // namespace
+
+SavedModel saved_model_from(const FitResult& fit) {
+  SavedModel s;
+  s.model = fit.model;
+  s.inputs = fit.spec.x;
+  s.response = fit.spec.y;
+  s.estimates = fit.summary.parameters;
+  for (const auto& pe : fit.statistics.parameters) s.fixed.push_back(pe.fixed);
+  s.covariance = fit.statistics.covariance;
+  s.sigma = fit.statistics.sigma;
+  s.df = fit.statistics.df;
+  s.confidence_level = fit.statistics.confidence_level;
+  return s;
+}
+
+std::string serialize_model(const SavedModel& s) {
+  json doc;
+  doc["format"] = kFormat;
+  doc["version"] = kVersion;
+  doc["model"] = {{"name", s.model->name()}, {"formula", s.model->formula()}};
+  doc["inputs"] = s.inputs;
+  doc["response"] = s.response;
+  json params = json::array();
+  for (std::size_t j = 0; j < s.estimates.size(); ++j)
+    params.push_back({{"name", s.model->parameter_names()[j]},
+                      {"estimate", s.estimates[j]},
+                      {"fixed", bool(s.fixed[j])}});
+  doc["parameters"] = params;
+  json cov = json::array();
+  for (Eigen::Index i = 0; i < s.covariance.rows(); ++i) {
+    json row = json::array();
+    for (Eigen::Index j = 0; j < s.covariance.cols(); ++j) row.push_back(number(s.covariance(i, j)));
+    cov.push_back(row);
+  }
+  doc["covariance"] = cov;
+  doc["sigma"] = number(s.sigma);
+  doc["df"] = s.df;
+  doc["confidence_level"] = s.confidence_level;
+  return doc.dump(2) + "\n";
+}
+
+void save_model_file(const std::string& path, const SavedModel& saved) {
+  // Write a temporary file and rename it, so an interrupted save never leaves half a model.
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error(fmt::format("cannot write model file '{}'", tmp));
+    out << serialize_model(saved);
+    out.flush();
+    if (!out) throw Error(fmt::format("cannot write model file '{}'", tmp));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw Error(fmt::format("cannot write model file '{}'", path));
+  }
+}
+
+SavedModel load_model_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(fmt::format("cannot open model file '{}'", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parse_model(buffer.str(), path);
+}
+
+SavedModel parse_model(const std::string& text, const std::string& source) {
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw Error(fmt::format("{}: invalid model file: not valid JSON (truncated or damaged?) at byte {}: {}",
+                            source, e.byte, e.what()));
+  }
+  const Reader r(source);
+  if (r.string(r.field(doc, "format", ""), "format") != kFormat)
+    r.fail("format", fmt::format("expected \"{}\"", kFormat));
+  const json& version = r.field(doc, "version", "");
+  if (!version.is_number_integer() || version.get<int>() != kVersion)
+    r.fail("version", fmt::format("this parafit reads version {}", kVersion));
+
+  SavedModel s;
+  const json& m = r.field(doc, "model", "");
+  const std::string name = r.string(r.field(m, "name", "model"), "model.name");
+  try {
+    s.model = make_builtin_model(name);
+  } catch (const Error& e) {
+    r.fail("model.name", e.what());
+  }
+  const std::size_t p = s.model->num_parameters();
+
+  const json& inputs = r.array(r.field(doc, "inputs", ""), "inputs", s.model->num_inputs());
+  for (std::size_t k = 0; k < inputs.size(); ++k)
+    s.inputs.push_back(r.string(inputs[k], fmt::format("inputs[{}]", k)));
+  s.response = r.string(r.field(doc, "response", ""), "response");
+
+  const json& params = r.array(r.field(doc, "parameters", ""), "parameters", p);
+  for (std::size_t j = 0; j < p; ++j) {
+    const std::string where = fmt::format("parameters[{}]", j);
+    const std::string pname = r.string(r.field(params[j], "name", where), where + ".name");
+    if (pname != s.model->parameter_names()[j])
+      r.fail(where + ".name", fmt::format("'{}' where model '{}' has '{}'", pname, name,
+                                          s.model->parameter_names()[j]));
+    s.estimates.push_back(r.finite(r.field(params[j], "estimate", where), where + ".estimate"));
+    s.fixed.push_back(r.boolean(r.field(params[j], "fixed", where), where + ".fixed"));
+  }
+
+  const json& cov = r.array(r.field(doc, "covariance", ""), "covariance", p);
+  s.covariance.resize(Eigen::Index(p), Eigen::Index(p));
+  for (std::size_t i = 0; i < p; ++i) {
+    const json& row = r.array(cov[i], fmt::format("covariance[{}]", i), p);
+    for (std::size_t j = 0; j < p; ++j)
+      s.covariance(Eigen::Index(i), Eigen::Index(j)) =
+          r.number_or_null(row[j], fmt::format("covariance[{}][{}]", i, j));
+  }
+  for (std::size_t i = 0; i < p; ++i) {
+    const double v = s.covariance(Eigen::Index(i), Eigen::Index(i));
+    if (v < 0) r.fail(fmt::format("covariance[{}][{}]", i, i), "a variance must not be negative");
+    for (std::size_t j = 0; j < i; ++j) {
+      const double a = s.covariance(Eigen::Index(i), Eigen::Index(j));
+      const double b = s.covariance(Eigen::Index(j), Eigen::Index(i));
+      if (!(a == b || (std::isnan(a) && std::isnan(b))))
+        r.fail(fmt::format("covariance[{}][{}]", i, j), "the matrix is not symmetric");
+    }
+  }
+  s.sigma = r.number_or_null(r.field(doc, "sigma", ""), "sigma");
+  s.df = r.finite(r.field(doc, "df", ""), "df");
+  if (!(s.df > 0)) r.fail("df", "degrees of freedom must be positive");
+  s.confidence_level = r.finite(r.field(doc, "confidence_level", ""), "confidence_level");
+  if (!(s.confidence_level > 0 && s.confidence_level < 1)) r.fail("confidence_level", "must lie in (0, 1)");
+  return s;
+}
+
+Predictions predict(const SavedModel& saved, const Dataset& data, const Context& context) {
+  const Model& model = *saved.model;
+  const std::size_t p = model.num_parameters();
+  std::vector<std::span<const double>> inputs;
+  for (const auto& name : saved.inputs) inputs.push_back(data.column(name));
+  const std::size_t n = data.rows();
+  // Parameters that were not estimated carry no uncertainty: their covariance entries count as 0.
+  Eigen::MatrixXd cov = saved.covariance.unaryExpr([](double v) { return std::isnan(v) ? 0.0 : v; });
+  const double tq = detail::student_t_quantile(0.5 + saved.confidence_level / 2.0, saved.df);
+
+  Predictions out;
+  out.fit.resize(n);
+  out.se_fit.resize(n);
+  out.lower.resize(n);
+  out.upper.resize(n);
+  parallel_chunks(context, n, [&](std::size_t begin, std::size_t end) {
+    constexpr std::size_t kBlock = detail::kBlockRows;
+    std::vector<double> J(kBlock * p);
+    std::vector<const double*> cols(inputs.size());
+    Eigen::VectorXd g = Eigen::VectorXd::Zero(Eigen::Index(p));
+    for (std::size_t b = begin; b < end; b += kBlock) {
+      const std::size_t m = std::min(kBlock, end - b);
+      for (std::size_t k = 0; k < inputs.size(); ++k) cols[k] = inputs[k].data() + b;
+      model.evaluate(saved.estimates.data(), RowBlock{m, cols.data()}, out.fit.data() + b, J.data(), kBlock);
+      for (std::size_t i = 0; i < m; ++i) {
+        for (std::size_t j = 0; j < p; ++j) g(Eigen::Index(j)) = J[j * kBlock + i];
+        const double se = std::sqrt(std::max(0.0, g.dot(cov * g)));
+        out.se_fit[b + i] = se;
+        out.lower[b + i] = out.fit[b + i] - tq * se;
+        out.upper[b + i] = out.fit[b + i] + tq * se;
+      }
+    }
+  });
+  return out;
+}
+
+}  // namespace parafit

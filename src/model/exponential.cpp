@@ -1,0 +1,201 @@
+// exp-decay, asymptotic and exp-growth: the exponential families.
+#include <cmath>
+#include <limits>
+#include <string_view>
+#include <vector>
+
+#include "model/family.h"
+#include "model/fast_exp.h"
+#include "model/self_start.h"
+
+namespace parafit::detail {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Rates are searched in units of 1/(x range): from barely curved to decayed within the first
+// few percent of the range.
+constexpr double kMinRate = 0.02;
+constexpr double kMaxRate = 100.0;
+
+// a*exp(-b*x) + c. For a given b the model is linear in (a, c), so only b is searched; the
+// exponential is taken relative to the smallest x so that it stays in range for any offset of x.
+struct DecayStart {
+  double a, b, c;
+};
+
+DecayStart exp_decay_start(const Sample& s, bool positive_rate_only) {
+  const double x0 = s.x.front();
+  const double span = s.x.back() - x0;
+  const std::size_t n = s.size();
+  std::vector<double> g(n);
+  auto fit_at = [&](double b) {
+    for (std::size_t i = 0; i < n; ++i) g[i] = std::exp(-b * (s.x[i] - x0));
+    return fit_affine(g, s.y);
+  };
+  const double scale = span > 0.0 ? span : 1.0;
+  double b = minimise_rate([&](double rho) { return fit_at(rho / scale).rss; }, kMinRate, kMaxRate,
+                           !positive_rate_only) /
+             scale;
+  LinearFit fit = fit_at(b);
+  if (!std::isfinite(fit.rss)) {
+    // Degenerate data (all x equal, say): any decay through the mean is as good as another.
+    b = 1.0 / scale;
+    fit.scale = 0.0;
+    fit.offset = mean(s.y);
+  }
+  DecayStart st{fit.scale * std::exp(b * x0), b, fit.offset};
+  if (!std::isfinite(st.a)) st.a = fit.scale;  // exp(b*x0) overflowed: keep the scale's sign
+  return st;
+}
+
+class ExpDecay final : public FamilyModel {
+ public:
+  ExpDecay() : FamilyModel("exp-decay", "a*exp(-b*x) + c", {"a", "b", "c"}) {}
+
+  void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
+                std::size_t ldj) const override {
+    const double a = theta[0];
+    const double nb = -theta[1];
+    const double c = theta[2];
+    const double na = -a;
+    const double* __restrict x = block.inputs[0];
+    double* __restrict fo = f;
+    const std::size_t n = block.size;
+    if (J == nullptr) {
+      for (std::size_t i = 0; i < n; ++i) fo[i] = a * fast_exp(nb * x[i]) + c;
+      return;
+    }
+    double* __restrict ja = J;
+    double* __restrict jb = J + ldj;
+    double* __restrict jc = J + 2 * ldj;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double e = fast_exp(nb * x[i]);
+      fo[i] = a * e + c;
+      ja[i] = e;
+      jb[i] = na * x[i] * e;
+      jc[i] = 1.0;
+    }
+  }
+
+  std::vector<double> initial_values(std::span<const std::span<const double>> inputs,
+                                     std::span<const double> y) const override {
+    const Sample s = sorted_subsample(name(), single_input(name(), inputs, y), y, 3);
+    const DecayStart st = exp_decay_start(s, false);
+    return {st.a, st.b, st.c};
+  }
+};
+
+// Asym + (R0 - Asym)*exp(-exp(lrc)*x): exp-decay with c = Asym, a = R0 - Asym, b = exp(lrc).
+class Asymptotic final : public FamilyModel {
+ public:
+  Asymptotic()
+      : FamilyModel("asymptotic", "Asym + (R0 - Asym)*exp(-exp(lrc)*x)", {"Asym", "R0", "lrc"}) {}
+
+  void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
+                std::size_t ldj) const override {
+    const double asym = theta[0];
+    const double range = theta[1] - asym;
+    const double rate = std::exp(theta[2]);
+    const double nrate = -rate;
+    const double* __restrict x = block.inputs[0];
+    double* __restrict fo = f;
+    const std::size_t n = block.size;
+    if (J == nullptr) {
+      for (std::size_t i = 0; i < n; ++i) fo[i] = asym + range * fast_exp(nrate * x[i]);
+      return;
+    }
+    double* __restrict j_asym = J;
+    double* __restrict j_r0 = J + ldj;
+    double* __restrict j_lrc = J + 2 * ldj;
+    const double k = -range * rate;  // d/dlrc of exp(-exp(lrc)*x) is -exp(lrc)*x*e
+    for (std::size_t i = 0; i < n; ++i) {
+      const double e = fast_exp(nrate * x[i]);
+      fo[i] = asym + range * e;
+      j_asym[i] = 1.0 - e;
+      j_r0[i] = e;
+      j_lrc[i] = k * x[i] * e;
+    }
+  }
+
+  std::vector<double> initial_values(std::span<const std::span<const double>> inputs,
+                                     std::span<const double> y) const override {
+    const Sample s = sorted_subsample(name(), single_input(name(), inputs, y), y, 3);
+    const DecayStart st = exp_decay_start(s, true);
+    return {st.c, st.a + st.c, std::log(st.b)};
+  }
+};
+
+class ExpGrowth final : public FamilyModel {
+ public:
+  ExpGrowth() : FamilyModel("exp-growth", "a*exp(b*x)", {"a", "b"}) {}
+
+  void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
+                std::size_t ldj) const override {
+    const double a = theta[0];
+    const double b = theta[1];
+    const double* __restrict x = block.inputs[0];
+    double* __restrict fo = f;
+    const std::size_t n = block.size;
+    if (J == nullptr) {
+      for (std::size_t i = 0; i < n; ++i) fo[i] = a * fast_exp(b * x[i]);
+      return;
+    }
+    double* __restrict ja = J;
+    double* __restrict jb = J + ldj;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double e = fast_exp(b * x[i]);
+      const double v = a * e;
+      fo[i] = v;
+      ja[i] = e;
+      jb[i] = v * x[i];
+    }
+  }
+
+  // The log-linear regression of ln|y| on x is the classic start, but it is biased by noise and
+  // useless when y crosses zero, so it is only one candidate next to a search over the rate with
+  // a solved exactly.
+  std::vector<double> initial_values(std::span<const std::span<const double>> inputs,
+                                     std::span<const double> y) const override {
+    const Sample s = sorted_subsample(name(), single_input(name(), inputs, y), y, 2);
+    const double x0 = s.x.front();
+    const double span = s.x.back() - x0;
+    const double scale = span > 0.0 ? span : 1.0;
+    const std::size_t n = s.size();
+    std::vector<double> g(n);
+    auto fit_at = [&](double b) {
+      for (std::size_t i = 0; i < n; ++i) g[i] = std::exp(b * (s.x[i] - x0));
+      return fit_scale(g, s.y);
+    };
+    double b =
+        minimise_rate([&](double rho) { return fit_at(rho / scale).rss; }, kMinRate, kMaxRate, true) /
+        scale;
+    LinearFit best = fit_at(b);
+
+    const double sign = mean(s.y) >= 0.0 ? 1.0 : -1.0;
+    const Sample same_sign = filter(s, [sign](double, double yv) { return sign * yv > 0.0; });
+    std::vector<double> log_y(same_sign.size());
+    for (std::size_t i = 0; i < same_sign.size(); ++i) log_y[i] = std::log(sign * same_sign.y[i]);
+    const LineFit line = fit_line(same_sign.x, log_y);
+    if (line.ok) {
+      const LinearFit at_line = fit_at(line.slope);
+      if (at_line.rss < best.rss) {
+        best = at_line;
+        b = line.slope;
+      }
+    }
+    if (!std::isfinite(best.rss)) return {finite_or(mean(s.y), 1.0), 0.0};
+    double a = best.scale * std::exp(-b * x0);
+    if (!std::isfinite(a)) a = best.scale;
+    return {a, b};
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Model> make_exp_decay() { return std::make_unique<ExpDecay>(); }
+std::unique_ptr<Model> make_asymptotic() { return std::make_unique<Asymptotic>(); }
+std::unique_ptr<Model> make_exp_growth() { return std::make_unique<ExpGrowth>(); }
+
+}  // namespace parafit::detail

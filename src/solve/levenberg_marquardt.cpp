@@ -1,0 +1,285 @@
+#include "parafit/levenberg_marquardt.h"
+
+#include <fmt/format.h>
+
+#include <Eigen/Cholesky>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "parafit/error.h"
+#include "solve/normal_equations.h"
+
+namespace parafit {
+
+const char* to_string(Termination t) {
+  switch (t) {
+    case Termination::kGradientTolerance: return "gradient tolerance";
+    case Termination::kFunctionTolerance: return "function tolerance";
+    case Termination::kParameterTolerance: return "parameter tolerance";
+    case Termination::kMaxIterations: return "maximum iterations";
+    case Termination::kNoProgress: return "no progress";
+    case Termination::kNonFiniteStart: return "non-finite start";
+  }
+  return "unknown";
+}
+
+bool converged(Termination t) {
+  return t == Termination::kGradientTolerance || t == Termination::kFunctionTolerance ||
+         t == Termination::kParameterTolerance;
+}
+
+bool LevenbergMarquardtOptions::IsValid(std::string* why) const {
+  auto fail = [&](const std::string& text) {
+    if (why != nullptr) *why = text;
+    return false;
+  };
+  if (max_iterations < 1) return fail("max_iterations must be at least 1");
+  if (!(function_tolerance >= 0)) return fail("function_tolerance must be >= 0");
+  if (!(gradient_tolerance >= 0)) return fail("gradient_tolerance must be >= 0");
+  if (!(parameter_tolerance >= 0)) return fail("parameter_tolerance must be >= 0");
+  if (!(initial_damping > 0) || !std::isfinite(initial_damping))
+    return fail("initial_damping must be finite and > 0");
+  if (!(max_damping > initial_damping)) return fail("max_damping must exceed initial_damping");
+  if (!(min_relative_decrease >= 0 && min_relative_decrease < 1))
+    return fail("min_relative_decrease must lie in [0, 1)");
+  return true;
+}
+
+std::string LevenbergMarquardtSummary::BriefReport() const {
+  return fmt::format("Levenberg-Marquardt: {} after {} iterations ({} accepted); RSS {:.6g} -> {:.6g}; {}",
+                     IsSolutionUsable() ? "converged" : "NOT converged", iterations,
+                     accepted_iterations, initial_rss, final_rss, to_string(termination));
+}
+
+std::string LevenbergMarquardtSummary::FullReport() const {
+  std::string out = "Levenberg-Marquardt report\n";
+  out += fmt::format("  termination            {} ({})\n", to_string(termination),
+                     IsSolutionUsable() ? "converged" : "not converged");
+  out += fmt::format("  message                {}\n", message);
+  out += fmt::format("  iterations             {} ({} accepted)\n", iterations, accepted_iterations);
+  out += fmt::format("  function evaluations   {}\n", function_evaluations);
+  out += fmt::format("  jacobian evaluations   {}\n", jacobian_evaluations);
+  out += fmt::format("  initial RSS            {:.10g}\n", initial_rss);
+  out += fmt::format("  final RSS              {:.10g}\n", final_rss);
+  out += fmt::format("  max gradient cosine    {:.3g}\n", max_gradient_cosine);
+  out += fmt::format("  time                   {:.3f} s\n", seconds);
+  return out;
+}
+
+LevenbergMarquardt::LevenbergMarquardt(const Problem& problem,
+                                       const LevenbergMarquardtOptions& options,
+                                       const Context& context)
+    : problem_(problem), options_(options), context_(context) {
+  std::string why;
+  if (!options_.IsValid(&why)) throw Error("invalid solver options: " + why);
+  problem_.validate();
+  free_ = problem_.free_parameters();
+}
+
+void LevenbergMarquardt::Evaluate(const std::vector<double>& theta, double& rss,
+                                  Eigen::VectorXd& g, Eigen::MatrixXd& H) {
+  detail::NormalEquations ne =
+      detail::accumulate_normal_equations(problem_, context_, theta, free_);
+  ++summary_.function_evaluations;
+  ++summary_.jacobian_evaluations;
+  rss = ne.rss;
+  g = std::move(ne.g);
+  H = std::move(ne.H);
+}
+
+// Parameters on a bound whose gradient points out of the box take no part in the next step.
+std::vector<bool> LevenbergMarquardt::ActiveBounds(const std::vector<double>& theta,
+                                                   const Eigen::VectorXd& g) const {
+  std::vector<bool> active(free_.size(), false);
+  for (std::size_t a = 0; a < free_.size(); ++a) {
+    const ParameterBounds b = problem_.bounds_of(free_[a]);
+    const double t = theta[free_[a]];
+    // The descent direction of the RSS is +g (g = J^T W r).
+    active[a] = (t <= b.lower && g(Eigen::Index(a)) <= 0) || (t >= b.upper && g(Eigen::Index(a)) >= 0);
+  }
+  return active;
+}
+
+double LevenbergMarquardt::GradientCosine(const Eigen::VectorXd& g, const Eigen::MatrixXd& H,
+                                          double rss, const std::vector<bool>& active) const {
+  if (!(rss > 0)) return 0.0;  // a perfect fit: the gradient is zero
+  double worst = 0.0;
+  for (Eigen::Index a = 0; a < g.size(); ++a) {
+    if (active[std::size_t(a)] || !(H(a, a) > 0)) continue;
+    worst = std::max(worst, std::abs(g(a)) / std::sqrt(H(a, a) * rss));
+  }
+  return worst;
+}
+
+void LevenbergMarquardt::Finish(Termination t, std::string message) {
+  done_ = true;
+  summary_.termination = t;
+  summary_.message = std::move(message);
+  summary_.parameters = theta_;
+  summary_.final_rss = rss_;
+  summary_.free_parameters = free_;
+  summary_.jtwj = H_;
+  summary_.jtwr = g_;
+  summary_.at_bound.assign(theta_.size(), false);
+  if (g_.size() == Eigen::Index(free_.size())) {
+    const std::vector<bool> active = ActiveBounds(theta_, g_);
+    for (std::size_t a = 0; a < free_.size(); ++a) summary_.at_bound[free_[a]] = active[a];
+    summary_.max_gradient_cosine = GradientCosine(g_, H_, rss_, active);
+  }
+}
+
+bool LevenbergMarquardt::Init(std::span<const double> theta0) {
+  problem_.check_parameters(theta0, "start value");
+  summary_ = LevenbergMarquardtSummary{};
+  theta_.assign(theta0.begin(), theta0.end());
+  Evaluate(theta_, rss_, g_, H_);
+  summary_.initial_rss = rss_;
+  summary_.rss_history = {rss_};
+  if (!std::isfinite(rss_) || !g_.allFinite() || !H_.allFinite()) {
+    const std::size_t row = detail::first_nonfinite_row(problem_, theta_);
+    Finish(Termination::kNonFiniteStart,
+           row < problem_.rows()
+               ? fmt::format("the model is not finite at the starting values (data row {}); "
+                             "give other --start values",
+                             row + 1)
+               : "the Jacobian is not finite at the starting values; give other --start values");
+    return false;
+  }
+  // Moré's scaling: D_j^2 is the running maximum of the diagonal of J^T W J. A parameter without
+  // influence at the start gets 1, so the damped system stays regular.
+  scale2_ = H_.diagonal();
+  for (Eigen::Index a = 0; a < scale2_.size(); ++a)
+    if (!(scale2_(a) > 0)) scale2_(a) = 1.0;
+  lambda_ = options_.initial_damping;
+  nu_ = 2.0;
+  done_ = false;
+  const std::vector<bool> active = ActiveBounds(theta_, g_);
+  if (GradientCosine(g_, H_, rss_, active) <= options_.gradient_tolerance) {
+    Finish(Termination::kGradientTolerance, "the starting values already satisfy the gradient tolerance");
+    return true;
+  }
+  return true;
+}
+
+bool LevenbergMarquardt::Step() {
+  if (done_) return false;
+  if (summary_.iterations >= options_.max_iterations) {
+    Finish(Termination::kMaxIterations,
+           fmt::format("stopped after the maximum of {} iterations without converging",
+                       options_.max_iterations));
+    return false;
+  }
+  ++summary_.iterations;
+  const Eigen::Index q = Eigen::Index(free_.size());
+  const std::vector<bool> active = ActiveBounds(theta_, g_);
+
+  // Solve (H + lambda D^2) delta = g on the parameters not held at a bound.
+  Eigen::MatrixXd A = H_;
+  Eigen::VectorXd rhs = g_;
+  for (Eigen::Index a = 0; a < q; ++a) {
+    A(a, a) += lambda_ * scale2_(a);
+    if (active[std::size_t(a)]) {
+      A.row(a).setZero();
+      A.col(a).setZero();
+      A(a, a) = 1.0;
+      rhs(a) = 0.0;
+    }
+  }
+  // Solve in the scaled variables D delta, where the system is far better conditioned.
+  const Eigen::VectorXd d = scale2_.cwiseSqrt();
+  const Eigen::MatrixXd As = d.cwiseInverse().asDiagonal() * A * d.cwiseInverse().asDiagonal();
+  Eigen::LDLT<Eigen::MatrixXd> ldlt(As);
+  Eigen::VectorXd delta = d.cwiseInverse().asDiagonal() * ldlt.solve(d.cwiseInverse().asDiagonal() * rhs);
+
+  bool accept = false;
+  double rho = 0;
+  Eigen::VectorXd step = Eigen::VectorXd::Zero(q);
+  std::vector<double> trial = theta_;
+  double rss_trial = 0;
+  Eigen::VectorXd g_trial;
+  Eigen::MatrixXd H_trial;
+  if (ldlt.info() == Eigen::Success && delta.allFinite()) {
+    for (Eigen::Index a = 0; a < q; ++a) {
+      const std::size_t j = free_[std::size_t(a)];
+      const ParameterBounds b = problem_.bounds_of(j);
+      trial[j] = std::clamp(theta_[j] + delta(a), b.lower, b.upper);
+      step(a) = trial[j] - theta_[j];
+    }
+    // Predicted decrease of the RSS by the linear model: 2 g^T s - s^T H s.
+    const double predicted = 2.0 * g_.dot(step) - step.dot(H_ * step);
+    const double scaled_step = (d.asDiagonal() * step).norm();
+    double scaled_theta = 0;
+    for (Eigen::Index a = 0; a < q; ++a) scaled_theta += std::pow(d(a) * theta_[free_[std::size_t(a)]], 2);
+    scaled_theta = std::sqrt(scaled_theta);
+    if (scaled_step <= options_.parameter_tolerance * (scaled_theta + options_.parameter_tolerance)) {
+      Finish(Termination::kParameterTolerance,
+             fmt::format("the relative step fell below the parameter tolerance {:.1e}",
+                         options_.parameter_tolerance));
+      return false;
+    }
+    if (predicted > 0) {
+      Evaluate(trial, rss_trial, g_trial, H_trial);
+      const double actual = rss_ - rss_trial;
+      if (std::isfinite(rss_trial) && g_trial.allFinite() && H_trial.allFinite()) {
+        rho = actual / predicted;
+        accept = rho > options_.min_relative_decrease;
+        if (accept && std::abs(actual) <= options_.function_tolerance * rss_ &&
+            predicted <= options_.function_tolerance * rss_ && rho <= 2.0) {
+          theta_ = trial;
+          rss_ = rss_trial;
+          g_ = g_trial;
+          H_ = H_trial;
+          ++summary_.accepted_iterations;
+          summary_.rss_history.push_back(rss_);
+          Finish(Termination::kFunctionTolerance,
+                 fmt::format("the relative decrease of the RSS fell below the function tolerance {:.1e}",
+                             options_.function_tolerance));
+          return false;
+        }
+      }
+    }
+  }
+
+  if (accept) {
+    theta_ = std::move(trial);
+    rss_ = rss_trial;
+    g_ = std::move(g_trial);
+    H_ = std::move(H_trial);
+    ++summary_.accepted_iterations;
+    scale2_ = scale2_.cwiseMax(H_.diagonal());
+    // Nielsen's update: shrink the damping smoothly with the quality of the step.
+    lambda_ *= std::max(1.0 / 3.0, 1.0 - std::pow(2.0 * rho - 1.0, 3));
+    nu_ = 2.0;
+  } else {
+    lambda_ *= nu_;
+    nu_ *= 2.0;
+  }
+  summary_.rss_history.push_back(rss_);
+
+  const std::vector<bool> now_active = ActiveBounds(theta_, g_);
+  if (GradientCosine(g_, H_, rss_, now_active) <= options_.gradient_tolerance) {
+    Finish(Termination::kGradientTolerance,
+           fmt::format("the gradient fell below the gradient tolerance {:.1e}",
+                       options_.gradient_tolerance));
+    return false;
+  }
+  if (lambda_ > options_.max_damping) {
+    Finish(Termination::kNoProgress,
+           "no step decreased the residual sum of squares, even with maximal damping");
+    return false;
+  }
+  return true;
+}
+
+LevenbergMarquardtSummary LevenbergMarquardt::Minimize(std::span<const double> theta0) {
+  const auto start = std::chrono::steady_clock::now();
+  if (Init(theta0)) {
+    while (Step()) {
+    }
+  }
+  summary_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return summary_;
+}
+
+}  // namespace parafit

@@ -1,0 +1,35 @@
+// The row kernel of least squares: one pass over the data accumulating, for the chosen parameter
+// columns c, the weighted residual sum of squares, g = J_c^T W r and H = J_c^T W J_c, where
+// r = y - f. Everything LM needs from the data comes from here.
+#pragma once
+
+#include <Eigen/Core>
+#include <cstddef>
+#include <span>
+
+#include "parafit/context.h"
+#include "parafit/problem.h"
+
+namespace parafit::detail {
+
+struct NormalEquations {
+  double rss = 0;          // sum_i w_i r_i^2
+  Eigen::VectorXd g;       // J^T W r over the chosen columns
+  Eigen::MatrixXd H;       // J^T W J over the chosen columns (full symmetric)
+};
+
+// Rows per model call inside a chunk: small enough that f and J stay in L1 cache.
+inline constexpr std::size_t kBlockRows = 256;
+
+NormalEquations accumulate_normal_equations(const Problem& problem, const Context& ctx,
+                                            std::span<const double> theta,
+                                            std::span<const std::size_t> columns);
+
+// sum_i w_i (y_i - f(x_i; theta))^2 only (no Jacobian).
+double residual_sum_of_squares(const Problem& problem, const Context& ctx,
+                               std::span<const double> theta);
+
+// First data row (0-based) where f(x; theta) is not finite, or rows() if none. Serial; for messages.
+std::size_t first_nonfinite_row(const Problem& problem, std::span<const double> theta);
+
+}  // namespace parafit::detail

@@ -1,0 +1,27 @@
+# cmake -P script: install, build the consumer against the install, run it.
+file(REMOVE_RECURSE ${WORK_DIR})
+set(prefix ${WORK_DIR}/prefix)
+if(NOT BUILD_TYPE)
+  set(BUILD_TYPE Release)
+endif()
+
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
+  endif()
+  set(last_output "${out}" PARENT_SCOPE)
+endfunction()
+
+run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix} --config ${BUILD_TYPE})
+run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE} -B ${WORK_DIR}/build -DCMAKE_BUILD_TYPE=${BUILD_TYPE}
+    -DCMAKE_PREFIX_PATH=${prefix})
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/build --config ${BUILD_TYPE})
+run(${WORK_DIR}/build/consumer)
+if(NOT last_output MATCHES "b1 = 2\\.0+")
+  message(FATAL_ERROR "consumer printed an unexpected result:\n${last_output}")
+endif()
+if(NOT EXISTS ${prefix}/bin/parafit)
+  message(FATAL_ERROR "the parafit command was not installed")
+endif()
+message(STATUS "consumer output: ${last_output}")
