@@ -82,10 +82,7 @@ class GenCommand final : public Command {
         const double y = f[i] + (noise_ > 0 ? noise_ * rng.normal() : 0.0);
         fmt::format_to(std::back_inserter(buf), "{},{}\n", x[i], y);
       }
-      if (buf.size() > (1 << 20)) {
-        out.write(buf);
-        buf.clear();
-      }
+      out.flush_if_large(buf);
     }
     out.write(buf);
     out.close();

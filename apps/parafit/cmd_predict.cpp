@@ -41,10 +41,7 @@ class PredictCommand final : public Command {
         fmt::format_to(std::back_inserter(buf), "{},", data.column(k)[i]);
       fmt::format_to(std::back_inserter(buf), "{},{},{},{}\n", pred.fit[i], pred.se_fit[i],
                      pred.lower[i], pred.upper[i]);
-      if (buf.size() > (1 << 20)) {
-        out.write(buf);
-        buf.clear();
-      }
+      out.flush_if_large(buf);
     }
     out.write(buf);
     out.close();

@@ -31,6 +31,13 @@ class OutputFile {
     if (std::fwrite(buf.data(), 1, buf.size(), file_) != buf.size())
       throw Error(fmt::format("cannot write '{}' (disk full?)", path_));
   }
+  // Writes `buf` out and empties it once it holds more than a megabyte, so output is streamed.
+  void flush_if_large(fmt::memory_buffer& buf) {
+    if (buf.size() > (1 << 20)) {
+      write(buf);
+      buf.clear();
+    }
+  }
   void close() {
     const bool ok = std::fflush(file_) == 0 && !std::ferror(file_);
     if (owned_) {

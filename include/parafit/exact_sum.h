@@ -46,6 +46,7 @@ class ExactSum {
   std::span<double> specials() { return specials_; }
 
  private:
+  void add_value(std::size_t k, double value);
   void add_finite(std::int64_t* limbs, double value);
   void count_add();
 

@@ -12,12 +12,74 @@ namespace parafit::detail {
 
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
 // Rates are searched in units of 1/(x range): from barely curved to decayed within the first
 // few percent of the range.
 constexpr double kMinRate = 0.02;
 constexpr double kMaxRate = 100.0;
+
+// The row loops. They take __restrict pointer parameters because GCC honours restrict only
+// there; without it a loop writing f and several J columns needs more run-time alias checks than
+// GCC will emit, and stays scalar. f and the J columns must be computed the same way in both
+// variants so that f does not depend on whether J is wanted.
+
+void exp_decay_values(std::size_t n, double a, double b, double c, const double* __restrict x,
+                      double* __restrict f) {
+  const double nb = -b;
+  for (std::size_t i = 0; i < n; ++i) f[i] = a * fast_exp(nb * x[i]) + c;
+}
+
+void exp_decay_rows(std::size_t n, double a, double b, double c, const double* __restrict x,
+                    double* __restrict f, double* __restrict ja, double* __restrict jb,
+                    double* __restrict jc) {
+  const double nb = -b;
+  const double na = -a;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double e = fast_exp(nb * x[i]);
+    f[i] = a * e + c;
+    ja[i] = e;
+    jb[i] = na * x[i] * e;
+    jc[i] = 1.0;
+  }
+}
+
+void asymptotic_values(std::size_t n, double asym, double r0, double lrc,
+                       const double* __restrict x, double* __restrict f) {
+  const double range = r0 - asym;
+  const double nrate = -std::exp(lrc);
+  for (std::size_t i = 0; i < n; ++i) f[i] = asym + range * fast_exp(nrate * x[i]);
+}
+
+void asymptotic_rows(std::size_t n, double asym, double r0, double lrc, const double* __restrict x,
+                     double* __restrict f, double* __restrict j_asym, double* __restrict j_r0,
+                     double* __restrict j_lrc) {
+  const double range = r0 - asym;
+  const double rate = std::exp(lrc);
+  const double nrate = -rate;
+  const double k = -range * rate;  // d/dlrc of exp(-exp(lrc)*x) is -exp(lrc)*x*e
+  for (std::size_t i = 0; i < n; ++i) {
+    const double e = fast_exp(nrate * x[i]);
+    f[i] = asym + range * e;
+    j_asym[i] = 1.0 - e;
+    j_r0[i] = e;
+    j_lrc[i] = k * x[i] * e;
+  }
+}
+
+void exp_growth_values(std::size_t n, double a, double b, const double* __restrict x,
+                       double* __restrict f) {
+  for (std::size_t i = 0; i < n; ++i) f[i] = a * fast_exp(b * x[i]);
+}
+
+void exp_growth_rows(std::size_t n, double a, double b, const double* __restrict x,
+                     double* __restrict f, double* __restrict ja, double* __restrict jb) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const double e = fast_exp(b * x[i]);
+    const double v = a * e;
+    f[i] = v;
+    ja[i] = e;
+    jb[i] = v * x[i];
+  }
+}
 
 // a*exp(-b*x) + c. For a given b the model is linear in (a, c), so only b is searched; the
 // exponential is taken relative to the smallest x so that it stays in range for any offset of x.
@@ -56,26 +118,11 @@ class ExpDecay final : public FamilyModel {
 
   void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
                 std::size_t ldj) const override {
-    const double a = theta[0];
-    const double nb = -theta[1];
-    const double c = theta[2];
-    const double na = -a;
-    const double* __restrict x = block.inputs[0];
-    double* __restrict fo = f;
-    const std::size_t n = block.size;
     if (J == nullptr) {
-      for (std::size_t i = 0; i < n; ++i) fo[i] = a * fast_exp(nb * x[i]) + c;
-      return;
-    }
-    double* __restrict ja = J;
-    double* __restrict jb = J + ldj;
-    double* __restrict jc = J + 2 * ldj;
-    for (std::size_t i = 0; i < n; ++i) {
-      const double e = fast_exp(nb * x[i]);
-      fo[i] = a * e + c;
-      ja[i] = e;
-      jb[i] = na * x[i] * e;
-      jc[i] = 1.0;
+      exp_decay_values(block.size, theta[0], theta[1], theta[2], block.inputs[0], f);
+    } else {
+      exp_decay_rows(block.size, theta[0], theta[1], theta[2], block.inputs[0], f, J, J + ldj,
+                     J + 2 * ldj);
     }
   }
 
@@ -95,27 +142,11 @@ class Asymptotic final : public FamilyModel {
 
   void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
                 std::size_t ldj) const override {
-    const double asym = theta[0];
-    const double range = theta[1] - asym;
-    const double rate = std::exp(theta[2]);
-    const double nrate = -rate;
-    const double* __restrict x = block.inputs[0];
-    double* __restrict fo = f;
-    const std::size_t n = block.size;
     if (J == nullptr) {
-      for (std::size_t i = 0; i < n; ++i) fo[i] = asym + range * fast_exp(nrate * x[i]);
-      return;
-    }
-    double* __restrict j_asym = J;
-    double* __restrict j_r0 = J + ldj;
-    double* __restrict j_lrc = J + 2 * ldj;
-    const double k = -range * rate;  // d/dlrc of exp(-exp(lrc)*x) is -exp(lrc)*x*e
-    for (std::size_t i = 0; i < n; ++i) {
-      const double e = fast_exp(nrate * x[i]);
-      fo[i] = asym + range * e;
-      j_asym[i] = 1.0 - e;
-      j_r0[i] = e;
-      j_lrc[i] = k * x[i] * e;
+      asymptotic_values(block.size, theta[0], theta[1], theta[2], block.inputs[0], f);
+    } else {
+      asymptotic_rows(block.size, theta[0], theta[1], theta[2], block.inputs[0], f, J, J + ldj,
+                      J + 2 * ldj);
     }
   }
 
@@ -133,23 +164,10 @@ class ExpGrowth final : public FamilyModel {
 
   void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
                 std::size_t ldj) const override {
-    const double a = theta[0];
-    const double b = theta[1];
-    const double* __restrict x = block.inputs[0];
-    double* __restrict fo = f;
-    const std::size_t n = block.size;
     if (J == nullptr) {
-      for (std::size_t i = 0; i < n; ++i) fo[i] = a * fast_exp(b * x[i]);
-      return;
-    }
-    double* __restrict ja = J;
-    double* __restrict jb = J + ldj;
-    for (std::size_t i = 0; i < n; ++i) {
-      const double e = fast_exp(b * x[i]);
-      const double v = a * e;
-      fo[i] = v;
-      ja[i] = e;
-      jb[i] = v * x[i];
+      exp_growth_values(block.size, theta[0], theta[1], block.inputs[0], f);
+    } else {
+      exp_growth_rows(block.size, theta[0], theta[1], block.inputs[0], f, J, J + ldj);
     }
   }
 

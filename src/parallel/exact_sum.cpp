@@ -86,28 +86,21 @@ void ExactSum::count_add() {
   if (++adds_since_normalize_ >= kMaxAddsBeforeNormalize) normalize();
 }
 
+void ExactSum::add_value(std::size_t k, double value) {
+  if (value == 0.0) return;
+  if (std::isfinite(value)) add_finite(&limbs_[k * kLimbs], value);
+  else specials_[k] += value;
+}
+
 void ExactSum::add(std::size_t k, double value) {
   assert(k < count_);
-  if (value == 0.0) return;
-  if (!std::isfinite(value)) {
-    specials_[k] += value;
-    return;
-  }
-  add_finite(&limbs_[k * kLimbs], value);
+  add_value(k, value);
   count_add();
 }
 
 void ExactSum::add(std::span<const double> values) {
   assert(values.size() == count_);
-  for (std::size_t k = 0; k < count_; ++k) {
-    const double v = values[k];
-    if (v == 0.0) continue;
-    if (!std::isfinite(v)) {
-      specials_[k] += v;
-      continue;
-    }
-    add_finite(&limbs_[k * kLimbs], v);
-  }
+  for (std::size_t k = 0; k < count_; ++k) add_value(k, values[k]);
   count_add();
 }
 

@@ -33,6 +33,20 @@ struct BlockInputs {
   }
 };
 
+// r = y - f and wr = w * r for rows [b, b+n); returns sum w r^2 for the block.
+inline double residuals(const Problem& problem, std::size_t b, std::size_t n, const double* f, double* r,
+                        double* wr) {
+  const double* y = problem.y.data() + b;
+  for (std::size_t i = 0; i < n; ++i) r[i] = y[i] - f[i];
+  if (!problem.weights.empty()) {
+    const double* w = problem.weights.data() + b;
+    for (std::size_t i = 0; i < n; ++i) wr[i] = w[i] * r[i];
+  } else {
+    std::copy_n(r, n, wr);
+  }
+  return dot(r, wr, n);
+}
+
 }  // namespace
 
 NormalEquations accumulate_normal_equations(const Problem& problem, const Context& ctx,
@@ -53,15 +67,7 @@ NormalEquations accumulate_normal_equations(const Problem& problem, const Contex
       const std::size_t n = std::min(kBlockRows, end - b);
       model.evaluate(theta.data(), RowBlock{n, inputs.bind(problem, b)}, f.data(), J.data(),
                      kBlockRows);
-      const double* y = problem.y.data() + b;
-      for (std::size_t i = 0; i < n; ++i) r[i] = y[i] - f[i];
-      if (weighted) {
-        const double* w = problem.weights.data() + b;
-        for (std::size_t i = 0; i < n; ++i) wr[i] = w[i] * r[i];
-      } else {
-        std::copy_n(r.data(), n, wr.data());
-      }
-      partial[0] += dot(r.data(), wr.data(), n);
+      partial[0] += residuals(problem, b, n, f.data(), r.data(), wr.data());
       std::size_t h = 1 + q;
       for (std::size_t a = 0; a < q; ++a) {
         const double* ja = J.data() + columns[a] * kBlockRows;
@@ -96,22 +102,13 @@ NormalEquations accumulate_normal_equations(const Problem& problem, const Contex
 double residual_sum_of_squares(const Problem& problem, const Context& ctx,
                                std::span<const double> theta) {
   const Model& model = *problem.model;
-  const bool weighted = !problem.weights.empty();
   auto chunk = [&](std::size_t begin, std::size_t end, std::span<double> partial) {
     std::vector<double> f(kBlockRows), r(kBlockRows), wr(kBlockRows);
     BlockInputs inputs;
     for (std::size_t b = begin; b < end; b += kBlockRows) {
       const std::size_t n = std::min(kBlockRows, end - b);
       model.evaluate(theta.data(), RowBlock{n, inputs.bind(problem, b)}, f.data(), nullptr, 0);
-      const double* y = problem.y.data() + b;
-      for (std::size_t i = 0; i < n; ++i) r[i] = y[i] - f[i];
-      if (weighted) {
-        const double* w = problem.weights.data() + b;
-        for (std::size_t i = 0; i < n; ++i) wr[i] = w[i] * r[i];
-      } else {
-        std::copy_n(r.data(), n, wr.data());
-      }
-      partial[0] += dot(r.data(), wr.data(), n);
+      partial[0] += residuals(problem, b, n, f.data(), r.data(), wr.data());
     }
   };
   return chunked_sum(ctx, problem.rows(), 1, chunk)[0];
