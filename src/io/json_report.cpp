@@ -7,7 +7,8 @@
 namespace parafit {
 namespace {
 
-using nlohmann::json;
+// ordered_json keeps the fields in the documented order (schema first), not sorted.
+using json = nlohmann::ordered_json;
 
 // JSON has no NaN: a value that does not exist (a fixed parameter's standard error) is null.
 json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }

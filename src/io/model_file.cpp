@@ -15,7 +15,8 @@
 namespace parafit {
 namespace {
 
-using nlohmann::json;
+// ordered_json keeps the fields in the documented order (schema first), not sorted.
+using json = nlohmann::ordered_json;
 constexpr const char* kFormat = "parafit-model";
 constexpr int kVersion = 1;
 

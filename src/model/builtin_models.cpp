@@ -80,8 +80,8 @@ int parse_degree(std::string_view digits) {
 std::unique_ptr<Model> make_poly_by_name(std::string_view name) {
   const std::string_view digits = name.substr(kPolyPrefix.size());
   if (digits.empty()) {
-    throw Error(fmt::format("model '{}' lacks its degree: write poly:k with k {}, e.g. poly:2", name,
-                            degree_range()));
+    throw Error(fmt::format("model '{}' lacks its degree: write poly:k with k {}, e.g. poly:2",
+                            name, degree_range()));
   }
   int degree = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), degree);

@@ -1,11 +1,10 @@
 // exp-decay, asymptotic and exp-growth: the exponential families.
 #include <cmath>
-#include <limits>
 #include <string_view>
 #include <vector>
 
 #include "model/family.h"
-#include "model/fast_exp.h"
+#include <cmath>
 #include "model/self_start.h"
 
 namespace parafit::detail {
@@ -25,7 +24,7 @@ constexpr double kMaxRate = 100.0;
 void exp_decay_values(std::size_t n, double a, double b, double c, const double* __restrict x,
                       double* __restrict f) {
   const double nb = -b;
-  for (std::size_t i = 0; i < n; ++i) f[i] = a * fast_exp(nb * x[i]) + c;
+  for (std::size_t i = 0; i < n; ++i) f[i] = a * std::exp(nb * x[i]) + c;
 }
 
 void exp_decay_rows(std::size_t n, double a, double b, double c, const double* __restrict x,
@@ -34,7 +33,7 @@ void exp_decay_rows(std::size_t n, double a, double b, double c, const double* _
   const double nb = -b;
   const double na = -a;
   for (std::size_t i = 0; i < n; ++i) {
-    const double e = fast_exp(nb * x[i]);
+    const double e = std::exp(nb * x[i]);
     f[i] = a * e + c;
     ja[i] = e;
     jb[i] = na * x[i] * e;
@@ -46,7 +45,7 @@ void asymptotic_values(std::size_t n, double asym, double r0, double lrc,
                        const double* __restrict x, double* __restrict f) {
   const double range = r0 - asym;
   const double nrate = -std::exp(lrc);
-  for (std::size_t i = 0; i < n; ++i) f[i] = asym + range * fast_exp(nrate * x[i]);
+  for (std::size_t i = 0; i < n; ++i) f[i] = asym + range * std::exp(nrate * x[i]);
 }
 
 void asymptotic_rows(std::size_t n, double asym, double r0, double lrc, const double* __restrict x,
@@ -57,7 +56,7 @@ void asymptotic_rows(std::size_t n, double asym, double r0, double lrc, const do
   const double nrate = -rate;
   const double k = -range * rate;  // d/dlrc of exp(-exp(lrc)*x) is -exp(lrc)*x*e
   for (std::size_t i = 0; i < n; ++i) {
-    const double e = fast_exp(nrate * x[i]);
+    const double e = std::exp(nrate * x[i]);
     f[i] = asym + range * e;
     j_asym[i] = 1.0 - e;
     j_r0[i] = e;
@@ -67,13 +66,13 @@ void asymptotic_rows(std::size_t n, double asym, double r0, double lrc, const do
 
 void exp_growth_values(std::size_t n, double a, double b, const double* __restrict x,
                        double* __restrict f) {
-  for (std::size_t i = 0; i < n; ++i) f[i] = a * fast_exp(b * x[i]);
+  for (std::size_t i = 0; i < n; ++i) f[i] = a * std::exp(b * x[i]);
 }
 
 void exp_growth_rows(std::size_t n, double a, double b, const double* __restrict x,
                      double* __restrict f, double* __restrict ja, double* __restrict jb) {
   for (std::size_t i = 0; i < n; ++i) {
-    const double e = fast_exp(b * x[i]);
+    const double e = std::exp(b * x[i]);
     const double v = a * e;
     f[i] = v;
     ja[i] = e;
@@ -186,9 +185,8 @@ class ExpGrowth final : public FamilyModel {
       for (std::size_t i = 0; i < n; ++i) g[i] = std::exp(b * (s.x[i] - x0));
       return fit_scale(g, s.y);
     };
-    double b =
-        minimise_rate([&](double rho) { return fit_at(rho / scale).rss; }, kMinRate, kMaxRate, true) /
-        scale;
+    const auto rss_at_rate = [&](double rho) { return fit_at(rho / scale).rss; };
+    double b = minimise_rate(rss_at_rate, kMinRate, kMaxRate, true) / scale;
     LinearFit best = fit_at(b);
 
     const double sign = mean(s.y) >= 0.0 ? 1.0 : -1.0;

@@ -17,8 +17,8 @@ bool finite_row(double x, double y) { return std::isfinite(x) && std::isfinite(y
 }  // namespace
 
 void throw_no_start(std::string_view model, std::string_view why) {
-  throw Error(fmt::format("cannot compute starting values for model '{}': {}; give them with --start",
-                          model, why));
+  throw Error(fmt::format(
+      "cannot compute starting values for model '{}': {}; give them with --start", model, why));
 }
 
 std::span<const double> single_input(std::string_view model,
@@ -69,8 +69,9 @@ Sample sorted_subsample(std::string_view model, std::span<const double> x,
     }
   }
   if (rows.size() < min_rows) {
-    throw_no_start(model, fmt::format("it needs at least {} rows with finite values, the data have {}",
-                                      min_rows, rows.size()));
+    throw_no_start(model,
+                   fmt::format("it needs at least {} rows with finite values, the data have {}",
+                               min_rows, rows.size()));
   }
   std::sort(rows.begin(), rows.end());
   Sample s;

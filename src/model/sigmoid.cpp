@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "model/family.h"
-#include "model/fast_exp.h"
+#include <cmath>
 #include "model/self_start.h"
 
 namespace parafit::detail {
@@ -13,6 +13,66 @@ namespace parafit::detail {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// The row loops take __restrict pointer parameters because GCC honours restrict only there;
+// without it a loop writing f and several J columns needs more run-time alias checks than GCC
+// will emit, and stays scalar. Both variants compute f the same way, so that f does not depend
+// on whether J is wanted.
+
+// logistic4 calls std::log per row and does not vectorise anyway: one loop serves both variants.
+void logistic4_rows(std::size_t n, double a, double b, double c, double d,
+                    const double* __restrict x, double* __restrict f, double* __restrict ja,
+                    double* __restrict jb, double* __restrict jc, double* __restrict jd) {
+  const double amd = a - d;
+  const double inv_c = 1.0 / c;
+  const double jc_factor = amd * b * inv_c;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double u = x[i] * inv_c;
+    // (x/c)^b = exp(b*ln u). At u = 0 ln u = -inf, and b*ln u = -+inf gives the right limits
+    // once clamped; the clamp also keeps q finite so that w and s below never become 0*inf.
+    const double l = u > 0.0 ? std::log(u) : (u == 0.0 ? -kInf : kNaN);
+    double z = b * l;
+    z = z < -700.0 ? -700.0 : z;
+    z = z > 700.0 ? 700.0 : z;
+    const double q = std::exp(z);
+    const double w = 1.0 / (1.0 + q);  // weight of a
+    const double s = q * w;            // weight of d, = 1 - w without cancellation
+    f[i] = d + amd * w;
+    if (ja == nullptr) continue;
+    const double ws = w * s;  // -dw/dz
+    // The b- and c-derivatives vanish as u -> 0 (w*s decays faster than ln u grows).
+    const double l_safe = u == 0.0 ? 0.0 : l;
+    ja[i] = w;
+    jb[i] = -amd * ws * l_safe;
+    jc[i] = jc_factor * ws;
+    jd[i] = s;
+  }
+}
+
+void gompertz_values(std::size_t n, double a, double b, double c, const double* __restrict x,
+                     double* __restrict f) {
+  const double nb = -b;
+  const double nc = -c;
+  for (std::size_t i = 0; i < n; ++i) f[i] = a * std::exp(nb * std::exp(nc * x[i]));
+}
+
+void gompertz_rows(std::size_t n, double a, double b, double c, const double* __restrict x,
+                   double* __restrict f, double* __restrict ja, double* __restrict jb,
+                   double* __restrict jc) {
+  const double nb = -b;
+  const double nc = -c;
+  const double ab = a * b;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double g = std::exp(nc * x[i]);
+    const double h = std::exp(nb * g);
+    const double gh = g * h;
+    f[i] = a * h;
+    ja[i] = h;
+    jb[i] = -a * gh;
+    jc[i] = ab * x[i] * gh;
+  }
+}
 
 // d + (a - d)/(1 + (x/c)^b): a at x = 0, d as x grows (for b > 0), midpoint at x = c.
 class Logistic4 final : public FamilyModel {
@@ -21,42 +81,9 @@ class Logistic4 final : public FamilyModel {
 
   void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
                 std::size_t ldj) const override {
-    const double a = theta[0];
-    const double b = theta[1];
-    const double c = theta[2];
-    const double d = theta[3];
-    const double amd = a - d;
-    const double inv_c = 1.0 / c;
-    const double jc_factor = amd * b * inv_c;
-    const double* __restrict x = block.inputs[0];
-    const std::size_t n = block.size;
-    double* __restrict fo = f;
-    double* __restrict ja = J;
-    double* __restrict jb = J ? J + ldj : nullptr;
-    double* __restrict jc = J ? J + 2 * ldj : nullptr;
-    double* __restrict jd = J ? J + 3 * ldj : nullptr;
-    for (std::size_t i = 0; i < n; ++i) {
-      const double u = x[i] * inv_c;
-      // (x/c)^b = exp(b*ln u). At u = 0 ln u = -inf, and b*ln u = -+inf gives the right limits
-      // once clamped; the clamp also keeps q finite so that w and s below never become 0*inf.
-      const double l = u > 0.0 ? std::log(u) : (u == 0.0 ? -std::numeric_limits<double>::infinity()
-                                                         : kNaN);
-      double z = b * l;
-      z = z < -700.0 ? -700.0 : z;
-      z = z > 700.0 ? 700.0 : z;
-      const double q = fast_exp(z);
-      const double w = 1.0 / (1.0 + q);  // weight of a
-      const double s = q * w;            // weight of d, = 1 - w without cancellation
-      fo[i] = d + amd * w;
-      if (J == nullptr) continue;
-      const double ws = w * s;  // -dw/dz
-      // The b- and c-derivatives vanish as u -> 0 (w*s decays faster than ln u grows).
-      const double l_safe = u == 0.0 ? 0.0 : l;
-      ja[i] = w;
-      jb[i] = -amd * ws * l_safe;
-      jc[i] = jc_factor * ws;
-      jd[i] = s;
-    }
+    logistic4_rows(block.size, theta[0], theta[1], theta[2], theta[3], block.inputs[0], f,
+                   J, J ? J + ldj : nullptr, J ? J + 2 * ldj : nullptr,
+                   J ? J + 3 * ldj : nullptr);
   }
 
   std::vector<double> initial_values(std::span<const std::span<const double>> inputs,
@@ -70,28 +97,11 @@ class Gompertz final : public FamilyModel {
 
   void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
                 std::size_t ldj) const override {
-    const double a = theta[0];
-    const double nb = -theta[1];
-    const double nc = -theta[2];
-    const double ab = a * theta[1];
-    const double* __restrict x = block.inputs[0];
-    double* __restrict fo = f;
-    const std::size_t n = block.size;
     if (J == nullptr) {
-      for (std::size_t i = 0; i < n; ++i) fo[i] = a * fast_exp(nb * fast_exp(nc * x[i]));
-      return;
-    }
-    double* __restrict ja = J;
-    double* __restrict jb = J + ldj;
-    double* __restrict jc = J + 2 * ldj;
-    for (std::size_t i = 0; i < n; ++i) {
-      const double g = fast_exp(nc * x[i]);
-      const double h = fast_exp(nb * g);
-      const double gh = g * h;
-      fo[i] = a * h;
-      ja[i] = h;
-      jb[i] = -a * gh;
-      jc[i] = ab * x[i] * gh;
+      gompertz_values(block.size, theta[0], theta[1], theta[2], block.inputs[0], f);
+    } else {
+      gompertz_rows(block.size, theta[0], theta[1], theta[2], block.inputs[0], f, J, J + ldj,
+                    J + 2 * ldj);
     }
   }
 

@@ -13,7 +13,9 @@
 namespace parafit::model_test {
 
 // f(x; theta) written out directly with std:: functions, for every family tested.
-inline std::function<double(double, const std::vector<double>&)> reference(const std::string& name) {
+using Formula = std::function<double(double, const std::vector<double>&)>;
+
+inline Formula reference(const std::string& name) {
   using T = const std::vector<double>&;
   if (name.rfind("poly:", 0) == 0) {
     return [](double x, T t) {

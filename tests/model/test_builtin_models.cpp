@@ -22,9 +22,9 @@ std::string error_of(std::string_view name) {
 }
 
 TEST(BuiltinModelRegistry, ListsAllFamiliesInOrder) {
-  const std::vector<std::string> want = {"poly:k",     "exp-decay", "exp-growth", "log",
-                                         "power",      "logistic4", "gauss",      "michaelis-menten",
-                                         "gompertz",   "asymptotic"};
+  const std::vector<std::string> want = {
+      "poly:k", "exp-decay", "exp-growth",       "log",      "power",
+      "logistic4", "gauss",  "michaelis-menten", "gompertz", "asymptotic"};
   const auto& infos = builtin_models();
   ASSERT_EQ(infos.size(), want.size());
   for (std::size_t i = 0; i < want.size(); ++i) {

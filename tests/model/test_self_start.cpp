@@ -118,7 +118,8 @@ TEST(SelfStart, IsDeterministic) {
 TEST(SelfStart, UsesASubsampleOfLargeDataButSkipsMissingRows) {
   // 200k rows, the first half of y missing: the start must come from the finite half.
   Data d = synthesize("exp-decay", {5.0, 0.7, 1.5}, 200000, 0.0, 8.0, 0.05);
-  for (std::size_t i = 0; i < d.y.size() / 2; ++i) d.y[i] = std::numeric_limits<double>::quiet_NaN();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (std::size_t i = 0; i < d.y.size() / 2; ++i) d.y[i] = nan;
   d.x[d.x.size() - 1] = std::numeric_limits<double>::infinity();
   const auto s = start(*make_builtin_model("exp-decay"), d);
   EXPECT_NEAR(s[0], 5.0, 1.0);
