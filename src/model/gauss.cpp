@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "model/family.h"
-#include <cmath>
 #include "model/self_start.h"
 
 namespace parafit::detail {

@@ -4,7 +4,6 @@
 #include <vector>
 
 #include "model/family.h"
-#include <cmath>
 #include "model/self_start.h"
 
 namespace parafit::detail {
