@@ -40,4 +40,8 @@ struct CsvReport {
 Dataset read_csv(const std::string& path, const CsvOptions& options = {},
                  CsvReport* report = nullptr);
 
+// The column names of the header row only (options.delimiter as in read_csv), so a caller can
+// decide which columns to load — e.g. which names in a formula are data columns.
+std::vector<std::string> read_csv_header(const std::string& path, const CsvOptions& options = {});
+
 }  // namespace parafit

@@ -272,4 +272,10 @@ Dataset read_csv(const std::string& path, const CsvOptions& options, CsvReport* 
   return data;
 }
 
+std::vector<std::string> read_csv_header(const std::string& path, const CsvOptions& options) {
+  const detail::MappedFile file(path);
+  const CsvText text(path, file.data(), file.data() + file.size());
+  return detail::read_header(text, options.delimiter).names;
+}
+
 }  // namespace parafit
