@@ -11,6 +11,7 @@
 
 #include <Eigen/Core>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,8 @@ enum class Termination {
   kParameterTolerance,  // converged: relative scaled step <= parameter_tolerance
   kMaxIterations,       // not converged: max_iterations reached
   kNoProgress,          // not converged: damping grew past max_damping without a decrease
+  kFlatRegion,          // not converged: stopped where a parameter has lost its influence on the
+                        // model (its Jacobian column vanished) — a plateau, not a minimum
   kNonFiniteStart,      // failed: the model or its Jacobian is not finite at the starting values
 };
 // "gradient tolerance", "function tolerance", ...
@@ -34,11 +37,12 @@ const char* to_string(Termination t);
 bool converged(Termination t);
 
 struct LevenbergMarquardtOptions {
-  // Iterations (trial steps, accepted or not) before giving up.
-  int max_iterations = 200;
+  // Iterations (trial steps, accepted or not) before giving up. Most fits need fewer than 50; a few
+  // hard problems in long curved valleys (NIST's MGH10 from its first start) need thousands.
+  int max_iterations = 10000;
   // Converged when an accepted step's actual and predicted decrease of the residual sum of squares
   // are both at most this fraction of it (MINPACK's ftol).
-  double function_tolerance = 1e-12;
+  double function_tolerance = 1e-15;
   // Converged when max_j |J_j^T W r| / (||J_j||_W ||r||_W) <= this: the residual is orthogonal to
   // every Jacobian column to this cosine (MINPACK's gtol; scale-free).
   double gradient_tolerance = 1e-10;
@@ -50,6 +54,12 @@ struct LevenbergMarquardtOptions {
   double max_damping = 1e32;
   // A step is accepted when actual/predicted decrease exceeds this.
   double min_relative_decrease = 1e-4;
+  // A parameter whose J^T W J diagonal has fallen below this fraction of the largest it has been
+  // has lost its influence: if the solver stops there, it is on a plateau (kFlatRegion).
+  double flat_region_threshold = 1e-20;
+  // When a run does not converge (or stops on a plateau), Minimize restarts from the start with
+  // more cautious damping, as an analyst would, and keeps the first run that converges.
+  bool restart_on_failure = true;
 
   // True if every option is in range; otherwise false and *why (if given) says which is not.
   bool IsValid(std::string* why = nullptr) const;
@@ -67,6 +77,7 @@ struct LevenbergMarquardtSummary {
   std::vector<double> rss_history;     // RSS at the start and after each iteration
   double max_gradient_cosine = 0;      // the gradient measure at the returned parameters
   double seconds = 0;                  // wall time of the solve
+  std::vector<std::string> attempts;   // one line per run when Minimize had to restart
 
   std::vector<double> parameters;      // all parameters (fixed ones at their given values)
   std::vector<std::size_t> free_parameters;  // indices of the parameters that were fitted
@@ -90,7 +101,7 @@ class LevenbergMarquardt {
   bool Init(std::span<const double> theta0);
   // One trial step. Returns true while the solver should go on.
   bool Step();
-  // Init + Step until done.
+  // Init + Step until done; restarts with cautious damping if that fails (restart_on_failure).
   LevenbergMarquardtSummary Minimize(std::span<const double> theta0);
 
   const LevenbergMarquardtSummary& summary() const { return summary_; }
@@ -101,6 +112,9 @@ class LevenbergMarquardt {
                         const std::vector<bool>& active) const;
   std::vector<bool> ActiveBounds(const std::vector<double>& theta, const Eigen::VectorXd& g) const;
   void Finish(Termination t, std::string message);
+  LevenbergMarquardtSummary Run(std::span<const double> theta0);
+  // The first free parameter that has lost its influence, if any.
+  std::optional<std::size_t> FlatParameter() const;
 
   const Problem& problem_;
   LevenbergMarquardtOptions options_;

@@ -83,7 +83,8 @@ std::string format_json(const FitResult& fit, const ReportContext& ctx) {
                         {"initial_rss", number(sm.initial_rss)},
                         {"final_rss", number(sm.final_rss)},
                         {"max_gradient_cosine", number(sm.max_gradient_cosine)},
-                        {"rss_history", history}};
+                        {"rss_history", history},
+                        {"attempts", sm.attempts}};
   doc["run"] = {{"threads", ctx.threads}, {"chunk_rows", ctx.chunk_rows}, {"seconds", sm.seconds}};
   return doc.dump(2) + "\n";
 }

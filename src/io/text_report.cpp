@@ -89,6 +89,10 @@ std::string format_summary(const FitResult& fit, const ReportContext& ctx) {
   }
 
   out += "\n";
+  if (!sm.attempts.empty()) {
+    out += "The first run did not converge; the solver restarted from the same start:\n";
+    for (const auto& a : sm.attempts) out += "  " + a + "\n";
+  }
   if (sm.IsSolutionUsable()) {
     out += fmt::format("Number of iterations to convergence: {}\n", sm.iterations);
     out += fmt::format("Achieved convergence tolerance: {}\n", sig(st.relative_offset, 4));

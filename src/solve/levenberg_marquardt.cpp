@@ -11,6 +11,12 @@
 #include "solve/normal_equations.h"
 
 namespace parafit {
+namespace {
+
+// Effect of a parameter, relative to the root RSS, below which it counts as having none.
+constexpr double kNegligibleEffect = 1e-6;
+
+}  // namespace
 
 const char* to_string(Termination t) {
   switch (t) {
@@ -19,6 +25,7 @@ const char* to_string(Termination t) {
     case Termination::kParameterTolerance: return "parameter tolerance";
     case Termination::kMaxIterations: return "maximum iterations";
     case Termination::kNoProgress: return "no progress";
+    case Termination::kFlatRegion: return "flat region";
     case Termination::kNonFiniteStart: return "non-finite start";
   }
   return "unknown";
@@ -43,6 +50,8 @@ bool LevenbergMarquardtOptions::IsValid(std::string* why) const {
   if (!(max_damping > initial_damping)) return fail("max_damping must exceed initial_damping");
   if (!(min_relative_decrease >= 0 && min_relative_decrease < 1))
     return fail("min_relative_decrease must lie in [0, 1)");
+  if (!(flat_region_threshold >= 0 && flat_region_threshold < 1))
+    return fail("flat_region_threshold must lie in [0, 1)");
   return true;
 }
 
@@ -64,6 +73,7 @@ std::string LevenbergMarquardtSummary::FullReport() const {
   out += fmt::format("  final RSS              {:.10g}\n", final_rss);
   out += fmt::format("  max gradient cosine    {:.3g}\n", max_gradient_cosine);
   out += fmt::format("  time                   {:.3f} s\n", seconds);
+  for (const auto& a : attempts) out += fmt::format("  {}\n", a);
   return out;
 }
 
@@ -112,7 +122,30 @@ double LevenbergMarquardt::GradientCosine(const Eigen::VectorXd& g, const Eigen:
   return worst;
 }
 
+// A parameter has lost its influence when its Jacobian column has collapsed against the largest
+// it has been on the way AND moving it by its whole value would change the fitted values by far
+// less than the residuals' size. (The first alone also fires in valleys whose scale changes by
+// many orders of magnitude, such as NIST's MGH10; the second alone fires for a parameter at 0.)
+std::optional<std::size_t> LevenbergMarquardt::FlatParameter() const {
+  for (Eigen::Index a = 0; a < H_.rows(); ++a) {
+    const std::size_t j = free_[std::size_t(a)];
+    const bool collapsed = !(H_(a, a) > options_.flat_region_threshold * scale2_(a));
+    const bool negligible = std::abs(theta_[j]) * std::sqrt(std::max(H_(a, a), 0.0)) <=
+                            kNegligibleEffect * std::sqrt(rss_);
+    if (collapsed && negligible) return j;
+  }
+  return std::nullopt;
+}
+
 void LevenbergMarquardt::Finish(Termination t, std::string message) {
+  if (converged(t) && H_.rows() > 0) {
+    if (const auto j = FlatParameter()) {
+      message = fmt::format("stopped ({}) where parameter '{}' has lost its influence on the model "
+                            "(its Jacobian column vanished): a flat region, not a minimum",
+                            to_string(t), problem_.model->parameter_names()[*j]);
+      t = Termination::kFlatRegion;
+    }
+  }
   done_ = true;
   summary_.termination = t;
   summary_.message = std::move(message);
@@ -272,12 +305,46 @@ bool LevenbergMarquardt::Step() {
   return true;
 }
 
-LevenbergMarquardtSummary LevenbergMarquardt::Minimize(std::span<const double> theta0) {
-  const auto start = std::chrono::steady_clock::now();
+LevenbergMarquardtSummary LevenbergMarquardt::Run(std::span<const double> theta0) {
   if (Init(theta0)) {
     while (Step()) {
     }
   }
+  return summary_;
+}
+
+LevenbergMarquardtSummary LevenbergMarquardt::Minimize(std::span<const double> theta0) {
+  const auto start = std::chrono::steady_clock::now();
+  LevenbergMarquardtSummary best = Run(theta0);
+  if (options_.restart_on_failure && !best.IsSolutionUsable() &&
+      best.termination != Termination::kNonFiniteStart) {
+    // What an analyst does when a fit stalls or wanders off: start again from the same values
+    // with much heavier damping, so the first steps stay short and cannot jump onto a plateau.
+    std::vector<std::string> attempts = {
+        fmt::format("run 1 (initial damping {:.0e}): {} at RSS {:.10g} after {} iterations",
+                    options_.initial_damping, to_string(best.termination), best.final_rss, best.iterations)};
+    const LevenbergMarquardtOptions original = options_;
+    int evaluations = best.function_evaluations;
+    for (const double damping : {1e3, 1e6}) {
+      options_ = original;
+      options_.initial_damping = damping;
+      options_.max_damping = std::max(original.max_damping, damping * 1e3);
+      LevenbergMarquardtSummary retry = Run(theta0);
+      evaluations += retry.function_evaluations;
+      attempts.push_back(fmt::format("run {} (initial damping {:.0e}): {} at RSS {:.10g} after {} iterations",
+                                     attempts.size() + 1, damping, to_string(retry.termination),
+                                     retry.final_rss, retry.iterations));
+      const bool better = retry.IsSolutionUsable() ||
+                          (!best.IsSolutionUsable() && retry.final_rss < best.final_rss);
+      if (better) best = std::move(retry);
+      if (best.IsSolutionUsable()) break;
+    }
+    options_ = original;
+    best.attempts = std::move(attempts);
+    best.function_evaluations = evaluations;
+    best.jacobian_evaluations = evaluations;
+  }
+  summary_ = best;
   summary_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary_;
 }

@@ -209,3 +209,60 @@ TEST(Fit, FewerRowsThanParametersIsAnError) {
 
 }  // namespace
 }  // namespace parafit
+
+namespace parafit {
+namespace {
+
+// NIST's BoxBOD, y = b1 (1 - exp(-b2 x)), with its analytic Jacobian. From NIST's first start
+// (1, 1) the first steps throw b2 so far that exp(-b2 x) vanishes: a plateau where b2 has no
+// influence and LM's tolerances are met without a minimum.
+class BoxBod final : public Model {
+ public:
+  std::string name() const override { return "boxbod"; }
+  std::string formula() const override { return "b1*(1-exp(-b2*x))"; }
+  const std::vector<std::string>& parameter_names() const override { return names_; }
+  void evaluate(const double* t, const RowBlock& block, double* f, double* J, std::size_t ldj) const override {
+    for (std::size_t i = 0; i < block.size; ++i) {
+      const double x = block.inputs[0][i], e = std::exp(-t[1] * x);
+      f[i] = t[0] * (1 - e);
+      if (J) {
+        J[i] = 1 - e;
+        J[ldj + i] = t[0] * x * e;
+      }
+    }
+  }
+  std::vector<double> initial_values(std::span<const std::span<const double>>, std::span<const double>) const override {
+    return {1, 1};
+  }
+
+ private:
+  std::vector<std::string> names_{"b1", "b2"};
+};
+
+TEST(LevenbergMarquardt, DetectsAPlateauAndRestartsAsAnAnalystWould) {
+  const std::vector<double> x = {1, 2, 3, 5, 7, 10}, y = {109, 149, 149, 191, 213, 224};
+  BoxBod model;
+  Problem problem;
+  problem.model = &model;
+  problem.inputs = {x};
+  problem.y = y;
+  const std::vector<double> start = {1, 1};
+
+  LevenbergMarquardtOptions no_restart;
+  no_restart.restart_on_failure = false;
+  const auto stalled = LevenbergMarquardt(problem, no_restart).Minimize(start);
+  EXPECT_EQ(stalled.termination, Termination::kFlatRegion) << stalled.FullReport();
+  EXPECT_FALSE(stalled.IsSolutionUsable());
+  EXPECT_NE(stalled.message.find("parameter 'b2' has lost its influence"), std::string::npos) << stalled.message;
+
+  const auto solved = LevenbergMarquardt(problem).Minimize(start);
+  ASSERT_TRUE(solved.IsSolutionUsable()) << solved.FullReport();
+  EXPECT_GE(solved.attempts.size(), 2u);
+  // NIST's certified values.
+  EXPECT_NEAR(solved.parameters[0], 2.1380940889E+02, 1e-6 * 2.1380940889E+02);
+  EXPECT_NEAR(solved.parameters[1], 5.4723748542E-01, 1e-6 * 5.4723748542E-01);
+  EXPECT_NEAR(solved.final_rss, 1.1680088766E+03, 1e-8 * 1.1680088766E+03);
+}
+
+}  // namespace
+}  // namespace parafit
