@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -9,6 +10,7 @@
 #include "parafit/csv.h"
 #include "parafit/error.h"
 #include "parafit/fit.h"
+#include "parafit/formula.h"
 #include "parafit/model_file.h"
 #include "parafit/report.h"
 
@@ -27,9 +29,12 @@ class FitCommand final : public Command {
   explicit FitCommand(CLI::App& parent) {
     app = parent.add_subcommand("fit", "Fit a model to a CSV file by Levenberg-Marquardt on all cores");
     app->add_option("--data", data_, "CSV file with a header row")->required();
-    app->add_option("--model", spec_.model, "Built-in model name (see 'parafit models'), e.g. exp-decay, poly:2")
+    app->add_option("--model", spec_.model,
+                    "Built-in model name (see 'parafit models'), e.g. exp-decay, poly:2, or a formula, "
+                    "e.g. \"b1*(1-exp(-b2*x))\" or \"log(y) ~ b1 - b2*x\" (see docs/formulas.md)")
         ->required();
-    app->add_option("--x", x_, "Input column")->capture_default_str();
+    app->add_option("--x", x_, "Input column(s), comma-separated (default: x; for a formula, every column it names)");
+    add_list_option(*app, "--params", params_, "Formula models: parameter names in order (default: every name that is not a column)");
     app->add_option("--y", spec_.y, "Response column")->capture_default_str();
     app->add_option("--weights", spec_.weights, "Column of observation weights (>= 0)");
     add_list_option(*app, "--start", start_, "Start values, e.g. a=1,b=2 (default: self-start from the data)");
@@ -47,7 +52,8 @@ class FitCommand final : public Command {
   }
 
   int run() override {
-    spec_.x = split_list({x_});
+    if (!x_.empty()) spec_.x = split_list({x_});
+    spec_.params = split_list(params_);
     spec_.start = parse_assignments(start_, "--start");
     spec_.fix = parse_assignments(fix_, "--fix");
     spec_.bounds = parse_bounds(bounds_, "--bounds");
@@ -59,11 +65,7 @@ class FitCommand final : public Command {
         throw UsageError(fmt::format("--delimiter: '{}' is not a single character", delimiter_));
       csv.delimiter = delimiter_[0];
     }
-    csv.columns = spec_.x;
-    csv.columns.push_back(spec_.y);
-    if (!spec_.weights.empty()) csv.columns.push_back(spec_.weights);
-
-    make_builtin_model(spec_.model);  // an unknown model is reported before any data is read
+    csv.columns = columns_to_load(csv);
     Context ctx;
     ctx.threads = threads_;
     const auto t0 = std::chrono::steady_clock::now();
@@ -95,9 +97,30 @@ class FitCommand final : public Command {
   }
 
  private:
+  // The columns the fit reads, so that other columns of the file are never parsed. For a formula,
+  // the header decides which of its names are columns. An unknown model or a bad formula is
+  // reported here, before any data is read.
+  std::vector<std::string> columns_to_load(const CsvOptions& csv) const {
+    std::vector<std::string> columns;
+    if (looks_like_formula(spec_.model)) {
+      const CompiledFormula cf =
+          compile_formula({spec_.model, read_csv_header(data_, csv), spec_.params, spec_.x});
+      columns = cf.inputs;
+      for (const auto& c : cf.response ? cf.response_columns : std::vector<std::string>{spec_.y})
+        if (std::find(columns.begin(), columns.end(), c) == columns.end()) columns.push_back(c);
+    } else {
+      make_builtin_model(spec_.model);
+      columns = spec_.x.empty() ? std::vector<std::string>{"x"} : spec_.x;
+      columns.push_back(spec_.y);
+    }
+    if (!spec_.weights.empty() && std::find(columns.begin(), columns.end(), spec_.weights) == columns.end())
+      columns.push_back(spec_.weights);
+    return columns;
+  }
+
   FitSpec spec_;
-  std::string data_, x_ = "x", json_, save_, delimiter_;
-  std::vector<std::string> start_, fix_, bounds_;
+  std::string data_, x_, json_, save_, delimiter_;
+  std::vector<std::string> start_, fix_, bounds_, params_;
   int threads_ = 0;
   bool drop_missing_ = false;
 };

@@ -17,9 +17,16 @@
 namespace parafit {
 
 struct FitSpec {
-  std::string model;                    // a built-in model name, e.g. "exp-decay" or "poly:2"
-  std::vector<std::string> x = {"x"};   // input column(s)
-  std::string y = "y";                  // response column
+  // A built-in model name ("exp-decay", "poly:2") or a formula ("b1*(1-exp(-b2*x))",
+  // "log(y) ~ b1 - b2*x1*exp(-b3*x2)"); see formula.h.
+  std::string model;
+  // Input column(s). Empty: "x" for a built-in model; for a formula, every column it names.
+  std::vector<std::string> x;
+  // Response column, unless a formula has a response side ("log(y) ~ ...").
+  std::string y = "y";
+  // Formula models only: the parameter names, in order (default: every name that is not a column,
+  // in order of first appearance).
+  std::vector<std::string> params;
   std::string weights;                  // weights column; empty: unweighted
   // Start values by parameter name. Parameters not named here start at the model's self-start
   // values (computed from the data) — unless every parameter is named, when no self-start is run.
@@ -34,6 +41,9 @@ struct FitSpec {
 struct FitResult {
   std::shared_ptr<const Model> model;
   FitSpec spec;
+  std::vector<std::string> inputs;    // the input columns the model read, in order
+  std::string response;               // the response fitted: a column name or a formula's left side
+  std::vector<std::string> response_columns;  // the columns the response is computed from
   std::vector<double> start;          // where the solver started (all parameters)
   std::vector<bool> self_started;     // per parameter: the start came from the self-start rule
   LevenbergMarquardtSummary summary;

@@ -18,7 +18,8 @@ namespace parafit {
 struct SavedModel {
   std::shared_ptr<const Model> model;
   std::vector<std::string> inputs;     // input column names used in the fit
-  std::string response;                // response column name used in the fit
+  std::string response;                // the response fitted: a column, or a formula's left side
+  std::vector<std::string> response_columns;  // columns the response is computed from
   std::vector<double> estimates;       // one per parameter
   std::vector<bool> fixed;             // one per parameter
   Eigen::MatrixXd covariance;          // p x p; NaN where a parameter was not estimated

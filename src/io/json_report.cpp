@@ -34,8 +34,9 @@ std::string format_json(const FitResult& fit, const ReportContext& ctx) {
                   {"formula", fit.model->formula()},
                   {"parameters", fit.model->parameter_names()}};
   doc["data"] = {{"source", ctx.data_source},
-                 {"x", fit.spec.x},
-                 {"y", fit.spec.y},
+                 {"x", fit.inputs},
+                 {"y", fit.response},
+                 {"response_columns", fit.response_columns},
                  {"weights", fit.spec.weights.empty() ? json(nullptr) : json(fit.spec.weights)},
                  {"observations", st.observations}};
   json params = json::array();

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "parafit/error.h"
+#include "parafit/formula.h"
 #include "solve/normal_equations.h"
 #include "stats/student_t.h"
 
@@ -70,8 +71,9 @@ class Reader {
 SavedModel saved_model_from(const FitResult& fit) {
   SavedModel s;
   s.model = fit.model;
-  s.inputs = fit.spec.x;
-  s.response = fit.spec.y;
+  s.inputs = fit.inputs;
+  s.response = fit.response;
+  s.response_columns = fit.response_columns;
   s.estimates = fit.summary.parameters;
   for (const auto& pe : fit.statistics.parameters) s.fixed.push_back(pe.fixed);
   s.covariance = fit.statistics.covariance;
@@ -88,6 +90,7 @@ std::string serialize_model(const SavedModel& s) {
   doc["model"] = {{"name", s.model->name()}, {"formula", s.model->formula()}};
   doc["inputs"] = s.inputs;
   doc["response"] = s.response;
+  doc["response_columns"] = s.response_columns;
   json params = json::array();
   for (std::size_t j = 0; j < s.estimates.size(); ++j)
     params.push_back({{"name", s.model->parameter_names()[j]},
@@ -149,19 +152,38 @@ SavedModel parse_model(const std::string& text, const std::string& source) {
   SavedModel s;
   const json& m = r.field(doc, "model", "");
   const std::string name = r.string(r.field(m, "name", "model"), "model.name");
+  const json& inputs = r.field(doc, "inputs", "");
+  if (!inputs.is_array()) r.fail("inputs", "expected an array");
+  for (std::size_t k = 0; k < inputs.size(); ++k)
+    s.inputs.push_back(r.string(inputs[k], fmt::format("inputs[{}]", k)));
+  s.response = r.string(r.field(doc, "response", ""), "response");
+  const json& response_columns = r.field(doc, "response_columns", "");
+  if (!response_columns.is_array()) r.fail("response_columns", "expected an array");
+  for (std::size_t k = 0; k < response_columns.size(); ++k)
+    s.response_columns.push_back(r.string(response_columns[k], fmt::format("response_columns[{}]", k)));
+  const json& params = r.field(doc, "parameters", "");
+  if (!params.is_array()) r.fail("parameters", "expected an array");
   try {
-    s.model = make_builtin_model(name);
+    if (looks_like_formula(name)) {
+      // A formula model is compiled again from its text, with the saved columns and parameter
+      // names, so it reads the same inputs in the same order as when it was fitted.
+      std::vector<std::string> names;
+      for (std::size_t j = 0; j < params.size(); ++j) {
+        const std::string where = fmt::format("parameters[{}]", j);
+        names.push_back(r.string(r.field(params[j], "name", where), where + ".name"));
+      }
+      std::vector<std::string> columns = s.inputs;
+      columns.insert(columns.end(), s.response_columns.begin(), s.response_columns.end());
+      s.model = compile_formula({name, columns, names, s.inputs}).model;
+    } else {
+      s.model = make_builtin_model(name);
+    }
   } catch (const Error& e) {
     r.fail("model.name", e.what());
   }
   const std::size_t p = s.model->num_parameters();
-
-  const json& inputs = r.array(r.field(doc, "inputs", ""), "inputs", s.model->num_inputs());
-  for (std::size_t k = 0; k < inputs.size(); ++k)
-    s.inputs.push_back(r.string(inputs[k], fmt::format("inputs[{}]", k)));
-  s.response = r.string(r.field(doc, "response", ""), "response");
-
-  const json& params = r.array(r.field(doc, "parameters", ""), "parameters", p);
+  r.array(inputs, "inputs", s.model->num_inputs());
+  r.array(params, "parameters", p);
   for (std::size_t j = 0; j < p; ++j) {
     const std::string where = fmt::format("parameters[{}]", j);
     const std::string pname = r.string(r.field(params[j], "name", where), where + ".name");

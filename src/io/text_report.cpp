@@ -39,10 +39,13 @@ std::string format_summary(const FitResult& fit, const ReportContext& ctx) {
   const FitStatistics& st = fit.statistics;
   const LevenbergMarquardtSummary& sm = fit.summary;
   std::string out;
-  out += fmt::format("Model: {}    {} ~ {}\n", fit.model->name(), fit.spec.y, fit.model->formula());
+  if (fit.model->name() == fit.model->formula() || fit.model->name().find('~') != std::string::npos)
+    out += fmt::format("Model: {} ~ {}\n", fit.response, fit.model->formula());
+  else
+    out += fmt::format("Model: {}    {} ~ {}\n", fit.model->name(), fit.response, fit.model->formula());
   out += fmt::format("Data:  {}{} observations", ctx.data_source.empty() ? "" : ctx.data_source + ", ",
                      st.observations);
-  out += fmt::format(" (x: {}, y: {}{})\n\n", fmt::join(fit.spec.x, ","), fit.spec.y,
+  out += fmt::format(" (x: {}, y: {}{})\n\n", fmt::join(fit.inputs, ","), fit.response,
                      fit.spec.weights.empty() ? "" : ", weights: " + fit.spec.weights);
 
   const std::string level = sig(100 * (1 - st.confidence_level) / 2, 3);

@@ -4,8 +4,10 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "parafit/error.h"
+#include "parafit/formula.h"
 
 namespace parafit {
 namespace {
@@ -19,35 +21,82 @@ std::size_t parameter_index(const Model& model, const std::string& name, const c
   return std::size_t(it - names.begin());
 }
 
+// The model, its input columns and its response, from a built-in name or a formula.
+struct ResolvedModel {
+  std::shared_ptr<const Model> model;
+  std::vector<std::string> inputs;
+  std::string response;
+  std::vector<std::string> response_columns;
+  std::vector<double> transformed_y;  // the left-hand side of a formula, evaluated per row
+};
+
+ResolvedModel resolve_model(const Dataset& data, const FitSpec& spec) {
+  ResolvedModel r;
+  if (!looks_like_formula(spec.model)) {
+    if (!spec.params.empty())
+      throw Error(fmt::format("parameter names (--params) are for formula models; built-in model '{}' "
+                              "names its own parameters",
+                              spec.model));
+    r.model = make_builtin_model(spec.model);
+    r.inputs = spec.x.empty() ? std::vector<std::string>{"x"} : spec.x;
+    if (r.inputs.size() != r.model->num_inputs())
+      throw Error(fmt::format("model '{}' takes {} input column(s), but {} given with --x",
+                              r.model->name(), r.model->num_inputs(), r.inputs.size()));
+    r.response = spec.y;
+    r.response_columns = {spec.y};
+    return r;
+  }
+  CompiledFormula cf = compile_formula({spec.model, data.names(), spec.params, spec.x});
+  r.model = cf.model;
+  r.inputs = cf.inputs;
+  if (!cf.response) {
+    r.response = spec.y;
+    r.response_columns = {spec.y};
+    return r;
+  }
+  r.response = cf.response_text;
+  r.response_columns = cf.response_columns;
+  std::vector<const double*> cols;
+  for (const auto& name : cf.response_columns) cols.push_back(data.column(name).data());
+  r.transformed_y.resize(data.rows());
+  cf.response(RowBlock{data.rows(), cols.data()}, r.transformed_y.data());
+  for (std::size_t i = 0; i < data.rows(); ++i)
+    if (!std::isfinite(r.transformed_y[i]))
+      throw Error(fmt::format("the response '{}' is {} at data row {}", cf.response_text,
+                              r.transformed_y[i], i + 1));
+  return r;
+}
+
 }  // namespace
 
 FitResult fit(const Dataset& data, const FitSpec& spec, const Context& context) {
   FitResult result;
   result.spec = spec;
-  std::shared_ptr<Model> model = make_builtin_model(spec.model);
-  result.model = model;
-  const std::size_t p = model->num_parameters();
+  ResolvedModel resolved = resolve_model(data, spec);
+  result.model = resolved.model;
+  result.inputs = resolved.inputs;
+  result.response = resolved.response;
+  result.response_columns = resolved.response_columns;
+  const Model& model = *resolved.model;
+  const std::size_t p = model.num_parameters();
 
-  if (spec.x.size() != model->num_inputs())
-    throw Error(fmt::format("model '{}' takes {} input column(s), but {} given with --x",
-                            model->name(), model->num_inputs(), spec.x.size()));
   Problem problem;
-  problem.model = model.get();
-  for (const auto& name : spec.x) problem.inputs.push_back(data.column(name));
-  problem.y = data.column(spec.y);
+  problem.model = &model;
+  for (const auto& name : resolved.inputs) problem.inputs.push_back(data.column(name));
+  problem.y = resolved.transformed_y.empty() ? data.column(spec.y) : std::span<const double>(resolved.transformed_y);
   if (!spec.weights.empty()) problem.weights = data.column(spec.weights);
 
   std::vector<bool> given(p, false);
   std::vector<double> start(p, 0.0);
   problem.fixed.assign(p, false);
   for (const auto& [name, value] : spec.start) {
-    const std::size_t j = parameter_index(*model, name, "--start");
+    const std::size_t j = parameter_index(model, name, "--start");
     if (given[j]) throw Error(fmt::format("--start: parameter '{}' given twice", name));
     given[j] = true;
     start[j] = value;
   }
   for (const auto& [name, value] : spec.fix) {
-    const std::size_t j = parameter_index(*model, name, "--fix");
+    const std::size_t j = parameter_index(model, name, "--fix");
     if (problem.fixed[j]) throw Error(fmt::format("--fix: parameter '{}' given twice", name));
     if (given[j])
       throw Error(fmt::format("parameter '{}' is both fixed (--fix) and started (--start); give it once",
@@ -59,7 +108,7 @@ FitResult fit(const Dataset& data, const FitSpec& spec, const Context& context) 
   problem.bounds.assign(p, ParameterBounds{});
   std::vector<bool> bounded(p, false);
   for (const auto& [name, box] : spec.bounds) {
-    const std::size_t j = parameter_index(*model, name, "--bounds");
+    const std::size_t j = parameter_index(model, name, "--bounds");
     if (bounded[j]) throw Error(fmt::format("--bounds: parameter '{}' given twice", name));
     bounded[j] = true;
     problem.bounds[j] = box;
@@ -67,9 +116,15 @@ FitResult fit(const Dataset& data, const FitSpec& spec, const Context& context) 
   problem.validate();
 
   result.self_started.assign(p, false);
-  if (std::find(given.begin(), given.end(), false) != given.end()) {
+  std::vector<std::string> missing;
+  for (std::size_t j = 0; j < p; ++j)
+    if (!given[j]) missing.push_back(model.parameter_names()[j]);
+  if (!missing.empty()) {
+    if (looks_like_formula(spec.model))
+      throw Error(fmt::format("formula models have no self-start rule: give --start for {}",
+                              fmt::join(missing, ", ")));
     std::vector<std::span<const double>> inputs(problem.inputs.begin(), problem.inputs.end());
-    const std::vector<double> auto_start = model->initial_values(inputs, problem.y);
+    const std::vector<double> auto_start = model.initial_values(inputs, problem.y);
     for (std::size_t j = 0; j < p; ++j) {
       if (given[j]) continue;
       // A self-started value outside the user's bounds is moved onto the nearest bound.

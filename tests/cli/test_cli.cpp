@@ -277,3 +277,66 @@ TEST(Cli, WeightsFixAndBoundsFromTheCommandLine) {
 
 }  // namespace
 }  // namespace parafit::testing
+
+namespace parafit::testing {
+namespace {
+
+// NIST's Misra1a (14 rows) with its certified estimates: a formula fit through the command line.
+const char* kMisra1a =
+    "y,x\n10.07,77.6\n14.73,114.9\n17.94,141.1\n23.93,190.8\n29.61,239.9\n35.18,289.0\n40.02,332.8\n"
+    "44.82,378.4\n50.76,434.8\n55.05,477.3\n61.01,536.8\n66.40,593.1\n75.47,689.1\n81.78,760.0\n";
+
+TEST(CliFormula, FitsSavesAndPredictsAFormulaModel) {
+  const auto dir = scratch_dir();
+  write_file(dir + "/misra.csv", kMisra1a);
+  const auto r = run_parafit("fit --data '" + dir + "/misra.csv' --model 'b1*(1-exp(-b2*x))' --start b1=500,b2=1e-4 "
+                             "--json '" + dir + "/r.json' --save '" + dir + "/m.json'", dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "Model: y ~ b1*(1-exp(-b2*x))")) << r.out;
+  const json doc = json::parse(read_file(dir + "/r.json"));
+  EXPECT_NEAR(doc["parameters"][0]["estimate"].get<double>(), 2.3894212918E+02, 1e-6 * 2.3894212918E+02);
+  EXPECT_NEAR(doc["parameters"][1]["estimate"].get<double>(), 5.5015643181E-04, 1e-6 * 5.5015643181E-04);
+  EXPECT_NEAR(doc["parameters"][0]["std_error"].get<double>(), 2.7070075241E+00, 1e-4 * 2.7070075241E+00);
+  EXPECT_EQ(doc["data"]["x"], json::array({"x"}));
+
+  write_file(dir + "/new.csv", "x\n100\n");
+  const auto p = run_parafit("predict --model-file '" + dir + "/m.json' --data '" + dir + "/new.csv'", dir);
+  ASSERT_EQ(p.code, 0) << p.err;
+  const double b1 = doc["parameters"][0]["estimate"], b2 = doc["parameters"][1]["estimate"];
+  const std::string row = p.out.substr(p.out.find('\n') + 1);  // "100,fit,se,lwr,upr"
+  const double fit100 = std::stod(row.substr(row.find(',') + 1));
+  EXPECT_NEAR(fit100, b1 * (1 - std::exp(-b2 * 100)), 1e-12 * fit100);
+}
+
+TEST(CliFormula, TransformedResponseAndErrors) {
+  const auto dir = scratch_dir();
+  write_file(dir + "/misra.csv", kMisra1a);
+  const auto r = run_parafit("fit --data '" + dir + "/misra.csv' --model 'log(y) ~ b1 + b2*log(x)' --start b1=0,b2=1 "
+                             "--json '" + dir + "/r.json'", dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  // log y = b1 + b2 log x is linear: compare with the closed-form least squares on the logs.
+  std::vector<double> lx, ly;
+  std::istringstream in(kMisra1a);
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    ly.push_back(std::log(std::stod(line.substr(0, line.find(',')))));
+    lx.push_back(std::log(std::stod(line.substr(line.find(',') + 1))));
+  }
+  double mx = 0, my = 0, sxx = 0, sxy = 0;
+  for (std::size_t i = 0; i < lx.size(); ++i) mx += lx[i] / lx.size(), my += ly[i] / ly.size();
+  for (std::size_t i = 0; i < lx.size(); ++i) sxx += (lx[i] - mx) * (lx[i] - mx), sxy += (lx[i] - mx) * (ly[i] - my);
+  const json doc = json::parse(read_file(dir + "/r.json"));
+  EXPECT_NEAR(doc["parameters"][1]["estimate"].get<double>(), sxy / sxx, 1e-10);
+  EXPECT_EQ(doc["data"]["y"], "log(y)");
+
+  const auto bad = run_parafit("fit --data '" + dir + "/misra.csv' --model 'b1*(1-exq(-b2*x))' --start b1=1,b2=1", dir);
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_TRUE(contains(bad.err, "unknown function 'exq' (did you mean 'exp'?)")) << bad.err;
+  const auto nostart = run_parafit("fit --data '" + dir + "/misra.csv' --model 'b1*(1-exp(-b2*x))' --start b1=1", dir);
+  EXPECT_EQ(nostart.code, 1);
+  EXPECT_TRUE(contains(nostart.err, "give --start for b2")) << nostart.err;
+}
+
+}  // namespace
+}  // namespace parafit::testing
