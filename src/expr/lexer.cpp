@@ -105,7 +105,9 @@ std::vector<Token> tokenize(std::string_view s) {
         case ',': kind = Tok::kComma; break;
         case '~': kind = Tok::kTilde; break;
         default:
-          throw FormulaError{i, "unexpected character " + quote(s.substr(i, 1))};
+          // quote() names a non-printable byte by its code: "unexpected byte 0xC3".
+          throw FormulaError{i, std::string("unexpected ") + (quote(s.substr(i, 1))[0] == '\'' ? "character " : "") +
+                                    quote(s.substr(i, 1))};
       }
       simple(kind, 1);
     }

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "model/family.h"
+#include "model/fast_exp.h"
 #include "model/self_start.h"
 
 namespace parafit::detail {
@@ -18,21 +19,25 @@ constexpr double kMaxRate = 100.0;
 // The row loops. They take __restrict pointer parameters because GCC honours restrict only
 // there; without it a loop writing f and several J columns needs more run-time alias checks than
 // GCC will emit, and stays scalar. f and the J columns must be computed the same way in both
-// variants so that f does not depend on whether J is wanted.
+// variants so that f does not depend on whether J is wanted. They are always_inline and called
+// through run_dispatched (model/fast_exp.h), which compiles each into a baseline and an AVX2
+// copy; they use vexp, never std::exp, so both copies (and every machine) give the same bits.
 
-void exp_decay_values(std::size_t n, double a, double b, double c, const double* __restrict x,
-                      double* __restrict f) {
+[[gnu::always_inline]] inline void exp_decay_values(std::size_t n, double a, double b, double c,
+                                                    const double* __restrict x,
+                                                    double* __restrict f) {
   const double nb = -b;
-  for (std::size_t i = 0; i < n; ++i) f[i] = a * std::exp(nb * x[i]) + c;
+  for (std::size_t i = 0; i < n; ++i) f[i] = a * vexp(nb * x[i]) + c;
 }
 
-void exp_decay_rows(std::size_t n, double a, double b, double c, const double* __restrict x,
-                    double* __restrict f, double* __restrict ja, double* __restrict jb,
-                    double* __restrict jc) {
+[[gnu::always_inline]] inline void exp_decay_rows(std::size_t n, double a, double b, double c,
+                                                  const double* __restrict x, double* __restrict f,
+                                                  double* __restrict ja, double* __restrict jb,
+                                                  double* __restrict jc) {
   const double nb = -b;
   const double na = -a;
   for (std::size_t i = 0; i < n; ++i) {
-    const double e = std::exp(nb * x[i]);
+    const double e = vexp(nb * x[i]);
     f[i] = a * e + c;
     ja[i] = e;
     jb[i] = na * x[i] * e;
@@ -40,22 +45,25 @@ void exp_decay_rows(std::size_t n, double a, double b, double c, const double* _
   }
 }
 
-void asymptotic_values(std::size_t n, double asym, double r0, double lrc,
-                       const double* __restrict x, double* __restrict f) {
+[[gnu::always_inline]] inline void asymptotic_values(std::size_t n, double asym, double r0,
+                                                     double lrc, const double* __restrict x,
+                                                     double* __restrict f) {
   const double range = r0 - asym;
-  const double nrate = -std::exp(lrc);
-  for (std::size_t i = 0; i < n; ++i) f[i] = asym + range * std::exp(nrate * x[i]);
+  const double nrate = -vexp(lrc);  // vexp here too: evaluate() uses no libm exp
+  for (std::size_t i = 0; i < n; ++i) f[i] = asym + range * vexp(nrate * x[i]);
 }
 
-void asymptotic_rows(std::size_t n, double asym, double r0, double lrc, const double* __restrict x,
-                     double* __restrict f, double* __restrict j_asym, double* __restrict j_r0,
-                     double* __restrict j_lrc) {
+[[gnu::always_inline]] inline void asymptotic_rows(std::size_t n, double asym, double r0,
+                                                   double lrc, const double* __restrict x,
+                                                   double* __restrict f, double* __restrict j_asym,
+                                                   double* __restrict j_r0,
+                                                   double* __restrict j_lrc) {
   const double range = r0 - asym;
-  const double rate = std::exp(lrc);
+  const double rate = vexp(lrc);
   const double nrate = -rate;
   const double k = -range * rate;  // d/dlrc of exp(-exp(lrc)*x) is -exp(lrc)*x*e
   for (std::size_t i = 0; i < n; ++i) {
-    const double e = std::exp(nrate * x[i]);
+    const double e = vexp(nrate * x[i]);
     f[i] = asym + range * e;
     j_asym[i] = 1.0 - e;
     j_r0[i] = e;
@@ -63,15 +71,18 @@ void asymptotic_rows(std::size_t n, double asym, double r0, double lrc, const do
   }
 }
 
-void exp_growth_values(std::size_t n, double a, double b, const double* __restrict x,
-                       double* __restrict f) {
-  for (std::size_t i = 0; i < n; ++i) f[i] = a * std::exp(b * x[i]);
+[[gnu::always_inline]] inline void exp_growth_values(std::size_t n, double a, double b,
+                                                     const double* __restrict x,
+                                                     double* __restrict f) {
+  for (std::size_t i = 0; i < n; ++i) f[i] = a * vexp(b * x[i]);
 }
 
-void exp_growth_rows(std::size_t n, double a, double b, const double* __restrict x,
-                     double* __restrict f, double* __restrict ja, double* __restrict jb) {
+[[gnu::always_inline]] inline void exp_growth_rows(std::size_t n, double a, double b,
+                                                   const double* __restrict x,
+                                                   double* __restrict f, double* __restrict ja,
+                                                   double* __restrict jb) {
   for (std::size_t i = 0; i < n; ++i) {
-    const double e = std::exp(b * x[i]);
+    const double e = vexp(b * x[i]);
     const double v = a * e;
     f[i] = v;
     ja[i] = e;
@@ -117,10 +128,11 @@ class ExpDecay final : public FamilyModel {
   void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
                 std::size_t ldj) const override {
     if (J == nullptr) {
-      exp_decay_values(block.size, theta[0], theta[1], theta[2], block.inputs[0], f);
+      run_dispatched<exp_decay_values>(block.size, theta[0], theta[1], theta[2], block.inputs[0],
+                                       f);
     } else {
-      exp_decay_rows(block.size, theta[0], theta[1], theta[2], block.inputs[0], f, J, J + ldj,
-                     J + 2 * ldj);
+      run_dispatched<exp_decay_rows>(block.size, theta[0], theta[1], theta[2], block.inputs[0], f,
+                                     J, J + ldj, J + 2 * ldj);
     }
   }
 
@@ -141,10 +153,11 @@ class Asymptotic final : public FamilyModel {
   void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
                 std::size_t ldj) const override {
     if (J == nullptr) {
-      asymptotic_values(block.size, theta[0], theta[1], theta[2], block.inputs[0], f);
+      run_dispatched<asymptotic_values>(block.size, theta[0], theta[1], theta[2], block.inputs[0],
+                                        f);
     } else {
-      asymptotic_rows(block.size, theta[0], theta[1], theta[2], block.inputs[0], f, J, J + ldj,
-                      J + 2 * ldj);
+      run_dispatched<asymptotic_rows>(block.size, theta[0], theta[1], theta[2], block.inputs[0], f,
+                                      J, J + ldj, J + 2 * ldj);
     }
   }
 
@@ -163,9 +176,10 @@ class ExpGrowth final : public FamilyModel {
   void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
                 std::size_t ldj) const override {
     if (J == nullptr) {
-      exp_growth_values(block.size, theta[0], theta[1], block.inputs[0], f);
+      run_dispatched<exp_growth_values>(block.size, theta[0], theta[1], block.inputs[0], f);
     } else {
-      exp_growth_rows(block.size, theta[0], theta[1], block.inputs[0], f, J, J + ldj);
+      run_dispatched<exp_growth_rows>(block.size, theta[0], theta[1], block.inputs[0], f, J,
+                                      J + ldj);
     }
   }
 

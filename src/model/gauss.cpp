@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "model/family.h"
+#include "model/fast_exp.h"
 #include "model/self_start.h"
 
 namespace parafit::detail {
@@ -14,25 +15,30 @@ namespace {
 // The row loops take __restrict pointer parameters because GCC honours restrict only there;
 // without it a loop writing f and several J columns needs more run-time alias checks than GCC
 // will emit, and stays scalar. Both variants compute f the same way, so that f does not depend
-// on whether J is wanted.
+// on whether J is wanted. They are always_inline and called through run_dispatched
+// (model/fast_exp.h), which compiles each into a baseline and an AVX2 copy; they use vexp, never
+// std::exp, so both copies (and every machine) give the same bits.
 
-void gauss_values(std::size_t n, double a, double mu, double s, double c,
-                  const double* __restrict x, double* __restrict f) {
+[[gnu::always_inline]] inline void gauss_values(std::size_t n, double a, double mu, double s,
+                                                double c, const double* __restrict x,
+                                                double* __restrict f) {
   const double inv_s = 1.0 / s;
   for (std::size_t i = 0; i < n; ++i) {
     const double z = (x[i] - mu) * inv_s;
-    f[i] = a * std::exp(-0.5 * z * z) + c;
+    f[i] = a * vexp(-0.5 * z * z) + c;
   }
 }
 
-void gauss_rows(std::size_t n, double a, double mu, double s, double c, const double* __restrict x,
-                double* __restrict f, double* __restrict ja, double* __restrict jmu,
-                double* __restrict js, double* __restrict jc) {
+[[gnu::always_inline]] inline void gauss_rows(std::size_t n, double a, double mu, double s,
+                                              double c, const double* __restrict x,
+                                              double* __restrict f, double* __restrict ja,
+                                              double* __restrict jmu, double* __restrict js,
+                                              double* __restrict jc) {
   const double inv_s = 1.0 / s;
   const double a_inv_s = a * inv_s;
   for (std::size_t i = 0; i < n; ++i) {
     const double z = (x[i] - mu) * inv_s;
-    const double e = std::exp(-0.5 * z * z);
+    const double e = vexp(-0.5 * z * z);
     const double t = a_inv_s * e * z;  // a*e*(x - mu)/s^2
     f[i] = a * e + c;
     ja[i] = e;
@@ -49,10 +55,11 @@ class Gauss final : public FamilyModel {
   void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
                 std::size_t ldj) const override {
     if (J == nullptr) {
-      gauss_values(block.size, theta[0], theta[1], theta[2], theta[3], block.inputs[0], f);
+      run_dispatched<gauss_values>(block.size, theta[0], theta[1], theta[2], theta[3],
+                                   block.inputs[0], f);
     } else {
-      gauss_rows(block.size, theta[0], theta[1], theta[2], theta[3], block.inputs[0], f, J,
-                 J + ldj, J + 2 * ldj, J + 3 * ldj);
+      run_dispatched<gauss_rows>(block.size, theta[0], theta[1], theta[2], theta[3],
+                                 block.inputs[0], f, J, J + ldj, J + 2 * ldj, J + 3 * ldj);
     }
   }
 

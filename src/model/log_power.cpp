@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "model/family.h"
+#include "model/fast_exp.h"
 #include "model/self_start.h"
 
 namespace parafit::detail {
@@ -47,16 +48,30 @@ void log_rows(std::size_t n, double a, double b, const double* __restrict x, dou
   }
 }
 
-void power_values(std::size_t n, double a, double b, const double* __restrict x,
-                  double* __restrict f) {
-  for (std::size_t i = 0; i < n; ++i) f[i] = a * std::exp(b * log_positive(x[i]));
+// power: x^b = exp(b*ln x). The power loops are always_inline and called through run_dispatched
+// (model/fast_exp.h), which compiles each into a baseline and an AVX2 copy, and use vexp, never
+// std::exp, so both copies give the same bits. std::log is a library call and keeps a loop
+// scalar, so ln x goes into f in a loop of its own and the exp loop after it vectorises.
+
+[[gnu::always_inline]] inline void log_positive_rows(std::size_t n, const double* __restrict x,
+                                                     double* __restrict l) {
+  for (std::size_t i = 0; i < n; ++i) l[i] = log_positive(x[i]);
 }
 
-void power_rows(std::size_t n, double a, double b, const double* __restrict x,
-                double* __restrict f, double* __restrict ja, double* __restrict jb) {
+[[gnu::always_inline]] inline void power_values(std::size_t n, double a, double b,
+                                                const double* __restrict x,
+                                                double* __restrict f) {
+  log_positive_rows(n, x, f);
+  for (std::size_t i = 0; i < n; ++i) f[i] = a * vexp(b * f[i]);
+}
+
+[[gnu::always_inline]] inline void power_rows(std::size_t n, double a, double b,
+                                              const double* __restrict x, double* __restrict f,
+                                              double* __restrict ja, double* __restrict jb) {
+  log_positive_rows(n, x, f);
   for (std::size_t i = 0; i < n; ++i) {
-    const double l = log_positive(x[i]);
-    const double p = std::exp(b * l);
+    const double l = f[i];
+    const double p = vexp(b * l);
     const double v = a * p;
     f[i] = v;
     ja[i] = p;
@@ -96,9 +111,9 @@ class Power final : public FamilyModel {
   void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
                 std::size_t ldj) const override {
     if (J == nullptr) {
-      power_values(block.size, theta[0], theta[1], block.inputs[0], f);
+      run_dispatched<power_values>(block.size, theta[0], theta[1], block.inputs[0], f);
     } else {
-      power_rows(block.size, theta[0], theta[1], block.inputs[0], f, J, J + ldj);
+      run_dispatched<power_rows>(block.size, theta[0], theta[1], block.inputs[0], f, J, J + ldj);
     }
   }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "model/family.h"
+#include "model/fast_exp.h"
 #include "model/self_start.h"
 
 namespace parafit::detail {
@@ -17,31 +18,61 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // The row loops take __restrict pointer parameters because GCC honours restrict only there;
 // without it a loop writing f and several J columns needs more run-time alias checks than GCC
 // will emit, and stays scalar. Both variants compute f the same way, so that f does not depend
-// on whether J is wanted.
+// on whether J is wanted. They are always_inline and called through run_dispatched
+// (model/fast_exp.h), which compiles each into a baseline and an AVX2 copy; they use vexp, never
+// std::exp, so both copies give the same bits.
 
-// logistic4 calls std::log per row and does not vectorise anyway: one loop serves both variants.
-void logistic4_rows(std::size_t n, double a, double b, double c, double d,
-                    const double* __restrict x, double* __restrict f, double* __restrict ja,
-                    double* __restrict jb, double* __restrict jc, double* __restrict jd) {
+// ln(x/c) per row into `l`, -inf at x = 0 and NaN where x/c < 0. std::log is a library call, so
+// this loop stays scalar; it is kept apart from the exp loop that follows so that one vectorises.
+[[gnu::always_inline]] inline void log_ratio(std::size_t n, double inv_c,
+                                             const double* __restrict x, double* __restrict l) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const double u = x[i] * inv_c;
+    l[i] = u > 0.0 ? std::log(u) : (u == 0.0 ? -kInf : kNaN);
+  }
+}
+
+// (x/c)^b = exp(b*ln(x/c)) from l = ln(x/c). At x = 0, b*l = -+inf gives the right limits once
+// clamped; the clamp also keeps q finite so that w and s below never become 0*inf.
+[[gnu::always_inline]] inline double clamped_power(double b, double l) {
+  double z = b * l;
+  z = z < -700.0 ? -700.0 : z;
+  z = z > 700.0 ? 700.0 : z;
+  return vexp(z);
+}
+
+// logistic4 uses f to hold ln(x/c) between its two loops.
+[[gnu::always_inline]] inline void logistic4_values(std::size_t n, double a, double b, double c,
+                                                    double d, const double* __restrict x,
+                                                    double* __restrict f) {
+  const double amd = a - d;
+  log_ratio(n, 1.0 / c, x, f);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double q = clamped_power(b, f[i]);
+    const double w = 1.0 / (1.0 + q);  // weight of a
+    f[i] = d + amd * w;
+  }
+}
+
+[[gnu::always_inline]] inline void logistic4_rows(std::size_t n, double a, double b, double c,
+                                                  double d, const double* __restrict x,
+                                                  double* __restrict f, double* __restrict ja,
+                                                  double* __restrict jb, double* __restrict jc,
+                                                  double* __restrict jd) {
   const double amd = a - d;
   const double inv_c = 1.0 / c;
   const double jc_factor = amd * b * inv_c;
+  log_ratio(n, inv_c, x, f);
   for (std::size_t i = 0; i < n; ++i) {
-    const double u = x[i] * inv_c;
-    // (x/c)^b = exp(b*ln u). At u = 0 ln u = -inf, and b*ln u = -+inf gives the right limits
-    // once clamped; the clamp also keeps q finite so that w and s below never become 0*inf.
-    const double l = u > 0.0 ? std::log(u) : (u == 0.0 ? -kInf : kNaN);
-    double z = b * l;
-    z = z < -700.0 ? -700.0 : z;
-    z = z > 700.0 ? 700.0 : z;
-    const double q = std::exp(z);
+    const double l = f[i];
+    const double q = clamped_power(b, l);
     const double w = 1.0 / (1.0 + q);  // weight of a
     const double s = q * w;            // weight of d, = 1 - w without cancellation
     f[i] = d + amd * w;
-    if (ja == nullptr) continue;
     const double ws = w * s;  // -dw/dz
-    // The b- and c-derivatives vanish as u -> 0 (w*s decays faster than ln u grows).
-    const double l_safe = u == 0.0 ? 0.0 : l;
+    // The b- and c-derivatives vanish as x -> 0 (w*s decays faster than ln x grows); l = -inf
+    // exactly when x = 0.
+    const double l_safe = l == -kInf ? 0.0 : l;
     ja[i] = w;
     jb[i] = -amd * ws * l_safe;
     jc[i] = jc_factor * ws;
@@ -49,22 +80,24 @@ void logistic4_rows(std::size_t n, double a, double b, double c, double d,
   }
 }
 
-void gompertz_values(std::size_t n, double a, double b, double c, const double* __restrict x,
-                     double* __restrict f) {
+[[gnu::always_inline]] inline void gompertz_values(std::size_t n, double a, double b, double c,
+                                                   const double* __restrict x,
+                                                   double* __restrict f) {
   const double nb = -b;
   const double nc = -c;
-  for (std::size_t i = 0; i < n; ++i) f[i] = a * std::exp(nb * std::exp(nc * x[i]));
+  for (std::size_t i = 0; i < n; ++i) f[i] = a * vexp(nb * vexp(nc * x[i]));
 }
 
-void gompertz_rows(std::size_t n, double a, double b, double c, const double* __restrict x,
-                   double* __restrict f, double* __restrict ja, double* __restrict jb,
-                   double* __restrict jc) {
+[[gnu::always_inline]] inline void gompertz_rows(std::size_t n, double a, double b, double c,
+                                                 const double* __restrict x, double* __restrict f,
+                                                 double* __restrict ja, double* __restrict jb,
+                                                 double* __restrict jc) {
   const double nb = -b;
   const double nc = -c;
   const double ab = a * b;
   for (std::size_t i = 0; i < n; ++i) {
-    const double g = std::exp(nc * x[i]);
-    const double h = std::exp(nb * g);
+    const double g = vexp(nc * x[i]);
+    const double h = vexp(nb * g);
     const double gh = g * h;
     f[i] = a * h;
     ja[i] = h;
@@ -80,9 +113,13 @@ class Logistic4 final : public FamilyModel {
 
   void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
                 std::size_t ldj) const override {
-    logistic4_rows(block.size, theta[0], theta[1], theta[2], theta[3], block.inputs[0], f,
-                   J, J ? J + ldj : nullptr, J ? J + 2 * ldj : nullptr,
-                   J ? J + 3 * ldj : nullptr);
+    if (J == nullptr) {
+      run_dispatched<logistic4_values>(block.size, theta[0], theta[1], theta[2], theta[3],
+                                       block.inputs[0], f);
+    } else {
+      run_dispatched<logistic4_rows>(block.size, theta[0], theta[1], theta[2], theta[3],
+                                     block.inputs[0], f, J, J + ldj, J + 2 * ldj, J + 3 * ldj);
+    }
   }
 
   std::vector<double> initial_values(std::span<const std::span<const double>> inputs,
@@ -97,10 +134,11 @@ class Gompertz final : public FamilyModel {
   void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
                 std::size_t ldj) const override {
     if (J == nullptr) {
-      gompertz_values(block.size, theta[0], theta[1], theta[2], block.inputs[0], f);
+      run_dispatched<gompertz_values>(block.size, theta[0], theta[1], theta[2], block.inputs[0],
+                                      f);
     } else {
-      gompertz_rows(block.size, theta[0], theta[1], theta[2], block.inputs[0], f, J, J + ldj,
-                    J + 2 * ldj);
+      run_dispatched<gompertz_rows>(block.size, theta[0], theta[1], theta[2], block.inputs[0], f,
+                                    J, J + ldj, J + 2 * ldj);
     }
   }
 
