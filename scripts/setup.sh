@@ -8,6 +8,8 @@ packages=(
   build-essential cmake pkg-config
   libeigen3-dev libcli11-dev nlohmann-json3-dev libfmt-dev libfast-float-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # The formula fuzzer (tests/fuzz/run.sh): clang and its libFuzzer/sanitizer runtimes.
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -87,10 +87,16 @@ inline Unary cbrt_rule(double a) noexcept {
 
 // ---- exponentials and logarithms -------------------------------------------------------------
 
-// d exp(a) = exp(a) da
-inline Unary exp_rule(double a) noexcept {
-  const double v = std::exp(a);
+// d exp(a) = exp(a) da. `exp_fn` computes exp: the formula tape passes the library's vectorisable
+// exp (the one the built-in models use, so a formula and a built-in model round alike); Jet uses
+// std::exp.
+template <typename ExpFn>
+inline Unary exp_rule(double a, ExpFn exp_fn) noexcept {
+  const double v = exp_fn(a);
   return {v, v};
+}
+inline Unary exp_rule(double a) noexcept {
+  return exp_rule(a, [](double x) { return std::exp(x); });
 }
 // d log(a) = da / a
 inline Unary log_rule(double a) noexcept { return {std::log(a), 1.0 / a}; }
