@@ -4,18 +4,11 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace parafit::detail {
 namespace {
 
-std::string join_names(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) {
-    if (!out.empty()) out += ", ";
-    out += n;
-  }
-  return out;
-}
 
 // Throws if the header names field `field` the same as an earlier field.
 void check_unique_in_header(const CsvText& text, const CsvHeader& header, std::size_t field) {
@@ -60,7 +53,7 @@ ColumnPlan plan_columns(const CsvText& text, const CsvHeader& header,
     const auto it = std::find(header.names.rbegin(), header.names.rend(), name);
     if (it == header.names.rend()) {
       text.fail_at(header.line, fmt::format("no column named '{}'; columns are: {}", name,
-                                            join_names(header.names)));
+                                            fmt::format("{}", fmt::join(header.names, ", "))));
     }
     const auto f = static_cast<std::size_t>(header.names.rend() - it) - 1;
     check_unique_in_header(text, header, f);

@@ -3,20 +3,14 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "parafit/error.h"
 
 namespace parafit {
 namespace {
 
-// "x, y, z" — used in messages so the user sees what they could have asked for.
-std::string join_names(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) {
-    if (!out.empty()) out += ", ";
-    out += n;
-  }
-  return out;
-}
 
 // Errors about a dataset read from a file start with the file, like the reader's own errors.
 std::string prefix(const std::string& source) { return source.empty() ? "" : source + ": "; }
@@ -45,7 +39,7 @@ std::optional<std::size_t> Dataset::find(std::string_view name) const {
 std::span<const double> Dataset::column(std::string_view name) const {
   if (const auto index = find(name)) return columns_[*index];
   std::string message = prefix(source_) + "no column named '" + std::string(name) + "'; ";
-  message += names_.empty() ? "the dataset has no columns" : "columns are: " + join_names(names_);
+  message += names_.empty() ? "the dataset has no columns" : "columns are: " + fmt::format("{}", fmt::join(names_, ", "));
   throw Error(message);
 }
 

@@ -1,4 +1,5 @@
 #include "expr/diagnostics.h"
+#include "util/edit_distance.h"
 
 #include <fmt/format.h>
 
@@ -23,22 +24,6 @@ std::size_t char_start(std::string_view text, std::size_t i) {
   return i;
 }
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                        std::tolower(static_cast<unsigned char>(b[j - 1]));
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
 
 }  // namespace
 
@@ -71,7 +56,7 @@ std::string_view closest_name(std::string_view name, std::span<const std::string
   std::string_view best;
   std::size_t best_distance = 3;  // more than 2 edits is not a typo
   for (std::string_view c : candidates) {
-    const std::size_t d = edit_distance(name, c);
+    const std::size_t d = detail::edit_distance(name, c);
     if (d < best_distance && d < name.size()) {
       best = c;
       best_distance = d;

@@ -9,6 +9,7 @@
 
 #include <fmt/core.h>
 
+#include "util/edit_distance.h"
 #include "model/family.h"
 #include "parafit/error.h"
 #include "parafit/model.h"
@@ -53,21 +54,6 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-// Levenshtein distance, one row of the table at a time.
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
 
 // The degree of "poly:k", or -1 when the text after "poly:" is not a valid degree.
 int parse_degree(std::string_view digits) {
@@ -100,13 +86,13 @@ std::unique_ptr<Model> make_poly_by_name(std::string_view name) {
 [[noreturn]] void throw_unknown(std::string_view name) {
   const std::string key = lower(name);
   std::string best = "poly:2";
-  std::size_t best_distance = edit_distance(key, "poly");
+  std::size_t best_distance = detail::edit_distance(key, "poly");
   if (key.starts_with(kPolyPrefix)) {
     best_distance = 0;
     if (parse_degree(std::string_view(key).substr(kPolyPrefix.size())) >= 0) best = key;
   }
   for (const Family& f : kFamilies) {
-    const std::size_t d = edit_distance(key, f.name);
+    const std::size_t d = detail::edit_distance(key, f.name);
     if (d < best_distance) {
       best_distance = d;
       best = std::string(f.name);
