@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "parafit/context.h"
 #include "parafit/model.h"
 
 namespace parafit {
@@ -25,6 +26,8 @@ struct Problem {
   std::span<const double> weights;       // empty: every weight is 1
   std::vector<bool> fixed;               // empty, or one flag per parameter (true: held at start)
   std::vector<ParameterBounds> bounds;   // empty, or one box per parameter
+  // Global index of the first row, when these rows are one rank's shard of the data (for messages).
+  std::size_t first_row = 0;
 
   std::size_t rows() const { return y.size(); }
   bool is_fixed(std::size_t j) const { return !fixed.empty() && fixed[j]; }
@@ -34,8 +37,8 @@ struct Problem {
 
   // Throws parafit::Error if the parts do not fit together: sizes, negative or non-finite weights
   // (naming the row), empty bounds (lower > upper), fewer rows with non-zero weight than free
-  // parameters.
-  void validate() const;
+  // parameters. The rows are counted over all ranks of ctx: on every rank, or on none, it throws.
+  void validate(const Context& ctx = {}) const;
   // Throws parafit::Error if theta has the wrong size, a non-finite value, or lies outside bounds
   // (naming the parameter). `what` says where theta came from, e.g. "start value".
   void check_parameters(std::span<const double> theta, const std::string& what) const;

@@ -4,8 +4,10 @@
 #include <exception>
 #include <limits>
 #include <mutex>
+#include <string>
 
 #include "parafit/context.h"
+#include "parafit/distributed.h"
 #include "parafit/exact_sum.h"
 
 namespace parafit {
@@ -68,12 +70,21 @@ std::vector<double> chunked_sum(const Context& ctx, std::size_t rows, std::size_
 #pragma omp critical(parafit_chunked_sum_merge)
     total.merge(mine);
   }
-  error.rethrow();
-
   if (ctx.communicator != nullptr && ctx.communicator->size() > 1) {
+    // A rank whose chunk failed must not leave the others waiting in the all-reduce: all ranks
+    // first agree that every rank succeeded, and all throw the same error if one did not.
+    std::string message;
+    try {
+      error.rethrow();
+    } catch (const std::exception& e) {
+      message = e.what();
+    }
+    agree_or_throw(*ctx.communicator, message);
     total.normalize();
     ctx.communicator->allreduce_sum(total.limbs());
     ctx.communicator->allreduce_sum(total.specials());
+  } else {
+    error.rethrow();
   }
   return total.round();
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "parafit/distributed.h"
 #include "parafit/error.h"
 #include "parafit/formula.h"
 
@@ -69,52 +70,75 @@ ResolvedModel resolve_model(const Dataset& data, const FitSpec& spec) {
 
 }  // namespace
 
+// Rows of the data given to self-starting rules: an evenly spread global sample, the same on every
+// rank, so starting values do not depend on the number of ranks.
+constexpr std::size_t kSelfStartRows = 4096;
+
 FitResult fit(const Dataset& data, const FitSpec& spec, const Context& context) {
+  LocalCommunicator alone;
+  Communicator& comm = context.communicator != nullptr ? *context.communicator : alone;
   FitResult result;
   result.spec = spec;
-  ResolvedModel resolved = resolve_model(data, spec);
+  ResolvedModel resolved;
+  Problem problem;
+  std::vector<bool> given;
+  std::vector<double> start;
+  // Everything before the first collective runs on each rank's own rows; a failure on any rank is
+  // agreed on below, so no rank is left waiting for one that has stopped.
+  std::string local_error;
+  try {
+    resolved = resolve_model(data, spec);
+    const Model& model = *resolved.model;
+    const std::size_t p = model.num_parameters();
+    problem.model = &model;
+    for (const auto& name : resolved.inputs) problem.inputs.push_back(data.column(name));
+    problem.y = resolved.transformed_y.empty() ? data.column(spec.y) : std::span<const double>(resolved.transformed_y);
+    if (!spec.weights.empty()) problem.weights = data.column(spec.weights);
+
+    given.assign(p, false);
+    start.assign(p, 0.0);
+    problem.fixed.assign(p, false);
+    for (const auto& [name, value] : spec.start) {
+      const std::size_t j = parameter_index(model, name, "--start");
+      if (given[j]) throw Error(fmt::format("--start: parameter '{}' given twice", name));
+      given[j] = true;
+      start[j] = value;
+    }
+    for (const auto& [name, value] : spec.fix) {
+      const std::size_t j = parameter_index(model, name, "--fix");
+      if (problem.fixed[j]) throw Error(fmt::format("--fix: parameter '{}' given twice", name));
+      if (given[j])
+        throw Error(fmt::format("parameter '{}' is both fixed (--fix) and started (--start); give it once",
+                                name));
+      given[j] = true;
+      problem.fixed[j] = true;
+      start[j] = value;
+    }
+    problem.bounds.assign(p, ParameterBounds{});
+    std::vector<bool> bounded(p, false);
+    for (const auto& [name, box] : spec.bounds) {
+      const std::size_t j = parameter_index(model, name, "--bounds");
+      if (bounded[j]) throw Error(fmt::format("--bounds: parameter '{}' given twice", name));
+      bounded[j] = true;
+      problem.bounds[j] = box;
+    }
+  } catch (const Error& e) {
+    local_error = e.what();
+  }
+  agree_or_throw(comm, local_error);
+  const RowLayout layout = row_layout(comm, data.rows());
+  problem.first_row = layout.offset;
+  if (comm.size() > 1 && data.rows() > 0 && layout.offset % std::max<std::size_t>(context.chunk_rows, 1) != 0)
+    local_error = "rank's rows do not start at a chunk boundary: call align_to_chunks first";
+  agree_or_throw(comm, local_error);
+  problem.validate(context);
+
   result.model = resolved.model;
   result.inputs = resolved.inputs;
   result.response = resolved.response;
   result.response_columns = resolved.response_columns;
   const Model& model = *resolved.model;
   const std::size_t p = model.num_parameters();
-
-  Problem problem;
-  problem.model = &model;
-  for (const auto& name : resolved.inputs) problem.inputs.push_back(data.column(name));
-  problem.y = resolved.transformed_y.empty() ? data.column(spec.y) : std::span<const double>(resolved.transformed_y);
-  if (!spec.weights.empty()) problem.weights = data.column(spec.weights);
-
-  std::vector<bool> given(p, false);
-  std::vector<double> start(p, 0.0);
-  problem.fixed.assign(p, false);
-  for (const auto& [name, value] : spec.start) {
-    const std::size_t j = parameter_index(model, name, "--start");
-    if (given[j]) throw Error(fmt::format("--start: parameter '{}' given twice", name));
-    given[j] = true;
-    start[j] = value;
-  }
-  for (const auto& [name, value] : spec.fix) {
-    const std::size_t j = parameter_index(model, name, "--fix");
-    if (problem.fixed[j]) throw Error(fmt::format("--fix: parameter '{}' given twice", name));
-    if (given[j])
-      throw Error(fmt::format("parameter '{}' is both fixed (--fix) and started (--start); give it once",
-                              name));
-    given[j] = true;
-    problem.fixed[j] = true;
-    start[j] = value;
-  }
-  problem.bounds.assign(p, ParameterBounds{});
-  std::vector<bool> bounded(p, false);
-  for (const auto& [name, box] : spec.bounds) {
-    const std::size_t j = parameter_index(model, name, "--bounds");
-    if (bounded[j]) throw Error(fmt::format("--bounds: parameter '{}' given twice", name));
-    bounded[j] = true;
-    problem.bounds[j] = box;
-  }
-  problem.validate();
-
   result.self_started.assign(p, false);
   std::vector<std::string> missing;
   for (std::size_t j = 0; j < p; ++j)
@@ -123,8 +147,13 @@ FitResult fit(const Dataset& data, const FitSpec& spec, const Context& context) 
     if (looks_like_formula(spec.model))
       throw Error(fmt::format("formula models have no self-start rule: give --start for {}",
                               fmt::join(missing, ", ")));
-    std::vector<std::span<const double>> inputs(problem.inputs.begin(), problem.inputs.end());
-    const std::vector<double> auto_start = model.initial_values(inputs, problem.y);
+    std::vector<std::span<const double>> columns(problem.inputs.begin(), problem.inputs.end());
+    columns.push_back(problem.y);
+    const std::vector<std::vector<double>> sample = global_sample(columns, comm, kSelfStartRows);
+    const std::vector<std::span<const double>> inputs(sample.begin(), sample.end() - 1);
+    // The self-start is computed identically on every rank (same sample, no communication), so a
+    // failure here is a failure everywhere.
+    const std::vector<double> auto_start = model.initial_values(inputs, sample.back());
     for (std::size_t j = 0; j < p; ++j) {
       if (given[j]) continue;
       // A self-started value outside the user's bounds is moved onto the nearest bound.

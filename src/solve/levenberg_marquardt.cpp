@@ -83,7 +83,7 @@ LevenbergMarquardt::LevenbergMarquardt(const Problem& problem,
     : problem_(problem), options_(options), context_(context) {
   std::string why;
   if (!options_.IsValid(&why)) throw Error("invalid solver options: " + why);
-  problem_.validate();
+  problem_.validate(context_);
   free_ = problem_.free_parameters();
 }
 
@@ -175,7 +175,7 @@ bool LevenbergMarquardt::Init(std::span<const double> theta0) {
            row < problem_.rows()
                ? fmt::format("the model is not finite at the starting values (data row {}); "
                              "give other --start values",
-                             row + 1)
+                             problem_.first_row + row + 1)
                : "the Jacobian is not finite at the starting values; give other --start values");
     return false;
   }

@@ -15,7 +15,7 @@ std::vector<std::size_t> Problem::free_parameters() const {
   return out;
 }
 
-void Problem::validate() const {
+void Problem::validate(const Context& ctx) const {
   if (model == nullptr) throw Error("problem has no model");
   const std::size_t p = model->num_parameters();
   if (inputs.size() != model->num_inputs())
@@ -33,21 +33,25 @@ void Problem::validate() const {
       throw Error(fmt::format("bounds of parameter '{}' are empty: lower {} > upper {}", names[j],
                               bounds[j].lower, bounds[j].upper));
   }
-  std::size_t used_rows = y.size();
-  if (!weights.empty()) {
-    used_rows = 0;
-    for (std::size_t i = 0; i < weights.size(); ++i) {
-      const double w = weights[i];
-      if (!(w >= 0.0) || !std::isfinite(w))
-        throw Error(fmt::format("weight of data row {} is {}: weights must be finite and >= 0",
-                                i + 1, w));
-      used_rows += w > 0.0;
-    }
-  }
   std::size_t free = 0;
   for (std::size_t j = 0; j < p; ++j) free += !is_fixed(j);
   if (free == 0) throw Error("every parameter is fixed: there is nothing to fit");
-  if (used_rows < free)
+
+  // Rows that count, over all ranks; a bad weight on any rank stops every rank (chunked_sum agrees).
+  const double used_rows = chunked_sum(ctx, rows(), 1, [&](std::size_t b, std::size_t e, std::span<double> s) {
+    if (weights.empty()) {
+      s[0] = double(e - b);
+      return;
+    }
+    for (std::size_t i = b; i < e; ++i) {
+      const double w = weights[i];
+      if (!(w >= 0.0) || !std::isfinite(w))
+        throw Error(fmt::format("weight of data row {} is {}: weights must be finite and >= 0",
+                                first_row + i + 1, w));
+      s[0] += w > 0.0;
+    }
+  })[0];
+  if (used_rows < double(free))
     throw Error(fmt::format("{} data row(s) with non-zero weight, fewer than the {} free parameters "
                             "of model '{}'",
                             used_rows, free, model->name()));
