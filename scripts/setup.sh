@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages parafit needs to build and test.
 # Idempotent: when everything is present it prints nothing and takes well under a second.
-# Usage: scripts/setup.sh [--mpi]   (--mpi also installs Open MPI, for the distributed tests)
+# Usage: scripts/setup.sh
 set -euo pipefail
 
 packages=(
@@ -10,6 +10,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # The formula fuzzer (tests/fuzz/run.sh): clang and its libFuzzer/sanitizer runtimes.
   clang libclang-rt-14-dev
+  # The MPI backend (src/parallel/mpi_communicator.cpp) and its mpirun tests (tests/mpi/).
+  libopenmpi-dev openmpi-bin
 )
 
 missing=()

@@ -2,17 +2,20 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 
 #include "cli_common.h"
 #include "commands.h"
-#include "parafit/csv.h"
+#include "parafit/distributed.h"
 #include "parafit/error.h"
 #include "parafit/fit.h"
 #include "parafit/formula.h"
 #include "parafit/model_file.h"
 #include "parafit/report.h"
+#include "parafit/table.h"
 
 namespace parafit::cli {
 namespace {
@@ -28,7 +31,7 @@ class FitCommand final : public Command {
  public:
   explicit FitCommand(CLI::App& parent) {
     app = parent.add_subcommand("fit", "Fit a model to a CSV file by Levenberg-Marquardt on all cores");
-    app->add_option("--data", data_, "CSV file with a header row")->required();
+    app->add_option("--data", data_, "CSV file with a header row, or a directory of <column>.npy files")->required();
     app->add_option("--model", spec_.model,
                     "Built-in model name (see 'parafit models'), e.g. exp-decay, poly:2, or a formula, "
                     "e.g. \"b1*(1-exp(-b2*x))\" or \"log(y) ~ b1 - b2*x\" (see docs/formulas.md)")
@@ -51,13 +54,15 @@ class FitCommand final : public Command {
     app->add_option("--delimiter", delimiter_, "Field delimiter (default: detect , tab ;)");
   }
 
+  bool runs_on_every_rank() const override { return true; }
+
   int run() override {
     if (!x_.empty()) spec_.x = split_list({x_});
     spec_.params = split_list(params_);
     spec_.start = parse_assignments(start_, "--start");
     spec_.fix = parse_assignments(fix_, "--fix");
     spec_.bounds = parse_bounds(bounds_, "--bounds");
-    CsvOptions csv;
+    TableOptions csv;
     csv.drop_missing = drop_missing_;
     if (!delimiter_.empty()) {
       if (delimiter_ == "\\t" || delimiter_ == "tab") delimiter_ = "\t";
@@ -65,23 +70,45 @@ class FitCommand final : public Command {
         throw UsageError(fmt::format("--delimiter: '{}' is not a single character", delimiter_));
       csv.delimiter = delimiter_[0];
     }
-    csv.columns = columns_to_load(csv);
+    Communicator& comm = parallel->comm();
+    const bool root = comm.rank() == 0;
     Context ctx;
     ctx.threads = threads_;
+    ctx.communicator = &comm;
+    // Under mpirun each rank reads only its shard of the file. Whatever goes wrong on one rank
+    // (a missing file, a bad line in its shard) is agreed on before anyone waits for it.
+    csv.shard_index = std::size_t(comm.rank());
+    csv.shard_count = std::size_t(comm.size());
     const auto t0 = std::chrono::steady_clock::now();
-    CsvReport report;
-    Dataset data = read_csv(data_, csv, &report);
+    TableReport report;
+    Dataset data;
+    std::string local_error;
+    try {
+      csv.columns = columns_to_load(csv);
+      if (const char* hide = std::getenv("PARAFIT_TEST_HIDE_DATA_RANK"); hide && std::atoi(hide) == comm.rank())
+        data = read_table(data_ + ".hidden-by-PARAFIT_TEST_HIDE_DATA_RANK", csv, &report);  // test only
+      else
+        data = read_table(data_, csv, &report);
+    } catch (const Error& e) {
+      local_error = e.what();
+    }
+    agree_or_throw(comm, local_error);
+    std::vector<std::int64_t> dropped = {std::int64_t(report.rows_dropped)};
+    comm.allreduce_sum(dropped);
+    // Chunks must not straddle ranks, so that each chunk's sums are those of a single process.
+    align_to_chunks(data, comm, ctx.chunk_rows);
     const auto t1 = std::chrono::steady_clock::now();
-    if (report.rows_dropped > 0)
+    if (dropped[0] > 0 && root)
       fmt::print(stderr, "parafit: dropped {} row(s) with empty, NaN or Inf fields (--drop-missing)\n",
-                 report.rows_dropped);
+                 dropped[0]);
 
     const FitResult result = fit(data, spec_, ctx);
     const auto t2 = std::chrono::steady_clock::now();
     if (result.summary.termination == Termination::kNonFiniteStart)
-      throw Error(fmt::format("{}: {}", data_, result.summary.message));
+      throw AgreedError(fmt::format("{}: {}", data_, result.summary.message));  // the same on every rank
+    if (!root) return result.summary.IsSolutionUsable() ? 0 : 1;
 
-    ReportContext rc{data_, ctx.resolved_threads(), ctx.chunk_rows};
+    ReportContext rc{data_, ctx.resolved_threads(), comm.size(), ctx.chunk_rows};
     fmt::print("{}", format_summary(result, rc));
     std::fflush(stdout);
     if (!json_.empty()) write_text_file(json_, format_json(result, rc), "JSON file");
@@ -90,9 +117,9 @@ class FitCommand final : public Command {
       else fmt::print(stderr, "parafit: model not saved to '{}': the fit did not converge\n", save_);
     }
     if (stderr_is_terminal())
-      fmt::print(stderr, "parafit: read {} rows in {:.3f} s; fit in {:.3f} s on {} thread(s)\n",
-                 data.rows(), std::chrono::duration<double>(t1 - t0).count(),
-                 std::chrono::duration<double>(t2 - t1).count(), ctx.resolved_threads());
+      fmt::print(stderr, "parafit: read {} rows in {:.3f} s; fit in {:.3f} s on {} rank(s) x {} thread(s)\n",
+                 result.statistics.observations, std::chrono::duration<double>(t1 - t0).count(),
+                 std::chrono::duration<double>(t2 - t1).count(), comm.size(), ctx.resolved_threads());
     return result.summary.IsSolutionUsable() ? 0 : 1;
   }
 
@@ -100,11 +127,11 @@ class FitCommand final : public Command {
   // The columns the fit reads, so that other columns of the file are never parsed. For a formula,
   // the header decides which of its names are columns. An unknown model or a bad formula is
   // reported here, before any data is read.
-  std::vector<std::string> columns_to_load(const CsvOptions& csv) const {
+  std::vector<std::string> columns_to_load(const TableOptions& csv) const {
     std::vector<std::string> columns;
     if (looks_like_formula(spec_.model)) {
       const CompiledFormula cf =
-          compile_formula({spec_.model, read_csv_header(data_, csv), spec_.params, spec_.x});
+          compile_formula({spec_.model, read_table_columns(data_, csv), spec_.params, spec_.x});
       columns = cf.inputs;
       for (const auto& c : cf.response ? cf.response_columns : std::vector<std::string>{spec_.y})
         if (std::find(columns.begin(), columns.end(), c) == columns.end()) columns.push_back(c);

@@ -3,8 +3,8 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "output_file.h"
-#include "parafit/csv.h"
 #include "parafit/model_file.h"
+#include "parafit/table.h"
 
 namespace parafit::cli {
 namespace {
@@ -15,7 +15,7 @@ class PredictCommand final : public Command {
     app = parent.add_subcommand("predict",
         "Predict with a saved model: fitted values, their standard errors and confidence intervals");
     app->add_option("--model-file", model_file_, "Model saved by 'parafit fit --save'")->required();
-    app->add_option("--data", data_, "CSV file with the model's input column(s)")->required();
+    app->add_option("--data", data_, "CSV file or .npy directory with the model's input column(s)")->required();
     app->add_option("--out", out_, "Output CSV (default: standard output)")->capture_default_str();
     app->add_option("--threads", threads_, "Worker threads (default: all cores)")->check(CLI::Range(1, 4096));
     app->add_flag("--drop-missing", drop_missing_, "Drop rows with empty, NaN or Inf inputs instead of failing");
@@ -23,10 +23,10 @@ class PredictCommand final : public Command {
 
   int run() override {
     const SavedModel saved = load_model_file(model_file_);
-    CsvOptions csv;
+    TableOptions csv;
     csv.columns = saved.inputs;
     csv.drop_missing = drop_missing_;
-    const Dataset data = read_csv(data_, csv);
+    const Dataset data = read_table(data_, csv);
     Context ctx;
     ctx.threads = threads_;
     const Predictions pred = predict(saved, data, ctx);

@@ -9,6 +9,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "parafit/distributed.h"
 #include "parafit/error.h"
 
 namespace {
@@ -31,6 +32,9 @@ std::string usage_of(const CLI::App& app) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  parafit::cli::ParallelRun parallel(argc, argv);
+  // Under mpirun every rank parses the same command line; only rank 0 prints what it says.
+  const bool root = parallel.is_root();
   CLI::App app{"parafit: fast parallel nonlinear regression (Levenberg-Marquardt on all cores)",
                "parafit"};
   app.require_subcommand(1);
@@ -40,28 +44,38 @@ int main(int argc, char** argv) {
   commands.push_back(parafit::cli::add_predict_command(app));
   commands.push_back(parafit::cli::add_gen_command(app));
   commands.push_back(parafit::cli::add_models_command(app));
+  commands.push_back(parafit::cli::add_convert_command(app));
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    return root ? app.exit(e) : 0;
   } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
+    return root ? app.exit(e) : 0;
   } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
+    return root ? app.exit(e) : 0;
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "parafit: error: {}\n{}\n", e.what(), usage_of(app));
+    if (root) fmt::print(stderr, "parafit: error: {}\n{}\n", e.what(), usage_of(app));
     return kExitUsage;
   }
 
   try {
-    for (auto& cmd : commands)
-      if (app.got_subcommand(cmd->app)) return cmd->run();
+    for (auto& cmd : commands) {
+      if (!app.got_subcommand(cmd->app)) continue;
+      if (!root && !cmd->runs_on_every_rank()) return 0;
+      cmd->parallel = &parallel;
+      return cmd->run();
+    }
   } catch (const parafit::cli::UsageError& e) {
-    fmt::print(stderr, "parafit: error: {}\n{}\n", e.what(), usage_of(app));
+    if (root) fmt::print(stderr, "parafit: error: {}\n{}\n", e.what(), usage_of(app));
     return kExitUsage;
+  } catch (const parafit::AgreedError& e) {
+    // Every rank throws this same error; rank 0 reports it once.
+    if (root) fmt::print(stderr, "parafit: error: {}\n", e.what());
+    return kExitFailure;
   } catch (const parafit::Error& e) {
-    fmt::print(stderr, "parafit: error: {}\n", e.what());
+    fmt::print(stderr, "parafit: error: {}{}\n",
+               parallel.comm().size() > 1 ? fmt::format("rank {}: ", parallel.comm().rank()) : "", e.what());
     return kExitFailure;
   } catch (const std::bad_alloc&) {
     fmt::print(stderr, "parafit: error: out of memory\n");

@@ -20,6 +20,26 @@ struct CsvOptions {
   // By default an empty field, NaN or Inf in a loaded column is an error naming its position.
   // With drop_missing, such rows are dropped and counted in CsvReport::rows_dropped.
   bool drop_missing = false;
+  // Sharded reading (one shard per MPI rank, say): read only the rows of shard `shard_index` out
+  // of `shard_count`, so that K readers together read every row exactly once and none of them
+  // parses another's bytes. With the default 0 of 1 the whole file is read.
+  //
+  // The split is by bytes. Let D be the offset of the first byte after the header line, E the
+  // size of the file and S = E - D the size of the data part. A *line start* is D or any byte
+  // that follows a '\n'. Shard r covers the bytes [b_r, b_{r+1}), where b_r is the first line
+  // start at or after D + floor(r * S / K) (so a line starting exactly there belongs to shard r)
+  // and b_K = E; it reads the rows whose line start lies in that range, skipping blank and comment
+  // lines as usual. Concatenating the shards' rows in shard order gives exactly the rows of an
+  // unsharded read. Every shard reads the header; outside its range a shard only scans for the
+  // '\n' that ends the previous shard's last line.
+  //
+  // With shard_count > 1 a quoted field in a data row must not contain a line break (a shard
+  // cannot tell a quoted newline from a row end without reading from the start): such a field
+  // is an error, whichever shard it falls in. A shard may hold no rows at all (more shards than
+  // lines); then read_csv returns a Dataset with the loaded columns' names and no rows instead of
+  // throwing "no data rows", and the caller decides.
+  std::size_t shard_index = 0;
+  std::size_t shard_count = 1;
 };
 
 struct CsvReport {
@@ -27,6 +47,8 @@ struct CsvReport {
   std::size_t bytes = 0;          // size of the file in bytes
   std::size_t rows_read = 0;      // data rows kept in the Dataset
   std::size_t rows_dropped = 0;   // rows dropped because of drop_missing
+  std::size_t shard_begin = 0;    // the byte range [shard_begin, shard_end) whose rows were read:
+  std::size_t shard_end = 0;      // [D, E) for an unsharded read, [b_r, b_{r+1}) for shard r
 };
 
 // Reads `path`: a header row of column names, then one row of numbers per line. Blank lines and
@@ -36,7 +58,9 @@ struct CsvReport {
 //
 // Throws parafit::Error with "file:line:column: message" (and the offending text) for a missing
 // or empty file, a missing column (listing the columns that exist), a non-numeric field, a row
-// with the wrong number of fields, an empty/NaN/Inf field (unless drop_missing), or no data rows.
+// with the wrong number of fields, an empty/NaN/Inf field (unless drop_missing), or no data rows
+// (when shard_count is 1), and for shard_index >= shard_count. Line numbers count from the start
+// of the file in a sharded read too.
 Dataset read_csv(const std::string& path, const CsvOptions& options = {},
                  CsvReport* report = nullptr);
 

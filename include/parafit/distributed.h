@@ -12,11 +12,19 @@
 
 #include "parafit/communicator.h"
 #include "parafit/dataset.h"
+#include "parafit/error.h"
 
 namespace parafit {
 
+// The error every rank throws after agree_or_throw: one rank failed and all know it. (A program
+// under mpirun reports it once, from rank 0.)
+class AgreedError : public Error {
+ public:
+  using Error::Error;
+};
+
 // Every rank passes its local error ("" if none). If any rank failed, every rank throws the same
-// parafit::Error, naming the lowest failing rank: "rank 2: data.csv:17:5: non-numeric field ...".
+// AgreedError, naming the lowest failing rank: "rank 2: data.csv:17:5: non-numeric field ...".
 // With one rank the error is thrown unchanged. Call it before any collective that a failed rank
 // would otherwise never reach.
 void agree_or_throw(Communicator& comm, const std::string& error);

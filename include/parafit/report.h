@@ -9,7 +9,8 @@ namespace parafit {
 
 struct ReportContext {
   std::string data_source;   // shown in the summary (a file name); may be empty
-  int threads = 1;           // recorded in the JSON "run" section
+  int threads = 1;           // recorded in the JSON "run" section (threads per rank)
+  int ranks = 1;             // processes of an mpirun job
   std::size_t chunk_rows = 0;
 };
 

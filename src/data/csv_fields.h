@@ -1,10 +1,10 @@
 // data/csv_fields.h — splitting a CSV line into fields, shared by the header and row parsers.
 //
 // A field is: optional blanks, then either a quoted string ("" inside stands for one quote, and
-// delimiters and newlines inside do not end it) or unquoted text up to the next delimiter or line
-// end, then optional blanks. These helpers are for the cold paths (the header, counting fields for
-// an error message, skipping a quoted field); the number parser in csv_reader.cpp inlines its own
-// fast path for unquoted fields.
+// delimiters and newlines inside do not end it; newlines only where the CsvText allows them) or
+// unquoted text up to the next delimiter or line end, then optional blanks. These helpers are for
+// the cold paths (the header, counting fields for an error message, skipping a quoted field); the
+// number parser in csv_reader.cpp inlines its own fast path for unquoted fields.
 #pragma once
 
 #include <cstring>
@@ -20,14 +20,25 @@ inline bool is_field_end(char c, char delimiter) {
 }
 
 // `open` points at an opening quote. Returns the matching closing quote; sets `escaped` if the
-// field holds "" pairs. Throws for a quote that is never closed, pointing at the opening quote.
+// field holds "" pairs. Throws for a quote that is never closed, pointing at the opening quote,
+// and, when the text does not allow line breaks inside quotes, for one closed on a later line.
 inline const char* find_closing_quote(const CsvText& text, const char* open, bool& escaped) {
   const char* p = open + 1;
   const char* end = text.end();
+  if (!text.quoted_line_breaks()) {
+    if (const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(end - p))) {
+      end = static_cast<const char*>(nl);
+    }
+  }
   escaped = false;
   for (;;) {
     const void* q = p < end ? std::memchr(p, '"', static_cast<std::size_t>(end - p)) : nullptr;
     if (q == nullptr) {
+      if (end != text.end()) {
+        text.fail_at(open, "quoted field '" + text.rest_of_line(open) +
+                               "' is not closed on its line; a sharded read (shard_count > 1) "
+                               "needs every row on one line, without line breaks inside quotes");
+      }
       text.fail_at(open, "unterminated quoted field '" + text.rest_of_line(open) + "'");
     }
     p = static_cast<const char*>(q);

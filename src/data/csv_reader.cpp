@@ -19,6 +19,7 @@
 #include "data/csv_header.h"
 #include "data/csv_text.h"
 #include "data/mapped_file.h"
+#include "data/shard_range.h"
 #include "parafit/csv.h"
 #include "parafit/error.h"
 
@@ -235,22 +236,48 @@ class RowReader {
   bool bounded_;
 };
 
+// The first line start at or after `p` in [data, end): `data` itself, or a byte after '\n'.
+const char* next_line_start(const char* data, const char* p, const char* end) {
+  if (p == data || p[-1] == '\n') return p;
+  const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
+  return nl == nullptr ? end : static_cast<const char*>(nl) + 1;
+}
+
 }  // namespace
 
 Dataset read_csv(const std::string& path, const CsvOptions& options, CsvReport* report) {
+  detail::check_shard(path, options.shard_index, options.shard_count);
   const detail::MappedFile file(path);
   const CsvText text(path, file.data(), file.data() + file.size());
   const detail::CsvHeader header = detail::read_header(text, options.delimiter);
   const ColumnPlan plan = detail::plan_columns(text, header, options.columns);
 
-  const std::size_t max_rows = count_lines(header.data, text.end());
+  // This shard's rows: those whose line starts in [first, last) (see CsvOptions::shard_index).
+  // The reader sees the file only up to `last`, so it cannot parse the next shard's bytes; line
+  // numbers in its errors still count from the start of the file.
+  const bool sharded = options.shard_count > 1;
+  const char* first = header.data;
+  const char* last = text.end();
+  if (sharded) {
+    const auto data_size = static_cast<std::size_t>(text.end() - header.data);
+    const auto at = [&](std::size_t r) {
+      return next_line_start(header.data,
+                             header.data + detail::shard_point(data_size, r, options.shard_count),
+                             text.end());
+    };
+    first = at(options.shard_index);
+    last = at(options.shard_index + 1);
+  }
+  const CsvText shard(path, file.data(), last, /*quoted_line_breaks=*/!sharded);
+
+  const std::size_t max_rows = count_lines(first, last);
   std::vector<std::vector<double>> columns(plan.names.size());
   for (auto& column : columns) column.reserve(max_rows);
 
-  RowReader reader(text, header.delimiter, plan, options.drop_missing);
-  const std::size_t dropped = reader.read(header.data, columns);
+  RowReader reader(shard, header.delimiter, plan, options.drop_missing);
+  const std::size_t dropped = reader.read(first, columns);
   const std::size_t rows = columns.front().size();
-  if (rows == 0) {
+  if (rows == 0 && !sharded) {
     text.fail(dropped == 0
                   ? std::string("no data rows after the header")
                   : fmt::format("no data rows after the header (all {} rows were dropped for "
@@ -268,6 +295,8 @@ Dataset read_csv(const std::string& path, const CsvOptions& options, CsvReport* 
     report->bytes = file.size();
     report->rows_read = rows;
     report->rows_dropped = dropped;
+    report->shard_begin = static_cast<std::size_t>(first - file.data());
+    report->shard_end = static_cast<std::size_t>(last - file.data());
   }
   return data;
 }

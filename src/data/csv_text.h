@@ -29,12 +29,16 @@ inline const char* skip_ignorable_line(const char* p, const char* end) {
 
 class CsvText {
  public:
-  CsvText(std::string path, const char* begin, const char* end)
-      : path_(std::move(path)), begin_(begin), end_(end) {}
+  // `begin` is the start of the file (line numbers count from it); `end` is where reading stops:
+  // the end of the file, or the end of a shard. `quoted_line_breaks` false makes a line break
+  // inside a quoted field an error (sharded reads, where rows must be single lines).
+  CsvText(std::string path, const char* begin, const char* end, bool quoted_line_breaks = true)
+      : path_(std::move(path)), begin_(begin), end_(end), quoted_line_breaks_(quoted_line_breaks) {}
 
   const std::string& path() const { return path_; }
   const char* begin() const { return begin_; }
   const char* end() const { return end_; }
+  bool quoted_line_breaks() const { return quoted_line_breaks_; }
 
   // Throws parafit::Error "path:line:column: message" for the byte at `at`.
   [[noreturn]] void fail_at(const char* at, std::string_view message) const;
@@ -51,6 +55,7 @@ class CsvText {
   std::string path_;
   const char* begin_;
   const char* end_;
+  bool quoted_line_breaks_;
 };
 
 }  // namespace parafit::detail

@@ -86,7 +86,7 @@ std::string format_json(const FitResult& fit, const ReportContext& ctx) {
                         {"max_gradient_cosine", number(sm.max_gradient_cosine)},
                         {"rss_history", history},
                         {"attempts", sm.attempts}};
-  doc["run"] = {{"threads", ctx.threads}, {"chunk_rows", ctx.chunk_rows}, {"seconds", sm.seconds}};
+  doc["run"] = {{"ranks", ctx.ranks}, {"threads", ctx.threads}, {"chunk_rows", ctx.chunk_rows}, {"seconds", sm.seconds}};
   return doc.dump(2) + "\n";
 }
 

@@ -33,11 +33,12 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 }
 
 // (x/c)^b = exp(b*ln(x/c)) from l = ln(x/c). At x = 0, b*l = -+inf gives the right limits once
-// clamped; the clamp also keeps q finite so that w and s below never become 0*inf.
+// clamped; the clamp also keeps q finite so that w and s below never become 0*inf. It is written
+// with copysign, like vexp's own: a constant would make GCC split the loop body into branches
+// and leave it scalar.
 [[gnu::always_inline]] inline double clamped_power(double b, double l) {
   double z = b * l;
-  z = z < -700.0 ? -700.0 : z;
-  z = z > 700.0 ? 700.0 : z;
+  z = std::fabs(z) > 700.0 ? std::copysign(700.0, z) : z;
   return vexp(z);
 }
 

@@ -33,7 +33,7 @@ void agree_or_throw(Communicator& comm, const std::string& error) {
   std::string message = comm.rank() == root ? error : std::string(std::size_t(*first - 1), '\0');
   comm.broadcast({reinterpret_cast<std::byte*>(message.data()), message.size()}, root);
   const auto others = std::count_if(failed.begin(), failed.end(), [](std::int64_t n) { return n != 0; }) - 1;
-  throw Error(fmt::format("rank {}: {}{}", root, message,
+  throw AgreedError(fmt::format("rank {}: {}{}", root, message,
                           others > 0 ? fmt::format(" (and {} other rank(s) failed)", others) : ""));
 }
 

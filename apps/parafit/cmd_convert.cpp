@@ -1,0 +1,129 @@
+// parafit convert — a CSV file to a directory of .npy files, one per column (docs/data-formats.md).
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <system_error>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "parafit/csv.h"
+#include "parafit/error.h"
+#include "parafit/npy.h"
+
+namespace parafit::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ConvertCommand final : public Command {
+ public:
+  explicit ConvertCommand(CLI::App& parent) {
+    app = parent.add_subcommand(
+        "convert", "Convert a CSV file to a directory of .npy files (one per column), which loads "
+                   "many times faster");
+    app->add_option("--data", data_, "CSV file with a header row")->required();
+    app->add_option("--out", out_, "Directory to write <column>.npy files into (created if needed)")
+        ->required();
+    add_list_option(*app, "--columns", columns_, "Columns to convert, e.g. x,y (default: all)");
+    app->add_option("--delimiter", delimiter_, "Field delimiter (default: detect , tab ;)");
+    app->add_flag("--drop-missing", drop_missing_,
+                  "Drop rows with empty, NaN or Inf fields instead of failing");
+    app->add_flag("--force", force_,
+                  "Write into a directory that is not empty, replacing the .npy files in it");
+  }
+
+  int run() override {
+    CsvOptions csv;
+    csv.drop_missing = drop_missing_;
+    csv.columns = split_list(columns_);
+    if (!delimiter_.empty()) {
+      if (delimiter_ == "\\t" || delimiter_ == "tab") delimiter_ = "\t";
+      if (delimiter_.size() != 1)
+        throw UsageError(fmt::format("--delimiter: '{}' is not a single character", delimiter_));
+      csv.delimiter = delimiter_[0];
+    }
+    // Everything that can be checked before the data is read: the names, then the directory.
+    const std::vector<std::string> names =
+        csv.columns.empty() ? read_csv_header(data_, csv) : csv.columns;
+    for (const auto& name : names) {
+      const std::string problem = npy_column_name_problem(name);
+      if (!problem.empty())
+        throw Error(fmt::format("{}: column '{}' cannot be a file name '<column>.npy': {}", data_,
+                                name, problem));
+    }
+    check_output_directory();
+
+    const auto t0 = std::chrono::steady_clock::now();
+    CsvReport report;
+    const Dataset data = read_csv(data_, csv, &report);
+    if (report.rows_dropped > 0)
+      fmt::print(stderr, "parafit: dropped {} row(s) with empty, NaN or Inf fields (--drop-missing)\n",
+                 report.rows_dropped);
+
+    std::error_code ec;
+    fs::create_directories(out_, ec);
+    if (ec) throw Error(fmt::format("cannot create directory '{}': {}", out_, ec.message()));
+    if (force_) remove_npy_files();
+    std::size_t bytes = 0;
+    for (std::size_t k = 0; k < data.num_columns(); ++k) {
+      const std::string path = (fs::path(out_) / (data.names()[k] + ".npy")).string();
+      write_npy(path, data.column(k));
+      bytes += fs::file_size(path, ec);
+    }
+    const auto t1 = std::chrono::steady_clock::now();
+    fmt::print("converted {} rows x {} columns ({}) from {} to {}/: {:.1f} MB of .npy\n", data.rows(),
+               data.num_columns(), fmt::join(data.names(), ", "), data_, out_,
+               static_cast<double>(bytes) / 1e6);
+    if (stderr_is_terminal())
+      fmt::print(stderr, "parafit: read and wrote {:.1f} MB of CSV in {:.3f} s\n",
+                 static_cast<double>(report.bytes) / 1e6,
+                 std::chrono::duration<double>(t1 - t0).count());
+    return 0;
+  }
+
+ private:
+  // --out must be a directory that does not exist yet or is empty, unless --force.
+  void check_output_directory() const {
+    std::error_code ec;
+    const fs::file_status status = fs::status(out_, ec);
+    if (!fs::exists(status)) return;
+    if (!fs::is_directory(status))
+      throw Error(fmt::format("--out '{}' exists and is not a directory", out_));
+    if (!force_ && !fs::is_empty(out_, ec))
+      throw Error(fmt::format("--out '{}' is a directory that is not empty; use --force to write "
+                              "into it (its .npy files are replaced)",
+                              out_));
+  }
+
+  // With --force: the directory must end up holding exactly the converted columns, so .npy files
+  // left from an earlier conversion (which would read as extra columns) are removed. Other files
+  // are left alone.
+  void remove_npy_files() const {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(out_, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.size() >= 4 && name.compare(name.size() - 4, 4, ".npy") == 0 &&
+          entry.is_regular_file(ec)) {
+        if (!fs::remove(entry.path(), ec) || ec)
+          throw Error(fmt::format("cannot remove '{}': {}", entry.path().string(), ec.message()));
+      }
+    }
+    if (ec) throw Error(fmt::format("cannot read directory '{}': {}", out_, ec.message()));
+  }
+
+  std::string data_, out_, delimiter_;
+  std::vector<std::string> columns_;
+  bool drop_missing_ = false;
+  bool force_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> add_convert_command(CLI::App& parent) {
+  return std::make_unique<ConvertCommand>(parent);
+}
+
+}  // namespace parafit::cli

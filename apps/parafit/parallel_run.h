@@ -1,0 +1,29 @@
+// The process's place in a run: alone, or one rank of several started by mpirun.
+#pragma once
+
+#include <memory>
+
+#include "parafit/communicator.h"
+
+namespace parafit::cli {
+
+class ParallelRun {
+ public:
+  // Joins the MPI job when the process was started by mpirun (and parafit was built with MPI);
+  // otherwise runs alone. Call once, at the start of main.
+  ParallelRun(int& argc, char**& argv);
+  ~ParallelRun();
+  ParallelRun(const ParallelRun&) = delete;
+  ParallelRun& operator=(const ParallelRun&) = delete;
+
+  Communicator& comm() { return *comm_; }
+  // Rank 0 speaks and writes files; the other ranks stay quiet unless they fail.
+  bool is_root() const { return comm_->rank() == 0; }
+
+ private:
+  struct Mpi;
+  std::unique_ptr<Mpi> mpi_;
+  std::unique_ptr<Communicator> comm_;
+};
+
+}  // namespace parafit::cli

@@ -1,0 +1,124 @@
+// parafit under mpirun: the same answer, bit for bit, for any number of ranks and threads, and
+// failures on one rank that stop every rank with one clear message instead of a hang.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "cli_runner.h"
+
+namespace parafit::testing {
+namespace {
+
+using nlohmann::json;
+
+#ifdef PARAFIT_MPIEXEC
+// Flags for Open MPI as root in a container: allow root, allow more ranks than cores, and avoid
+// the shared-memory single-copy mechanism that containers often forbid. A timeout guards every
+// run, so a hang fails the test instead of the whole CI job.
+std::string mpirun(int ranks, const std::string& env = "") {
+  return "timeout 120 env OMPI_MCA_btl_vader_single_copy_mechanism=none " + env + " '" PARAFIT_MPIEXEC
+         "' --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) + " '" + PARAFIT_EXE + "' ";
+}
+
+CliResult run_mpi(int ranks, const std::string& args, const std::string& dir, const std::string& env = "") {
+  const std::string out = dir + "/stdout.txt", err = dir + "/stderr.txt";
+  const int status = std::system((mpirun(ranks, env) + args + " >'" + out + "' 2>'" + err + "'").c_str());
+  CliResult r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+std::string make_data(const std::string& dir, std::size_t rows) {
+  const auto r = run_parafit("gen --model exp-decay --params a=2.5,b=1.3,c=0.5 --rows " + std::to_string(rows) +
+                                 " --x-range 0:5 --noise 0.05 --seed 4 --out '" + dir + "/d.csv'",
+                             dir);
+  EXPECT_EQ(r.code, 0) << r.err;
+  return dir + "/d.csv";
+}
+
+TEST(CliMpi, SameDigitsAndJsonForAnyRanksAndThreads) {
+  const auto dir = scratch_dir();
+  const std::string data = make_data(dir, 50000);
+  const auto one = run_parafit("fit --data '" + data + "' --model exp-decay --threads 1 --json '" + dir + "/one.json'", dir);
+  ASSERT_EQ(one.code, 0) << one.err;
+  json reference = json::parse(read_file(dir + "/one.json"));
+  reference.erase("run");
+  for (const auto& [ranks, threads] : std::vector<std::pair<int, int>>{{1, 2}, {2, 1}, {3, 2}, {4, 1}}) {
+    const std::string js = dir + "/r" + std::to_string(ranks) + "t" + std::to_string(threads) + ".json";
+    const auto r = run_mpi(ranks, "fit --data '" + data + "' --model exp-decay --threads " + std::to_string(threads) +
+                                      " --json '" + js + "'", dir);
+    ASSERT_EQ(r.code, 0) << ranks << " ranks\n" << r.err;
+    EXPECT_EQ(r.out, one.out) << ranks << " ranks x " << threads << " threads";
+    json doc = json::parse(read_file(js));
+    EXPECT_EQ(doc["run"]["ranks"], ranks);
+    doc.erase("run");
+    EXPECT_EQ(doc, reference) << ranks << " ranks x " << threads << " threads";
+  }
+}
+
+TEST(CliMpi, ABadLineInTheLastShardStopsEveryRank) {
+  const auto dir = scratch_dir();
+  const std::string data = make_data(dir, 20000);
+  // Damage a line near the end of the file: it lies in the last rank's byte range.
+  std::string text = read_file(data);
+  const std::size_t at = text.rfind('\n', text.size() - 200) + 1;
+  const std::size_t line = std::size_t(std::count(text.begin(), text.begin() + std::ptrdiff_t(at), '\n')) + 1;
+  text.insert(at, "oops");
+  write_file(dir + "/bad.csv", text);
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = run_mpi(3, "fit --data '" + dir + "/bad.csv' --model exp-decay", dir);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, "rank 2: " + dir + "/bad.csv:" + std::to_string(line) + ":")) << r.err;
+  // One message, from rank 0, not one per rank (mpirun may add its own lines about exit codes).
+  std::size_t messages = 0;
+  for (std::size_t at = r.err.find("parafit: error:"); at != std::string::npos; at = r.err.find("parafit: error:", at + 1))
+    ++messages;
+  EXPECT_EQ(messages, 1u) << r.err;
+}
+
+TEST(CliMpi, AFileMissingOnOneRankStopsEveryRank) {
+  const auto dir = scratch_dir();
+  const std::string data = make_data(dir, 5000);
+  const auto r = run_mpi(3, "fit --data '" + data + "' --model exp-decay", dir, "PARAFIT_TEST_HIDE_DATA_RANK=1");
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, "rank 1: cannot open")) << r.err;
+}
+
+TEST(CliMpi, AFitThatFailsStopsEveryRank) {
+  const auto dir = scratch_dir();
+  // log(x) is undefined for the negative x at the end of the file, in the last rank's rows.
+  std::string text = "x,y\n";
+  for (int i = 1; i <= 3000; ++i) text += std::to_string(i) + "," + std::to_string(1 + 2 * std::log(i)) + "\n";
+  text += "-1,0\n";
+  write_file(dir + "/neg.csv", text);
+  const auto r = run_mpi(3, "fit --data '" + dir + "/neg.csv' --model log --start a=1,b=1", dir);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, "data row 3001")) << r.err;
+}
+
+TEST(CliMpi, ARankThatDiesEndsTheJobWithinSeconds) {
+  const auto dir = scratch_dir();
+  const std::string data = make_data(dir, 20000);
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = run_mpi(3, "fit --data '" + data + "' --model exp-decay", dir,
+                         "PARAFIT_TEST_EXIT_RANK=1 PARAFIT_TEST_EXIT_AFTER=6");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.code, 124) << "timed out: a rank hung";
+  EXPECT_TRUE(contains(r.err, "rank 1: exiting on purpose")) << r.err;
+}
+#else
+TEST(CliMpi, SkippedWithoutMpi) { GTEST_SKIP() << "parafit was built without MPI"; }
+#endif
+
+}  // namespace
+}  // namespace parafit::testing
