@@ -20,6 +20,21 @@
 namespace parafit::cli {
 namespace {
 
+// Peak resident memory of this process (VmHWM), or 0 where /proc does not tell.
+std::size_t peak_rss_bytes() {
+  std::ifstream in("/proc/self/status");
+  std::string key;
+  while (in >> key) {
+    if (key == "VmHWM:") {
+      std::size_t kb = 0;
+      in >> kb;
+      return kb * 1024;
+    }
+    std::getline(in, key);
+  }
+  return 0;
+}
+
 void write_text_file(const std::string& path, const std::string& text, const char* what) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
@@ -106,9 +121,15 @@ class FitCommand final : public Command {
     const auto t2 = std::chrono::steady_clock::now();
     if (result.summary.termination == Termination::kNonFiniteStart)
       throw AgreedError(fmt::format("{}: {}", data_, result.summary.message));  // the same on every rank
+    // Every rank's peak memory, in its own slot of an exact integer sum.
+    std::vector<std::int64_t> peaks(std::size_t(comm.size()), 0);
+    peaks[std::size_t(comm.rank())] = std::int64_t(peak_rss_bytes());
+    comm.allreduce_sum(peaks);
     if (!root) return result.summary.IsSolutionUsable() ? 0 : 1;
 
-    ReportContext rc{data_, ctx.resolved_threads(), comm.size(), ctx.chunk_rows};
+    ReportContext rc{data_, ctx.resolved_threads(), comm.size(), ctx.chunk_rows,
+                     parallel->stats().collectives, parallel->stats().collective_bytes,
+                     std::vector<double>(peaks.begin(), peaks.end())};
     fmt::print("{}", format_summary(result, rc));
     std::fflush(stdout);
     if (!json_.empty()) write_text_file(json_, format_json(result, rc), "JSON file");

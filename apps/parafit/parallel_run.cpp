@@ -49,6 +49,32 @@ class ExitingCommunicator final : public Communicator {
   long count_ = 0;
 };
 
+// Counts what this rank sends through collectives, for the JSON "run" section and the benchmarks.
+class CountingCommunicator final : public Communicator {
+ public:
+  CountingCommunicator(std::unique_ptr<Communicator> inner, CommunicationStats& stats)
+      : inner_(std::move(inner)), stats_(stats) {}
+  int rank() const override { return inner_->rank(); }
+  int size() const override { return inner_->size(); }
+  void allreduce_sum(std::span<std::int64_t> v) override { count(v.size_bytes()); inner_->allreduce_sum(v); }
+  void allreduce_sum(std::span<double> v) override { count(v.size_bytes()); inner_->allreduce_sum(v); }
+  void broadcast(std::span<std::byte> d, int root) override { count(d.size()); inner_->broadcast(d, root); }
+  void barrier() override { count(0); inner_->barrier(); }
+  void send(std::span<const std::byte> d, int to, int tag) override {
+    stats_.point_to_point_bytes += d.size();
+    inner_->send(d, to, tag);
+  }
+  void recv(std::span<std::byte> d, int from, int tag) override { inner_->recv(d, from, tag); }
+
+ private:
+  void count(std::size_t bytes) {
+    ++stats_.collectives;
+    stats_.collective_bytes += bytes;
+  }
+  std::unique_ptr<Communicator> inner_;
+  CommunicationStats& stats_;
+};
+
 }  // namespace
 
 #ifdef PARAFIT_HAVE_MPI
@@ -72,6 +98,7 @@ ParallelRun::ParallelRun([[maybe_unused]] int& argc, [[maybe_unused]] char**& ar
                        "every process runs alone\n");
 #endif
   if (!comm_) comm_ = std::make_unique<LocalCommunicator>();
+  if (comm_->size() > 1) comm_ = std::make_unique<CountingCommunicator>(std::move(comm_), stats_);
   const char* exit_rank = std::getenv("PARAFIT_TEST_EXIT_RANK");
   if (exit_rank != nullptr && std::atoi(exit_rank) == comm_->rank()) {
     const char* after = std::getenv("PARAFIT_TEST_EXIT_AFTER");

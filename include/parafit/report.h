@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "parafit/fit.h"
 
@@ -12,6 +13,9 @@ struct ReportContext {
   int threads = 1;           // recorded in the JSON "run" section (threads per rank)
   int ranks = 1;             // processes of an mpirun job
   std::size_t chunk_rows = 0;
+  std::size_t collectives = 0;          // collectives this rank took part in (0 alone)
+  std::size_t collective_bytes = 0;     // bytes this rank contributed to them
+  std::vector<double> peak_rss_bytes;   // peak resident memory of each rank, if known
 };
 
 // The summary printed by `parafit fit`, laid out like R's summary(nls): parameters with standard

@@ -86,7 +86,14 @@ std::string format_json(const FitResult& fit, const ReportContext& ctx) {
                         {"max_gradient_cosine", number(sm.max_gradient_cosine)},
                         {"rss_history", history},
                         {"attempts", sm.attempts}};
-  doc["run"] = {{"ranks", ctx.ranks}, {"threads", ctx.threads}, {"chunk_rows", ctx.chunk_rows}, {"seconds", sm.seconds}};
+  doc["run"] = {{"ranks", ctx.ranks},
+                {"threads", ctx.threads},
+                {"chunk_rows", ctx.chunk_rows},
+                {"seconds", sm.seconds},
+                {"data_passes", sm.function_evaluations},
+                {"collectives", ctx.collectives},
+                {"collective_bytes", ctx.collective_bytes},
+                {"peak_rss_bytes", ctx.peak_rss_bytes}};
   return doc.dump(2) + "\n";
 }
 
