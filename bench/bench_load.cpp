@@ -115,9 +115,13 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "usage: bench_load [rows [dir]] (rows > 0)\n");
     return 2;
   }
+  if (fs::exists(dir / "data.csv") || fs::exists(dir / "npy")) {
+    fmt::print(stderr, "bench_load: {} already holds data.csv or npy/; give another dir\n",
+               dir.string());
+    return 2;
+  }
   const bool created = !fs::exists(dir);
   try {
-    if (fs::exists(dir / "npy")) throw std::runtime_error((dir / "npy").string() + " exists already");
     fs::create_directories(dir);
     write_files(dir, rows);
     const std::string csv = (dir / "data.csv").string();
@@ -146,16 +150,16 @@ int main(int argc, char** argv) {
 
     fmt::print("rows {}   CSV {:.1f} MB   .npy directory {:.1f} MB   ({} hardware threads)\n", rows,
                csv_mb, npy_mb, std::thread::hardware_concurrency());
-    fmt::print("{:<22} {:>9} {:>10} {:>12} {:>10}\n", "load (best of 3)", "seconds", "MB/s",
+    fmt::print("{:<26} {:>9} {:>10} {:>10} {:>9}\n", "load (best of 3)", "seconds", "MB/s",
                "M rows/s", "npy/CSV");
     for (const std::size_t k : {std::size_t{1}, std::size_t{2}}) {
       const double t_csv = best_of_3(load_csv, k, rows);
       const double t_npy = best_of_3(load_npy, k, rows);
       const std::string how = k == 1 ? "whole" : "2 shards, 2 threads";
       const double mrows = static_cast<double>(rows) / 1e6;
-      fmt::print("{:<22} {:>9.3f} {:>10.0f} {:>12.2f}\n", "CSV, " + how, t_csv, csv_mb / t_csv,
+      fmt::print("{:<26} {:>9.3f} {:>10.0f} {:>10.1f}\n", "CSV, " + how, t_csv, csv_mb / t_csv,
                  mrows / t_csv);
-      fmt::print("{:<22} {:>9.3f} {:>10.0f} {:>12.2f} {:>9.1f}x\n", ".npy, " + how, t_npy,
+      fmt::print("{:<26} {:>9.3f} {:>10.0f} {:>10.1f} {:>8.1f}x\n", ".npy, " + how, t_npy,
                  npy_mb / t_npy, mrows / t_npy, t_csv / t_npy);
     }
     clean_up(dir, created);

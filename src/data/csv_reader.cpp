@@ -14,6 +14,7 @@
 #include <fast_float/fast_float.h>
 #include <fmt/format.h>
 
+#include "data/column_memory.h"
 #include "data/csv_columns.h"
 #include "data/csv_fields.h"
 #include "data/csv_header.h"
@@ -272,7 +273,7 @@ Dataset read_csv(const std::string& path, const CsvOptions& options, CsvReport* 
 
   const std::size_t max_rows = count_lines(first, last);
   std::vector<std::vector<double>> columns(plan.names.size());
-  for (auto& column : columns) column.reserve(max_rows);
+  for (auto& column : columns) detail::reserve_column(column, max_rows);
 
   RowReader reader(shard, header.delimiter, plan, options.drop_missing);
   const std::size_t dropped = reader.read(first, columns);

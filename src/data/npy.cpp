@@ -25,6 +25,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "data/column_memory.h"
 #include "data/csv_text.h"
 #include "data/mapped_file.h"
 #include "data/shard_range.h"
@@ -365,6 +366,18 @@ void convert_values(const Dtype& t, const char* src, std::size_t n, double* out)
   }
 }
 
+// Whether every value is finite: an integer OR over the exponent test, which vectorises.
+bool all_finite(const double* v, std::size_t n) {
+  constexpr std::uint64_t kExponent = 0x7ff0000000000000ULL;
+  std::uint64_t bad = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint64_t bits;
+    std::memcpy(&bits, v + i, sizeof bits);
+    bad |= static_cast<std::uint64_t>((bits & kExponent) == kExponent);
+  }
+  return bad == 0;
+}
+
 // One mapped column file with its checked header.
 struct ColumnFile {
   std::string path;
@@ -404,23 +417,20 @@ struct ColumnFile {
     }
   }
 
-  // Converts rows [first, first + count) into `out`.
-  void copy(std::size_t first, std::size_t count, double* out) const {
-    convert_values(dtype, file.data() + header.data_offset + first * dtype.size, count, out);
+  // Converts rows [first, first + count) into `out`; returns whether every value is finite. The
+  // check runs block by block right behind the copy, while the block is still in cache.
+  bool copy(std::size_t first, std::size_t count, double* out) const {
+    constexpr std::size_t kBlock = 8192;
+    const char* src = file.data() + header.data_offset + first * dtype.size;
+    bool finite = true;
+    for (std::size_t done = 0; done < count; done += kBlock) {
+      const std::size_t n = std::min(kBlock, count - done);
+      convert_values(dtype, src + done * dtype.size, n, out + done);
+      if (dtype.kind == 'f') finite = all_finite(out + done, n) && finite;
+    }
+    return finite;
   }
 };
-
-// Whether every value is finite: an integer OR over the exponent test, which vectorises.
-bool all_finite(const double* v, std::size_t n) {
-  constexpr std::uint64_t kExponent = 0x7ff0000000000000ULL;
-  std::uint64_t bad = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    std::uint64_t bits;
-    std::memcpy(&bits, v + i, sizeof bits);
-    bad |= static_cast<std::uint64_t>((bits & kExponent) == kExponent);
-  }
-  return bad == 0;
-}
 
 // The .npy file names in `dir` without their extension (unchecked), sorted.
 std::vector<std::string> list_npy_stems(const std::string& dir) {
@@ -471,7 +481,9 @@ NpyHeader read_npy_header(const std::string& path) {
 
 std::vector<double> read_npy(const std::string& path) {
   const ColumnFile file(path);
-  std::vector<double> values(file.length);
+  std::vector<double> values;
+  detail::reserve_column(values, file.length);
+  values.resize(file.length);
   file.copy(0, file.length, values.data());
   return values;
 }
@@ -589,9 +601,9 @@ Dataset read_npy_dir(const std::string& dir, const NpyOptions& options, NpyRepor
   std::vector<std::vector<double>> columns(files.size());
   bool finite = true;
   for (std::size_t k = 0; k < files.size(); ++k) {
+    detail::reserve_column(columns[k], count);
     columns[k].resize(count);
-    files[k].copy(first, count, columns[k].data());
-    if (files[k].dtype.kind == 'f') finite = finite && all_finite(columns[k].data(), count);
+    finite = files[k].copy(first, count, columns[k].data()) && finite;
   }
 
   std::size_t dropped = 0;
