@@ -71,7 +71,8 @@ class ConvertCommand final : public Command {
     for (std::size_t k = 0; k < data.num_columns(); ++k) {
       const std::string path = (fs::path(out_) / (data.names()[k] + ".npy")).string();
       write_npy(path, data.column(k));
-      bytes += fs::file_size(path, ec);
+      const auto size = fs::file_size(path, ec);
+      if (!ec) bytes += static_cast<std::size_t>(size);
     }
     const auto t1 = std::chrono::steady_clock::now();
     fmt::print("converted {} rows x {} columns ({}) from {} to {}/: {:.1f} MB of .npy\n", data.rows(),
