@@ -64,6 +64,22 @@ TEST(CliMpi, SameDigitsAndJsonForAnyRanksAndThreads) {
   }
 }
 
+TEST(CliMpi, NpyShardsGiveTheSameAnswerAsTheCsv) {
+  const auto dir = scratch_dir();
+  const std::string data = make_data(dir, 30000);
+  ASSERT_EQ(run_parafit("convert --data '" + data + "' --out '" + dir + "/npy'", dir).code, 0);
+  const auto csv = run_parafit("fit --data '" + data + "' --model exp-decay --json '" + dir + "/csv.json'", dir);
+  ASSERT_EQ(csv.code, 0) << csv.err;
+  const auto npy = run_mpi(3, "fit --data '" + dir + "/npy' --model exp-decay --json '" + dir + "/npy.json'", dir);
+  ASSERT_EQ(npy.code, 0) << npy.err;
+  json a = json::parse(read_file(dir + "/csv.json")), b = json::parse(read_file(dir + "/npy.json"));
+  for (auto* doc : {&a, &b}) {
+    doc->erase("run");
+    (*doc)["data"].erase("source");
+  }
+  EXPECT_EQ(a, b);
+}
+
 TEST(CliMpi, ABadLineInTheLastShardStopsEveryRank) {
   const auto dir = scratch_dir();
   const std::string data = make_data(dir, 20000);
