@@ -72,7 +72,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
     f[i] = d + amd * w;
     const double ws = w * s;  // -dw/dz
     // The b- and c-derivatives vanish as x -> 0 (w*s decays faster than ln x grows); l = -inf
-    // exactly when x = 0.
+    // exactly where x/c is 0.
     const double l_safe = l == -kInf ? 0.0 : l;
     ja[i] = w;
     jb[i] = -amd * ws * l_safe;

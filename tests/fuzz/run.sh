@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the formula fuzzer with clang (libFuzzer + AddressSanitizer + UBSan) into build-fuzz/ and
 # runs it for a while on a copy of the seed corpus. Separate from the CMake build: only the formula
-# sources (src/expr) go in, so it compiles in well under a minute.
+# sources (src/expr, src/util) go in, so it compiles in well under a minute.
 #
 #   tests/fuzz/run.sh [seconds]        default 30; FUZZ_SECONDS works too
 #   tests/fuzz/run.sh 3600             a longer run (docs/formulas.md)
@@ -22,11 +22,14 @@ mkdir -p "$out/obj" "$out/corpus"
 flags=(-std=c++20 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
        -Iinclude -Isrc -I/usr/include/eigen3)
 # Compile each source in parallel: the sanitizer build of the kernels is the slow one.
-sources=(src/expr/*.cpp tests/fuzz/formula_fuzz.cpp)
+sources=(src/expr/*.cpp src/util/*.cpp tests/fuzz/formula_fuzz.cpp)
 jobs=$(nproc 2>/dev/null || echo 2)
 printf '%s\n' "${sources[@]}" | xargs -P "$jobs" -I{} sh -c \
   "$cxx ${flags[*]} -c {} -o $out/obj/\$(basename {} .cpp).o"
-"$cxx" -fsanitize=fuzzer,address,undefined "$out"/obj/*.o -lfmt -o "$out/formula_fuzz"
+# Link exactly the objects of today's sources, never a stale one left from a renamed file.
+objects=()
+for src in "${sources[@]}"; do objects+=("$out/obj/$(basename "$src" .cpp).o"); done
+"$cxx" -fsanitize=fuzzer,address,undefined "${objects[@]}" -lfmt -o "$out/formula_fuzz"
 
 cp -n tests/fuzz/corpus/* "$out/corpus/" 2>/dev/null || true
 echo "fuzz: running formula_fuzz for ${seconds}s"
