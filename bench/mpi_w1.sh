@@ -13,7 +13,9 @@ P=build/apps/parafit/parafit
 work=$(mktemp -d /tmp/parafit-mpi-w1.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 export OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-mpi() { mpirun --allow-run-as-root --oversubscribe -np "$@"; }
+# --bind-to none: Open MPI binds each of up to 2 ranks to one core by default, which would hold
+# "1 rank x 2 threads" to a single core; unbound, the OS places ranks and threads alike.
+mpi() { mpirun --allow-run-as-root --oversubscribe --bind-to none -np "$@"; }
 field() { grep -m1 "\"$1\"" "$2" | sed 's/.*: *//; s/,$//'; }
 
 "$P" gen --model exp-decay --params a=2.5,b=1.3,c=0.5 --rows "$rows" --x-range 0:5 --noise 0.05 --seed 7 --out "$work/w1.csv"

@@ -94,6 +94,7 @@ class FitCommand final : public Command {
     // (a missing file, a bad line in its shard) is agreed on before anyone waits for it.
     csv.shard_index = std::size_t(comm.rank());
     csv.shard_count = std::size_t(comm.size());
+    csv.shard_align = ctx.chunk_rows;  // .npy shards then start on chunk boundaries: nothing moves
     const auto t0 = std::chrono::steady_clock::now();
     TableReport report;
     Dataset data;

@@ -31,6 +31,10 @@ class Dataset {
   // The column called `name`; throws parafit::Error naming the columns that exist if it is absent.
   std::span<const double> column(std::string_view name) const;
 
+  // Moves every column out and leaves the Dataset empty (no columns, no rows): for code that
+  // rebuilds a table column by column without holding two copies of it.
+  std::vector<std::vector<double>> release_columns();
+
   // Where the data came from (a file path), used in error messages. May be empty.
   const std::string& source() const { return source_; }
   void set_source(std::string source) { source_ = std::move(source); }

@@ -70,6 +70,10 @@ struct NpyOptions {
   // A shard may be empty (K > N); then read_npy_dir returns the named columns with no rows.
   std::size_t shard_index = 0;
   std::size_t shard_count = 1;
+  // Round every shard boundary up to a multiple of this many rows (at most N). parafit passes its
+  // summation chunk size, so that each rank's rows start at a chunk boundary and nothing needs to
+  // move between ranks before a fit (align_to_chunks). 1 keeps the plain even split.
+  std::size_t shard_align = 1;
   // By default a NaN or Inf value in a loaded column is an error naming the column and the row
   // index. With drop_missing such rows are dropped and counted in NpyReport::rows_dropped.
   bool drop_missing = false;

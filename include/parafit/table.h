@@ -33,6 +33,8 @@ struct TableOptions {
   // An empty shard gives a Dataset with the columns' names and no rows.
   std::size_t shard_index = 0;
   std::size_t shard_count = 1;
+  // .npy only: shard boundaries rounded up to a multiple of this many rows (NpyOptions::shard_align).
+  std::size_t shard_align = 1;
 };
 
 struct TableReport {

@@ -30,6 +30,14 @@ void Dataset::add_column(std::string name, std::vector<double> values) {
   columns_.push_back(std::move(values));
 }
 
+std::vector<std::vector<double>> Dataset::release_columns() {
+  std::vector<std::vector<double>> columns = std::move(columns_);
+  columns_.clear();
+  names_.clear();
+  rows_ = 0;
+  return columns;
+}
+
 std::optional<std::size_t> Dataset::find(std::string_view name) const {
   const auto it = std::find(names_.begin(), names_.end(), name);
   if (it == names_.end()) return std::nullopt;

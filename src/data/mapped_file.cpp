@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -97,6 +98,17 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
     fallback_ = std::move(other.fallback_);
   }
   return *this;
+}
+
+void MappedFile::drop(std::size_t offset, std::size_t length) const noexcept {
+  if (mapping_ == nullptr || offset >= size_) return;
+  length = std::min(length, size_ - offset);
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t begin = (offset + page - 1) / page * page;  // whole pages only
+  const std::size_t end = (offset + length == size_) ? size_ : (offset + length) / page * page;
+  if (end <= begin) return;
+  // Only a hint: a read-only private mapping refaults the same bytes from the file if touched.
+  (void)::madvise(static_cast<char*>(mapping_) + begin, end - begin, MADV_DONTNEED);
 }
 
 void MappedFile::release() noexcept {

@@ -28,6 +28,12 @@ class MappedFile {
   std::size_t size() const { return size_; }
   std::string_view view() const { return {data_, size_}; }
 
+  // Says the caller is done with bytes [offset, offset + length): their whole pages leave this
+  // process's resident set (the kernel's page cache keeps them, and reading them again still
+  // works). A reader that copies a file into columns calls it behind the copy, so the process
+  // never holds the file and the columns at once: peak memory stays near the size of the data.
+  void drop(std::size_t offset, std::size_t length) const noexcept;
+
  private:
   void release() noexcept;
 

@@ -423,10 +423,17 @@ struct ColumnFile {
     constexpr std::size_t kBlock = 8192;
     const char* src = file.data() + header.data_offset + first * dtype.size;
     bool finite = true;
-    for (std::size_t done = 0; done < count; done += kBlock) {
+    const std::size_t offset = header.data_offset + first * dtype.size;
+    constexpr std::size_t kDropEvery = 16;  // blocks: drop the source 1 MiB (float64) at a time
+    std::size_t kept_from = 0;              // first row (relative) not yet dropped
+    for (std::size_t done = 0, block = 0; done < count; done += kBlock, ++block) {
       const std::size_t n = std::min(kBlock, count - done);
       convert_values(dtype, src + done * dtype.size, n, out + done);
       if (dtype.kind == 'f') finite = all_finite(out + done, n) && finite;
+      if (block % kDropEvery == kDropEvery - 1 || done + n == count) {
+        file.drop(offset + kept_from * dtype.size, (done + n - kept_from) * dtype.size);
+        kept_from = done + n;
+      }
     }
     return finite;
   }
@@ -593,9 +600,13 @@ Dataset read_npy_dir(const std::string& dir, const NpyOptions& options, NpyRepor
   }
 
   const std::size_t total = files.front().length;
-  const std::size_t first = detail::shard_point(total, options.shard_index, options.shard_count);
-  const std::size_t last =
-      detail::shard_point(total, options.shard_index + 1, options.shard_count);
+  const std::size_t align = std::max<std::size_t>(options.shard_align, 1);
+  const auto boundary = [&](std::size_t r) {
+    const std::size_t even = detail::shard_point(total, r, options.shard_count);
+    return std::min(total, (even + align - 1) / align * align);
+  };
+  const std::size_t first = boundary(options.shard_index);
+  const std::size_t last = boundary(options.shard_index + 1);
   const std::size_t count = last - first;
 
   std::vector<std::vector<double>> columns(files.size());

@@ -61,6 +61,7 @@ Dataset read_table(const std::string& path, const TableOptions& options, TableRe
     npy.drop_missing = options.drop_missing;
     npy.shard_index = options.shard_index;
     npy.shard_count = options.shard_count;
+    npy.shard_align = options.shard_align;
     NpyReport npy_report;
     data = read_npy_dir(path, npy, &npy_report);
     r.bytes = npy_report.bytes;

@@ -66,33 +66,39 @@ void align_to_chunks(Dataset& local, Communicator& comm, std::size_t chunk_rows)
   if (have == want) return;
 
   const std::size_t me = std::size_t(comm.rank());
-  const std::size_t columns = local.num_columns();
-  std::vector<std::vector<double>> out(columns);
-  for (auto& c : out) c.reserve(want[me + 1] - want[me]);
-  // Every (source, destination) pair with overlapping ranges, walked by all ranks in the same
-  // order: the first unfinished pair always has both of its ranks waiting on it, so blocking
-  // sends and receives cannot deadlock.
-  for (std::size_t src = 0; src < std::size_t(size); ++src) {
-    for (std::size_t dst = 0; dst < std::size_t(size); ++dst) {
-      const std::size_t lo = std::max(have[src], want[dst]), hi = std::min(have[src + 1], want[dst + 1]);
-      if (lo >= hi || (src != me && dst != me)) continue;
-      for (std::size_t c = 0; c < columns; ++c) {
-        std::vector<double> slice(hi - lo);
-        if (src == me) {
-          const auto col = local.column(c);
-          std::copy(col.begin() + std::ptrdiff_t(lo - have[src]), col.begin() + std::ptrdiff_t(hi - have[src]),
-                    slice.begin());
-          if (dst != me) comm.send(bytes_of(slice), int(dst), int(c));
-        } else {
-          comm.recv(bytes_of(slice), int(src), int(c));
-        }
-        if (dst == me) out[c].insert(out[c].end(), slice.begin(), slice.end());
-      }
-    }
-  }
+  const std::vector<std::string> names = local.names();
+  std::vector<std::vector<double>> old = local.release_columns();
   Dataset aligned;
   aligned.set_source(local.source());
-  for (std::size_t c = 0; c < columns; ++c) aligned.add_column(local.names()[c], std::move(out[c]));
+  // Column by column, freeing each old column once its new one is built: the rank never holds
+  // more than its rows plus one column. Only the rows that change rank travel (fewer than
+  // chunk_rows per boundary). Every (column, source, destination) step with overlapping ranges
+  // is walked by all ranks in the same order: the first unfinished step always has both of its
+  // ranks waiting on it, so blocking sends and receives cannot deadlock.
+  for (std::size_t c = 0; c < old.size(); ++c) {
+    std::vector<double> out;
+    out.reserve(want[me + 1] - want[me]);
+    for (std::size_t src = 0; src < std::size_t(size); ++src) {
+      for (std::size_t dst = 0; dst < std::size_t(size); ++dst) {
+        const std::size_t lo = std::max(have[src], want[dst]), hi = std::min(have[src + 1], want[dst + 1]);
+        if (lo >= hi || (src != me && dst != me)) continue;
+        if (src == me && dst == me) {
+          const auto first = old[c].begin() + std::ptrdiff_t(lo - have[src]);
+          out.insert(out.end(), first, first + std::ptrdiff_t(hi - lo));
+        } else if (src == me) {
+          std::vector<double> slice(old[c].begin() + std::ptrdiff_t(lo - have[src]),
+                                    old[c].begin() + std::ptrdiff_t(hi - have[src]));
+          comm.send(bytes_of(slice), int(dst), int(c));
+        } else {
+          std::vector<double> slice(hi - lo);
+          comm.recv(bytes_of(slice), int(src), int(c));
+          out.insert(out.end(), slice.begin(), slice.end());
+        }
+      }
+    }
+    std::vector<double>().swap(old[c]);
+    aligned.add_column(names[c], std::move(out));
+  }
   local = std::move(aligned);
 }
 

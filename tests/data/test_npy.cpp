@@ -470,6 +470,38 @@ TEST(NpyDir, NoRowsIsAnErrorUnlessSharded) {
             nan_dir + ": no data rows (all 1 rows were dropped for NaN or infinite values)");
 }
 
+TEST(NpyDir, AlignedShardsStartOnMultiplesAndStillPartition) {
+  const std::string dir = scratch_dir();
+  write_xy(dir, 100);
+  const Dataset whole = read_npy_dir(dir);
+  for (const std::size_t align : {1u, 8u, 30u, 1000u}) {
+    for (std::size_t k = 1; k <= 5; ++k) {
+      std::vector<double> x;
+      for (std::size_t r = 0; r < k; ++r) {
+        NpyOptions o;
+        o.shard_index = r;
+        o.shard_count = k;
+        o.shard_align = align;
+        NpyReport report;
+        const Dataset d = read_npy_dir(dir, o, &report);
+        // Independent arithmetic: round floor(r*100/k) up to the multiple, capped at 100.
+        const auto bound = [&](std::size_t q) {
+          const std::size_t even = q * 100 / k;
+          return std::min<std::size_t>(100, (even + align - 1) / align * align);
+        };
+        EXPECT_EQ(report.first_row, bound(r)) << align << " " << k << " " << r;
+        EXPECT_EQ(d.rows(), bound(r + 1) - bound(r));
+        if (d.rows() > 0) {
+          EXPECT_EQ(report.first_row % align, 0u);
+        }
+        const auto dx = values(d, 0);
+        x.insert(x.end(), dx.begin(), dx.end());
+      }
+      EXPECT_EQ(x, values(whole, 0)) << "align " << align << ", " << k << " shards";
+    }
+  }
+}
+
 TEST(NpyDir, ShardsPartitionTheRows) {
   const std::string dir = scratch_dir();
   for (const std::size_t n : {0u, 1u, 2u, 5u, 13u, 100u}) {
