@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that only the tool comparison in bench/compare needs
-# (GSL, Ceres Solver with Eigen/glog/gflags, NumPy, SciPy). They are not part of parafit's build:
-# scripts/setup.sh does not install them and neither the main build nor CI uses them.
+# (GSL, Ceres Solver with Eigen/glog/gflags, NumPy, SciPy; for W3 PyTorch and scikit-learn).
+# They are not part of parafit's build: scripts/setup.sh does not install them and neither the
+# main build nor CI uses them.
 # Idempotent: when everything is present it prints nothing and takes well under a second;
 # `apt-get update` runs only when something is missing.
 set -euo pipefail
@@ -10,6 +11,8 @@ packages=(
   build-essential cmake g++
   libgsl-dev libceres-dev
   python3 python3-numpy python3-scipy
+  # W3 (MLP training, bench/compare/w3_*.py): Debian's PyTorch 1.13 (CPU) and scikit-learn
+  python3-torch python3-sklearn python3-threadpoolctl
 )
 
 missing=()

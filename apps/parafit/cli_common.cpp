@@ -1,10 +1,13 @@
 #include "cli_common.h"
 
+#include "parafit/error.h"
+
 #include <fast_float/fast_float.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <cmath>
+#include <fstream>
 #include <limits>
 
 namespace parafit::cli {
@@ -93,5 +96,26 @@ CLI::Option* add_list_option(CLI::App& app, const std::string& name, std::vector
 }
 
 bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+
+std::size_t peak_rss_bytes() {
+  std::ifstream in("/proc/self/status");
+  std::string key;
+  while (in >> key) {
+    if (key == "VmHWM:") {
+      std::size_t kb = 0;
+      in >> kb;
+      return kb * 1024;
+    }
+    std::getline(in, key);
+  }
+  return 0;
+}
+
+void write_text_file(const std::string& path, const std::string& text, const char* what) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.flush();
+  if (!out) throw parafit::Error(fmt::format("cannot write {} '{}'", what, path));
+}
 
 }  // namespace parafit::cli

@@ -35,6 +35,12 @@ double parse_number(const std::string& text, const std::string& flag);
 CLI::Option* add_list_option(CLI::App& app, const std::string& name, std::vector<std::string>& target,
                              const std::string& help);
 
+// Peak resident memory of this process (VmHWM), or 0 where /proc does not tell.
+std::size_t peak_rss_bytes();
+
+// Writes `text` to `path` (replacing it); throws parafit::Error "cannot write <what> '<path>'".
+void write_text_file(const std::string& path, const std::string& text, const char* what);
+
 // True when stderr is a terminal (progress and timing lines go there only then).
 bool stderr_is_terminal();
 

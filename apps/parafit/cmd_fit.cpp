@@ -20,28 +20,6 @@
 namespace parafit::cli {
 namespace {
 
-// Peak resident memory of this process (VmHWM), or 0 where /proc does not tell.
-std::size_t peak_rss_bytes() {
-  std::ifstream in("/proc/self/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmHWM:") {
-      std::size_t kb = 0;
-      in >> kb;
-      return kb * 1024;
-    }
-    std::getline(in, key);
-  }
-  return 0;
-}
-
-void write_text_file(const std::string& path, const std::string& text, const char* what) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.flush();
-  if (!out) throw Error(fmt::format("cannot write {} '{}'", what, path));
-}
-
 class FitCommand final : public Command {
  public:
   explicit FitCommand(CLI::App& parent) {

@@ -3,6 +3,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "output_file.h"
+#include "parafit/mlp_file.h"
 #include "parafit/model_file.h"
 #include "parafit/table.h"
 
@@ -14,7 +15,7 @@ class PredictCommand final : public Command {
   explicit PredictCommand(CLI::App& parent) {
     app = parent.add_subcommand("predict",
         "Predict with a saved model: fitted values, their standard errors and confidence intervals");
-    app->add_option("--model-file", model_file_, "Model saved by 'parafit fit --save'")->required();
+    app->add_option("--model-file", model_file_, "Model saved by 'parafit fit --save' or 'parafit train --save'")->required();
     app->add_option("--data", data_, "CSV file or .npy directory with the model's input column(s)")->required();
     app->add_option("--out", out_, "Output CSV (default: standard output)")->capture_default_str();
     app->add_option("--threads", threads_, "Worker threads (default: all cores)")->check(CLI::Range(1, 4096));
@@ -22,6 +23,7 @@ class PredictCommand final : public Command {
   }
 
   int run() override {
+    if (is_mlp_model_file(model_file_)) return run_mlp();
     const SavedModel saved = load_model_file(model_file_);
     TableOptions csv;
     csv.columns = saved.inputs;
@@ -49,6 +51,30 @@ class PredictCommand final : public Command {
   }
 
  private:
+  // An MLP predicts values only: it has no covariance to give standard errors.
+  int run_mlp() {
+    const MlpModel mlp = load_mlp_file(model_file_);
+    TableOptions table;
+    table.columns = mlp.inputs;
+    table.drop_missing = drop_missing_;
+    const Dataset data = read_table(data_, table);
+    Context ctx;
+    ctx.threads = threads_;
+    const std::vector<double> fit = mlp.predict(data, ctx);
+    OutputFile out(out_);
+    fmt::memory_buffer buf;
+    for (const auto& name : mlp.inputs) fmt::format_to(std::back_inserter(buf), "{},", name);
+    fmt::format_to(std::back_inserter(buf), "fit\n");
+    for (std::size_t i = 0; i < data.rows(); ++i) {
+      for (std::size_t k = 0; k < mlp.inputs.size(); ++k) fmt::format_to(std::back_inserter(buf), "{},", data.column(k)[i]);
+      fmt::format_to(std::back_inserter(buf), "{}\n", fit[i]);
+      out.flush_if_large(buf);
+    }
+    out.write(buf);
+    out.close();
+    return 0;
+  }
+
   std::string model_file_, data_, out_ = "-";
   int threads_ = 0;
   bool drop_missing_ = false;

@@ -25,5 +25,6 @@ std::unique_ptr<Command> add_predict_command(CLI::App& parent);
 std::unique_ptr<Command> add_gen_command(CLI::App& parent);
 std::unique_ptr<Command> add_models_command(CLI::App& parent);
 std::unique_ptr<Command> add_convert_command(CLI::App& parent);
+std::unique_ptr<Command> add_train_command(CLI::App& parent);
 
 }  // namespace parafit::cli

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "parafit 0.1.0");
   std::vector<std::unique_ptr<parafit::cli::Command>> commands;
   commands.push_back(parafit::cli::add_fit_command(app));
+  commands.push_back(parafit::cli::add_train_command(app));
   commands.push_back(parafit::cli::add_predict_command(app));
   commands.push_back(parafit::cli::add_gen_command(app));
   commands.push_back(parafit::cli::add_models_command(app));

@@ -42,6 +42,11 @@ RowLayout row_layout(Communicator& comm, std::size_t local_rows);
 // whose shards are read by byte range end up with at most chunk_rows - 1 rows moved per boundary.
 void align_to_chunks(Dataset& local, Communicator& comm, std::size_t chunk_rows);
 
+// Moves rows between ranks (keeping their global order) so that rank r holds global rows
+// [want[r], want[r+1]). `want` has size()+1 non-decreasing entries from 0 to the total row count,
+// the same on every rank. Works column by column: a rank never holds its rows twice.
+void redistribute_rows(Dataset& local, Communicator& comm, std::span<const std::size_t> want);
+
 // The same rows on every rank: at most max_rows rows spread evenly over the global data (global row
 // floor(i * total / m) for i < m), in global order, for each of the given local columns.
 // Self-starting rules run on this sample, so their result is the same whatever the number of ranks.

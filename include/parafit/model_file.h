@@ -11,6 +11,7 @@
 #include "parafit/dataset.h"
 #include "parafit/fit.h"
 #include "parafit/model.h"
+#include "parafit/train.h"
 
 namespace parafit {
 
@@ -29,6 +30,9 @@ struct SavedModel {
 };
 
 SavedModel saved_model_from(const FitResult& fit);
+// A built-in or formula model trained by `parafit train`: its estimates, without a covariance
+// (every entry NaN, so predictions carry no standard errors) and with sigma from the training MSE.
+SavedModel saved_model_from(const TrainResult& trained);
 std::string serialize_model(const SavedModel& saved);
 void save_model_file(const std::string& path, const SavedModel& saved);
 // Throws parafit::Error naming the file and what is wrong for a missing, truncated, damaged or

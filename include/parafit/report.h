@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "parafit/fit.h"
+#include "parafit/train.h"
 
 namespace parafit {
 
@@ -26,5 +27,15 @@ std::string format_summary(const FitResult& fit, const ReportContext& ctx = {});
 // The JSON document written by `parafit fit --json` (schema "parafit-fit/1", docs/json-schema.md).
 // Everything but the "run" section is identical for any number of threads.
 std::string format_json(const FitResult& fit, const ReportContext& ctx = {});
+
+// The summary printed by `parafit train`: the model, the optimizer, the epoch table (training and
+// validation MSE, learning rate, time), why training stopped, throughput and, for built-in and
+// formula models, the trained parameters.
+std::string format_train_summary(const TrainResult& result, const ReportContext& ctx = {});
+
+// The JSON document written by `parafit train --json` (schema "parafit-train/1",
+// docs/json-schema.md). Everything but "run" and the timings is identical for any number of
+// threads and ranks.
+std::string format_train_json(const TrainResult& result, const ReportContext& ctx = {});
 
 }  // namespace parafit

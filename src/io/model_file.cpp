@@ -83,6 +83,23 @@ SavedModel saved_model_from(const FitResult& fit) {
   return s;
 }
 
+SavedModel saved_model_from(const TrainResult& t) {
+  if (!t.curve) throw Error("saved_model_from: an MLP is saved with save_mlp_file");
+  SavedModel s;
+  s.model = t.curve;
+  s.inputs = t.inputs;
+  s.response = t.response;
+  s.response_columns = t.response_columns;
+  s.estimates = t.parameters;
+  s.fixed.assign(t.parameters.size(), false);
+  const auto p = Eigen::Index(t.parameters.size());
+  s.covariance = Eigen::MatrixXd::Constant(p, p, std::nan(""));
+  const double n = double(t.summary.train_rows);
+  s.df = std::max(0.0, n - double(p));
+  s.sigma = s.df > 0 ? std::sqrt(t.summary.final_train_mse * n / s.df) : std::nan("");
+  return s;
+}
+
 std::string serialize_model(const SavedModel& s) {
   json doc;
   doc["format"] = kFormat;
@@ -226,6 +243,8 @@ Predictions predict(const SavedModel& saved, const Dataset& data, const Context&
   std::vector<std::span<const double>> inputs;
   for (const auto& name : saved.inputs) inputs.push_back(data.column(name));
   const std::size_t n = data.rows();
+  // A model without any covariance (trained, not fitted) has no standard errors.
+  const bool no_errors = saved.covariance.size() > 0 && saved.covariance.array().isNaN().all();
   // Parameters that were not estimated carry no uncertainty: their covariance entries count as 0.
   Eigen::MatrixXd cov = saved.covariance.unaryExpr([](double v) { return std::isnan(v) ? 0.0 : v; });
   const double tq = detail::student_t_quantile(0.5 + saved.confidence_level / 2.0, saved.df);
@@ -246,7 +265,7 @@ Predictions predict(const SavedModel& saved, const Dataset& data, const Context&
       model.evaluate(saved.estimates.data(), RowBlock{m, cols.data()}, out.fit.data() + b, J.data(), kBlock);
       for (std::size_t i = 0; i < m; ++i) {
         for (std::size_t j = 0; j < p; ++j) g(Eigen::Index(j)) = J[j * kBlock + i];
-        const double se = std::sqrt(std::max(0.0, g.dot(cov * g)));
+        const double se = no_errors ? std::nan("") : std::sqrt(std::max(0.0, g.dot(cov * g)));
         out.se_fit[b + i] = se;
         out.lower[b + i] = out.fit[b + i] - tq * se;
         out.upper[b + i] = out.fit[b + i] + tq * se;

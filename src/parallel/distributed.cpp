@@ -49,13 +49,17 @@ RowLayout row_layout(Communicator& comm, std::size_t local_rows) {
   return layout;
 }
 
+namespace {
+void move_rows(Dataset& local, Communicator& comm, std::span<const std::size_t> have,
+               std::span<const std::size_t> want);
+}  // namespace
+
 void align_to_chunks(Dataset& local, Communicator& comm, std::size_t chunk_rows) {
   const int size = comm.size();
   if (size == 1) return;
   std::vector<std::int64_t> counts(std::size_t(size), 0);
   counts[std::size_t(comm.rank())] = std::int64_t(local.rows());
   comm.allreduce_sum(counts);
-  // Current ranges [have[r], have[r+1]) and target ranges [want[r], want[r+1]) in global rows.
   std::vector<std::size_t> have(std::size_t(size) + 1, 0), want(std::size_t(size) + 1, 0);
   for (int r = 0; r < size; ++r) have[std::size_t(r) + 1] = have[std::size_t(r)] + std::size_t(counts[std::size_t(r)]);
   const std::size_t total = have.back();
@@ -64,15 +68,37 @@ void align_to_chunks(Dataset& local, Communicator& comm, std::size_t chunk_rows)
   want.back() = total;
   for (int r = 1; r < size; ++r) want[std::size_t(r)] = std::max(want[std::size_t(r)], want[std::size_t(r) - 1]);
   if (have == want) return;
+  move_rows(local, comm, have, want);
+}
 
+void redistribute_rows(Dataset& local, Communicator& comm, std::span<const std::size_t> want) {
+  const int size = comm.size();
+  if (want.size() != std::size_t(size) + 1) throw Error("redistribute_rows: want needs size() + 1 bounds");
+  std::vector<std::int64_t> counts(std::size_t(size), 0);
+  counts[std::size_t(comm.rank())] = std::int64_t(local.rows());
+  comm.allreduce_sum(counts);
+  std::vector<std::size_t> have(std::size_t(size) + 1, 0);
+  for (int r = 0; r < size; ++r) have[std::size_t(r) + 1] = have[std::size_t(r)] + std::size_t(counts[std::size_t(r)]);
+  if (want.front() != 0 || want.back() != have.back())
+    throw Error(fmt::format("redistribute_rows: bounds cover rows [{}, {}) but the ranks hold {}", want.front(),
+                            want.back(), have.back()));
+  if (std::equal(have.begin(), have.end(), want.begin())) return;
+  move_rows(local, comm, have, want);
+}
+
+namespace {
+
+// Rank r holds global rows [have[r], have[r+1]) and is to hold [want[r], want[r+1]).
+void move_rows(Dataset& local, Communicator& comm, std::span<const std::size_t> have,
+               std::span<const std::size_t> want) {
+  const int size = comm.size();
   const std::size_t me = std::size_t(comm.rank());
   const std::vector<std::string> names = local.names();
   std::vector<std::vector<double>> old = local.release_columns();
   Dataset aligned;
   aligned.set_source(local.source());
   // Column by column, freeing each old column once its new one is built: the rank never holds
-  // more than its rows plus one column. Only the rows that change rank travel (fewer than
-  // chunk_rows per boundary). Every (column, source, destination) step with overlapping ranges
+  // more than its rows plus one column. Only the rows that change rank travel. Every (column, source, destination) step with overlapping ranges
   // is walked by all ranks in the same order: the first unfinished step always has both of its
   // ranks waiting on it, so blocking sends and receives cannot deadlock.
   for (std::size_t c = 0; c < old.size(); ++c) {
@@ -101,6 +127,8 @@ void align_to_chunks(Dataset& local, Communicator& comm, std::size_t chunk_rows)
   }
   local = std::move(aligned);
 }
+
+}  // namespace
 
 std::vector<std::vector<double>> global_sample(const std::vector<std::span<const double>>& local_columns,
                                                Communicator& comm, std::size_t max_rows) {

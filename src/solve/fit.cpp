@@ -9,66 +9,12 @@
 #include "parafit/distributed.h"
 #include "parafit/error.h"
 #include "parafit/formula.h"
+#include "solve/resolve_model.h"
 
 namespace parafit {
-namespace {
-
-std::size_t parameter_index(const Model& model, const std::string& name, const char* what) {
-  const auto& names = model.parameter_names();
-  const auto it = std::find(names.begin(), names.end(), name);
-  if (it == names.end())
-    throw Error(fmt::format("{}: model '{}' has no parameter '{}'; its parameters are: {}", what,
-                            model.name(), name, fmt::join(names, ", ")));
-  return std::size_t(it - names.begin());
-}
-
-// The model, its input columns and its response, from a built-in name or a formula.
-struct ResolvedModel {
-  std::shared_ptr<const Model> model;
-  std::vector<std::string> inputs;
-  std::string response;
-  std::vector<std::string> response_columns;
-  std::vector<double> transformed_y;  // the left-hand side of a formula, evaluated per row
-};
-
-ResolvedModel resolve_model(const Dataset& data, const FitSpec& spec) {
-  ResolvedModel r;
-  if (!looks_like_formula(spec.model)) {
-    if (!spec.params.empty())
-      throw Error(fmt::format("parameter names (--params) are for formula models; built-in model '{}' "
-                              "names its own parameters",
-                              spec.model));
-    r.model = make_builtin_model(spec.model);
-    r.inputs = spec.x.empty() ? std::vector<std::string>{"x"} : spec.x;
-    if (r.inputs.size() != r.model->num_inputs())
-      throw Error(fmt::format("model '{}' takes {} input column(s), but {} given with --x",
-                              r.model->name(), r.model->num_inputs(), r.inputs.size()));
-    r.response = spec.y;
-    r.response_columns = {spec.y};
-    return r;
-  }
-  CompiledFormula cf = compile_formula({spec.model, data.names(), spec.params, spec.x});
-  r.model = cf.model;
-  r.inputs = cf.inputs;
-  if (!cf.response) {
-    r.response = spec.y;
-    r.response_columns = {spec.y};
-    return r;
-  }
-  r.response = cf.response_text;
-  r.response_columns = cf.response_columns;
-  std::vector<const double*> cols;
-  for (const auto& name : cf.response_columns) cols.push_back(data.column(name).data());
-  r.transformed_y.resize(data.rows());
-  cf.response(RowBlock{data.rows(), cols.data()}, r.transformed_y.data());
-  for (std::size_t i = 0; i < data.rows(); ++i)
-    if (!std::isfinite(r.transformed_y[i]))
-      throw Error(fmt::format("the response '{}' is {} at data row {}", cf.response_text,
-                              r.transformed_y[i], i + 1));
-  return r;
-}
-
-}  // namespace
+using detail::parameter_index;
+using detail::resolve_model;
+using detail::ResolvedModel;
 
 // Rows of the data given to self-starting rules: an evenly spread global sample, the same on every
 // rank, so starting values do not depend on the number of ranks.
@@ -87,7 +33,7 @@ FitResult fit(const Dataset& data, const FitSpec& spec, const Context& context) 
   // agreed on below, so no rank is left waiting for one that has stopped.
   std::string local_error;
   try {
-    resolved = resolve_model(data, spec);
+    resolved = resolve_model(data, spec.model, spec.x, spec.y, spec.params);
     const Model& model = *resolved.model;
     const std::size_t p = model.num_parameters();
     problem.model = &model;

@@ -3,19 +3,285 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <vector>
+
+#include "model/fast_exp.h"
 
 namespace parafit::detail {
 namespace {
 
-// A fixed-order SIMD dot product; `omp simd` lets the compiler reassociate this one loop (without
-// -ffast-math elsewhere), and the order it picks is fixed for a build, so results stay reproducible.
-inline double dot(const double* a, const double* b, std::size_t n) {
-  double s = 0.0;
-#pragma omp simd reduction(+ : s)
-  for (std::size_t i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
+// ---- The Gram kernel ----
+//
+// Everything a pass needs is the upper triangle of the weighted Gram matrix of the m = q + 1
+// columns [r, J_c0, ..., J_c(q-1)] (r = y - f): S(k, l) = sum_i (w_i v_k[i]) v_l[i], k <= l. Laid
+// out row by row it is exactly [rss, g, H upper triangle row by row]. The kernel computes these
+// sums for a block of rows (L1-resident f and J) in as few passes over the block as registers
+// allow: all of them in one pass for m <= 4 (up to three free parameters: 10 sums, 10 AVX2
+// registers), otherwise in tiles of at most 8 or 10 sums, one pass over the block each.
+//
+// Same bits everywhere. Every sum has 4 lanes; row i of a block goes to lane i mod 4, the lanes
+// start at zero in each block and are added into the chunk's lanes at its end, and the 4 lanes of
+// a chunk are combined as (l0 + l1) + (l2 + l3). Those are all the roundings, in a fixed order
+// written out in the source with GCC's vector extensions (element-wise IEEE operations, never
+// reassociated), so the AVX2 copy (one 4-double register) and the baseline copy (two SSE2
+// registers) of the kernel give identical bits, as do the one-pass and the tiled kernels for a
+// given sum; nothing is contracted into an FMA (this file is compiled with -ffp-contract=off, see
+// src/CMakeLists.txt). Rows that do not fill the last 4 lanes of a block are padded with zeros:
+// they add +0 to those lanes.
+//
+// Speed. The loops over columns below are unrolled (#pragma GCC unroll) so that the arrays of Lanes
+// become registers: left as loops, GCC kept some of them in memory, written in 16-byte halves and
+// read back whole, and the tiled kernels ran 3x slower.
+
+using Lanes = double __attribute__((vector_size(32)));
+constexpr std::size_t kLanes = 4;
+
+// Vectors go in and out of functions by reference only: a 32-byte vector passed by value changes
+// the ABI between the baseline and the AVX2 copies (and GCC warns, -Wpsabi).
+[[gnu::always_inline]] inline void load(Lanes& v, const double* p) { std::memcpy(&v, p, sizeof v); }
+[[gnu::always_inline]] inline void store(double* p, const Lanes& v) { std::memcpy(p, &v, sizeof v); }
+
+// A tile's sums accumulated over one block are added into the chunk's lanes acc[4*index[k] + lane].
+template <int S>
+[[gnu::always_inline]] inline void add_into(double* acc, const std::size_t* index,
+                                            const Lanes (&s)[S]) {
+#pragma GCC unroll 16
+  for (int k = 0; k < S; ++k) {
+    Lanes a;
+    load(a, acc + kLanes * index[k]);
+    a += s[k];
+    store(acc + kLanes * index[k], a);
+  }
 }
+
+// Inputs of one kernel call, rows [0, n) of a block: the columns v_0.. (v_0 = y - f computed on the
+// fly where Residual), and the weights w (Weighted).
+struct TileInputs {
+  const double* const* col;
+  const double* y;
+  const double* f;
+  const double* w;
+};
+
+// Rows [i, i+4) of a triangular tile on columns v_0..v_{A-1}: s(a, c) += (w v_a) v_c, c >= a, row
+// by row of the triangle.
+template <int A, bool Residual, bool Weighted>
+[[gnu::always_inline]] inline void tri_step(const TileInputs& in, std::size_t i,
+                                            Lanes (&s)[A * (A + 1) / 2]) {
+  Lanes v[A];
+#pragma GCC unroll 16
+  for (int a = 0; a < A; ++a) {
+    if (Residual && a == 0) {
+      Lanes y, f;
+      load(y, in.y + i);
+      load(f, in.f + i);
+      v[0] = y - f;
+    } else {
+      load(v[a], in.col[a] + i);
+    }
+  }
+  Lanes w{};
+  if constexpr (Weighted) load(w, in.w + i);
+  int k = 0;
+#pragma GCC unroll 16
+  for (int a = 0; a < A; ++a) {
+    Lanes u = v[a];
+    if constexpr (Weighted) u = w * v[a];
+#pragma GCC unroll 16
+    for (int c = a; c < A; ++c) s[k++] += u * v[c];
+  }
+}
+
+// Rows [i, i+4) of a rectangular tile: s(a, c) += (w u_a) v_c for the columns u_0..u_{A-1} (col[0..A))
+// and v_0..v_{B-1} (col[A..A+B)).
+template <int A, int B, bool Weighted>
+[[gnu::always_inline]] inline void rect_step(const TileInputs& in, std::size_t i, Lanes (&s)[A * B]) {
+  Lanes v[B];
+#pragma GCC unroll 16
+  for (int c = 0; c < B; ++c) load(v[c], in.col[A + c] + i);
+  Lanes w{};
+  if constexpr (Weighted) load(w, in.w + i);
+#pragma GCC unroll 16
+  for (int a = 0; a < A; ++a) {
+    Lanes u;
+    load(u, in.col[a] + i);
+    if constexpr (Weighted) u = w * u;
+#pragma GCC unroll 16
+    for (int c = 0; c < B; ++c) s[a * B + c] += u * v[c];
+  }
+}
+
+// The 1..3 rows after the last full group of 4, copied into zero-padded groups of 4, so that the
+// same step handles them.
+template <int Cols, bool Residual, bool Weighted>
+struct PaddedTail {
+  double pad[Cols + 3][kLanes] = {};
+  const double* col[Cols] = {};
+  TileInputs in{col, pad[Cols], pad[Cols + 1], pad[Cols + 2]};
+
+  PaddedTail(const TileInputs& from, std::size_t i, std::size_t n) {
+    const std::size_t bytes = (n - i) * sizeof(double);
+    for (int a = 0; a < Cols; ++a) {
+      if (!(Residual && a == 0)) std::memcpy(pad[a], from.col[a] + i, bytes);
+      col[a] = pad[a];
+    }
+    if constexpr (Residual) {
+      std::memcpy(pad[Cols], from.y + i, bytes);
+      std::memcpy(pad[Cols + 1], from.f + i, bytes);
+    }
+    if constexpr (Weighted) std::memcpy(pad[Cols + 2], from.w + i, bytes);
+  }
+};
+
+template <int A, bool Residual, bool Weighted>
+[[gnu::always_inline]] inline void tri_block(std::size_t n, const TileInputs* in, double* acc,
+                                             const std::size_t* index) {
+  Lanes s[A * (A + 1) / 2] = {};
+  std::size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) tri_step<A, Residual, Weighted>(*in, i, s);
+  if (i < n) {
+    const PaddedTail<A, Residual, Weighted> tail(*in, i, n);
+    tri_step<A, Residual, Weighted>(tail.in, 0, s);
+  }
+  add_into(acc, index, s);
+}
+
+template <int A, int B, bool Weighted>
+[[gnu::always_inline]] inline void rect_block(std::size_t n, const TileInputs* in, double* acc,
+                                              const std::size_t* index) {
+  Lanes s[A * B] = {};
+  std::size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) rect_step<A, B, Weighted>(*in, i, s);
+  if (i < n) {
+    const PaddedTail<A + B, false, Weighted> tail(*in, i, n);
+    rect_step<A, B, Weighted>(tail.in, 0, s);
+  }
+  add_into(acc, index, s);
+}
+
+// Compile-time sizes from run-time ones; each kernel is dispatched to its baseline or AVX2 copy.
+template <bool Residual, bool Weighted>
+void run_tri(int a, std::size_t n, const TileInputs* in, double* acc, const std::size_t* index) {
+  switch (a) {
+    case 1: run_dispatched<tri_block<1, Residual, Weighted>>(n, in, acc, index); break;
+    case 2: run_dispatched<tri_block<2, Residual, Weighted>>(n, in, acc, index); break;
+    case 3: run_dispatched<tri_block<3, Residual, Weighted>>(n, in, acc, index); break;
+    default: run_dispatched<tri_block<4, Residual, Weighted>>(n, in, acc, index); break;
+  }
+}
+
+template <int A, bool Weighted>
+void run_rect(int b, std::size_t n, const TileInputs* in, double* acc, const std::size_t* index) {
+  switch (b) {
+    case 1: run_dispatched<rect_block<A, 1, Weighted>>(n, in, acc, index); break;
+    case 2: run_dispatched<rect_block<A, 2, Weighted>>(n, in, acc, index); break;
+    case 3: run_dispatched<rect_block<A, 3, Weighted>>(n, in, acc, index); break;
+    default: run_dispatched<rect_block<A, 4, Weighted>>(n, in, acc, index); break;
+  }
+}
+
+// Columns per triangular tile, and per side of a rectangular one (whose rows go 2 at a time):
+// 10 or 8 accumulators plus the loaded columns fit the 16 AVX2 registers.
+constexpr std::size_t kPanel = 4;
+constexpr std::size_t kRectRows = 2;
+
+// Position of S(k, l), k <= l, in the upper triangle of an m x m matrix stored row by row.
+constexpr std::size_t upper_index(std::size_t m, std::size_t k, std::size_t l) {
+  return k * (2 * m - k + 1) / 2 + (l - k);
+}
+
+// One pass over a block: u columns [u0, u0+a) against v columns [v0, v0+b) of the Gram matrix;
+// triangular when u0 == v0 (then a == b).
+struct Tile {
+  std::size_t u0, a, v0, b;
+  bool triangular() const { return u0 == v0; }
+  std::array<std::size_t, kPanel * kPanel> index{};  // where each of its sums goes, in tile order
+};
+
+// The tiles covering the upper triangle of the m x m Gram matrix: one triangle when m <= 4,
+// otherwise the triangles of panels of 4 columns on the diagonal and the rectangles between
+// panels, 2 rows at a time.
+std::vector<Tile> plan_tiles(std::size_t m) {
+  std::vector<Tile> tiles;
+  auto add = [&](std::size_t u0, std::size_t a, std::size_t v0, std::size_t b) {
+    Tile t{u0, a, v0, b};
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < a; ++i)
+      for (std::size_t j = u0 == v0 ? i : 0; j < b; ++j) t.index[k++] = upper_index(m, u0 + i, v0 + j);
+    tiles.push_back(t);
+  };
+  for (std::size_t p0 = 0; p0 < m; p0 += kPanel) {
+    const std::size_t a = std::min(kPanel, m - p0);
+    add(p0, a, p0, a);
+    for (std::size_t r0 = p0; r0 < p0 + a; r0 += kRectRows)
+      for (std::size_t q0 = p0 + kPanel; q0 < m; q0 += kPanel)
+        add(r0, std::min(kRectRows, p0 + a - r0), q0, std::min(kPanel, m - q0));
+  }
+  return tiles;
+}
+
+// Accumulates the Gram sums of one chunk, block by block, into 4 lanes per sum.
+class GramChunk {
+ public:
+  // m columns: the residual and the m - 1 chosen Jacobian columns.
+  GramChunk(std::size_t m, const std::vector<Tile>& tiles, bool weighted)
+      : m_(m), tiles_(tiles), weighted_(weighted), acc_(kLanes * m * (m + 1) / 2, 0.0) {}
+
+  // Rows of a block: y, f, the weights (or nullptr), and cols[1..m) the Jacobian columns;
+  // r must have room for n values (used when the block takes more than one pass).
+  void add_block(std::size_t n, const double* y, const double* f, const double* w,
+                 const double* const* cols, double* r) {
+    if (tiles_.size() == 1) {  // one pass; r = y - f on the fly
+      const TileInputs in{cols, y, f, w};
+      if (weighted_)
+        run_tri<true, true>(int(m_), n, &in, acc_.data(), tiles_[0].index.data());
+      else
+        run_tri<true, false>(int(m_), n, &in, acc_.data(), tiles_[0].index.data());
+      return;
+    }
+    for (std::size_t i = 0; i < n; ++i) r[i] = y[i] - f[i];
+    std::array<const double*, 2 * kPanel> tile_cols{};
+    for (const Tile& t : tiles_) {
+      auto column = [&](std::size_t k) { return k == 0 ? r : cols[k]; };
+      for (std::size_t i = 0; i < t.a; ++i) tile_cols[i] = column(t.u0 + i);
+      if (!t.triangular())
+        for (std::size_t j = 0; j < t.b; ++j) tile_cols[t.a + j] = column(t.v0 + j);
+      const TileInputs in{tile_cols.data(), y, f, w};
+      const int a = int(t.a), b = int(t.b);
+      if (t.triangular()) {
+        if (weighted_)
+          run_tri<false, true>(a, n, &in, acc_.data(), t.index.data());
+        else
+          run_tri<false, false>(a, n, &in, acc_.data(), t.index.data());
+      } else if (a == 1) {
+        if (weighted_)
+          run_rect<1, true>(b, n, &in, acc_.data(), t.index.data());
+        else
+          run_rect<1, false>(b, n, &in, acc_.data(), t.index.data());
+      } else {
+        if (weighted_)
+          run_rect<2, true>(b, n, &in, acc_.data(), t.index.data());
+        else
+          run_rect<2, false>(b, n, &in, acc_.data(), t.index.data());
+      }
+    }
+  }
+
+  // The chunk's sums: each sum's lanes combined as (l0 + l1) + (l2 + l3).
+  void finish(std::span<double> out) const {
+    for (std::size_t k = 0; k < out.size(); ++k) {
+      const double* l = acc_.data() + kLanes * k;
+      out[k] = (l[0] + l[1]) + (l[2] + l[3]);
+    }
+  }
+
+ private:
+  std::size_t m_;
+  const std::vector<Tile>& tiles_;
+  bool weighted_;
+  std::vector<double> acc_;
+};
 
 // Pointers to the inputs of rows [begin, begin+n) for a model call.
 struct BlockInputs {
@@ -33,20 +299,6 @@ struct BlockInputs {
   }
 };
 
-// r = y - f and wr = w * r for rows [b, b+n); returns sum w r^2 for the block.
-inline double residuals(const Problem& problem, std::size_t b, std::size_t n, const double* f, double* r,
-                        double* wr) {
-  const double* y = problem.y.data() + b;
-  for (std::size_t i = 0; i < n; ++i) r[i] = y[i] - f[i];
-  if (!problem.weights.empty()) {
-    const double* w = problem.weights.data() + b;
-    for (std::size_t i = 0; i < n; ++i) wr[i] = w[i] * r[i];
-  } else {
-    std::copy_n(r, n, wr);
-  }
-  return dot(r, wr, n);
-}
-
 }  // namespace
 
 NormalEquations accumulate_normal_equations(const Problem& problem, const Context& ctx,
@@ -55,33 +307,30 @@ NormalEquations accumulate_normal_equations(const Problem& problem, const Contex
   const Model& model = *problem.model;
   const std::size_t p = model.num_parameters();
   const std::size_t q = columns.size();
-  // Layout of the sums: [rss, g_0..g_{q-1}, H upper triangle row by row].
-  const std::size_t width = 1 + q + q * (q + 1) / 2;
+  // Layout of the sums: [rss, g_0..g_{q-1}, H upper triangle row by row] — the upper triangle of
+  // the Gram matrix of [r, J_c0, ..., J_c(q-1)].
+  const std::size_t m = q + 1;
+  const std::size_t width = m * (m + 1) / 2;
   const bool weighted = !problem.weights.empty();
+  const std::vector<Tile> tiles = plan_tiles(m);
 
   auto chunk = [&](std::size_t begin, std::size_t end, std::span<double> partial) {
-    std::vector<double> f(kBlockRows), r(kBlockRows), wr(kBlockRows), wj(kBlockRows);
-    std::vector<double> J(kBlockRows * p);
+    // f, r, then J (p columns of kBlockRows), then the column pointers.
+    std::vector<double> buffer(kBlockRows * (2 + p));
+    double* f = buffer.data();
+    double* r = f + kBlockRows;
+    double* J = r + kBlockRows;
+    std::vector<const double*> cols(m);
+    for (std::size_t a = 0; a < q; ++a) cols[1 + a] = J + columns[a] * kBlockRows;
+    GramChunk gram(m, tiles, weighted);
     BlockInputs inputs;
     for (std::size_t b = begin; b < end; b += kBlockRows) {
       const std::size_t n = std::min(kBlockRows, end - b);
-      model.evaluate(theta.data(), RowBlock{n, inputs.bind(problem, b)}, f.data(), J.data(),
-                     kBlockRows);
-      partial[0] += residuals(problem, b, n, f.data(), r.data(), wr.data());
-      std::size_t h = 1 + q;
-      for (std::size_t a = 0; a < q; ++a) {
-        const double* ja = J.data() + columns[a] * kBlockRows;
-        partial[1 + a] += dot(ja, wr.data(), n);
-        const double* wja = ja;
-        if (weighted) {
-          const double* w = problem.weights.data() + b;
-          for (std::size_t i = 0; i < n; ++i) wj[i] = w[i] * ja[i];
-          wja = wj.data();
-        }
-        for (std::size_t c = a; c < q; ++c)
-          partial[h++] += dot(wja, J.data() + columns[c] * kBlockRows, n);
-      }
+      model.evaluate(theta.data(), RowBlock{n, inputs.bind(problem, b)}, f, J, kBlockRows);
+      gram.add_block(n, problem.y.data() + b, f, weighted ? problem.weights.data() + b : nullptr,
+                     cols.data(), r);
     }
+    gram.finish(partial);
   };
   const std::vector<double> sums = chunked_sum(ctx, problem.rows(), width, chunk);
 
@@ -102,14 +351,19 @@ NormalEquations accumulate_normal_equations(const Problem& problem, const Contex
 double residual_sum_of_squares(const Problem& problem, const Context& ctx,
                                std::span<const double> theta) {
   const Model& model = *problem.model;
+  const bool weighted = !problem.weights.empty();
+  const std::vector<Tile> tiles = plan_tiles(1);
   auto chunk = [&](std::size_t begin, std::size_t end, std::span<double> partial) {
-    std::vector<double> f(kBlockRows), r(kBlockRows), wr(kBlockRows);
+    std::vector<double> f(kBlockRows);
+    GramChunk gram(1, tiles, weighted);
     BlockInputs inputs;
     for (std::size_t b = begin; b < end; b += kBlockRows) {
       const std::size_t n = std::min(kBlockRows, end - b);
       model.evaluate(theta.data(), RowBlock{n, inputs.bind(problem, b)}, f.data(), nullptr, 0);
-      partial[0] += residuals(problem, b, n, f.data(), r.data(), wr.data());
+      gram.add_block(n, problem.y.data() + b, f.data(),
+                     weighted ? problem.weights.data() + b : nullptr, nullptr, nullptr);
     }
+    gram.finish(partial);
   };
   return chunked_sum(ctx, problem.rows(), 1, chunk)[0];
 }

@@ -1,6 +1,12 @@
 // The row kernel of least squares: one pass over the data accumulating, for the chosen parameter
 // columns c, the weighted residual sum of squares, g = J_c^T W r and H = J_c^T W J_c, where
 // r = y - f. Everything LM needs from the data comes from here.
+//
+// Per block of kBlockRows rows the sums are taken in one fused pass over f and J (up to 3 chosen
+// columns; more take a few tiled passes over the L1-resident block), 4 lanes per sum, in a
+// baseline and an AVX2 copy dispatched like the model row loops (model/fast_exp.h). Both copies,
+// and any thread count, give the same bits; ScopedLoopIsa (model/fast_exp.h) forces one copy, for
+// tests and benchmarks. residual_sum_of_squares gives the same bits as the rss here.
 #pragma once
 
 #include <Eigen/Core>

@@ -51,4 +51,25 @@ inline CliResult run_parafit(const std::string& args, const std::string& dir) {
   return r;
 }
 
+#ifdef PARAFIT_MPIEXEC
+// Flags for Open MPI as root in a container: allow root, allow more ranks than cores, and avoid
+// the shared-memory single-copy mechanism that containers often forbid. A timeout guards every
+// run, so a hang fails the test instead of the whole CI job.
+inline std::string mpirun(int ranks, const std::string& env = "") {
+  return "timeout 120 env OMPI_MCA_btl_vader_single_copy_mechanism=none " + env + " '" PARAFIT_MPIEXEC
+         "' --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) + " '" + PARAFIT_EXE + "' ";
+}
+
+inline CliResult run_mpi(int ranks, const std::string& args, const std::string& dir, const std::string& env = "") {
+  const std::string out = dir + "/stdout.txt", err = dir + "/stderr.txt";
+  const int status = std::system((mpirun(ranks, env) + args + " >'" + out + "' 2>'" + err + "'").c_str());
+  CliResult r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
+#endif
+
 }  // namespace parafit::testing

@@ -1,0 +1,225 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "parafit/distributed.h"
+#include "parafit/error.h"
+#include "parafit/formula.h"
+#include "parafit/mlp_file.h"
+#include "parafit/model_file.h"
+#include "parafit/report.h"
+#include "parafit/table.h"
+#include "parafit/train.h"
+
+namespace parafit::cli {
+namespace {
+
+// Progress on stderr: a live line on a terminal (redrawn at most 5 times a second), otherwise one
+// line per epoch, so logs stay readable. Rank 0 only.
+class ProgressPrinter {
+ public:
+  explicit ProgressPrinter(bool terminal) : terminal_(terminal) {}
+  void operator()(const TrainProgress& p) {
+    const auto now = std::chrono::steady_clock::now();
+    if (p.epoch_end) {
+      if (terminal_) std::fputs("\r\033[K", stderr);
+      fmt::print(stderr, "parafit: epoch {}/{}: train MSE {:.6g}{}, {:.0f} samples/s{}\n", p.epoch, p.epochs, p.loss,
+                 std::isnan(p.validation_loss) ? std::string() : fmt::format(", valid MSE {:.6g}", p.validation_loss),
+                 p.samples_per_second, p.eta_seconds > 0 ? fmt::format(", ETA {:.0f} s", p.eta_seconds) : "");
+      last_ = now;
+      return;
+    }
+    if (!terminal_ || now - last_ < std::chrono::milliseconds(200)) return;
+    last_ = now;
+    fmt::print(stderr, "\r\033[Kepoch {}/{} step {}/{}  loss {:.5g}  {:.0f} samples/s  ETA {:.0f} s", p.epoch, p.epochs,
+               p.step, p.steps_per_epoch, p.loss, p.samples_per_second, p.eta_seconds);
+    std::fflush(stderr);
+  }
+
+ private:
+  bool terminal_;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+class TrainCommand final : public Command {
+ public:
+  explicit TrainCommand(CLI::App& parent) {
+    app = parent.add_subcommand("train",
+                                "Train a model by mini-batch SGD/Adam/AdamW or full-batch L-BFGS, data-parallel on "
+                                "threads and MPI ranks");
+    app->add_option("--data", data_, "CSV file with a header row, or a directory of <column>.npy files")->required();
+    app->add_option("--model", spec_.model,
+                    "mlp:W1,W2,... (hidden layer widths), a built-in model (see 'parafit models') or a formula")
+        ->required();
+    app->add_option("--x", x_, "Input column(s), comma-separated (default: every column but --y for an MLP; x for a "
+                               "built-in model; the columns a formula names)");
+    app->add_option("--y", spec_.y, "Response column")->capture_default_str();
+    add_list_option(*app, "--params", params_, "Formula models: parameter names in order");
+    add_list_option(*app, "--start", start_, "Built-in and formula models: start values, e.g. a=1,b=2 (default: "
+                                              "self-start for built-ins)");
+    app->add_option("--activation", activation_, "MLP hidden-layer activation: tanh, relu, sigmoid, gelu")
+        ->capture_default_str();
+    app->add_option("--precision", precision_,
+                    "MLP arithmetic: float32 (default: twice the SIMD width; weights and optimizer state stay "
+                    "float64) or float64")
+        ->capture_default_str();
+    app->add_option("--optimizer", spec_.optimizer, "sgd, adam, adamw or lbfgs (full batch)")->capture_default_str();
+    app->add_option("--lr", spec_.learning_rate, "Base learning rate (sgd/adam/adamw)")->capture_default_str();
+    app->add_option("--schedule", schedule_, "Learning-rate schedule: constant, step:E:G (x G every E epochs), cosine "
+                                             "or cosine:MIN")
+        ->capture_default_str();
+    app->add_option("--warmup", spec_.schedule.warmup_steps, "Linear warm-up over this many steps")
+        ->capture_default_str();
+    app->add_option("--momentum", spec_.sgd.momentum, "SGD momentum in [0, 1)")->capture_default_str();
+    app->add_flag("--nesterov", spec_.sgd.nesterov, "SGD: Nesterov momentum");
+    app->add_option("--weight-decay", weight_decay_, "L2 (sgd, adam) or decoupled (adamw, default 0.01) weight decay");
+    app->add_option("--batch", spec_.batch, "Rows per (micro-)batch, over all workers")->capture_default_str();
+    app->add_option("--epochs", spec_.epochs, "Passes over the training rows")->capture_default_str();
+    app->add_option("--accum", spec_.accumulate, "Micro-batches summed before each step (gradient accumulation)")
+        ->capture_default_str();
+    app->add_option("--val-split", spec_.validation_fraction, "Fraction of rows held out for validation")
+        ->capture_default_str();
+    app->add_option("--early-stop", spec_.early_stop,
+                    "Stop after this many epochs without a better validation loss (needs --val-split)");
+    app->add_option("--seed", spec_.seed, "Seed of the weights, shuffles and validation split")->capture_default_str();
+    app->add_option("--strata", spec_.strata,
+                    "Strata every batch draws from: the most workers a step can use; results depend on it, never on "
+                    "the number of workers")
+        ->capture_default_str();
+    app->add_option("--max-iterations", spec_.lbfgs.max_iterations, "L-BFGS iteration limit")->capture_default_str();
+    app->add_option("--threads", threads_, "Worker threads per rank (default: all cores)")->check(CLI::Range(1, 4096));
+    app->add_option("--json", json_, "Write the result (history, summary, run) as JSON to this file");
+    app->add_option("--save", save_, "Save the trained model for 'parafit predict'");
+    app->add_option("--checkpoint", spec_.checkpoint, "Write the full training state to this file (atomically)");
+    app->add_option("--checkpoint-every", spec_.checkpoint_every,
+                    "Steps between checkpoints (default: at the end of each epoch)");
+    app->add_option("--resume", spec_.resume, "Continue from a checkpoint written with the same settings");
+    app->add_flag("--drop-missing", drop_missing_, "Drop rows with empty, NaN or Inf fields instead of failing");
+    app->add_option("--delimiter", delimiter_, "Field delimiter (default: detect , tab ;)");
+  }
+
+  bool runs_on_every_rank() const override { return true; }
+
+  int run() override {
+    if (!x_.empty()) spec_.x = split_list({x_});
+    spec_.params = split_list(params_);
+    spec_.start = parse_assignments(start_, "--start");
+    try {
+      spec_.activation = parse_activation(activation_);
+      spec_.precision = parse_precision(precision_);
+      spec_.schedule = [&] {
+        LearningRateSchedule s = parse_schedule(schedule_);
+        s.warmup_steps = spec_.schedule.warmup_steps;
+        return s;
+      }();
+      if (weight_decay_ >= 0) {
+        spec_.sgd.weight_decay = weight_decay_;
+        spec_.adam.weight_decay = weight_decay_;
+      }
+      validate(spec_);
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
+    if (const char* stop = std::getenv("PARAFIT_TEST_STOP_AFTER_STEPS"))  // test hook: "killed" mid-run
+      spec_.stop_after_steps = std::size_t(std::strtoull(stop, nullptr, 10));
+
+    TableOptions table;
+    table.drop_missing = drop_missing_;
+    if (!delimiter_.empty()) {
+      if (delimiter_ == "\\t" || delimiter_ == "tab") delimiter_ = "\t";
+      if (delimiter_.size() != 1)
+        throw UsageError(fmt::format("--delimiter: '{}' is not a single character", delimiter_));
+      table.delimiter = delimiter_[0];
+    }
+    Communicator& comm = parallel->comm();
+    const bool root = comm.rank() == 0;
+    Context ctx;
+    ctx.threads = threads_;
+    ctx.communicator = &comm;
+    table.shard_index = std::size_t(comm.rank());
+    table.shard_count = std::size_t(comm.size());
+    TableReport report;
+    Dataset data;
+    std::string local_error;
+    try {
+      table.columns = columns_to_load(table);
+      data = read_table(data_, table, &report);
+    } catch (const Error& e) {
+      local_error = e.what();
+    }
+    agree_or_throw(comm, local_error);
+    std::vector<std::int64_t> dropped = {std::int64_t(report.rows_dropped)};
+    comm.allreduce_sum(dropped);
+    if (dropped[0] > 0 && root)
+      fmt::print(stderr, "parafit: dropped {} row(s) with empty, NaN or Inf fields (--drop-missing)\n", dropped[0]);
+
+    ProgressPrinter printer(stderr_is_terminal());
+    const TrainResult result = train(std::move(data), spec_, ctx, [&](const TrainProgress& p) { printer(p); });
+
+    std::vector<std::int64_t> peaks(std::size_t(comm.size()), 0);
+    peaks[std::size_t(comm.rank())] = std::int64_t(peak_rss_bytes());
+    comm.allreduce_sum(peaks);
+    if (!root) return result.summary.IsSolutionUsable() ? 0 : 1;
+    ReportContext rc{data_, ctx.resolved_threads(), comm.size(), 0, result.summary.collectives,
+                     result.summary.collective_bytes, std::vector<double>(peaks.begin(), peaks.end())};
+    fmt::print("{}", format_train_summary(result, rc));
+    std::fflush(stdout);
+    if (!json_.empty()) write_text_file(json_, format_train_json(result, rc), "JSON file");
+    if (!save_.empty()) {
+      if (result.summary.termination == TrainTermination::kInterrupted) {
+        fmt::print(stderr, "parafit: model not saved to '{}': training was interrupted\n", save_);
+      } else if (result.mlp) {
+        save_mlp_file(save_, *result.mlp);
+      } else {
+        save_model_file(save_, saved_model_from(result));
+      }
+      if (result.summary.termination == TrainTermination::kDiverged)
+        fmt::print(stderr, "parafit: saved the last good weights to '{}' (training diverged)\n", save_);
+    }
+    return result.summary.IsSolutionUsable() ? 0 : 1;
+  }
+
+ private:
+  // The columns training reads, so that other columns of the file are never parsed.
+  std::vector<std::string> columns_to_load(const TableOptions& table) const {
+    std::vector<std::string> columns;
+    if (is_mlp_name(spec_.model)) {
+      parse_mlp_hidden(spec_.model);
+      if (spec_.x.empty()) return {};  // every column: the inputs are all but the response
+      columns = spec_.x;
+    } else if (looks_like_formula(spec_.model)) {
+      const CompiledFormula cf = compile_formula({spec_.model, read_table_columns(data_, table), spec_.params, spec_.x});
+      columns = cf.inputs;
+      if (cf.response) {  // "log(y) ~ ...": the response is computed from these columns
+        for (const auto& c : cf.response_columns)
+          if (std::find(columns.begin(), columns.end(), c) == columns.end()) columns.push_back(c);
+        return columns;
+      }
+    } else {
+      make_builtin_model(spec_.model);
+      columns = spec_.x.empty() ? std::vector<std::string>{"x"} : spec_.x;
+    }
+    if (std::find(columns.begin(), columns.end(), spec_.y) == columns.end()) columns.push_back(spec_.y);
+    return columns;
+  }
+
+  TrainSpec spec_;
+  std::string data_, x_, json_, save_, delimiter_, activation_ = "tanh", precision_ = "float32",
+                                                   schedule_ = "constant";
+  std::vector<std::string> start_, params_;
+  double weight_decay_ = -1;
+  int threads_ = 0;
+  bool drop_missing_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> add_train_command(CLI::App& parent) { return std::make_unique<TrainCommand>(parent); }
+
+}  // namespace parafit::cli

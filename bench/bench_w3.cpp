@@ -1,0 +1,53 @@
+// W3 (issue 5): an MLP 16-64-64-1 (tanh, MSE, Adam lr 1e-3, batch 256) trained for one epoch on
+// 1,000,000 rows of y = sin(3 x0) + x1 x2 + 0.5 x3^2 - x4 + 0.1 sum(x5..x15) + N(0, 0.01^2),
+// x ~ U[-1, 1]^16. Prints samples/s and the final training MSE on 1 and 2 threads, and the same
+// in float64. The data is generated in memory (seeded); loading is not timed, training alone is.
+// PyTorch, scikit-learn and MPI ranks: bench/compare/run_w3.sh (same workload, same run).
+//
+//   build/bench/bench_w3 [rows] [threads...]
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "parafit/train.h"
+#include "train/strata.h"
+
+int main(int argc, char** argv) {
+  const std::size_t rows = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
+  std::vector<int> threads;
+  for (int i = 2; i < argc; ++i) threads.push_back(std::atoi(argv[i]));
+  if (threads.empty()) threads = {1, 2};
+
+  parafit::detail::Rng rng(20261203);
+  std::vector<std::vector<double>> x(16, std::vector<double>(rows));
+  std::vector<double> y(rows);
+  for (std::size_t i = 0; i < rows; ++i) {
+    for (auto& col : x) col[i] = 2.0 * rng.uniform() - 1.0;
+    double s = 0;
+    for (std::size_t k = 5; k < 16; ++k) s += x[k][i];
+    y[i] = std::sin(3 * x[0][i]) + x[1][i] * x[2][i] + 0.5 * x[3][i] * x[3][i] - x[4][i] + 0.1 * s + 0.01 * rng.normal();
+  }
+  parafit::Dataset data;
+  for (std::size_t k = 0; k < 16; ++k) data.add_column("x" + std::to_string(k), x[k]);
+  data.add_column("y", y);
+  fmt::print("W3: {} rows, MLP 16-64-64-1 tanh, Adam lr 1e-3, batch 256, 1 epoch\n", rows);
+  for (const auto precision : {parafit::Precision::kFloat32, parafit::Precision::kFloat64}) {
+    for (int t : threads) {
+      parafit::TrainSpec spec;
+      spec.model = "mlp:64,64";
+      spec.precision = precision;
+      spec.optimizer = "adam";
+      spec.learning_rate = 1e-3;
+      spec.batch = 256;
+      spec.epochs = 1;
+      spec.seed = 1;
+      const parafit::TrainResult r = parafit::train(data, spec, parafit::Context{.threads = t});
+      fmt::print("{} {} thread(s): {:.0f} samples/s ({:.3f} s), final training MSE {:.6f}, {} steps\n",
+                 parafit::to_string(precision), t, r.summary.samples_per_second, r.summary.seconds,
+                 r.summary.final_train_mse, r.summary.steps);
+    }
+  }
+}

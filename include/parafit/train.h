@@ -1,0 +1,154 @@
+// parafit/train.h — mini-batch training (SGD, Adam, AdamW) and full-batch L-BFGS, data-parallel
+// on threads and ranks, for MLPs, built-in models and formulas.
+//
+//   TrainSpec       what to train, on which columns, with which optimizer and schedule
+//   TrainSummary    why it stopped, the loss history, the reports
+//   train()         the whole run, with checkpoints and resume
+//
+// Determinism: with the same seed and settings, the weights are the same bits for any number of
+// threads and ranks, and a batch b with accumulation K follows the same trajectory as a batch K*b
+// without it (when the number of strata divides b). How: src/train/strata.h.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "parafit/context.h"
+#include "parafit/dataset.h"
+#include "parafit/lbfgs.h"
+#include "parafit/mlp.h"
+#include "parafit/model.h"
+#include "parafit/optimizer.h"
+
+namespace parafit {
+
+struct TrainSpec {
+  // --- the model -------------------------------------------------------------------------------
+  // "mlp:64,64" (hidden widths), a built-in model name ("exp-decay") or a formula ("a*exp(-b*x)+c").
+  std::string model;
+  // Input columns. Empty: every column but the response for an MLP; "x" for a built-in model; the
+  // columns a formula names.
+  std::vector<std::string> x;
+  std::string y = "y";
+  std::vector<std::string> params;                      // formula parameter names, in order
+  std::vector<std::pair<std::string, double>> start;    // curve models: start values (default: self-start)
+  // MLP only. tanh suits smooth regression targets; relu/gelu train deeper nets faster.
+  Activation activation = Activation::kTanh;
+  // MLP only. float32 by default: twice the SIMD width and half the memory traffic of float64, and
+  // regression targets standardised to unit variance need no more than float32's 7 digits for SGD
+  // (PyTorch trains in float32 too). Master weights and optimizer state stay float64 either way.
+  Precision precision = Precision::kFloat32;
+
+  // --- the optimizer ---------------------------------------------------------------------------
+  std::string optimizer = "adam";  // sgd | adam | adamw | lbfgs
+  double learning_rate = 1e-3;     // base learning rate (not used by lbfgs)
+  SgdOptions sgd;
+  AdamOptions adam;
+  LbfgsOptions lbfgs;
+  LearningRateSchedule schedule;
+
+  // --- batches and epochs ----------------------------------------------------------------------
+  std::size_t batch = 256;         // rows per micro-batch (the whole global batch, all workers)
+  std::size_t epochs = 10;         // passes over the training rows (lbfgs: ignored, see lbfgs)
+  std::size_t accumulate = 1;      // micro-batches summed before each optimizer step (--accum)
+  // Strata the rows are cut into (see src/train/strata.h): the most workers that can share the
+  // work of a step, and part of what defines the batches — results depend on it, never on the
+  // number of workers. Fewer are used for data smaller than 64 rows per stratum.
+  std::size_t strata = 8;
+  double validation_fraction = 0;  // rows held out (a seeded hash of the row index) for validation
+  std::size_t early_stop = 0;      // stop after this many epochs without a better validation loss (0: off)
+  std::uint64_t seed = 1;          // weights, shuffles and the validation split
+  // Divergence: a batch loss that is not finite or exceeds this factor times the first batch's
+  // loss stops training with the last good weights.
+  double divergence_factor = 1e6;
+
+  // --- checkpoints -----------------------------------------------------------------------------
+  std::string checkpoint;          // file to write the full training state to ("": none)
+  std::size_t checkpoint_every = 0;  // optimizer steps between checkpoints (0: at each epoch end)
+  std::string resume;              // checkpoint to continue from ("": start afresh)
+  // Test hook: stop after this many optimizer steps in this process as if killed (0: never).
+  std::size_t stop_after_steps = 0;
+};
+
+enum class TrainTermination {
+  kCompleted,     // every epoch run (or L-BFGS converged)
+  kEarlyStopped,  // the validation loss stopped improving; weights are the best epoch's
+  kDiverged,      // loss not finite or exploding; weights are the last good ones
+  kNotConverged,  // L-BFGS stopped without converging (max iterations, failed line search)
+  kInterrupted,   // stop_after_steps reached (test hook)
+};
+const char* to_string(TrainTermination t);
+
+struct EpochRecord {
+  std::size_t epoch = 0;            // 1-based
+  std::size_t steps = 0;            // optimizer steps so far (whole run)
+  double train_loss = 0;            // mean squared error over the epoch's batches (response units)
+  double validation_loss = 0;       // NaN without a validation split
+  double learning_rate = 0;         // at the epoch's last step
+  double seconds = 0;               // wall time of the epoch
+};
+
+struct TrainSummary {
+  TrainTermination termination = TrainTermination::kCompleted;
+  std::string message;              // what happened, in a sentence
+  std::size_t epochs = 0;           // epochs completed
+  std::size_t steps = 0;            // optimizer steps taken
+  std::size_t samples = 0;          // rows processed by training steps (all workers)
+  double seconds = 0;               // training wall time (this process; excludes loading)
+  double samples_per_second = 0;
+  std::vector<EpochRecord> history;
+  std::size_t train_rows = 0, validation_rows = 0;
+  double final_train_mse = 0;       // over every training row, at the final weights
+  double final_validation_mse = 0;  // NaN without a validation split
+  std::size_t best_epoch = 0;       // early stopping: the epoch whose weights were kept
+  std::size_t resumed_from_step = 0;  // 0 unless resumed
+  std::size_t collectives = 0;      // all-reduces made by the training loop (this rank)
+  std::size_t collective_bytes = 0;
+  std::string optimizer_report;     // L-BFGS: its own full report
+
+  std::string BriefReport() const;
+  std::string FullReport() const;
+  bool IsSolutionUsable() const;
+};
+
+struct TrainResult {
+  TrainSpec spec;
+  std::vector<std::string> inputs;     // input columns, in order
+  std::string response;
+  std::vector<std::string> response_columns;  // columns the response is computed from
+  // Exactly one of these holds the trained model.
+  std::shared_ptr<const MlpModel> mlp;
+  std::shared_ptr<const Model> curve;
+  std::vector<double> parameters;      // curve models: the estimates (MLP: in mlp)
+  std::vector<std::string> parameter_names;
+  std::size_t num_parameters = 0;
+  TrainSummary summary;
+};
+
+// Progress after each optimizer step (rank 0 prints it); never called on other ranks' behalf.
+struct TrainProgress {
+  std::size_t epoch = 0, epochs = 0;      // 1-based epoch
+  std::size_t step = 0, steps_per_epoch = 0;  // step within the epoch, 1-based
+  double loss = 0;                        // running mean over the epoch so far (response units)
+  double samples_per_second = 0;
+  double eta_seconds = 0;
+  bool epoch_end = false;                 // the epoch's last call, with validation_loss set
+  double validation_loss = 0;
+};
+using TrainCallback = std::function<void(const TrainProgress&)>;
+
+// Trains on `local`, this rank's rows. Under several ranks (context.communicator) the rows are
+// first moved between neighbouring ranks so that each holds whole strata. Throws parafit::Error for
+// bad input (unknown column, bad spec, a checkpoint that does not match), identically on every rank.
+TrainResult train(Dataset local, const TrainSpec& spec, const Context& context = {},
+                  const TrainCallback& progress = {});
+
+// Checks a spec without data (flag combinations, ranges); throws parafit::Error naming the field.
+void validate(const TrainSpec& spec);
+
+}  // namespace parafit

@@ -1,0 +1,153 @@
+// The text summary and JSON document of a training run.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "parafit/report.h"
+
+namespace parafit {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+std::string model_line(const TrainResult& r) {
+  if (r.mlp) return r.mlp->description();
+  return fmt::format("{}: {}", r.curve->name(), r.curve->formula());
+}
+
+std::string optimizer_line(const TrainSpec& s) {
+  if (s.optimizer == "lbfgs") return fmt::format("lbfgs (memory {}), full batch", s.lbfgs.memory);
+  std::string extra;
+  if (s.optimizer == "sgd" && s.sgd.momentum > 0)
+    extra = fmt::format(", momentum {}{}", s.sgd.momentum, s.sgd.nesterov ? " (Nesterov)" : "");
+  return fmt::format("{} lr {}{}, schedule {}; batch {}{}", s.optimizer, s.learning_rate, extra, s.schedule.describe(),
+                     s.batch, s.accumulate > 1 ? fmt::format(" x {} accumulated", s.accumulate) : std::string());
+}
+
+std::string mse(double v) { return std::isnan(v) ? std::string("-") : fmt::format("{:.6g}", v); }
+
+}  // namespace
+
+std::string format_train_summary(const TrainResult& r, const ReportContext& ctx) {
+  const TrainSummary& s = r.summary;
+  std::string out;
+  out += fmt::format("Model:      {}\n", model_line(r));
+  out += fmt::format("Inputs:     {} -> {}\n", fmt::join(r.inputs, ", "), r.response);
+  if (!ctx.data_source.empty())
+    out += fmt::format("Data:       {}, {} training rows, {} validation rows\n", ctx.data_source, s.train_rows,
+                       s.validation_rows);
+  out += fmt::format("Optimizer:  {}\n", optimizer_line(r.spec));
+  if (s.resumed_from_step > 0) out += fmt::format("Resumed:    from step {}\n", s.resumed_from_step);
+  out += "\n";
+  if (!s.history.empty()) {
+    const bool lbfgs = r.spec.optimizer == "lbfgs";
+    out += fmt::format("{:>6} {:>9} {:>14} {:>14} {:>11} {:>9}\n", lbfgs ? "iter" : "epoch", lbfgs ? "evals" : "steps",
+                       "train MSE", "valid MSE", "lr", "seconds");
+    // Long runs: the first and last epochs, enough to see the curve.
+    const std::size_t n = s.history.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      if (n > 24 && i == 10) out += fmt::format("{:>6}\n", "...");
+      if (n > 24 && i >= 10 && i + 10 < n) continue;
+      const EpochRecord& e = s.history[i];
+      out += fmt::format("{:>6} {:>9} {:>14} {:>14} {:>11} {:>9.3f}\n", e.epoch, e.steps, mse(e.train_loss),
+                         mse(e.validation_loss), lbfgs ? std::string("-") : fmt::format("{:.4g}", e.learning_rate),
+                         e.seconds);
+    }
+    out += "\n";
+  }
+  if (r.curve) {
+    out += "Parameters:\n";
+    for (std::size_t j = 0; j < r.parameters.size(); ++j)
+      out += fmt::format("  {:<10} {:.10g}\n", r.parameter_names[j], r.parameters[j]);
+    out += "\n";
+  }
+  out += fmt::format("Termination: {}{}\n", to_string(s.termination), s.message.empty() ? "" : " - " + s.message);
+  out += fmt::format("Final MSE:   training {}{}\n", mse(s.final_train_mse),
+                     std::isnan(s.final_validation_mse) ? std::string()
+                                                        : fmt::format(", validation {}", mse(s.final_validation_mse)));
+  if (s.best_epoch > 0 && s.termination == TrainTermination::kEarlyStopped)
+    out += fmt::format("Best epoch:  {}\n", s.best_epoch);
+  out += fmt::format("Throughput:  {:.0f} samples/s ({} samples in {:.3f} s) on {} rank(s) x {} thread(s)\n",
+                     s.samples_per_second, s.samples, s.seconds, ctx.ranks, ctx.threads);
+  if (!s.optimizer_report.empty()) out += "\n" + s.optimizer_report;
+  return out;
+}
+
+std::string format_train_json(const TrainResult& r, const ReportContext& ctx) {
+  const TrainSummary& s = r.summary;
+  const TrainSpec& spec = r.spec;
+  json doc;
+  doc["schema"] = "parafit-train/1";
+  json model;
+  if (r.mlp) {
+    model["kind"] = "mlp";
+    model["widths"] = r.mlp->widths;
+    model["activation"] = to_string(r.mlp->activation);
+    model["precision"] = to_string(r.mlp->precision);
+  } else {
+    model["kind"] = "curve";
+    model["name"] = r.curve->name();
+    model["formula"] = r.curve->formula();
+  }
+  model["parameters"] = r.num_parameters;
+  model["inputs"] = r.inputs;
+  model["response"] = r.response;
+  doc["model"] = model;
+  json opt;
+  opt["name"] = spec.optimizer;
+  if (spec.optimizer != "lbfgs") {
+    opt["learning_rate"] = spec.learning_rate;
+    opt["schedule"] = spec.schedule.describe();
+    opt["batch"] = spec.batch;
+    opt["accumulate"] = spec.accumulate;
+    opt["epochs"] = spec.epochs;
+  }
+  opt["strata"] = spec.strata;
+  opt["seed"] = spec.seed;
+  opt["validation_fraction"] = spec.validation_fraction;
+  doc["optimizer"] = opt;
+  json sum;
+  sum["termination"] = to_string(s.termination);
+  sum["usable"] = s.IsSolutionUsable();
+  sum["message"] = s.message;
+  sum["epochs"] = s.epochs;
+  sum["steps"] = s.steps;
+  sum["samples"] = s.samples;
+  sum["train_rows"] = s.train_rows;
+  sum["validation_rows"] = s.validation_rows;
+  sum["train_mse"] = number(s.final_train_mse);
+  sum["validation_mse"] = number(s.final_validation_mse);
+  sum["best_epoch"] = s.best_epoch;
+  sum["resumed_from_step"] = s.resumed_from_step;
+  doc["summary"] = sum;
+  if (r.curve) {
+    json params = json::object();
+    for (std::size_t j = 0; j < r.parameters.size(); ++j) params[r.parameter_names[j]] = number(r.parameters[j]);
+    doc["parameters"] = params;
+  }
+  json history = json::array();
+  for (const auto& e : s.history)
+    history.push_back({{"epoch", e.epoch},
+                       {"steps", e.steps},
+                       {"train_mse", number(e.train_loss)},
+                       {"validation_mse", number(e.validation_loss)},
+                       {"learning_rate", number(e.learning_rate)}});
+  doc["history"] = history;
+  json epoch_seconds = json::array();
+  for (const auto& e : s.history) epoch_seconds.push_back(e.seconds);
+  doc["run"] = {{"ranks", ctx.ranks},
+                {"threads", ctx.threads},
+                {"seconds", s.seconds},
+                {"samples_per_s", s.samples_per_second},
+                {"epoch_seconds", epoch_seconds},
+                {"collectives", s.collectives},
+                {"collective_bytes", s.collective_bytes},
+                {"peak_rss_bytes", ctx.peak_rss_bytes}};
+  return doc.dump(2) + "\n";
+}
+
+}  // namespace parafit

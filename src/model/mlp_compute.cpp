@@ -1,0 +1,194 @@
+#include "model/mlp_compute.h"
+
+#include <algorithm>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+namespace parafit::detail {
+
+std::size_t MlpShape::num_parameters() const {
+  std::size_t total = 0;
+  for (std::size_t l = 0; l + 1 < widths.size(); ++l) total += (widths[l] + 1) * widths[l + 1];
+  return total;
+}
+
+std::size_t MlpShape::weight_offset(std::size_t layer) const {
+  std::size_t offset = 0;
+  for (std::size_t l = 0; l < layer; ++l) offset += (widths[l] + 1) * widths[l + 1];
+  return offset;
+}
+
+std::size_t MlpShape::bias_offset(std::size_t layer) const {
+  return weight_offset(layer) + widths[layer] * widths[layer + 1];
+}
+
+namespace {
+
+constexpr std::align_val_t kAlign{64};
+
+void check_shape(const MlpShape& shape, std::size_t tile_rows) {
+  if (shape.widths.size() < 2) {
+    throw std::invalid_argument("MlpCompute: widths needs at least inputs and outputs");
+  }
+  for (const std::size_t w : shape.widths) {
+    if (w == 0) throw std::invalid_argument("MlpCompute: a layer width is 0");
+  }
+  if (shape.widths.back() != 1) {
+    throw std::invalid_argument("MlpCompute: the output layer must have width 1, not " +
+                                std::to_string(shape.widths.back()));
+  }
+  if (tile_rows == 0) throw std::invalid_argument("MlpCompute: tile_rows is 0");
+}
+
+}  // namespace
+
+template <class T>
+void MlpCompute<T>::Free::operator()(T* p) const {
+  ::operator delete(p, kAlign);
+}
+
+template <class T>
+MlpCompute<T>::MlpCompute(MlpShape shape, std::size_t tile_rows)
+    : shape_(std::move(shape)), tile_rows_(tile_rows) {
+  check_shape(shape_, tile_rows_);
+  const std::vector<std::size_t>& w = shape_.widths;
+  const std::size_t layers = shape_.num_layers();
+  // Zero-filled, 64-byte aligned buffers of `count` elements (at least one, so never null).
+  const auto allocate = [](std::size_t count) {
+    count = std::max<std::size_t>(count, 1);
+    Buffer b(static_cast<T*>(::operator new(count * sizeof(T), kAlign)));
+    std::fill(b.get(), b.get() + count, T(0));
+    return b;
+  };
+  std::size_t act_total = 0;
+  for (std::size_t l = 0; l + 1 < layers; ++l) {
+    act_offset_.push_back(act_total);
+    act_total += tile_rows_ * w[l + 1];
+    max_hidden_width_ = std::max(max_hidden_width_, w[l + 1]);
+  }
+  std::size_t wt_total = 0;
+  wt_offset_.assign(layers, 0);
+  for (std::size_t l = 1; l < layers; ++l) {
+    wt_offset_[l] = wt_total;
+    wt_total += w[l] * w[l + 1];
+  }
+  a_ = allocate(act_total);
+  if (shape_.activation == Activation::kGelu) z_ = allocate(act_total);
+  wt_ = allocate(wt_total);
+  delta_[0] = allocate(tile_rows_ * max_hidden_width_);
+  delta_[1] = allocate(tile_rows_ * max_hidden_width_);
+  out_ = allocate(tile_rows_);
+}
+
+// W_l^T for the layers whose input delta is needed (l >= 1): the backward affine then reads rows
+// of W_l^T contiguously.
+template <class T>
+void MlpCompute<T>::prepare(const T* params) {
+  transpose_weights(params);
+  prepared_ = params;
+}
+
+template <class T>
+void MlpCompute<T>::transpose_weights(const T* params) {
+  const std::vector<std::size_t>& w = shape_.widths;
+  for (std::size_t l = 1; l < shape_.num_layers(); ++l) {
+    const T* W = params + shape_.weight_offset(l);
+    T* Wt = wt_.get() + wt_offset_[l];
+    const std::size_t K = w[l], N = w[l + 1];
+    for (std::size_t j = 0; j < K; ++j) {
+      for (std::size_t c = 0; c < N; ++c) Wt[c * K + j] = W[j * N + c];
+    }
+  }
+}
+
+// Rows [0, n) of a tile: the hidden activations into a_ (and z_), f into `f`.
+template <class T>
+void MlpCompute<T>::forward_tile(const T* params, std::size_t n, const T* X, std::size_t ldx,
+                                 T* f) {
+  const std::vector<std::size_t>& w = shape_.widths;
+  const std::size_t layers = shape_.num_layers();
+  const Activation act = shape_.activation;
+  const T* in = X;
+  std::size_t in_ld = ldx;
+  for (std::size_t l = 0; l < layers; ++l) {
+    const T* W = params + shape_.weight_offset(l);
+    const T* b = params + shape_.bias_offset(l);
+    const std::size_t K = w[l], N = w[l + 1];
+    if (l + 1 == layers) {
+      affine<T>(n, N, K, in, in_ld, W, N, b, f, 1);
+      break;
+    }
+    T* a = a_.get() + act_offset_[l];
+    if (z_) {
+      T* z = z_.get() + act_offset_[l];
+      affine<T>(n, N, K, in, in_ld, W, N, b, z, N);
+      activate_forward<T>(act, n * N, z, a);
+    } else {
+      affine<T>(n, N, K, in, in_ld, W, N, b, a, N);
+      activate_forward<T>(act, n * N, a, a);
+    }
+    in = a;
+    in_ld = N;
+  }
+}
+
+template <class T>
+double MlpCompute<T>::accumulate_gradient(const T* params, std::size_t rows, const T* X,
+                                          std::size_t ldx, const T* y, T* grad, double loss) {
+  if (rows == 0) return loss;
+  const std::vector<std::size_t>& w = shape_.widths;
+  if (ldx < w[0]) throw std::invalid_argument("MlpCompute: ldx is less than the number of inputs");
+  const std::size_t layers = shape_.num_layers();
+  const Activation act = shape_.activation;
+  if (params != prepared_) transpose_weights(params);
+  for (std::size_t r0 = 0; r0 < rows; r0 += tile_rows_) {
+    const std::size_t n = std::min(tile_rows_, rows - r0);
+    const T* Xt = X + r0 * ldx;
+    T* d_out = out_.get();
+    forward_tile(params, n, Xt, ldx, d_out);
+    // The output delta is the residual itself (output width 1, identity).
+    for (std::size_t i = 0; i < n; ++i) {
+      const T r = d_out[i] - y[r0 + i];
+      d_out[i] = r;
+      loss += static_cast<double>(r) * static_cast<double>(r);
+    }
+    const T* D = d_out;
+    std::size_t ldD = 1;
+    int next = 0;
+    for (std::size_t l = layers; l-- > 0;) {
+      const std::size_t K = w[l], N = w[l + 1];
+      const T* H = l == 0 ? Xt : a_.get() + act_offset_[l - 1];
+      const std::size_t ldH = l == 0 ? ldx : K;
+      accumulate_outer<T>(n, K, N, H, ldH, D, ldD, grad + shape_.weight_offset(l), N);
+      accumulate_rows<T>(n, N, D, ldD, grad + shape_.bias_offset(l));
+      if (l == 0) break;
+      // Delta of layer l-1's pre-activations: (D W_l^T) * act'(z_{l-1}).
+      T* Dn = delta_[next].get();
+      next ^= 1;
+      affine<T>(n, K, N, D, ldD, wt_.get() + wt_offset_[l], K, nullptr, Dn, K);
+      activate_backward<T>(act, n * K, z_ ? z_.get() + act_offset_[l - 1] : nullptr,
+                           a_.get() + act_offset_[l - 1], Dn);
+      D = Dn;
+      ldD = K;
+    }
+  }
+  return loss;
+}
+
+template <class T>
+void MlpCompute<T>::predict(const T* params, std::size_t rows, const T* X, std::size_t ldx,
+                            T* out) {
+  if (rows == 0) return;
+  if (ldx < shape_.widths[0]) {
+    throw std::invalid_argument("MlpCompute: ldx is less than the number of inputs");
+  }
+  for (std::size_t r0 = 0; r0 < rows; r0 += tile_rows_) {
+    forward_tile(params, std::min(tile_rows_, rows - r0), X + r0 * ldx, ldx, out + r0);
+  }
+}
+
+template class MlpCompute<float>;
+template class MlpCompute<double>;
+
+}  // namespace parafit::detail

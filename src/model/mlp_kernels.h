@@ -1,0 +1,120 @@
+// mlp_kernels.h — the compute kernels of the MLP regressor: dense layers (affine), weight and bias
+// gradients (accumulate_outer, accumulate_rows) and activations, for float and double, with an
+// AVX2+FMA path chosen at run time and a portable path that gives the same bits.
+//
+// Determinism contract (what the trainer's bit-for-bit promise rests on):
+//   * Every output element is ONE chain of correctly rounded operations in a fixed order, whatever
+//     the shape of the call, the position of the element in it (full register tile or remainder)
+//     and the code path:
+//       affine:            acc = bias[n] (or +0); for k ascending: acc = fma(A[i][k], B[k][n], acc)
+//       accumulate_outer:  for i ascending: G[j][n] = fma(A[i][j], D[i][n], G[j][n])
+//       accumulate_rows:   for i ascending: g[n] = g[n] + D[i][n]
+//     So a row of affine's result does not depend on the other rows of the call, and cutting the
+//     rows of accumulate_outer / accumulate_rows into several consecutive calls gives the same bits
+//     as one call (the calls continue one sequential fold).
+//   * Activations are built only from correctly rounded IEEE operations (+, -, *, /, fma) and
+//     exact ones (sign manipulation, compare-and-select, integer operations on exponent bits) in a
+//     fixed order, written once (mlp_kernels.cpp) and compiled for 8/4-lane AVX2 vectors and for
+//     scalars: both paths give identical bits.
+//   * FMAs are explicit (std::fma in the portable path); nothing else is contracted
+//     (mlp_kernels.cpp is compiled with -ffp-contract=off, src/CMakeLists.txt).
+//
+// Matrices are row-major with explicit leading dimensions, in elements. No alignment is required
+// (the kernels use unaligned loads; 32- or 64-byte aligned rows are faster). Reads never go past
+// the last element of a row (column remainders use masked loads), so nothing needs padding.
+// A, B, D and bias must not overlap the output. All functions are thread-safe (no shared state
+// except the kernel-path switch below).
+#pragma once
+
+#include <cstddef>
+
+namespace parafit::detail {
+
+enum class Activation { kIdentity, kTanh, kRelu, kSigmoid, kGelu };
+
+// ---- Dense layers and gradients -----------------------------------------------------------------
+
+// C (m x n) = bias + A (m x k) * B (k x n); bias (n) may be nullptr (then the chain starts at +0).
+// k == 0 gives C = bias (or +0).
+template <class T>
+void affine(std::size_t m, std::size_t n, std::size_t k, const T* A, std::size_t lda, const T* B,
+            std::size_t ldb, const T* bias, T* C, std::size_t ldc);
+
+// G (m x n) += A^T D: A is rows x m, D is rows x n, each G[j][n] accumulated over rows in order
+// (the fold continues from G's contents).
+template <class T>
+void accumulate_outer(std::size_t rows, std::size_t m, std::size_t n, const T* A, std::size_t lda,
+                      const T* D, std::size_t ldd, T* G, std::size_t ldg);
+
+// g (n) += the column sums of D (rows x n), row by row in order.
+template <class T>
+void accumulate_rows(std::size_t rows, std::size_t n, const T* D, std::size_t ldd, T* g);
+
+// ---- Activations --------------------------------------------------------------------------------
+//
+//   identity  a = z
+//   tanh      a = tanh(z)
+//   relu      a = z < 0 ? 0 : z         (NaN stays NaN, -0 stays -0)
+//   sigmoid   a = 1 / (1 + exp(-z))
+//   gelu      the tanh form: a = z/2 (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3))), computed as
+//             z * sigmoid(2 sqrt(2/pi) (z + 0.044715 z^3)), which is the same function without
+//             the cancellation of 1 + tanh for z < 0 (PyTorch's gelu(approximate="tanh")).
+//             The tanh form rather than the erf form: erf needs several piecewise polynomials to
+//             be accurate everywhere; the two differ by less than 5e-4 (absolute).
+//
+// Accuracy against the exact function of the input (measured in tests/model/test_mlp_kernels.cpp):
+//   float  tanh, sigmoid, gelu: within 3 ulp (measured 2.5, 2.1, 2.2); gelu forms its argument v
+//          and the reduction v = n ln2 + r in double, the rest in float
+//   double tanh, sigmoid: within 3 ulp; gelu: within 3 + 3|v| ulp, v the sigmoid's argument: for
+//          z < 0, gelu(z) ~ z exp(v) turns v's relative rounding error (a few ulp) into |v| times
+//          that. It stays below gelu's condition number there (|z v'(z)| > 3|v|), i.e. below the
+//          change a perturbation of z in its last bit makes; near z = 0 and for z > 0 it is 3 ulp.
+// over the whole range: relative accuracy for tiny |z| (tanh(1e-30) = 1e-30), saturation without
+// overflow for large |z|, gradual underflow of sigmoid and gelu to 0 for z -> -inf, NaN -> NaN.
+// gelu(-inf) is -0, the limit (PyTorch's 0.5 z (1 + tanh(...)) gives NaN there).
+//
+// a = act(z), count elements. a may equal z (in place).
+template <class T>
+void activate_forward(Activation act, std::size_t count, const T* z, T* a);
+
+// d[i] *= act'(z[i]), count elements. What each activation reads (the other pointer may be
+// nullptr):
+//   identity  nothing (d unchanged)
+//   tanh      a:  d *= fma(-a, a, 1)             (1 - a^2, rounded once)
+//   sigmoid   a:  d *= fma(-a, a, a)             (a (1 - a), rounded once)
+//   relu      a:  d = a > 0 ? d : 0              (a > 0 exactly where z > 0; 0 at z = 0)
+//   gelu      z:  d *= s + z s (1 - s) v'(z), s = sigmoid(v) recomputed from z (v in double
+//                 for float), s (1 - s) = e / (1 + e)^2 with e = exp(-|v|), accurate in both tails
+// The derivatives from a have absolute error about ulp(1) where they are tiny (|z| large).
+template <class T>
+void activate_backward(Activation act, std::size_t count, const T* z, const T* a, T* d);
+
+// ---- Kernel path (test hook) --------------------------------------------------------------------
+
+enum class MlpKernelPath {
+  kAuto,      // AVX2+FMA if the CPU has both, else portable; PARAFIT_MLP_KERNELS=portable in the
+              // environment (read once) makes kAuto mean portable
+  kPortable,  // scalar code with std::fma: any machine, slow without hardware FMA
+  kAvx2,      // AVX2+FMA; falls back to portable on a CPU without them
+};
+
+// Chooses the path for the whole process. Not for use while kernels run on other threads.
+void set_mlp_kernel_path(MlpKernelPath path);
+// The path the kernels take now: kPortable or kAvx2.
+MlpKernelPath active_mlp_kernel_path();
+// Whether this CPU (and OS) can run the AVX2+FMA path.
+bool mlp_avx2_available();
+
+// Sets a path while it lives, restoring the previous setting after (tests, benchmarks).
+class ScopedMlpKernelPath {
+ public:
+  explicit ScopedMlpKernelPath(MlpKernelPath path);
+  ~ScopedMlpKernelPath();
+  ScopedMlpKernelPath(const ScopedMlpKernelPath&) = delete;
+  ScopedMlpKernelPath& operator=(const ScopedMlpKernelPath&) = delete;
+
+ private:
+  MlpKernelPath previous_;
+};
+
+}  // namespace parafit::detail

@@ -1,0 +1,111 @@
+#include "train/tree_reduce.h"
+
+#include <algorithm>
+
+namespace parafit::detail {
+namespace {
+
+void cover_into(std::size_t lo, std::size_t hi, std::size_t first, std::size_t last,
+                std::vector<std::pair<std::size_t, std::size_t>>& out) {
+  if (hi <= first || last <= lo || lo >= hi) return;
+  if (first <= lo && hi <= last) {
+    out.emplace_back(lo, hi);
+    return;
+  }
+  const std::size_t mid = lo + (hi - lo) / 2;
+  cover_into(lo, mid, first, last, out);
+  cover_into(mid, hi, first, last, out);
+}
+
+void add_into(std::vector<double>& a, const std::vector<double>& b) {
+  for (std::size_t i = 0; i < a.size(); ++i) a[i] = a[i] + b[i];
+}
+
+}  // namespace
+
+std::vector<std::pair<std::size_t, std::size_t>> tree_cover(std::size_t strata, std::size_t first,
+                                                           std::size_t last) {
+  std::vector<std::pair<std::size_t, std::size_t>> out;
+  cover_into(0, strata, first, last, out);
+  return out;
+}
+
+StrataReducer::StrataReducer(const StrataPlan& plan, Communicator& comm, std::size_t width)
+    : strata_(plan.strata), comm_(comm), width_(width) {
+  const auto ranks = static_cast<std::size_t>(comm.size());
+  const auto me = static_cast<std::size_t>(comm.rank());
+  first_ = plan.first_stratum(me, ranks);
+  last_ = plan.first_stratum(me + 1, ranks);
+  for (std::size_t r = 0; r < ranks; ++r) {
+    const auto cover = tree_cover(strata_, plan.first_stratum(r, ranks), plan.first_stratum(r + 1, ranks));
+    if (r == me) {
+      my_first_slot_ = slots_.size();
+      my_slots_ = cover.size();
+    }
+    slots_.insert(slots_.end(), cover.begin(), cover.end());
+  }
+  const std::size_t mid = strata_ / 2;
+  two_halves_ = ranks == 2 && slots_.size() == 2 && slots_[0] == std::pair<std::size_t, std::size_t>{0, mid} &&
+                slots_[1] == std::pair<std::size_t, std::size_t>{mid, strata_};
+}
+
+std::size_t StrataReducer::payload_values() const {
+  if (comm_.size() == 1) return 0;
+  return two_halves_ ? width_ : slots_.size() * width_;
+}
+
+void StrataReducer::node(std::size_t lo, std::size_t hi, std::span<double> local) const {
+  double* first = local.data() + (lo - first_) * width_;
+  if (hi - lo == 1) {
+    for (std::size_t i = 0; i < width_; ++i) first[i] = first[i] + 0.0;  // no -0.0 (see header)
+    return;
+  }
+  const std::size_t mid = lo + (hi - lo) / 2;
+  node(lo, mid, local);
+  node(mid, hi, local);
+  const double* second = local.data() + (mid - first_) * width_;
+  for (std::size_t i = 0; i < width_; ++i) first[i] = first[i] + second[i];
+}
+
+std::vector<double> StrataReducer::top(std::size_t lo, std::size_t hi,
+                                       std::span<const double> slots) const {
+  const auto it = std::find(slots_.begin(), slots_.end(), std::pair<std::size_t, std::size_t>{lo, hi});
+  if (it != slots_.end()) {
+    const double* src = slots.data() + std::size_t(it - slots_.begin()) * width_;
+    return {src, src + width_};
+  }
+  const std::size_t mid = lo + (hi - lo) / 2;
+  std::vector<double> sum = top(lo, mid, slots);
+  add_into(sum, top(mid, hi, slots));
+  return sum;
+}
+
+std::vector<double> StrataReducer::reduce(std::span<double> local) {
+  auto row = [&](std::size_t stratum) {
+    const double* p = local.data() + (stratum - first_) * width_;
+    return std::vector<double>(p, p + width_);
+  };
+  if (comm_.size() == 1) {
+    node(0, strata_, local);
+    return row(0);
+  }
+  if (two_halves_) {
+    // a + b == b + a exactly, whichever order the all-reduce adds them in.
+    const auto [lo, hi] = slots_[my_first_slot_];
+    node(lo, hi, local);
+    std::vector<double> mine = row(lo);
+    comm_.allreduce_sum(mine);
+    return mine;
+  }
+  std::vector<double> buffer(slots_.size() * width_, 0.0);
+  for (std::size_t s = my_first_slot_; s < my_first_slot_ + my_slots_; ++s) {
+    const auto [lo, hi] = slots_[s];
+    node(lo, hi, local);
+    const double* p = local.data() + (lo - first_) * width_;
+    std::copy(p, p + width_, buffer.begin() + std::ptrdiff_t(s * width_));
+  }
+  comm_.allreduce_sum(buffer);
+  return top(0, strata_, buffer);
+}
+
+}  // namespace parafit::detail

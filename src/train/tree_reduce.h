@@ -1,0 +1,57 @@
+// train/tree_reduce.h — the fixed-order sum of per-stratum vectors across threads and ranks.
+//
+// Each stratum yields a vector (a gradient and its loss, say). Their total is defined as one
+// fixed binary tree over the strata — node [lo, hi) = node [lo, mid) + node [mid, hi), mid =
+// (lo + hi) / 2 — so it has the same bits however the strata are spread over ranks. A rank owning
+// strata [a, b) computes the largest tree nodes inside [a, b) itself; the ranks then exchange just
+// those nodes (one all-reduce, each slot written by one rank, zeros elsewhere: x + 0 is exact) and
+// every rank finishes the top of the tree alone. Leaves are normalised with + 0.0 so that no -0.0
+// ever enters (it would turn into +0.0 in the exchange and could change a sign of zero).
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "parafit/communicator.h"
+#include "train/strata.h"
+
+namespace parafit::detail {
+
+// The largest nodes of the tree over [0, strata) that lie inside [first, last), left to right.
+std::vector<std::pair<std::size_t, std::size_t>> tree_cover(std::size_t strata, std::size_t first,
+                                                           std::size_t last);
+
+class StrataReducer {
+ public:
+  // `width` values per stratum. Every rank must construct it with the same plan and width.
+  StrataReducer(const StrataPlan& plan, Communicator& comm, std::size_t width);
+
+  std::size_t first_owned() const { return first_; }
+  std::size_t owned() const { return last_ - first_; }
+  std::size_t width() const { return width_; }
+
+  // `local` holds owned() rows of width() values, stratum first_owned() first; it is used as
+  // scratch space (overwritten). Returns the tree total on every rank (one all-reduce when there
+  // are several ranks, none otherwise).
+  std::vector<double> reduce(std::span<double> local);
+
+  // Doubles one reduce() sends (0 with one rank).
+  std::size_t payload_values() const;
+
+ private:
+  // Sums the owned strata [lo, hi) into the row of stratum lo, in place, in tree order.
+  void node(std::size_t lo, std::size_t hi, std::span<double> local) const;
+  std::vector<double> top(std::size_t lo, std::size_t hi, std::span<const double> slots) const;
+
+  std::size_t strata_;
+  Communicator& comm_;
+  std::size_t width_;
+  std::size_t first_ = 0, last_ = 0;  // owned strata
+  std::vector<std::pair<std::size_t, std::size_t>> slots_;  // every rank's cover nodes, in order
+  std::size_t my_first_slot_ = 0, my_slots_ = 0;
+  bool two_halves_ = false;  // two ranks owning the root's two children: one plain sum suffices
+};
+
+}  // namespace parafit::detail

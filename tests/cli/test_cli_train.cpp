@@ -1,0 +1,205 @@
+// `parafit train`: output discipline, errors, save/predict, checkpoint/resume through the CLI, and
+// the same weights for any number of ranks and threads under mpirun.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "cli_runner.h"
+
+namespace parafit::testing {
+namespace {
+
+using nlohmann::json;
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+std::string decay_csv(const std::string& dir, std::size_t rows = 20000) {
+  const auto r = run_parafit("gen --model exp-decay --params a=2.5,b=1.3,c=0.5 --rows " + std::to_string(rows) +
+                                 " --x-range 0:5 --noise 0.05 --seed 4 --out '" + dir + "/d.csv'",
+                             dir);
+  EXPECT_EQ(r.code, 0) << r.err;
+  return dir + "/d.csv";
+}
+
+// y = sin(3 x0) + x1 x2 - x3 on a deterministic grid-like sequence (no RNG needed in the test).
+std::string mlp_csv(const std::string& dir, std::size_t rows = 4000) {
+  std::ostringstream out;
+  out.precision(17);
+  out << "x0,x1,x2,x3,y\n";
+  for (std::size_t i = 0; i < rows; ++i) {
+    const double x0 = std::fmod(0.6180339887 * double(i), 2.0) - 1, x1 = std::fmod(0.4142135623 * double(i), 2.0) - 1;
+    const double x2 = std::fmod(0.7320508075 * double(i), 2.0) - 1, x3 = std::fmod(0.2360679774 * double(i), 2.0) - 1;
+    out << x0 << ',' << x1 << ',' << x2 << ',' << x3 << ',' << std::sin(3 * x0) + x1 * x2 - x3 << '\n';
+  }
+  write_file(dir + "/m.csv", out.str());
+  return dir + "/m.csv";
+}
+
+json without_timings(json doc) {
+  doc.erase("run");
+  return doc;
+}
+
+TEST(CliTrain, HelpListsTheFlags) {
+  const auto dir = scratch_dir();
+  const auto r = run_parafit("train --help", dir);
+  EXPECT_EQ(r.code, 0);
+  for (const char* flag : {"--optimizer", "--lr", "--schedule", "--batch", "--epochs", "--accum", "--val-split",
+                           "--early-stop", "--seed", "--checkpoint", "--checkpoint-every", "--resume", "--precision",
+                           "--activation"})
+    EXPECT_TRUE(has(r.out, flag)) << flag;
+}
+
+TEST(CliTrain, CurveModelSummaryOnStdoutProgressOnStderr) {
+  const auto dir = scratch_dir();
+  const std::string data = decay_csv(dir);
+  const auto r = run_parafit("train --data '" + data + "' --model exp-decay --lr 0.02 --epochs 4 --val-split 0.1 --json '" +
+                                 dir + "/t.json'",
+                             dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "Termination: completed")) << r.out;
+  EXPECT_FALSE(has(r.out, "epoch 1/4"));     // progress never on stdout
+  EXPECT_TRUE(has(r.err, "epoch 1/4: train MSE"));  // one line per epoch when not a terminal
+  EXPECT_TRUE(has(r.err, "epoch 4/4: train MSE"));
+  const json doc = json::parse(read_file(dir + "/t.json"));
+  EXPECT_EQ(doc["schema"], "parafit-train/1");
+  EXPECT_EQ(doc["history"].size(), 4u);
+  EXPECT_NEAR(doc["parameters"]["a"].get<double>(), 2.5, 0.05);
+  EXPECT_NEAR(doc["parameters"]["b"].get<double>(), 1.3, 0.05);
+  EXPECT_NEAR(doc["summary"]["train_mse"].get<double>(), 0.0025, 0.0002);  // noise sd 0.05
+  EXPECT_GT(doc["run"]["samples_per_s"].get<double>(), 0);
+}
+
+TEST(CliTrain, BadInputIsAClearErrorWithTheRightExitCode) {
+  const auto dir = scratch_dir();
+  const std::string data = decay_csv(dir, 500);
+  auto run = [&](const std::string& args) { return run_parafit("train --data '" + data + "' " + args, dir); };
+  auto r = run("--model exp-decay --optimizer adagrad");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(has(r.err, "unknown optimizer 'adagrad'")) << r.err;
+  r = run("--model exp-decay --lr -1");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(has(r.err, "--lr")) << r.err;
+  r = run("--model exp-decay --schedule cosine:2");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(has(r.err, "cosine")) << r.err;
+  r = run("--model mlp:64,x");
+  EXPECT_NE(r.code, 0);
+  EXPECT_TRUE(has(r.err, "bad layer width 'x'")) << r.err;
+  r = run("--model exp-decay --y nope");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(has(r.err, "nope")) << r.err;
+  r = run("--model exp-decay --early-stop 2");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(has(r.err, "--early-stop needs a validation split")) << r.err;
+  r = run("--model exp-decay --resume '" + dir + "/missing.ckpt'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(has(r.err, "cannot open checkpoint")) << r.err;
+}
+
+TEST(CliTrain, InterruptedRunResumesToTheSameResult) {
+  const auto dir = scratch_dir();
+  const std::string data = decay_csv(dir, 5000);
+  const std::string common = "train --data '" + data + "' --model exp-decay --lr 0.02 --epochs 3 --schedule cosine ";
+  const auto whole = run_parafit(common + "--json '" + dir + "/whole.json'", dir);
+  ASSERT_EQ(whole.code, 0) << whole.err;
+  const std::string ckpt = dir + "/run.ckpt";
+  const int code = std::system(("PARAFIT_TEST_STOP_AFTER_STEPS=30 '" PARAFIT_EXE "' " + common + "--checkpoint '" + ckpt +
+                                "' --checkpoint-every 8 --threads 1 >/dev/null 2>&1")
+                                   .c_str());
+  EXPECT_EQ(WEXITSTATUS(code), 1);  // interrupted: not a usable result
+  const auto resumed = run_parafit(common + "--resume '" + ckpt + "' --threads 2 --json '" + dir + "/resumed.json'", dir);
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_TRUE(has(resumed.out, "Resumed:    from step 24")) << resumed.out;
+  json a = without_timings(json::parse(read_file(dir + "/whole.json")));
+  json b = without_timings(json::parse(read_file(dir + "/resumed.json")));
+  EXPECT_EQ(a["parameters"], b["parameters"]);
+  EXPECT_EQ(a["history"], b["history"]);
+  EXPECT_EQ(b["summary"]["resumed_from_step"], 24);
+
+  write_file(dir + "/bad.ckpt", "{\"format\": \"parafit-checkpoint\", \"version\": 1, \"settings\"");
+  const auto bad = run_parafit(common + "--resume '" + dir + "/bad.ckpt'", dir);
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_TRUE(has(bad.err, "damaged or truncated")) << bad.err;
+  const auto other = run_parafit("train --data '" + data + "' --model exp-decay --lr 0.01 --epochs 3 --schedule cosine "
+                                 "--resume '" + ckpt + "'", dir);
+  EXPECT_EQ(other.code, 1);
+  EXPECT_TRUE(has(other.err, "learning_rate")) << other.err;
+}
+
+TEST(CliTrain, MlpSavedAndPredictedReproducesItsTrainingLoss) {
+  const auto dir = scratch_dir();
+  const std::string data = mlp_csv(dir);
+  const auto r = run_parafit("train --data '" + data + "' --model mlp:32,32 --epochs 5 --lr 0.005 --batch 64 --save '" +
+                                 dir + "/m.model' --json '" + dir + "/m.json'",
+                             dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json doc = json::parse(read_file(dir + "/m.json"));
+  EXPECT_EQ(doc["model"]["widths"], json::parse("[4, 32, 32, 1]"));
+  const double train_mse = doc["summary"]["train_mse"].get<double>();
+  EXPECT_LT(train_mse, 0.05);  // the response has variance ~0.9: the net has learned it
+  const auto p = run_parafit("predict --model-file '" + dir + "/m.model' --data '" + data + "' --out '" + dir + "/p.csv'", dir);
+  ASSERT_EQ(p.code, 0) << p.err;
+  // The MSE of the saved model's predictions, computed here, is the MSE training reported.
+  std::istringstream pred(read_file(dir + "/p.csv")), orig(read_file(data));
+  std::string a, b;
+  std::getline(pred, a);
+  EXPECT_EQ(a, "x0,x1,x2,x3,fit");
+  std::getline(orig, b);
+  double sse = 0;
+  std::size_t n = 0;
+  while (std::getline(pred, a) && std::getline(orig, b)) {
+    const double fit = std::stod(a.substr(a.rfind(',') + 1)), y = std::stod(b.substr(b.rfind(',') + 1));
+    sse += (fit - y) * (fit - y);
+    ++n;
+  }
+  EXPECT_EQ(n, 4000u);
+  EXPECT_NEAR(sse / double(n), train_mse, 1e-4 * train_mse);  // float32 forward pass vs double
+  write_file(dir + "/broken.model", read_file(dir + "/m.model").substr(0, 200));
+  const auto broken = run_parafit("predict --model-file '" + dir + "/broken.model' --data '" + data + "'", dir);
+  EXPECT_EQ(broken.code, 1);
+  EXPECT_TRUE(has(broken.err, "invalid model file")) << broken.err;
+}
+
+#ifdef PARAFIT_MPIEXEC
+TEST(CliTrainMpi, SameWeightsForAnyRanksAndThreads) {
+  const auto dir = scratch_dir();
+  const std::string data = mlp_csv(dir, 3000);
+  for (const std::string model : {"exp-decay", "mlp:16"}) {
+    const std::string src = model == "exp-decay" ? decay_csv(dir, 6000) : data;
+    const std::string args = "train --data '" + src + "' --model " + model + " --epochs 2 --lr 0.01 --batch 64 --val-split 0.2 ";
+    const auto one = run_parafit(args + "--threads 1 --json '" + dir + "/one.json'", dir);
+    ASSERT_EQ(one.code, 0) << one.err;
+    const json reference = without_timings(json::parse(read_file(dir + "/one.json")));
+    for (const auto& [ranks, threads] : std::vector<std::pair<int, int>>{{2, 1}, {4, 1}, {3, 2}}) {
+      const auto r = run_mpi(ranks, args + "--threads " + std::to_string(threads) + " --json '" + dir + "/mpi.json'", dir);
+      ASSERT_EQ(r.code, 0) << model << ", " << ranks << " ranks\n" << r.err;
+      json doc = json::parse(read_file(dir + "/mpi.json"));
+      EXPECT_EQ(doc["run"]["ranks"], ranks);
+      EXPECT_EQ(without_timings(doc), reference) << model << ", " << ranks << " ranks x " << threads << " threads";
+    }
+  }
+}
+
+TEST(CliTrainMpi, ResumeOnAnotherNumberOfRanks) {
+  const auto dir = scratch_dir();
+  const std::string data = decay_csv(dir, 6000);
+  const std::string common = "train --data '" + data + "' --model exp-decay --lr 0.02 --epochs 2 ";
+  ASSERT_EQ(run_parafit(common + "--json '" + dir + "/whole.json'", dir).code, 0);
+  const auto cut = run_mpi(2, common + "--checkpoint '" + dir + "/c.ckpt' --checkpoint-every 10", dir,
+                           "PARAFIT_TEST_STOP_AFTER_STEPS=25");
+  EXPECT_EQ(cut.code, 1) << cut.err;
+  const auto resumed = run_mpi(3, common + "--resume '" + dir + "/c.ckpt' --json '" + dir + "/r.json'", dir);
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  const json a = without_timings(json::parse(read_file(dir + "/whole.json")));
+  const json b = without_timings(json::parse(read_file(dir + "/r.json")));
+  EXPECT_EQ(a["parameters"], b["parameters"]);
+  EXPECT_EQ(a["history"], b["history"]);
+}
+#endif
+
+}  // namespace
+}  // namespace parafit::testing

@@ -1,0 +1,258 @@
+// train() on built-in and formula models: convergence to the least-squares answer (LM as the
+// independent truth), bitwise reproducibility over threads, ranks and accumulation, divergence,
+// early stopping and checkpoint/resume.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include "parafit/error.h"
+#include "parafit/fit.h"
+#include "parafit/thread_communicator.h"
+#include "parafit/train.h"
+#include "train_test_data.h"
+
+namespace parafit {
+namespace {
+
+namespace fs = std::filesystem;
+
+TrainSpec adam_spec() {
+  TrainSpec s;
+  s.model = "exp-decay";
+  s.start = {{"a", 1.0}, {"b", 1.0}, {"c", 0.0}};
+  s.optimizer = "adam";
+  s.learning_rate = 0.02;
+  s.batch = 64;
+  s.epochs = 3;
+  s.seed = 3;
+  return s;
+}
+
+// Trains on `data` split over `ranks` in-process ranks, `threads` threads each; returns rank 0's
+// result (after checking every rank ended with the same weights).
+TrainResult train_on_ranks(const Dataset& data, const TrainSpec& spec, int ranks, int threads) {
+  std::vector<TrainResult> results(static_cast<std::size_t>(ranks));
+  run_ranks(ranks, [&](Communicator& comm) {
+    const std::size_t r = std::size_t(comm.rank()), k = std::size_t(ranks);
+    // An uneven split, to be moved into strata by train().
+    const std::size_t first = data.rows() * r / k + (r > 0 ? 7 : 0);
+    const std::size_t last = r + 1 == k ? data.rows() : data.rows() * (r + 1) / k + 7;
+    Context ctx;
+    ctx.threads = threads;
+    ctx.communicator = &comm;
+    results[r] = train(test::rows_of(data, first, last), spec, ctx);
+  });
+  for (int r = 1; r < ranks; ++r) EXPECT_EQ(results[std::size_t(r)].parameters, results[0].parameters);
+  return results[0];
+}
+
+TEST(TrainCurve, AdamReachesTheLeastSquaresEstimates) {
+  const Dataset data = test::exp_decay_data(20000);
+  FitSpec fs;
+  fs.model = "exp-decay";
+  const FitResult lm = fit(data, fs);
+  TrainSpec spec = adam_spec();
+  spec.epochs = 20;
+  spec.batch = 256;
+  spec.schedule = parse_schedule("cosine");
+  const TrainResult r = train(data, spec);
+  ASSERT_EQ(r.summary.termination, TrainTermination::kCompleted);
+  ASSERT_EQ(r.parameters.size(), 3u);
+  for (std::size_t j = 0; j < 3; ++j)
+    EXPECT_NEAR(r.parameters[j], lm.statistics.parameters[j].estimate, 3 * lm.statistics.parameters[j].std_error)
+        << r.parameter_names[j];
+  // Training MSE within 0.5% of the least-squares minimum (sigma^2 = 0.0025).
+  EXPECT_LT(r.summary.final_train_mse, 1.005 * lm.statistics.rss / 20000);
+  EXPECT_GE(r.summary.final_train_mse, lm.statistics.rss / 20000 * (1 - 1e-12));
+  EXPECT_EQ(r.summary.history.size(), 20u);
+  EXPECT_EQ(r.summary.samples, 20u * 20000u);
+}
+
+TEST(TrainCurve, LbfgsConvergesToTheLevenbergMarquardtAnswer) {
+  const Dataset data = test::exp_decay_data(5000);
+  FitSpec fs;
+  fs.model = "exp-decay";
+  const FitResult lm = fit(data, fs);
+  TrainSpec spec = adam_spec();
+  spec.optimizer = "lbfgs";
+  const TrainResult r = train(data, spec);
+  ASSERT_EQ(r.summary.termination, TrainTermination::kCompleted) << r.summary.FullReport();
+  for (std::size_t j = 0; j < 3; ++j)
+    EXPECT_NEAR(r.parameters[j], lm.statistics.parameters[j].estimate, 1e-6 * std::abs(lm.statistics.parameters[j].estimate));
+  EXPECT_NEAR(r.summary.final_train_mse, lm.statistics.rss / 5000, 1e-12);
+}
+
+TEST(TrainCurve, SameWeightsForAnyThreadsAndRanks) {
+  const Dataset data = test::exp_decay_data(3000);
+  for (const std::string opt : {"adam", "sgd", "lbfgs"}) {
+    TrainSpec spec = adam_spec();
+    spec.optimizer = opt;
+    if (opt == "sgd") {
+      spec.learning_rate = 0.05;
+      spec.sgd.momentum = 0.9;
+      spec.sgd.nesterov = true;
+    }
+    spec.validation_fraction = 0.1;
+    const TrainResult base = train(data, spec, Context{.threads = 1});
+    for (int threads : {2, 3, 7}) {
+      const TrainResult r = train(data, spec, Context{.threads = threads});
+      EXPECT_EQ(r.parameters, base.parameters) << opt << ", " << threads << " threads";
+      EXPECT_EQ(r.summary.final_train_mse, base.summary.final_train_mse);
+      EXPECT_EQ(r.summary.final_validation_mse, base.summary.final_validation_mse);
+    }
+    for (int ranks : {2, 3, 4}) {
+      const TrainResult r = train_on_ranks(data, spec, ranks, 2);
+      EXPECT_EQ(r.parameters, base.parameters) << opt << ", " << ranks << " ranks";
+      EXPECT_EQ(r.summary.history.back().train_loss, base.summary.history.back().train_loss);
+    }
+  }
+}
+
+TEST(TrainCurve, AccumulationFollowsTheBigBatchTrajectoryWithOneAllReducePerStep) {
+  const Dataset data = test::exp_decay_data(4000);
+  TrainSpec big = adam_spec();
+  big.batch = 256;
+  TrainSpec small = big;
+  small.batch = 64;
+  small.accumulate = 4;
+  const TrainResult a = train(data, big);
+  const TrainResult b = train(data, small);
+  EXPECT_EQ(a.parameters, b.parameters);
+  EXPECT_EQ(a.summary.steps, b.summary.steps);
+  EXPECT_EQ(a.summary.history.back().train_loss, b.summary.history.back().train_loss);
+  // And not the same as batch 64 without accumulation (the test can tell trajectories apart).
+  TrainSpec plain = small;
+  plain.accumulate = 1;
+  EXPECT_NE(train(data, plain).parameters, a.parameters);
+  // Collectives: one per optimizer step (plus the epoch-end and final loss passes), none per micro-batch.
+  for (const std::size_t accum : {1u, 4u}) {
+    TrainSpec spec = small;
+    spec.accumulate = accum;
+    spec.epochs = 1;
+    std::vector<TrainResult> out(2);
+    run_ranks(2, [&](Communicator& comm) {
+      Context ctx{.threads = 1, .communicator = &comm};
+      const std::size_t half = data.rows() / 2;
+      out[std::size_t(comm.rank())] =
+          train(test::rows_of(data, comm.rank() == 0 ? 0 : half, comm.rank() == 0 ? half : data.rows()), spec, ctx);
+    });
+    const std::size_t micro = (4000 / 8 + 64 / 8 - 1) / (64 / 8);  // 500 rows per stratum, 8 per micro-batch
+    EXPECT_EQ(out[0].summary.steps, (micro + accum - 1) / accum);
+    // steps + the final training-loss pass (no validation rows).
+    EXPECT_EQ(out[0].summary.collectives, out[0].summary.steps + 1) << "accum " << accum;
+  }
+}
+
+TEST(TrainCurve, DivergenceStopsWithTheLastGoodWeights) {
+  const Dataset data = test::exp_decay_data(2000);
+  TrainSpec spec = adam_spec();
+  spec.optimizer = "sgd";
+  spec.learning_rate = 50;  // far past stability
+  const TrainResult r = train(data, spec);
+  EXPECT_EQ(r.summary.termination, TrainTermination::kDiverged);
+  EXPECT_FALSE(r.summary.IsSolutionUsable());
+  EXPECT_NE(r.summary.message.find("diverged"), std::string::npos);
+  for (double p : r.parameters) EXPECT_TRUE(std::isfinite(p));
+  EXPECT_TRUE(std::isfinite(r.summary.final_train_mse));
+}
+
+TEST(TrainCurve, EarlyStoppingKeepsTheBestEpochsWeights) {
+  const Dataset data = test::exp_decay_data(2000, 0.3);
+  TrainSpec spec = adam_spec();
+  spec.learning_rate = 0.3;  // constant and large: the validation loss wanders near the optimum
+  spec.epochs = 60;
+  spec.validation_fraction = 0.3;
+  spec.early_stop = 2;
+  const TrainResult r = train(data, spec);
+  ASSERT_EQ(r.summary.termination, TrainTermination::kEarlyStopped) << r.summary.FullReport();
+  const auto& h = r.summary.history;
+  ASSERT_GE(h.size(), 3u);
+  const std::size_t best = r.summary.best_epoch;
+  ASSERT_GE(best, 1u);
+  EXPECT_EQ(h.size(), best + 2);  // stopped after 2 epochs without improvement
+  for (const auto& e : h) EXPECT_GE(e.validation_loss, h[best - 1].validation_loss);
+  // The returned weights are the best epoch's: their validation loss is that epoch's, bit for bit.
+  EXPECT_EQ(r.summary.final_validation_mse, h[best - 1].validation_loss);
+}
+
+TEST(TrainCurve, ResumeFromACheckpointGivesTheUninterruptedWeights) {
+  const Dataset data = test::exp_decay_data(3000);
+  const fs::path dir = fs::temp_directory_path() / ("parafit-ckpt-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  TrainSpec spec = adam_spec();
+  spec.validation_fraction = 0.2;
+  spec.schedule = parse_schedule("cosine");
+  const TrainResult whole = train(data, spec);
+
+  TrainSpec first = spec;
+  first.checkpoint = (dir / "run.ckpt").string();
+  first.checkpoint_every = 7;
+  first.stop_after_steps = 40;  // "killed" at step 40; the last checkpoint is from step 35
+  const TrainResult cut = train(data, first, Context{.threads = 2});
+  ASSERT_EQ(cut.summary.termination, TrainTermination::kInterrupted);
+  ASSERT_TRUE(fs::exists(first.checkpoint));
+
+  TrainSpec second = spec;
+  second.resume = first.checkpoint;
+  const TrainResult resumed = train(data, second, Context{.threads = 3});
+  EXPECT_EQ(resumed.summary.resumed_from_step, 35u);
+  EXPECT_EQ(resumed.parameters, whole.parameters);
+  EXPECT_EQ(resumed.summary.history.size(), whole.summary.history.size());
+  EXPECT_EQ(resumed.summary.history.back().validation_loss, whole.summary.history.back().validation_loss);
+  // ... and on 3 ranks.
+  EXPECT_EQ(train_on_ranks(data, second, 3, 1).parameters, whole.parameters);
+
+  // A checkpoint from other settings is refused, naming the setting.
+  TrainSpec other = second;
+  other.learning_rate = 0.01;
+  try {
+    train(data, other);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("learning_rate"), std::string::npos) << e.what();
+  }
+  // A damaged checkpoint is a clear error.
+  { std::ofstream(dir / "bad.ckpt") << "{\"format\": \"parafit-checkpoint\", \"vers"; }
+  other = spec;
+  other.resume = (dir / "bad.ckpt").string();
+  EXPECT_THROW(train(data, other), Error);
+  fs::remove_all(dir);
+}
+
+TEST(TrainCurve, FormulaModelsTrainByTheirExactGradient) {
+  const Dataset data = test::exp_decay_data(3000);
+  TrainSpec spec = adam_spec();
+  spec.model = "a*exp(-b*x)+c";
+  const TrainResult formula = train(data, spec);
+  const TrainResult builtin = train(data, adam_spec());
+  ASSERT_EQ(formula.parameters.size(), 3u);
+  for (std::size_t j = 0; j < 3; ++j) EXPECT_NEAR(formula.parameters[j], builtin.parameters[j], 1e-9);
+  spec.start.pop_back();
+  EXPECT_THROW(train(data, spec), Error);  // no start for c, and formulas have no self-start
+}
+
+TEST(TrainCurve, BadSpecsAreClearErrors) {
+  const Dataset data = test::exp_decay_data(500);
+  auto message = [&](const std::function<void(TrainSpec&)>& edit) {
+    TrainSpec s = adam_spec();
+    edit(s);
+    try {
+      train(data, s);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message([](TrainSpec& s) { s.optimizer = "adagrad"; }).find("unknown optimizer 'adagrad'"), std::string::npos);
+  EXPECT_NE(message([](TrainSpec& s) { s.batch = 4; }).find("--batch 4 is smaller than the 7 strata"), std::string::npos);
+  EXPECT_NE(message([](TrainSpec& s) { s.early_stop = 3; }).find("--early-stop needs a validation split"), std::string::npos);
+  EXPECT_NE(message([](TrainSpec& s) { s.y = "z"; }).find("z"), std::string::npos);
+  EXPECT_NE(message([](TrainSpec& s) { s.validation_fraction = 1.0; }).find("--val-split"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace parafit
