@@ -4,7 +4,7 @@
 // in float64. The data is generated in memory (seeded); loading is not timed, training alone is.
 // PyTorch, scikit-learn and MPI ranks: bench/compare/run_w3.sh (same workload, same run).
 //
-//   build/bench/bench_w3 [rows] [threads...]
+//   build/bench/bench_w3 [rows] [threads...] [float32|float64]
 #include <fmt/format.h>
 
 #include <cmath>
@@ -18,7 +18,13 @@
 int main(int argc, char** argv) {
   const std::size_t rows = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
   std::vector<int> threads;
-  for (int i = 2; i < argc; ++i) threads.push_back(std::atoi(argv[i]));
+  std::vector<parafit::Precision> precisions;
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "float32" || a == "float64") precisions.push_back(parafit::parse_precision(a));
+    else threads.push_back(std::atoi(argv[i]));
+  }
+  if (precisions.empty()) precisions = {parafit::Precision::kFloat32, parafit::Precision::kFloat64};
   if (threads.empty()) threads = {1, 2};
 
   parafit::detail::Rng rng(20261203);
@@ -34,7 +40,7 @@ int main(int argc, char** argv) {
   for (std::size_t k = 0; k < 16; ++k) data.add_column("x" + std::to_string(k), x[k]);
   data.add_column("y", y);
   fmt::print("W3: {} rows, MLP 16-64-64-1 tanh, Adam lr 1e-3, batch 256, 1 epoch\n", rows);
-  for (const auto precision : {parafit::Precision::kFloat32, parafit::Precision::kFloat64}) {
+  for (const auto precision : precisions) {
     for (int t : threads) {
       parafit::TrainSpec spec;
       spec.model = "mlp:64,64";

@@ -51,7 +51,7 @@ StratumEngine::StratumEngine(const TrainObjective& objective, const StrataPlan& 
       threads_(std::max(1, threads)),
       batch_(batch),
       seed_(seed),
-      gradient_reducer_(plan, comm, objective.num_parameters() + 2),
+      gradient_reducer_(plan, comm, objective.num_parameters() + 2, threads_),
       loss_reducer_(plan, comm, 2) {
   first_owned_ = gradient_reducer_.first_owned();
   for (std::size_t g = 0; g < plan_.strata; ++g) {

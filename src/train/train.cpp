@@ -16,6 +16,7 @@
 #include "train/curve_objective.h"
 #include "train/mlp_init.h"
 #include "train/mlp_objective.h"
+#include "train/split_optimizer.h"
 #include "train/stratum_engine.h"
 #include "train/training_loop.h"
 
@@ -103,10 +104,13 @@ std::string fingerprint(const TrainSpec& spec, const TrainResult& r, const Strat
   return j.dump();
 }
 
-std::unique_ptr<Optimizer> make_optimizer(const TrainSpec& spec, std::size_t p) {
-  if (spec.optimizer == "sgd") return make_sgd(p, spec.sgd);
-  if (spec.optimizer == "adam") return make_adam(p, spec.adam);
-  return make_adamw(p, spec.adam);
+// The optimizer of the spec, its update spread over the threads (SplitOptimizer: the same bits).
+std::unique_ptr<Optimizer> make_optimizer(const TrainSpec& spec, std::size_t p, int threads) {
+  return std::make_unique<detail::SplitOptimizer>(p, threads, [&](std::size_t n) {
+    if (spec.optimizer == "sgd") return make_sgd(n, spec.sgd);
+    if (spec.optimizer == "adam") return make_adam(n, spec.adam);
+    return make_adamw(n, spec.adam);
+  });
 }
 
 }  // namespace
@@ -286,7 +290,7 @@ TrainResult train(Dataset local, const TrainSpec& spec, const Context& context, 
   if (spec.optimizer == "lbfgs") {
     detail::run_lbfgs(setup, theta0, result.summary);
   } else {
-    auto optimizer = make_optimizer(spec, theta0.size());
+    auto optimizer = make_optimizer(spec, theta0.size(), threads);
     detail::run_training_loop(setup, *optimizer, theta0, result.summary);
   }
   if (is_mlp) {

@@ -30,8 +30,8 @@ std::vector<std::pair<std::size_t, std::size_t>> tree_cover(std::size_t strata, 
   return out;
 }
 
-StrataReducer::StrataReducer(const StrataPlan& plan, Communicator& comm, std::size_t width)
-    : strata_(plan.strata), comm_(comm), width_(width) {
+StrataReducer::StrataReducer(const StrataPlan& plan, Communicator& comm, std::size_t width, int threads)
+    : strata_(plan.strata), comm_(comm), width_(width), threads_(std::max(1, threads)) {
   const auto ranks = static_cast<std::size_t>(comm.size());
   const auto me = static_cast<std::size_t>(comm.rank());
   first_ = plan.first_stratum(me, ranks);
@@ -54,17 +54,30 @@ std::size_t StrataReducer::payload_values() const {
   return two_halves_ ? width_ : slots_.size() * width_;
 }
 
-void StrataReducer::node(std::size_t lo, std::size_t hi, std::span<double> local) const {
+void StrataReducer::node(std::size_t lo, std::size_t hi, std::span<double> local, std::size_t c0,
+                         std::size_t c1) const {
   double* first = local.data() + (lo - first_) * width_;
   if (hi - lo == 1) {
-    for (std::size_t i = 0; i < width_; ++i) first[i] = first[i] + 0.0;  // no -0.0 (see header)
+    for (std::size_t i = c0; i < c1; ++i) first[i] = first[i] + 0.0;  // no -0.0 (see header)
     return;
   }
   const std::size_t mid = lo + (hi - lo) / 2;
-  node(lo, mid, local);
-  node(mid, hi, local);
+  node(lo, mid, local, c0, c1);
+  node(mid, hi, local, c0, c1);
   const double* second = local.data() + (mid - first_) * width_;
-  for (std::size_t i = 0; i < width_; ++i) first[i] = first[i] + second[i];
+  for (std::size_t i = c0; i < c1; ++i) first[i] = first[i] + second[i];
+}
+
+void StrataReducer::node(std::size_t lo, std::size_t hi, std::span<double> local) const {
+  // Blocks of a few thousand values: below that a thread costs more than it saves.
+  constexpr std::size_t kBlock = 2048;
+  const auto blocks = static_cast<std::ptrdiff_t>((width_ + kBlock - 1) / kBlock);
+  const int threads = static_cast<int>(std::min<std::ptrdiff_t>(threads_, blocks));
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+  for (std::ptrdiff_t b = 0; b < blocks; ++b) {
+    const std::size_t c0 = std::size_t(b) * kBlock;
+    node(lo, hi, local, c0, std::min(width_, c0 + kBlock));
+  }
 }
 
 std::vector<double> StrataReducer::top(std::size_t lo, std::size_t hi,

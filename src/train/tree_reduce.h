@@ -25,8 +25,10 @@ std::vector<std::pair<std::size_t, std::size_t>> tree_cover(std::size_t strata, 
 
 class StrataReducer {
  public:
-  // `width` values per stratum. Every rank must construct it with the same plan and width.
-  StrataReducer(const StrataPlan& plan, Communicator& comm, std::size_t width);
+  // `width` values per stratum. Every rank must construct it with the same plan and width. The
+  // local part of the tree runs on up to `threads` threads, each on its own range of the values
+  // (every value still sums in tree order, so the bits do not depend on it).
+  StrataReducer(const StrataPlan& plan, Communicator& comm, std::size_t width, int threads = 1);
 
   std::size_t first_owned() const { return first_; }
   std::size_t owned() const { return last_ - first_; }
@@ -41,13 +43,16 @@ class StrataReducer {
   std::size_t payload_values() const;
 
  private:
-  // Sums the owned strata [lo, hi) into the row of stratum lo, in place, in tree order.
+  // Sums values [c0, c1) of the owned strata [lo, hi) into the row of stratum lo, in place, in
+  // tree order; node() does all values, split over the threads.
+  void node(std::size_t lo, std::size_t hi, std::span<double> local, std::size_t c0, std::size_t c1) const;
   void node(std::size_t lo, std::size_t hi, std::span<double> local) const;
   std::vector<double> top(std::size_t lo, std::size_t hi, std::span<const double> slots) const;
 
   std::size_t strata_;
   Communicator& comm_;
   std::size_t width_;
+  int threads_;
   std::size_t first_ = 0, last_ = 0;  // owned strata
   std::vector<std::pair<std::size_t, std::size_t>> slots_;  // every rank's cover nodes, in order
   std::size_t my_first_slot_ = 0, my_slots_ = 0;
