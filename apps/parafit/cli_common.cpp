@@ -95,6 +95,13 @@ CLI::Option* add_list_option(CLI::App& app, const std::string& name, std::vector
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
+char parse_delimiter(const std::string& text) {
+  if (text.empty()) return 0;
+  if (text == "\\t" || text == "tab") return '\t';
+  if (text.size() != 1) throw UsageError(fmt::format("--delimiter: '{}' is not a single character", text));
+  return text[0];
+}
+
 bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
 
 std::size_t peak_rss_bytes() {

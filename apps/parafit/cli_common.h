@@ -28,6 +28,10 @@ std::vector<std::pair<std::string, ParameterBounds>> parse_bounds(const std::vec
                                                                   const std::string& flag);
 // "lo:hi" with lo < hi, both finite.
 std::pair<double, double> parse_range(const std::string& text, const std::string& flag);
+// The --delimiter value: "" (detect) gives 0; "tab" or "\\t" a tab; otherwise one character, or
+// UsageError.
+char parse_delimiter(const std::string& text);
+
 // A whole string as a finite double, or UsageError.
 double parse_number(const std::string& text, const std::string& flag);
 

@@ -39,12 +39,7 @@ class ConvertCommand final : public Command {
     CsvOptions csv;
     csv.drop_missing = drop_missing_;
     csv.columns = split_list(columns_);
-    if (!delimiter_.empty()) {
-      if (delimiter_ == "\\t" || delimiter_ == "tab") delimiter_ = "\t";
-      if (delimiter_.size() != 1)
-        throw UsageError(fmt::format("--delimiter: '{}' is not a single character", delimiter_));
-      csv.delimiter = delimiter_[0];
-    }
+    csv.delimiter = parse_delimiter(delimiter_);
     // Everything that can be checked before the data is read: the names, then the directory.
     const std::vector<std::string> names =
         csv.columns.empty() ? read_csv_header(data_, csv) : csv.columns;

@@ -57,12 +57,7 @@ class FitCommand final : public Command {
     spec_.bounds = parse_bounds(bounds_, "--bounds");
     TableOptions csv;
     csv.drop_missing = drop_missing_;
-    if (!delimiter_.empty()) {
-      if (delimiter_ == "\\t" || delimiter_ == "tab") delimiter_ = "\t";
-      if (delimiter_.size() != 1)
-        throw UsageError(fmt::format("--delimiter: '{}' is not a single character", delimiter_));
-      csv.delimiter = delimiter_[0];
-    }
+    csv.delimiter = parse_delimiter(delimiter_);
     Communicator& comm = parallel->comm();
     const bool root = comm.rank() == 0;
     Context ctx;

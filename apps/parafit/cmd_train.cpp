@@ -131,12 +131,7 @@ class TrainCommand final : public Command {
 
     TableOptions table;
     table.drop_missing = drop_missing_;
-    if (!delimiter_.empty()) {
-      if (delimiter_ == "\\t" || delimiter_ == "tab") delimiter_ = "\t";
-      if (delimiter_.size() != 1)
-        throw UsageError(fmt::format("--delimiter: '{}' is not a single character", delimiter_));
-      table.delimiter = delimiter_[0];
-    }
+    table.delimiter = parse_delimiter(delimiter_);
     Communicator& comm = parallel->comm();
     const bool root = comm.rank() == 0;
     Context ctx;

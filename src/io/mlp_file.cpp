@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "io/atomic_file.h"
 #include "parafit/error.h"
 
 namespace parafit {
@@ -86,18 +87,7 @@ std::string serialize_mlp(const MlpModel& m) {
 }
 
 void save_mlp_file(const std::string& path, const MlpModel& model) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(fmt::format("cannot write model file '{}'", tmp));
-    out << serialize_mlp(model);
-    out.flush();
-    if (!out) throw Error(fmt::format("cannot write model file '{}'", tmp));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error(fmt::format("cannot write model file '{}'", path));
-  }
+  detail::write_file_atomically(path, serialize_mlp(model), "model file");
 }
 
 MlpModel parse_mlp(const std::string& text, const std::string& source) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "io/atomic_file.h"
 #include "parafit/error.h"
 #include "parafit/formula.h"
 #include "solve/normal_equations.h"
@@ -128,19 +129,8 @@ std::string serialize_model(const SavedModel& s) {
 }
 
 void save_model_file(const std::string& path, const SavedModel& saved) {
-  // Write a temporary file and rename it, so an interrupted save never leaves half a model.
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(fmt::format("cannot write model file '{}'", tmp));
-    out << serialize_model(saved);
-    out.flush();
-    if (!out) throw Error(fmt::format("cannot write model file '{}'", tmp));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error(fmt::format("cannot write model file '{}'", path));
-  }
+  // Atomically, so an interrupted save never leaves half a model.
+  detail::write_file_atomically(path, serialize_model(saved), "model file");
 }
 
 SavedModel load_model_file(const std::string& path) {

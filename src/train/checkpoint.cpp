@@ -1,7 +1,6 @@
 #include "train/checkpoint.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
@@ -11,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "io/atomic_file.h"
 #include "parafit/error.h"
 
 namespace parafit::detail {
@@ -65,26 +65,6 @@ std::size_t count_from(const json& j, const char* name) {
   return v.get<std::size_t>();
 }
 
-void write_all(const std::string& path, const std::string& text) {
-  // Temporary file in the same directory, flushed to disk, then renamed over the target: a crash at
-  // any point leaves either the old checkpoint or the new one, never half of one.
-  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) throw Error(fmt::format("cannot write checkpoint '{}': {}", tmp, std::strerror(errno)));
-  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0 &&
-                       ::fsync(::fileno(f)) == 0;
-  const int err = errno;
-  if (std::fclose(f) != 0 || !written) {
-    std::remove(tmp.c_str());
-    throw Error(fmt::format("cannot write checkpoint '{}': {}", tmp, std::strerror(err != 0 ? err : EIO)));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    std::remove(tmp.c_str());
-    throw Error(fmt::format("cannot rename checkpoint '{}' to '{}': {}", tmp, path, std::strerror(e)));
-  }
-}
-
 }  // namespace
 
 void write_checkpoint(const std::string& path, const std::string& fingerprint, const TrainState& s) {
@@ -115,7 +95,7 @@ void write_checkpoint(const std::string& path, const std::string& fingerprint, c
   json opt = json::object();
   for (const auto& [name, values] : s.optimizer_state) opt[name] = vector_json(values);
   j["optimizer_state"] = opt;
-  write_all(path, j.dump() + "\n");
+  write_file_atomically(path, j.dump() + "\n", "checkpoint");
 }
 
 TrainState read_checkpoint(const std::string& path, const std::string& fingerprint) {
