@@ -84,6 +84,7 @@ PassResult StratumEngine::run(std::span<const double> theta, bool with_gradient,
   std::vector<double>& local = local_;
   std::vector<std::string> errors(owned);
   const int threads = static_cast<int>(std::min<std::size_t>(std::size_t(threads_), std::max<std::size_t>(owned, 1)));
+  StrataReducer& reducer = with_gradient ? gradient_reducer_ : loss_reducer_;
 #pragma omp parallel num_threads(threads)
   {
     const auto t = static_cast<std::size_t>(omp_get_thread_num());
@@ -111,9 +112,13 @@ PassResult StratumEngine::run(std::span<const double> theta, bool with_gradient,
         out[width - 1] = 1.0;
       }
     }
+    // The implicit barrier above has every stratum's sums in place: each thread now adds up its
+    // own range of the values along the tree (the same additions whoever makes them).
+    const auto nthreads = static_cast<std::size_t>(omp_get_num_threads());
+    const std::size_t c0 = width * t / nthreads, c1 = width * (t + 1) / nthreads;
+    reducer.reduce_local(local, c0, c1);
   }
-  StrataReducer& reducer = with_gradient ? gradient_reducer_ : loss_reducer_;
-  std::vector<double> total = reducer.reduce(local);
+  std::vector<double> total = reducer.exchange(local);
   if (comm_.size() > 1) {
     ++collectives_;
     collective_bytes_ += reducer.payload_values() * sizeof(double);
@@ -131,7 +136,10 @@ PassResult StratumEngine::run(std::span<const double> theta, bool with_gradient,
   PassResult result;
   result.loss = total[width - 2];
   result.rows = rows;
-  if (with_gradient) result.gradient.assign(total.begin(), total.begin() + std::ptrdiff_t(p));
+  if (with_gradient) {
+    total.resize(p);
+    result.gradient = std::move(total);
+  }
   return result;
 }
 

@@ -68,18 +68,6 @@ void StrataReducer::node(std::size_t lo, std::size_t hi, std::span<double> local
   for (std::size_t i = c0; i < c1; ++i) first[i] = first[i] + second[i];
 }
 
-void StrataReducer::node(std::size_t lo, std::size_t hi, std::span<double> local) const {
-  // Blocks of a few thousand values: below that a thread costs more than it saves.
-  constexpr std::size_t kBlock = 2048;
-  const auto blocks = static_cast<std::ptrdiff_t>((width_ + kBlock - 1) / kBlock);
-  const int threads = static_cast<int>(std::min<std::ptrdiff_t>(threads_, blocks));
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-  for (std::ptrdiff_t b = 0; b < blocks; ++b) {
-    const std::size_t c0 = std::size_t(b) * kBlock;
-    node(lo, hi, local, c0, std::min(width_, c0 + kBlock));
-  }
-}
-
 std::vector<double> StrataReducer::top(std::size_t lo, std::size_t hi,
                                        std::span<const double> slots) const {
   const auto it = std::find(slots_.begin(), slots_.end(), std::pair<std::size_t, std::size_t>{lo, hi});
@@ -93,32 +81,45 @@ std::vector<double> StrataReducer::top(std::size_t lo, std::size_t hi,
   return sum;
 }
 
-std::vector<double> StrataReducer::reduce(std::span<double> local) {
+void StrataReducer::reduce_local(std::span<double> local, std::size_t c0, std::size_t c1) const {
+  if (comm_.size() == 1) {
+    node(0, strata_, local, c0, c1);
+    return;
+  }
+  for (std::size_t s = my_first_slot_; s < my_first_slot_ + my_slots_; ++s) node(slots_[s].first, slots_[s].second, local, c0, c1);
+}
+
+std::vector<double> StrataReducer::exchange(std::span<double> local) {
   auto row = [&](std::size_t stratum) {
     const double* p = local.data() + (stratum - first_) * width_;
     return std::vector<double>(p, p + width_);
   };
-  if (comm_.size() == 1) {
-    node(0, strata_, local);
-    return row(0);
-  }
+  if (comm_.size() == 1) return row(0);
   if (two_halves_) {
     // a + b == b + a exactly, whichever order the all-reduce adds them in.
-    const auto [lo, hi] = slots_[my_first_slot_];
-    node(lo, hi, local);
-    std::vector<double> mine = row(lo);
+    std::vector<double> mine = row(slots_[my_first_slot_].first);
     comm_.allreduce_sum(mine);
     return mine;
   }
   std::vector<double> buffer(slots_.size() * width_, 0.0);
   for (std::size_t s = my_first_slot_; s < my_first_slot_ + my_slots_; ++s) {
-    const auto [lo, hi] = slots_[s];
-    node(lo, hi, local);
-    const double* p = local.data() + (lo - first_) * width_;
+    const double* p = local.data() + (slots_[s].first - first_) * width_;
     std::copy(p, p + width_, buffer.begin() + std::ptrdiff_t(s * width_));
   }
   comm_.allreduce_sum(buffer);
   return top(0, strata_, buffer);
+}
+
+std::vector<double> StrataReducer::reduce(std::span<double> local) {
+  // One equal range of values per thread, each at least ~1000 values: below that a thread costs
+  // more than it saves.
+  constexpr std::size_t kMinBlock = 1024;
+  const auto blocks = static_cast<std::ptrdiff_t>(
+      std::clamp<std::size_t>(width_ / kMinBlock, 1, static_cast<std::size_t>(threads_)));
+#pragma omp parallel for num_threads(static_cast<int>(blocks)) schedule(static, 1) if (blocks > 1)
+  for (std::ptrdiff_t b = 0; b < blocks; ++b)
+    reduce_local(local, width_ * std::size_t(b) / std::size_t(blocks), width_ * std::size_t(b + 1) / std::size_t(blocks));
+  return exchange(local);
 }
 
 }  // namespace parafit::detail

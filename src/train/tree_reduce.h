@@ -39,14 +39,19 @@ class StrataReducer {
   // are several ranks, none otherwise).
   std::vector<double> reduce(std::span<double> local);
 
+  // reduce() in two parts, so that the first can run inside a caller's parallel region:
+  // reduce_local sums values [c0, c1) of the owned strata into this rank's tree nodes (threads may
+  // call it on disjoint ranges at once); exchange then shares the nodes and finishes the tree.
+  void reduce_local(std::span<double> local, std::size_t c0, std::size_t c1) const;
+  std::vector<double> exchange(std::span<double> local);
+
   // Doubles one reduce() sends (0 with one rank).
   std::size_t payload_values() const;
 
  private:
   // Sums values [c0, c1) of the owned strata [lo, hi) into the row of stratum lo, in place, in
-  // tree order; node() does all values, split over the threads.
+  // tree order.
   void node(std::size_t lo, std::size_t hi, std::span<double> local, std::size_t c0, std::size_t c1) const;
-  void node(std::size_t lo, std::size_t hi, std::span<double> local) const;
   std::vector<double> top(std::size_t lo, std::size_t hi, std::span<const double> slots) const;
 
   std::size_t strata_;
