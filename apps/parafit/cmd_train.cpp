@@ -161,6 +161,12 @@ class TrainCommand final : public Command {
     peaks[std::size_t(comm.rank())] = std::int64_t(peak_rss_bytes());
     comm.allreduce_sum(peaks);
     if (!root) return result.summary.IsSolutionUsable() ? 0 : 1;
+    const std::size_t workers = std::size_t(comm.size()) * std::size_t(ctx.resolved_threads());
+    if (workers > result.summary.strata)
+      fmt::print(stderr,
+                 "parafit: note: {} workers but {} strata: at most {} computed at once (more --strata uses more "
+                 "workers; it changes the batches, so the weights too)\n",
+                 workers, result.summary.strata, result.summary.strata);
     ReportContext rc{data_, ctx.resolved_threads(), comm.size(), 0, result.summary.collectives,
                      result.summary.collective_bytes, std::vector<double>(peaks.begin(), peaks.end())};
     fmt::print("{}", format_train_summary(result, rc));

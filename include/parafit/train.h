@@ -103,6 +103,7 @@ struct TrainSummary {
   double samples_per_second = 0;
   std::vector<EpochRecord> history;
   std::size_t train_rows = 0, validation_rows = 0;
+  std::size_t strata = 0;           // strata used (spec.strata, or fewer for small data)
   double final_train_mse = 0;       // over every training row, at the final weights
   double final_validation_mse = 0;  // NaN without a validation split
   std::size_t best_epoch = 0;       // early stopping: the epoch whose weights were kept

@@ -106,7 +106,7 @@ std::string format_train_json(const TrainResult& r, const ReportContext& ctx) {
     opt["accumulate"] = spec.accumulate;
     opt["epochs"] = spec.epochs;
   }
-  opt["strata"] = spec.strata;
+  opt["strata"] = s.strata;
   opt["seed"] = spec.seed;
   opt["validation_fraction"] = spec.validation_fraction;
   doc["optimizer"] = opt;

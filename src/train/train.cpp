@@ -286,6 +286,7 @@ TrainResult train(Dataset local, const TrainSpec& spec, const Context& context, 
   }
 
   detail::StratumEngine engine(*objective, plan, std::move(rows), comm, threads, spec.batch, spec.seed);
+  result.summary.strata = plan.strata;
   detail::LoopSetup setup{spec, engine, *objective, comm, progress, fingerprint(spec, result, plan)};
   if (spec.optimizer == "lbfgs") {
     detail::run_lbfgs(setup, theta0, result.summary);

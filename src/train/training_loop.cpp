@@ -102,6 +102,14 @@ void run_training_loop(const LoopSetup& s, Optimizer& optimizer, std::vector<dou
   double last_lr = spec.learning_rate * spec.schedule.factor(st.global_step, per_epoch, total_steps);
   summary.termination = TrainTermination::kCompleted;
   bool stop = false;
+  if (spec.early_stop > 0 && st.epochs_without_improvement >= spec.early_stop && !st.best_theta.empty()) {
+    // Resumed from the checkpoint of a run that had already stopped early: nothing more to do.
+    summary.termination = TrainTermination::kEarlyStopped;
+    summary.message = fmt::format("no better validation loss for {} epoch(s); kept the weights of epoch {}",
+                                  spec.early_stop, st.best_epoch);
+    theta = st.best_theta;
+    stop = true;
+  }
 
   while (st.epoch < spec.epochs && !stop) {
     engine.start_epoch(st.epoch);
