@@ -82,11 +82,17 @@ std::vector<double> StrataReducer::top(std::size_t lo, std::size_t hi,
 }
 
 void StrataReducer::reduce_local(std::span<double> local, std::size_t c0, std::size_t c1) const {
-  if (comm_.size() == 1) {
-    node(0, strata_, local, c0, c1);
-    return;
+  // A few hundred values at a time, so that every level of the tree works on data still in L1.
+  constexpr std::size_t kBlock = 512;
+  for (std::size_t b = c0; b < c1; b += kBlock) {
+    const std::size_t e = std::min(c1, b + kBlock);
+    if (comm_.size() == 1) {
+      node(0, strata_, local, b, e);
+      continue;
+    }
+    for (std::size_t s = my_first_slot_; s < my_first_slot_ + my_slots_; ++s)
+      node(slots_[s].first, slots_[s].second, local, b, e);
   }
-  for (std::size_t s = my_first_slot_; s < my_first_slot_ + my_slots_; ++s) node(slots_[s].first, slots_[s].second, local, c0, c1);
 }
 
 std::vector<double> StrataReducer::exchange(std::span<double> local) {
