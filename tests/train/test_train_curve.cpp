@@ -112,6 +112,36 @@ TEST(TrainCurve, SameWeightsForAnyThreadsAndRanks) {
   }
 }
 
+// Forwards to another communicator and counts the collectives.
+class CountingCommunicator final : public Communicator {
+ public:
+  explicit CountingCommunicator(Communicator& inner) : inner_(inner) {}
+  int rank() const override { return inner_.rank(); }
+  int size() const override { return inner_.size(); }
+  void allreduce_sum(std::span<std::int64_t> v) override {
+    ++collectives;
+    inner_.allreduce_sum(v);
+  }
+  void allreduce_sum(std::span<double> v) override {
+    ++collectives;
+    inner_.allreduce_sum(v);
+  }
+  void broadcast(std::span<std::byte> d, int root) override {
+    ++collectives;
+    inner_.broadcast(d, root);
+  }
+  void barrier() override {
+    ++collectives;
+    inner_.barrier();
+  }
+  void send(std::span<const std::byte> d, int to, int tag) override { inner_.send(d, to, tag); }
+  void recv(std::span<std::byte> d, int from, int tag) override { inner_.recv(d, from, tag); }
+  std::size_t collectives = 0;
+
+ private:
+  Communicator& inner_;
+};
+
 TEST(TrainCurve, AccumulationFollowsTheBigBatchTrajectoryWithOneAllReducePerStep) {
   const Dataset data = test::exp_decay_data(4000);
   TrainSpec big = adam_spec();
@@ -129,22 +159,34 @@ TEST(TrainCurve, AccumulationFollowsTheBigBatchTrajectoryWithOneAllReducePerStep
   plain.accumulate = 1;
   EXPECT_NE(train(data, plain).parameters, a.parameters);
   // Collectives: one per optimizer step (plus the epoch-end and final loss passes), none per micro-batch.
+  // Every collective of the run, counted at the communicator: one per optimizer step, whatever K.
+  std::vector<std::size_t> total(5, 0), steps(5, 0);
   for (const std::size_t accum : {1u, 4u}) {
     TrainSpec spec = small;
     spec.accumulate = accum;
     spec.epochs = 1;
     std::vector<TrainResult> out(2);
+    std::vector<std::size_t> counted(2);
     run_ranks(2, [&](Communicator& comm) {
-      Context ctx{.threads = 1, .communicator = &comm};
+      CountingCommunicator counting(comm);
+      Context ctx{.threads = 1, .communicator = &counting};
       const std::size_t half = data.rows() / 2;
       out[std::size_t(comm.rank())] =
           train(test::rows_of(data, comm.rank() == 0 ? 0 : half, comm.rank() == 0 ? half : data.rows()), spec, ctx);
+      counted[std::size_t(comm.rank())] = counting.collectives;
     });
     const std::size_t micro = (4000 / 8 + 64 / 8 - 1) / (64 / 8);  // 500 rows per stratum, 8 per micro-batch
     EXPECT_EQ(out[0].summary.steps, (micro + accum - 1) / accum);
-    // steps + the final training-loss pass (no validation rows).
+    // The training passes: the steps and the final training-loss pass (no validation rows).
     EXPECT_EQ(out[0].summary.collectives, out[0].summary.steps + 1) << "accum " << accum;
+    EXPECT_EQ(counted[0], counted[1]);
+    total[accum] = counted[0];
+    steps[accum] = out[0].summary.steps;
   }
+  // Setting up (layout, counts, standardisation...) costs the same few collectives either way;
+  // everything else is one per step: 63 micro-batches make 63 steps or 16, and 47 fewer collectives.
+  EXPECT_EQ(total[1] - total[4], steps[1] - steps[4]);
+  EXPECT_EQ(steps[1] - steps[4], 47u);
 }
 
 TEST(TrainCurve, DivergenceStopsWithTheLastGoodWeights) {
