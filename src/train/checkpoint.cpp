@@ -79,7 +79,6 @@ void write_checkpoint(const std::string& path, const std::string& fingerprint, c
   j["epoch_rows"] = s.epoch_rows;
   j["reference_loss"] = number(s.reference_loss);
   j["samples"] = s.samples;
-  j["seconds"] = number(s.seconds);
   j["best_validation"] = number(s.best_validation);
   j["best_epoch"] = s.best_epoch;
   j["epochs_without_improvement"] = s.epochs_without_improvement;
@@ -133,7 +132,6 @@ TrainState read_checkpoint(const std::string& path, const std::string& fingerpri
     s.epoch_rows = count_from(j, "epoch_rows");
     s.reference_loss = number_from(field(j, "reference_loss"), "reference_loss");
     s.samples = count_from(j, "samples");
-    s.seconds = number_from(field(j, "seconds"), "seconds");
     s.best_validation = number_from(field(j, "best_validation"), "best_validation");
     s.best_epoch = count_from(j, "best_epoch");
     s.epochs_without_improvement = count_from(j, "epochs_without_improvement");

@@ -33,7 +33,6 @@ struct TrainState {
   std::size_t best_epoch = 0;
   std::vector<double> best_theta;
   std::size_t epochs_without_improvement = 0;
-  double seconds = 0;             // training time spent before this process (resumed runs)
 };
 
 // `fingerprint` is a JSON object text of the settings that must match on resume.

@@ -77,12 +77,10 @@ void run_training_loop(const LoopSetup& s, Optimizer& optimizer, std::vector<dou
     st.previous_theta = theta;
   }
 
-  auto save = [&](double elapsed) {
+  auto save = [&] {
     if (spec.checkpoint.empty()) return;
     st.theta = theta;
     st.optimizer_state = optimizer.state();
-    const double saved = st.seconds;
-    st.seconds = saved + elapsed;
     std::string error;
     if (root) {  // rank 0 writes; a failure stops every rank
       try {
@@ -91,11 +89,9 @@ void run_training_loop(const LoopSetup& s, Optimizer& optimizer, std::vector<dou
         error = e.what();
       }
     }
-    st.seconds = saved;
     agree_or_throw(s.comm, error);
   };
 
-  const auto run_start = Clock::now();
   double step_seconds = 0;       // time in training steps only (samples/s)
   std::size_t step_samples = 0;  // rows of this process's steps
   std::size_t steps_here = 0;
@@ -149,7 +145,7 @@ void run_training_loop(const LoopSetup& s, Optimizer& optimizer, std::vector<dou
       step_seconds += seconds_since(t0);
       step_samples += pass.rows;
       ++steps_here;
-      if (spec.checkpoint_every > 0 && st.global_step % spec.checkpoint_every == 0) save(seconds_since(run_start));
+      if (spec.checkpoint_every > 0 && st.global_step % spec.checkpoint_every == 0) save();
       if (root && s.progress) {
         TrainProgress p;
         p.epoch = st.epoch + 1;
@@ -214,7 +210,7 @@ void run_training_loop(const LoopSetup& s, Optimizer& optimizer, std::vector<dou
       theta = st.best_theta;
       stop = true;
     }
-    if (spec.checkpoint_every == 0) save(seconds_since(run_start));
+    if (spec.checkpoint_every == 0) save();
   }
 
   summary.epochs = st.history.size();
