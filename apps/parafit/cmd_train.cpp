@@ -118,7 +118,7 @@ class TrainCommand final : public Command {
         s.warmup_steps = spec_.schedule.warmup_steps;
         return s;
       }();
-      if (weight_decay_ >= 0) {
+      if (app->count("--weight-decay") > 0) {
         spec_.sgd.weight_decay = weight_decay_;
         spec_.adam.weight_decay = weight_decay_;
       }
@@ -214,7 +214,7 @@ class TrainCommand final : public Command {
   std::string data_, x_, json_, save_, delimiter_, activation_ = "tanh", precision_ = "float32",
                                                    schedule_ = "constant";
   std::vector<std::string> start_, params_;
-  double weight_decay_ = -1;
+  double weight_decay_ = 0;
   int threads_ = 0;
   bool drop_missing_ = false;
 };
