@@ -4,7 +4,7 @@
 // in float64. The data is generated in memory (seeded); loading is not timed, training alone is.
 // PyTorch, scikit-learn and MPI ranks: bench/compare/run_w3.sh (same workload, same run).
 //
-//   build/bench/bench_w3 [rows] [threads...] [float32|float64]
+//   build/bench/bench_w3 [rows] [threads...] [float32|float64]     (BENCH_W3_STRATA=G: --strata G)
 #include <fmt/format.h>
 
 #include <cmath>
@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
       spec.batch = 256;
       spec.epochs = 1;
       spec.seed = 1;
+      if (const char* g = std::getenv("BENCH_W3_STRATA")) spec.strata = std::strtoull(g, nullptr, 10);
       const parafit::TrainResult r = parafit::train(data, spec, parafit::Context{.threads = t});
       fmt::print("{} {} thread(s): {:.0f} samples/s ({:.3f} s), final training MSE {:.6f}, {} steps\n",
                  parafit::to_string(precision), t, r.summary.samples_per_second, r.summary.seconds,

@@ -12,7 +12,12 @@ class DoubleAccumulator final : public GradientAccumulator {
  public:
   explicit DoubleAccumulator(std::size_t n) : sum(n, 0.0) {}
   void zero() override { std::fill(sum.begin(), sum.end(), 0.0); }
-  void store(std::span<double> out) const override { std::copy(sum.begin(), sum.end(), out.begin()); }
+  void take(std::span<double> out) override {
+    for (std::size_t i = 0; i < sum.size(); ++i) {
+      out[i] = sum[i] + 0.0;
+      sum[i] = 0.0;
+    }
+  }
   std::vector<double> sum;
 };
 

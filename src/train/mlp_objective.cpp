@@ -16,8 +16,11 @@ class TypedAccumulator final : public GradientAccumulator {
  public:
   explicit TypedAccumulator(std::size_t n) : sum(n, T(0)) {}
   void zero() override { std::fill(sum.begin(), sum.end(), T(0)); }
-  void store(std::span<double> out) const override {
-    for (std::size_t i = 0; i < sum.size(); ++i) out[i] = static_cast<double>(sum[i]);
+  void take(std::span<double> out) override {
+    for (std::size_t i = 0; i < sum.size(); ++i) {
+      out[i] = static_cast<double>(sum[i]) + 0.0;
+      sum[i] = T(0);
+    }
   }
   std::vector<T> sum;
 };

@@ -20,8 +20,9 @@ class GradientAccumulator {
  public:
   virtual ~GradientAccumulator() = default;
   virtual void zero() = 0;
-  // out[j] = the accumulated value j, converted exactly to double.
-  virtual void store(std::span<double> out) const = 0;
+  // out[j] = the accumulated value j, converted exactly to double (and + 0.0: never -0.0, see
+  // tree_reduce.h), leaving the accumulator at zero for the next pass — one sweep for both.
+  virtual void take(std::span<double> out) = 0;
 };
 
 // One per thread.

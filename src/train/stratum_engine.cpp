@@ -63,7 +63,10 @@ StratumEngine::StratumEngine(const TrainObjective& objective, const StrataPlan& 
   }
   order_.resize(rows_.train.size());
   for (int t = 0; t < threads_; ++t) workers_.push_back(objective_.make_worker());
-  for (std::size_t s = 0; s < rows_.train.size(); ++s) accumulators_.push_back(objective_.make_accumulator());
+  for (std::size_t s = 0; s < rows_.train.size(); ++s) {
+    accumulators_.push_back(objective_.make_accumulator());
+    accumulators_.back()->zero();
+  }
   scratch_.resize(std::size_t(threads_));
 }
 
@@ -79,7 +82,7 @@ PassResult StratumEngine::run(std::span<const double> theta, bool with_gradient,
   const std::size_t owned = rows_.train.size();
   const std::size_t p = objective_.num_parameters();
   const std::size_t width = with_gradient ? p + 2 : 2;
-  // Every entry is written below (by store(), or zeroed on failure): no need to clear it first.
+  // Every entry is written below (by take(), or zeroed on failure): no need to clear it first.
   local_.resize(owned * width);
   std::vector<double>& local = local_;
   std::vector<std::string> errors(owned);
@@ -101,13 +104,15 @@ PassResult StratumEngine::run(std::span<const double> theta, bool with_gradient,
       double* out = local.data() + s * width;
       try {
         if (!setup_error.empty()) throw Error(setup_error);
-        if (with_gradient) accumulators_[s]->zero();
+        // Accumulators are zero between passes (made so, take() leaves them so, and a failed pass
+        // clears its own below).
         const double loss = fn(s, worker, *accumulators_[s], scratch_[t]);
-        if (with_gradient) accumulators_[s]->store({out, p});
+        if (with_gradient) accumulators_[s]->take({out, p});
         out[width - 2] = loss;
         out[width - 1] = 0.0;
       } catch (const std::exception& e) {
         errors[s] = e.what();
+        accumulators_[s]->zero();
         std::fill(out, out + width, 0.0);
         out[width - 1] = 1.0;
       }

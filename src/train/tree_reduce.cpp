@@ -57,10 +57,7 @@ std::size_t StrataReducer::payload_values() const {
 void StrataReducer::node(std::size_t lo, std::size_t hi, std::span<double> local, std::size_t c0,
                          std::size_t c1) const {
   double* first = local.data() + (lo - first_) * width_;
-  if (hi - lo == 1) {
-    for (std::size_t i = c0; i < c1; ++i) first[i] = first[i] + 0.0;  // no -0.0 (see header)
-    return;
-  }
+  if (hi - lo == 1) return;
   const std::size_t mid = lo + (hi - lo) / 2;
   node(lo, mid, local, c0, c1);
   node(mid, hi, local, c0, c1);

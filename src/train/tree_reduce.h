@@ -5,8 +5,10 @@
 // (lo + hi) / 2 — so it has the same bits however the strata are spread over ranks. A rank owning
 // strata [a, b) computes the largest tree nodes inside [a, b) itself; the ranks then exchange just
 // those nodes (one all-reduce, each slot written by one rank, zeros elsewhere: x + 0 is exact) and
-// every rank finishes the top of the tree alone. Leaves are normalised with + 0.0 so that no -0.0
-// ever enters (it would turn into +0.0 in the exchange and could change a sign of zero).
+// every rank finishes the top of the tree alone. The leaves must not hold -0.0: it would turn into
+// +0.0 in the exchange (-0.0 + 0.0) and could change a sign of zero in the total. Sums started from
+// +0.0 never produce -0.0 under round-to-nearest, and the gradient accumulators add + 0.0 when
+// they hand over their values (objective.h), so callers have nothing to do.
 #pragma once
 
 #include <cstddef>
