@@ -99,7 +99,9 @@ struct TrainSummary {
   std::size_t epochs = 0;           // epochs completed
   std::size_t steps = 0;            // optimizer steps taken
   std::size_t samples = 0;          // rows processed by training steps (all workers)
-  double seconds = 0;               // training wall time (this process; excludes loading)
+  // Wall time of this process's optimizer steps and epoch shuffles (not loading, validation or the
+  // final MSE passes), and samples/s over it.
+  double seconds = 0;
   double samples_per_second = 0;
   std::vector<EpochRecord> history;
   std::size_t train_rows = 0, validation_rows = 0;

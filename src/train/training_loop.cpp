@@ -92,7 +92,7 @@ void run_training_loop(const LoopSetup& s, Optimizer& optimizer, std::vector<dou
     agree_or_throw(s.comm, error);
   };
 
-  double step_seconds = 0;       // time in training steps only (samples/s)
+  double step_seconds = 0;       // time in training steps and shuffles, not validation (samples/s)
   std::size_t step_samples = 0;  // rows of this process's steps
   std::size_t steps_here = 0;
   double last_lr = spec.learning_rate * spec.schedule.factor(st.global_step, per_epoch, total_steps);
@@ -108,8 +108,9 @@ void run_training_loop(const LoopSetup& s, Optimizer& optimizer, std::vector<dou
   }
 
   while (st.epoch < spec.epochs && !stop) {
-    engine.start_epoch(st.epoch);
     const auto epoch_start = Clock::now();
+    engine.start_epoch(st.epoch);
+    step_seconds += seconds_since(epoch_start);  // the shuffle is part of training (as in PyTorch's timing)
     while (st.step_in_epoch < per_epoch) {
       const auto t0 = Clock::now();
       const std::size_t first = st.step_in_epoch * spec.accumulate;
