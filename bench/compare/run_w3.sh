@@ -11,8 +11,8 @@
 #   REPS     runs per configuration, one epoch each; the table shows the median (default 3)
 #   SEED     data seed for w3_data.py (default 20261203)
 #   PYTHON   interpreter with Debian's torch/sklearn/numpy (default /usr/bin/python3)
-#   PARAFIT  parafit CLI (default build/apps/parafit/parafit); its runs are skipped while it has
-#            no `train` subcommand
+#   PARAFIT  parafit CLI (default build/apps/parafit/parafit); its runs are skipped when it is
+#            not built
 # The raw key=value lines and the table are also saved to bench-build/compare/w3-results-ROWS.txt.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -38,11 +38,9 @@ log=bench-build/compare/w3-results-$ROWS.txt
 "$PYTHON" "$here/w3_data.py" --rows "$ROWS" --seed "$SEED" --out "$data" | tee -a "$log"
 
 # ---- parafit hook --------------------------------------------------------------------------
-# parafit's own runs. `parafit train` does not exist yet: while `parafit train --help` does not
-# print train's usage (CLI11 prints the top-level help, exit 0, for an unknown subcommand),
-# these configurations are skipped. Fields read from --json (to be fixed by `parafit train`):
-# samples_per_s, train_mse, seconds, wherever they sit in the document; samples_per_s falls back
-# to rows / seconds.
+# parafit's own runs (skipped, with a note, when the CLI is not built: `parafit train --help` must
+# print train's usage). Fields read from --json (schema parafit-train/1): run.samples_per_s,
+# summary.train_mse, run.seconds; samples_per_s falls back to rows / seconds.
 have_parafit_train() { [ -x "$PARAFIT" ] && "$PARAFIT" train --help 2>/dev/null | grep -q '^Usage: .*train'; }
 
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
@@ -84,7 +82,7 @@ configs=()
 if have_parafit_train; then
   configs+=(parafit_t1 parafit_t2 parafit_mpi2)
 else
-  echo "# parafit: '$PARAFIT train' not available yet; parafit rows skipped" | tee -a "$log"
+  echo "# parafit: '$PARAFIT train' not found (build it: scripts/build.sh); parafit rows skipped" | tee -a "$log"
 fi
 configs+=(pytorch_t1 pytorch_t2 pytorch_ddp2 sklearn_t1)
 
