@@ -2,6 +2,8 @@
 // the same weights for any number of ranks and threads under mpirun.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -198,6 +200,33 @@ TEST(CliTrainMpi, ResumeOnAnotherNumberOfRanks) {
   const json b = without_timings(json::parse(read_file(dir + "/r.json")));
   EXPECT_EQ(a["parameters"], b["parameters"]);
   EXPECT_EQ(a["history"], b["history"]);
+}
+
+// Failures end every rank with one message, never a hang: a bad line in the last rank's shard, a
+// checkpoint that cannot be written (rank 0 fails, the others must not wait), a rank that dies.
+TEST(CliTrainMpi, FailuresStopEveryRank) {
+  const auto dir = scratch_dir();
+  const std::string data = decay_csv(dir, 20000);
+  std::string text = read_file(data);
+  const std::size_t at = text.rfind('\n', text.size() - 200) + 1;
+  const std::size_t line = std::size_t(std::count(text.begin(), text.begin() + std::ptrdiff_t(at), '\n')) + 1;
+  text.insert(at, "oops");
+  write_file(dir + "/bad.csv", text);
+  const std::string args = " --model exp-decay --epochs 2 --lr 0.01 --threads 1";
+  auto r = run_mpi(2, "train --data '" + dir + "/bad.csv'" + args, dir);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(has(r.err, "rank 1: " + dir + "/bad.csv:" + std::to_string(line) + ":")) << r.err;
+
+  r = run_mpi(2, "train --data '" + data + "'" + args + " --checkpoint '" + dir + "/no/such/dir/c.ckpt'", dir);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(has(r.err, "rank 0: cannot write checkpoint")) << r.err;
+
+  const auto start = std::chrono::steady_clock::now();
+  r = run_mpi(2, "train --data '" + data + "'" + args, dir, "PARAFIT_TEST_EXIT_RANK=1 PARAFIT_TEST_EXIT_AFTER=40");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.code, 124) << "timed out: a rank hung";
+  EXPECT_TRUE(has(r.err, "rank 1: exiting on purpose")) << r.err;
 }
 #endif
 
