@@ -27,14 +27,17 @@ StrataRows split_strata(const StrataPlan& plan, Communicator& comm, std::size_t 
     std::vector<std::size_t> train, validation;
     for (std::size_t row = plan.bounds[g]; row < plan.bounds[g + 1]; ++row)
       (is_validation_row(seed, row, validation_fraction) ? validation : train).push_back(row - first_row);
-    if (train.size() > std::numeric_limits<std::uint32_t>::max())
-      throw Error(fmt::format("a stratum has {} rows; more than 2^32 per stratum needs more --strata", train.size()));
     counts[g] = std::int64_t(train.size());
     counts[plan.strata + g] = std::int64_t(validation.size());
     out.train.push_back(std::move(train));
     out.validation.push_back(std::move(validation));
   }
   if (ranks > 1) comm.allreduce_sum(counts);
+  // Checked after the exchange, so that every rank throws it alike.
+  for (std::size_t g = 0; g < plan.strata; ++g)
+    if (counts[g] > std::int64_t(std::numeric_limits<std::uint32_t>::max()))
+      throw AgreedError(fmt::format("stratum {} has {} rows; more than 2^32 rows per stratum needs more --strata", g,
+                                    counts[g]));
   for (std::size_t g = 0; g < plan.strata; ++g) {
     out.train_counts.push_back(std::size_t(counts[g]));
     out.validation_counts.push_back(std::size_t(counts[plan.strata + g]));

@@ -180,7 +180,12 @@ void validate(const TrainSpec& spec) {
 }
 
 TrainResult train(Dataset local, const TrainSpec& spec, const Context& context, const TrainCallback& progress) {
-  validate(spec);
+  // Errors that every rank meets alike are AgreedErrors: a program under mpirun reports them once.
+  try {
+    validate(spec);
+  } catch (const Error& e) {
+    throw AgreedError(e.what());
+  }
   LocalCommunicator alone;
   Communicator& comm = context.communicator != nullptr ? *context.communicator : alone;
   const auto ranks = static_cast<std::size_t>(comm.size());
@@ -190,10 +195,10 @@ TrainResult train(Dataset local, const TrainSpec& spec, const Context& context, 
 
   // Layout: rank r holds whole strata (rows move between neighbouring ranks).
   const RowLayout layout = row_layout(comm, local.rows());
-  if (layout.total == 0) throw Error("no data rows");
+  if (layout.total == 0) throw AgreedError("no data rows");
   const StrataPlan plan = detail::plan_strata(layout.total, spec.strata);
   if (spec.batch < plan.strata)
-    throw Error(fmt::format("--batch {} is smaller than the {} strata every batch draws from; use a larger "
+    throw AgreedError(fmt::format("--batch {} is smaller than the {} strata every batch draws from; use a larger "
                             "batch or fewer --strata",
                             spec.batch, plan.strata));
   const std::vector<std::size_t> bounds = plan.rank_bounds(ranks);
@@ -247,7 +252,7 @@ TrainResult train(Dataset local, const TrainSpec& spec, const Context& context, 
   detail::StrataRows rows = detail::split_strata(plan, comm, first_row, local.rows(), spec.seed, spec.validation_fraction);
   std::size_t train_total = 0;
   for (std::size_t c : rows.train_counts) train_total += c;
-  if (train_total == 0) throw Error("no training rows left after the validation split");
+  if (train_total == 0) throw AgreedError("no training rows left after the validation split");
 
   std::span<const double> y;
   std::vector<std::span<const double>> inputs;
@@ -262,25 +267,32 @@ TrainResult train(Dataset local, const TrainSpec& spec, const Context& context, 
     const std::size_t p = model.num_parameters();
     theta0.assign(p, 0.0);
     std::vector<bool> given(p, false);
-    for (const auto& [name, value] : spec.start) {
-      const std::size_t j = detail::parameter_index(model, name, "--start");
-      if (given[j]) throw Error(fmt::format("--start: parameter '{}' given twice", name));
-      given[j] = true;
-      theta0[j] = value;
-    }
-    std::vector<std::string> missing;
-    for (std::size_t j = 0; j < p; ++j)
-      if (!given[j]) missing.push_back(model.parameter_names()[j]);
-    if (!missing.empty()) {
-      if (looks_like_formula(spec.model))
-        throw Error(fmt::format("formula models have no self-start rule: give --start for {}", fmt::join(missing, ", ")));
-      std::vector<std::span<const double>> columns = inputs;
-      columns.push_back(y);
-      const auto sample = global_sample(columns, comm, kSelfStartRows);
-      const std::vector<std::span<const double>> sx(sample.begin(), sample.end() - 1);
-      const std::vector<double> auto_start = model.initial_values(sx, sample.back());
+    // The same names, sample and rule on every rank: these errors are everyone's.
+    try {
+      for (const auto& [name, value] : spec.start) {
+        const std::size_t j = detail::parameter_index(model, name, "--start");
+        if (given[j]) throw Error(fmt::format("--start: parameter '{}' given twice", name));
+        given[j] = true;
+        theta0[j] = value;
+      }
+      std::vector<std::string> missing;
       for (std::size_t j = 0; j < p; ++j)
-        if (!given[j]) theta0[j] = auto_start[j];
+        if (!given[j]) missing.push_back(model.parameter_names()[j]);
+      if (!missing.empty()) {
+        if (looks_like_formula(spec.model))
+          throw Error(fmt::format("formula models have no self-start rule: give --start for {}", fmt::join(missing, ", ")));
+        std::vector<std::span<const double>> columns = inputs;
+        columns.push_back(y);
+        const auto sample = global_sample(columns, comm, kSelfStartRows);
+        const std::vector<std::span<const double>> sx(sample.begin(), sample.end() - 1);
+        const std::vector<double> auto_start = model.initial_values(sx, sample.back());
+        for (std::size_t j = 0; j < p; ++j)
+          if (!given[j]) theta0[j] = auto_start[j];
+      }
+    } catch (const AgreedError&) {
+      throw;
+    } catch (const Error& e) {
+      throw AgreedError(e.what());
     }
     objective = std::make_unique<detail::CurveObjective>(model, inputs, y);
   }

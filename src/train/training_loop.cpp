@@ -120,7 +120,7 @@ void run_training_loop(const LoopSetup& s, Optimizer& optimizer, std::vector<dou
       const bool bad = !std::isfinite(mean) || !all_finite(pass.gradient);
       if (std::isnan(st.reference_loss)) {
         if (bad)
-          throw Error("the loss or its gradient is not finite at the starting weights (check the data and --start)");
+          throw AgreedError("the loss or its gradient is not finite at the starting weights (check the data and --start)");
         st.reference_loss = mean;
       }
       if (bad || mean > spec.divergence_factor * std::max(st.reference_loss, 1e-300)) {
