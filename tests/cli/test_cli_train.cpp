@@ -221,6 +221,12 @@ TEST(CliTrainMpi, FailuresStopEveryRank) {
   EXPECT_EQ(r.code, 1) << r.err;
   EXPECT_TRUE(has(r.err, "rank 0: cannot write checkpoint")) << r.err;
 
+  // An error every rank meets alike is reported once, by rank 0.
+  r = run_mpi(2, "train --data '" + data + "'" + args + " --batch 4", dir);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(has(r.err, "--batch 4 is smaller than the 8 strata")) << r.err;
+  EXPECT_EQ(r.err.find("parafit: error:"), r.err.rfind("parafit: error:")) << r.err;
+
   const auto start = std::chrono::steady_clock::now();
   r = run_mpi(2, "train --data '" + data + "'" + args, dir, "PARAFIT_TEST_EXIT_RANK=1 PARAFIT_TEST_EXIT_AFTER=40");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
