@@ -75,6 +75,22 @@ TEST(CliTrain, CurveModelSummaryOnStdoutProgressOnStderr) {
   EXPECT_GT(doc["run"]["samples_per_s"].get<double>(), 0);
 }
 
+// On a terminal the progress is a live line (epoch, step, loss, samples/s, ETA), redrawn in place.
+// `script` (util-linux, essential in Debian) gives the command a pseudo-terminal.
+TEST(CliTrain, LiveProgressLineOnATerminal) {
+  const auto dir = scratch_dir();
+  const std::string data = decay_csv(dir, 20000);
+  if (std::system("command -v script >/dev/null 2>&1") != 0) GTEST_SKIP() << "no 'script' command";
+  const std::string inner = std::string("'") + PARAFIT_EXE + "' train --data '" + data +
+                            "' --model exp-decay --epochs 2 --threads 1 >/dev/null";
+  const int code = std::system(("script -qec \"" + inner + "\" '" + dir + "/tty.txt' >/dev/null 2>&1").c_str());
+  ASSERT_EQ(WEXITSTATUS(code), 0);
+  const std::string tty = read_file(dir + "/tty.txt");
+  EXPECT_TRUE(has(tty, "\r\033[Kepoch 1/2 step 1/")) << tty;
+  EXPECT_TRUE(has(tty, "samples/s  ETA")) << tty;
+  EXPECT_TRUE(has(tty, "parafit: epoch 2/2: train MSE")) << tty;
+}
+
 TEST(CliTrain, BadInputIsAClearErrorWithTheRightExitCode) {
   const auto dir = scratch_dir();
   const std::string data = decay_csv(dir, 500);
