@@ -13,9 +13,11 @@
 //
 // Reproducibility: MPI_SUM on doubles adds in an order the MPI implementation chooses (it may
 // depend on the number of ranks, their placement and message sizes), so the double overload of
-// allreduce_sum is not bitwise reproducible. parafit uses it only for values that need not be;
-// every result that must be identical for any number of ranks (the chunked sums) is all-reduced
-// through the int64 overload, as ExactSum limbs, whose integer sum does not depend on the order.
+// allreduce_sum is not bitwise reproducible in general. parafit uses it only for values that need
+// not be, or whose sum is exact in any order: the training passes' tree nodes (src/train/
+// tree_reduce.h), where every value has one non-zero contributor (x + 0 is exact) or two (a + b
+// is b + a). The chunked sums of fit() are all-reduced through the int64 overload, as ExactSum
+// limbs, whose integer sum does not depend on the order.
 //
 // Threads: MpiSession asks for MPI_THREAD_FUNNELED. Only the thread that created the session may
 // call the communicator; parafit's OpenMP worker threads never do.

@@ -1,6 +1,8 @@
-// A user program built against an installed parafit: fits y = 1 + 2x exactly.
-#include <parafit/fit.h>
+// A user program built against an installed parafit: fits y = 1 + 2x exactly, and trains the same
+// line by L-BFGS (every public header comes in through parafit.h).
+#include <parafit/parafit.h>
 
+#include <cmath>
 #include <cstdio>
 
 int main() {
@@ -11,5 +13,11 @@ int main() {
   spec.model = "poly:1";
   const parafit::FitResult r = parafit::fit(data, spec);
   std::printf("b0 = %.6f, b1 = %.6f\n", r.summary.parameters[0], r.summary.parameters[1]);
-  return r.summary.IsSolutionUsable() ? 0 : 1;
+  parafit::TrainSpec ts;
+  ts.model = "poly:1";
+  ts.optimizer = "lbfgs";
+  const parafit::TrainResult t = parafit::train(data, ts);
+  std::printf("trained: b0 = %.6f, b1 = %.6f\n", t.parameters[0], t.parameters[1]);
+  const bool same = std::abs(t.parameters[0] - 1) < 1e-6 && std::abs(t.parameters[1] - 2) < 1e-6;
+  return r.summary.IsSolutionUsable() && t.summary.IsSolutionUsable() && same ? 0 : 1;
 }
