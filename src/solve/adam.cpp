@@ -2,12 +2,12 @@
 // the formulas are in parafit/optimizer.h.
 #include <fmt/format.h>
 
-#include <Eigen/Core>
 #include <cmath>
 #include <string>
 #include <vector>
 
 #include "parafit/error.h"
+#include "model/fast_exp.h"
 #include "parafit/optimizer.h"
 #include "solve/optimizer_state.h"
 
@@ -31,6 +31,28 @@ namespace {
 
 constexpr detail::ExpectedStateEntry kAdamMoments[] = {{"exp_avg", false}, {"exp_avg_sq", true}};
 
+// The scalars of one step.
+struct AdamStep {
+  double b1, b2, c1, c2, step_size, bias_correction2_sqrt, eps, lambda, decay;
+};
+enum DecayKind { kNoDecay, kL2Decay, kDecoupledDecay };
+
+// The update of optimizer.h, element by element (see Adam::step).
+template <DecayKind kDecay>
+[[gnu::always_inline]] inline void adam_loop(std::size_t n, double* __restrict p, double* __restrict m,
+                                             double* __restrict v, const double* __restrict g, AdamStep c) {
+  for (std::size_t i = 0; i < n; ++i) {
+    double pi = p[i];
+    if constexpr (kDecay == kDecoupledDecay) pi = pi * c.decay;
+    const double gi = kDecay == kL2Decay ? g[i] + c.lambda * pi : g[i];
+    const double mi = c.b1 * m[i] + c.c1 * gi;
+    const double vi = c.b2 * v[i] + c.c2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = pi - c.step_size * mi / (std::sqrt(vi) / c.bias_correction2_sqrt + c.eps);
+  }
+}
+
 class Adam final : public Optimizer {
  public:
   Adam(std::size_t n, const AdamOptions& options, bool decoupled)
@@ -47,35 +69,35 @@ class Adam final : public Optimizer {
   std::size_t num_parameters() const override { return n_; }
   std::uint64_t steps_taken() const override { return steps_; }
 
-  // The loops are Eigen array expressions: one coefficient-wise formula per statement, each
-  // element rounded exactly as the scalar formula (so the alignment-dependent split between
-  // packet and scalar code cannot change a bit), and vectorised including the square root.
+  // One pass over the parameters, each element updated by the scalar formulas in the order of
+  // optimizer.h, every operation a separately rounded IEEE operation (+, *, /, sqrt: the library
+  // is built without FMA contraction). The loop has a baseline (SSE2) and an AVX2 copy
+  // (model/fast_exp.h's dispatch); both vectorise, the square root included (this file is built
+  // with -fno-math-errno: sqrt of v >= 0 never sets errno), and give the same bits.
   void step(std::span<double> params, std::span<const double> grad, double lr) override {
     detail::check_step_arguments(decoupled_ ? "adamw" : "adam", n_, params, grad, lr);
-    using Array = Eigen::Map<Eigen::ArrayXd>;
-    using ConstArray = Eigen::Map<const Eigen::ArrayXd>;
-    const auto n = static_cast<Eigen::Index>(n_);
-    Array p(params.data(), n), m(m_.data(), n), v(v_.data(), n);
-    const ConstArray g(grad.data(), n);
-
     const double t = static_cast<double>(steps_ + 1);
-    const double c1 = 1.0 - beta1_;
-    const double c2 = 1.0 - beta2_;
-    const double bias_correction1 = 1.0 - std::pow(beta1_, t);
-    const double bias_correction2_sqrt = std::sqrt(1.0 - std::pow(beta2_, t));
-    const double step_size = lr / bias_correction1;
-    const double b1 = beta1_, b2 = beta2_, eps = epsilon_, lambda = lambda_;
-
-    if (decoupled_ || lambda == 0) {
-      if (decoupled_ && lambda != 0) p = p * (1.0 - lr * lambda);
-      m = b1 * m + c1 * g;
-      v = b2 * v + c2 * g * g;
-    } else {
-      // g_t = g + lambda * theta, recomputed in both statements (same bits, no buffer).
-      m = b1 * m + c1 * (g + lambda * p);
-      v = b2 * v + c2 * (g + lambda * p) * (g + lambda * p);
-    }
-    p = p - step_size * m / (v.sqrt() / bias_correction2_sqrt + eps);
+    AdamStep c;
+    c.b1 = beta1_;
+    c.b2 = beta2_;
+    c.c1 = 1.0 - beta1_;
+    c.c2 = 1.0 - beta2_;
+    c.step_size = lr / (1.0 - std::pow(beta1_, t));
+    c.bias_correction2_sqrt = std::sqrt(1.0 - std::pow(beta2_, t));
+    c.eps = epsilon_;
+    c.lambda = lambda_;
+    c.decay = 1.0 - lr * lambda_;
+    const std::size_t n = n_;
+    double* p = params.data();
+    double* m = m_.data();
+    double* v = v_.data();
+    const double* g = grad.data();
+    if (decoupled_ && lambda_ != 0)
+      detail::run_dispatched<adam_loop<kDecoupledDecay>>(n, p, m, v, g, c);
+    else if (!decoupled_ && lambda_ != 0)
+      detail::run_dispatched<adam_loop<kL2Decay>>(n, p, m, v, g, c);
+    else
+      detail::run_dispatched<adam_loop<kNoDecay>>(n, p, m, v, g, c);
     ++steps_;
   }
 

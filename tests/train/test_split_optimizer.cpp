@@ -3,6 +3,7 @@
 
 #include "parafit/error.h"
 #include "train/split_optimizer.h"
+#include "model/fast_exp.h"
 #include "train/strata.h"
 
 namespace parafit::detail {
@@ -40,6 +41,35 @@ TEST(SplitOptimizer, SameBitsAndStateAsOneOptimizer) {
     state.back().second.pop_back();
     EXPECT_THROW(other.set_state(state), Error);
     EXPECT_EQ(other.state(), one->state()) << "a rejected state changes nothing";
+  }
+}
+
+}  // namespace
+}  // namespace parafit::detail
+
+namespace parafit::detail {
+namespace {
+
+// The Adam update's baseline and AVX2 copies give the same bits, for all three decay forms.
+TEST(AdamLoop, SameBitsOnBothInstructionSets) {
+  const std::size_t n = 1001;  // not a multiple of the vector width
+  Rng rng(8);
+  std::vector<double> start(n), grads(5 * n);
+  for (double& x : start) x = rng.normal();
+  for (double& x : grads) x = rng.normal() * 1e-3;
+  for (const std::string kind : {"adam", "adam-l2", "adamw"}) {
+    std::vector<std::vector<double>> results;
+    for (const LoopIsa isa : {LoopIsa::baseline, LoopIsa::avx2}) {
+      ScopedLoopIsa force(isa);
+      AdamOptions o;
+      if (kind == "adam-l2") o.weight_decay = 0.1;
+      auto opt = kind == "adamw" ? make_adamw(n, o) : make_adam(n, o);
+      std::vector<double> p = start;
+      for (int s = 0; s < 5; ++s) opt->step(p, std::span<const double>(grads).subspan(std::size_t(s) * n, n), 1e-2);
+      results.push_back(p);
+    }
+    EXPECT_EQ(results[0], results[1]) << kind;
+    EXPECT_NE(results[0], start);
   }
 }
 
