@@ -8,6 +8,7 @@
 #include "parafit/error.h"
 #include "parafit/thread_communicator.h"
 #include "parafit/train.h"
+#include "model/fast_exp.h"
 #include "train/mlp_init.h"
 #include "train/mlp_objective.h"
 #include "train/stratum_engine.h"
@@ -161,6 +162,24 @@ TEST(TrainMlp, ColumnErrorsNameTheColumns) {
   spec.x = {};
   spec.model = "mlp:8,0";
   EXPECT_THROW(train(data, spec), Error);
+}
+
+}  // namespace
+}  // namespace parafit
+
+namespace parafit {
+namespace {
+
+// The trainer's own loops (weights narrowed to float, accumulators handed over, tree additions,
+// the Adam update) have baseline and AVX2 copies: the same weights either way.
+TEST(TrainMlp, SameWeightsOnBothInstructionSets) {
+  const Dataset data = test::w3_data(2000);
+  std::vector<std::vector<double>> weights;
+  for (const detail::LoopIsa isa : {detail::LoopIsa::baseline, detail::LoopIsa::avx2}) {
+    detail::ScopedLoopIsa force(isa);
+    weights.push_back(train(data, mlp_spec()).mlp->parameters);
+  }
+  EXPECT_EQ(weights[0], weights[1]);
 }
 
 }  // namespace
