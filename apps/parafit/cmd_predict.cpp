@@ -23,56 +23,58 @@ class PredictCommand final : public Command {
   }
 
   int run() override {
-    if (is_mlp_model_file(model_file_)) return run_mlp();
-    const SavedModel saved = load_model_file(model_file_);
-    TableOptions csv;
-    csv.columns = saved.inputs;
-    csv.drop_missing = drop_missing_;
-    const Dataset data = read_table(data_, csv);
-    Context ctx;
-    ctx.threads = threads_;
-    const Predictions pred = predict(saved, data, ctx);
-
-    OutputFile out(out_);
-    fmt::memory_buffer buf;
-    for (const auto& name : saved.inputs) fmt::format_to(std::back_inserter(buf), "{},", name);
-    const int level = static_cast<int>(saved.confidence_level * 100 + 0.5);
-    fmt::format_to(std::back_inserter(buf), "fit,se_fit,lwr{0},upr{0}\n", level);
-    for (std::size_t i = 0; i < data.rows(); ++i) {
-      for (std::size_t k = 0; k < saved.inputs.size(); ++k)
-        fmt::format_to(std::back_inserter(buf), "{},", data.column(k)[i]);
-      fmt::format_to(std::back_inserter(buf), "{},{},{},{}\n", pred.fit[i], pred.se_fit[i],
-                     pred.lower[i], pred.upper[i]);
-      out.flush_if_large(buf);
+    // An MLP predicts values only: it has no covariance to give standard errors.
+    if (is_mlp_model_file(model_file_)) {
+      const MlpModel mlp = load_mlp_file(model_file_);
+      const Dataset data = read_inputs(mlp.inputs);
+      const std::vector<double> fit = mlp.predict(data, context());
+      write(mlp.inputs, data, "fit", [&](fmt::memory_buffer& buf, std::size_t i) {
+        fmt::format_to(std::back_inserter(buf), "{}", fit[i]);
+      });
+      return 0;
     }
-    out.write(buf);
-    out.close();
+    const SavedModel saved = load_model_file(model_file_);
+    const Dataset data = read_inputs(saved.inputs);
+    const Predictions pred = predict(saved, data, context());
+    const int level = static_cast<int>(saved.confidence_level * 100 + 0.5);
+    write(saved.inputs, data, fmt::format("fit,se_fit,lwr{0},upr{0}", level),
+          [&](fmt::memory_buffer& buf, std::size_t i) {
+            fmt::format_to(std::back_inserter(buf), "{},{},{},{}", pred.fit[i], pred.se_fit[i], pred.lower[i],
+                           pred.upper[i]);
+          });
     return 0;
   }
 
  private:
-  // An MLP predicts values only: it has no covariance to give standard errors.
-  int run_mlp() {
-    const MlpModel mlp = load_mlp_file(model_file_);
+  Dataset read_inputs(const std::vector<std::string>& inputs) const {
     TableOptions table;
-    table.columns = mlp.inputs;
+    table.columns = inputs;
     table.drop_missing = drop_missing_;
-    const Dataset data = read_table(data_, table);
+    return read_table(data_, table);
+  }
+
+  Context context() const {
     Context ctx;
     ctx.threads = threads_;
-    const std::vector<double> fit = mlp.predict(data, ctx);
+    return ctx;
+  }
+
+  // The CSV: the input columns, then what `row` writes for each row under the header `columns`.
+  template <class Row>
+  void write(const std::vector<std::string>& inputs, const Dataset& data, const std::string& columns,
+             const Row& row) const {
     OutputFile out(out_);
     fmt::memory_buffer buf;
-    for (const auto& name : mlp.inputs) fmt::format_to(std::back_inserter(buf), "{},", name);
-    fmt::format_to(std::back_inserter(buf), "fit\n");
+    for (const auto& name : inputs) fmt::format_to(std::back_inserter(buf), "{},", name);
+    fmt::format_to(std::back_inserter(buf), "{}\n", columns);
     for (std::size_t i = 0; i < data.rows(); ++i) {
-      for (std::size_t k = 0; k < mlp.inputs.size(); ++k) fmt::format_to(std::back_inserter(buf), "{},", data.column(k)[i]);
-      fmt::format_to(std::back_inserter(buf), "{}\n", fit[i]);
+      for (std::size_t k = 0; k < inputs.size(); ++k) fmt::format_to(std::back_inserter(buf), "{},", data.column(k)[i]);
+      row(buf, i);
+      buf.push_back('\n');
       out.flush_if_large(buf);
     }
     out.write(buf);
     out.close();
-    return 0;
   }
 
   std::string model_file_, data_, out_ = "-";
