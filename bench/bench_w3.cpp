@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "parafit/train.h"
-#include "train/strata.h"
+#include "parallel/strata.h"
 
 int main(int argc, char** argv) {
   const std::size_t rows = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;

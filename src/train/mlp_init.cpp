@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "train/strata.h"
+#include "parallel/strata.h"
 
 namespace parafit::detail {
 

@@ -21,7 +21,7 @@ class GradientAccumulator {
   virtual ~GradientAccumulator() = default;
   virtual void zero() = 0;
   // out[j] = the accumulated value j, converted exactly to double (and + 0.0: never -0.0, see
-  // tree_reduce.h), leaving the accumulator at zero for the next pass — one sweep for both.
+  // strata_tree.h), leaving the accumulator at zero for the next pass — one sweep for both.
   virtual void take(std::span<double> out) = 0;
 };
 

@@ -16,8 +16,8 @@
 #include "train/curve_objective.h"
 #include "train/mlp_init.h"
 #include "train/mlp_objective.h"
-#include "train/split_optimizer.h"
-#include "train/stratum_engine.h"
+#include "parallel/sharded_optimizer.h"
+#include "parallel/strata_engine.h"
 #include "train/training_loop.h"
 
 namespace parafit {
@@ -37,7 +37,7 @@ void standardise(MlpModel& mlp, const Dataset& data, const StrataPlan& plan, Com
   for (const auto& name : mlp.inputs) cols.push_back(data.column(name));
   cols.push_back(data.column(mlp.response));
   const std::size_t width = d + 1;
-  detail::StrataReducer reducer(plan, comm, width);
+  detail::StrataTree reducer(plan, comm, width);
   std::size_t n = 0;
   for (std::size_t c : rows.train_counts) n += c;
   auto pass = [&](const std::vector<double>* mean) {
@@ -104,9 +104,9 @@ std::string fingerprint(const TrainSpec& spec, const TrainResult& r, const Strat
   return j.dump();
 }
 
-// The optimizer of the spec, its update spread over the threads (SplitOptimizer: the same bits).
+// The optimizer of the spec, its update spread over the threads (ShardedOptimizer: the same bits).
 std::unique_ptr<Optimizer> make_optimizer(const TrainSpec& spec, std::size_t p, int threads) {
-  return std::make_unique<detail::SplitOptimizer>(p, threads, [&](std::size_t n) {
+  return std::make_unique<detail::ShardedOptimizer>(p, threads, [&](std::size_t n) {
     if (spec.optimizer == "sgd") return make_sgd(n, spec.sgd);
     if (spec.optimizer == "adam") return make_adam(n, spec.adam);
     return make_adamw(n, spec.adam);
@@ -297,7 +297,7 @@ TrainResult train(Dataset local, const TrainSpec& spec, const Context& context, 
     objective = std::make_unique<detail::CurveObjective>(model, inputs, y);
   }
 
-  detail::StratumEngine engine(*objective, plan, std::move(rows), comm, threads, spec.batch, spec.seed);
+  detail::StrataEngine engine(*objective, plan, std::move(rows), comm, threads, spec.batch, spec.seed);
   result.summary.strata = plan.strata;
   detail::LoopSetup setup{spec, engine, *objective, comm, progress, fingerprint(spec, result, plan)};
   if (spec.optimizer == "lbfgs") {

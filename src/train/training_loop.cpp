@@ -61,7 +61,7 @@ void finish(const LoopSetup& s, std::span<const double> theta, TrainSummary& sum
 
 void run_training_loop(const LoopSetup& s, Optimizer& optimizer, std::vector<double>& theta, TrainSummary& summary) {
   const TrainSpec& spec = s.spec;
-  StratumEngine& engine = s.engine;
+  StrataEngine& engine = s.engine;
   const bool root = s.comm.rank() == 0;
   const double scale = s.objective.loss_scale();
   const std::size_t micro = engine.micro_batches_per_epoch();
@@ -240,7 +240,7 @@ void run_training_loop(const LoopSetup& s, Optimizer& optimizer, std::vector<dou
 }
 
 void run_lbfgs(const LoopSetup& s, std::vector<double>& theta, TrainSummary& summary) {
-  StratumEngine& engine = s.engine;
+  StrataEngine& engine = s.engine;
   const bool root = s.comm.rank() == 0;
   const double scale = s.objective.loss_scale();
   const auto start = Clock::now();

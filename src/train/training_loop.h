@@ -1,5 +1,5 @@
 // train/training_loop.h — the epochs and steps of mini-batch training, and full-batch L-BFGS, over
-// a StratumEngine: schedule, divergence, validation, early stopping, checkpoints, progress.
+// a StrataEngine: schedule, divergence, validation, early stopping, checkpoints, progress.
 #pragma once
 
 #include <span>
@@ -10,13 +10,13 @@
 #include "parafit/optimizer.h"
 #include "parafit/train.h"
 #include "train/objective.h"
-#include "train/stratum_engine.h"
+#include "parallel/strata_engine.h"
 
 namespace parafit::detail {
 
 struct LoopSetup {
   const TrainSpec& spec;
-  StratumEngine& engine;
+  StrataEngine& engine;
   const TrainObjective& objective;
   Communicator& comm;
   const TrainCallback& progress;  // called on rank 0 only

@@ -11,7 +11,7 @@
 #include "model/fast_exp.h"
 #include "train/mlp_init.h"
 #include "train/mlp_objective.h"
-#include "train/stratum_engine.h"
+#include "parallel/strata_engine.h"
 #include "train_test_data.h"
 
 namespace parafit {
@@ -48,7 +48,7 @@ TEST(TrainMlp, FullGradientMatchesFiniteDifferencesOfTheLoss) {
     const auto objective = detail::make_mlp_objective(m, data, 2);
     LocalCommunicator comm;
     const detail::StrataPlan plan = detail::plan_strata(data.rows(), 4);
-    detail::StratumEngine engine(*objective, plan, detail::split_strata(plan, comm, 0, data.rows(), 1, 0.0), comm,
+    detail::StrataEngine engine(*objective, plan, detail::split_strata(plan, comm, 0, data.rows(), 1, 0.0), comm,
                                  2, 64, 1);
     const detail::PassResult g = engine.full_gradient(theta);
     for (std::size_t j = 0; j < theta.size(); j += 3) {

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "parafit/dataset.h"
-#include "train/strata.h"
+#include "parallel/strata.h"
 
 namespace parafit::test {
 

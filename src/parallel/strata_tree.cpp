@@ -1,4 +1,4 @@
-#include "train/tree_reduce.h"
+#include "parallel/strata_tree.h"
 
 #include <algorithm>
 
@@ -37,7 +37,7 @@ std::vector<std::pair<std::size_t, std::size_t>> tree_cover(std::size_t strata, 
   return out;
 }
 
-StrataReducer::StrataReducer(const StrataPlan& plan, Communicator& comm, std::size_t width, int threads)
+StrataTree::StrataTree(const StrataPlan& plan, Communicator& comm, std::size_t width, int threads)
     : strata_(plan.strata), comm_(comm), width_(width), threads_(std::max(1, threads)) {
   const auto ranks = static_cast<std::size_t>(comm.size());
   const auto me = static_cast<std::size_t>(comm.rank());
@@ -56,12 +56,12 @@ StrataReducer::StrataReducer(const StrataPlan& plan, Communicator& comm, std::si
                 slots_[1] == std::pair<std::size_t, std::size_t>{mid, strata_};
 }
 
-std::size_t StrataReducer::payload_values() const {
+std::size_t StrataTree::payload_values() const {
   if (comm_.size() == 1) return 0;
   return two_halves_ ? width_ : slots_.size() * width_;
 }
 
-void StrataReducer::node(std::size_t lo, std::size_t hi, std::span<double> local, std::size_t c0,
+void StrataTree::node(std::size_t lo, std::size_t hi, std::span<double> local, std::size_t c0,
                          std::size_t c1) const {
   double* first = local.data() + (lo - first_) * width_;
   if (hi - lo == 1) return;
@@ -72,7 +72,7 @@ void StrataReducer::node(std::size_t lo, std::size_t hi, std::span<double> local
   run_dispatched<add_loop>(c1 - c0, first + c0, second + c0);
 }
 
-std::vector<double> StrataReducer::top(std::size_t lo, std::size_t hi,
+std::vector<double> StrataTree::top(std::size_t lo, std::size_t hi,
                                        std::span<const double> slots) const {
   const auto it = std::find(slots_.begin(), slots_.end(), std::pair<std::size_t, std::size_t>{lo, hi});
   if (it != slots_.end()) {
@@ -85,7 +85,7 @@ std::vector<double> StrataReducer::top(std::size_t lo, std::size_t hi,
   return sum;
 }
 
-void StrataReducer::reduce_local(std::span<double> local, std::size_t c0, std::size_t c1) const {
+void StrataTree::reduce_local(std::span<double> local, std::size_t c0, std::size_t c1) const {
   // A few hundred values at a time, so that every level of the tree works on data still in L1.
   constexpr std::size_t kBlock = 512;
   for (std::size_t b = c0; b < c1; b += kBlock) {
@@ -99,7 +99,7 @@ void StrataReducer::reduce_local(std::span<double> local, std::size_t c0, std::s
   }
 }
 
-std::vector<double> StrataReducer::exchange(std::span<double> local) {
+std::vector<double> StrataTree::exchange(std::span<double> local) {
   auto row = [&](std::size_t stratum) {
     const double* p = local.data() + (stratum - first_) * width_;
     return std::vector<double>(p, p + width_);
@@ -120,7 +120,7 @@ std::vector<double> StrataReducer::exchange(std::span<double> local) {
   return top(0, strata_, buffer);
 }
 
-std::vector<double> StrataReducer::reduce(std::span<double> local) {
+std::vector<double> StrataTree::reduce(std::span<double> local) {
   // One equal range of values per thread, each at least ~1000 values: below that a thread costs
   // more than it saves.
   constexpr std::size_t kMinBlock = 1024;

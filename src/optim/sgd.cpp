@@ -8,7 +8,7 @@
 
 #include "parafit/error.h"
 #include "parafit/optimizer.h"
-#include "solve/optimizer_state.h"
+#include "optim/optimizer_state.h"
 
 namespace parafit {
 

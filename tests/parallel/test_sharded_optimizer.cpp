@@ -1,15 +1,15 @@
-// SplitOptimizer: the same bits and the same state as one optimizer over all the parameters.
+// ShardedOptimizer: the same bits and the same state as one optimizer over all the parameters.
 #include <gtest/gtest.h>
 
 #include "parafit/error.h"
-#include "train/split_optimizer.h"
+#include "parallel/sharded_optimizer.h"
 #include "model/fast_exp.h"
-#include "train/strata.h"
+#include "parallel/strata.h"
 
 namespace parafit::detail {
 namespace {
 
-TEST(SplitOptimizer, SameBitsAndStateAsOneOptimizer) {
+TEST(ShardedOptimizer, SameBitsAndStateAsOneOptimizer) {
   const std::size_t n = 5313;
   Rng rng(4);
   std::vector<double> start(n);
@@ -20,7 +20,7 @@ TEST(SplitOptimizer, SameBitsAndStateAsOneOptimizer) {
       return kind == "adam" ? make_adam(m) : make_adamw(m);
     };
     auto one = make(n);
-    SplitOptimizer split(n, 3, make);
+    ShardedOptimizer split(n, 3, make);
     std::vector<double> a = start, b = start, g(n);
     for (int step = 0; step < 5; ++step) {
       for (double& x : g) x = rng.normal();
@@ -31,7 +31,7 @@ TEST(SplitOptimizer, SameBitsAndStateAsOneOptimizer) {
     EXPECT_EQ(split.state(), one->state()) << kind;
     EXPECT_EQ(split.steps_taken(), 5u);
     // A state saved by one optimizer continues identically in a split one, and the other way.
-    SplitOptimizer other(n, 2, make);
+    ShardedOptimizer other(n, 2, make);
     other.set_state(one->state());
     for (double& x : g) x = rng.normal();
     one->step(a, g, 1e-2);

@@ -1,4 +1,4 @@
-#include "train/stratum_engine.h"
+#include "parallel/strata_engine.h"
 
 #include <fmt/format.h>
 #include <omp.h>
@@ -45,7 +45,7 @@ StrataRows split_strata(const StrataPlan& plan, Communicator& comm, std::size_t 
   return out;
 }
 
-StratumEngine::StratumEngine(const TrainObjective& objective, const StrataPlan& plan, StrataRows rows,
+StrataEngine::StrataEngine(const TrainObjective& objective, const StrataPlan& plan, StrataRows rows,
                              Communicator& comm, int threads, std::size_t batch, std::uint64_t seed)
     : objective_(objective),
       plan_(plan),
@@ -73,7 +73,7 @@ StratumEngine::StratumEngine(const TrainObjective& objective, const StrataPlan& 
   scratch_.resize(std::size_t(threads_));
 }
 
-void StratumEngine::start_epoch(std::size_t epoch) {
+void StrataEngine::start_epoch(std::size_t epoch) {
   const auto owned = static_cast<std::ptrdiff_t>(order_.size());
 #pragma omp parallel for num_threads(threads_) schedule(static)
   for (std::ptrdiff_t s = 0; s < owned; ++s)
@@ -81,7 +81,7 @@ void StratumEngine::start_epoch(std::size_t epoch) {
 }
 
 template <class Fn>
-PassResult StratumEngine::run(std::span<const double> theta, bool with_gradient, std::size_t rows, Fn&& fn) {
+PassResult StrataEngine::run(std::span<const double> theta, bool with_gradient, std::size_t rows, Fn&& fn) {
   const std::size_t owned = rows_.train.size();
   const std::size_t p = objective_.num_parameters();
   const std::size_t width = with_gradient ? p + 2 : 2;
@@ -90,7 +90,7 @@ PassResult StratumEngine::run(std::span<const double> theta, bool with_gradient,
   std::vector<double>& local = local_;
   std::vector<std::string> errors(owned);
   const int threads = static_cast<int>(std::min<std::size_t>(std::size_t(threads_), std::max<std::size_t>(owned, 1)));
-  StrataReducer& reducer = with_gradient ? gradient_reducer_ : loss_reducer_;
+  StrataTree& reducer = with_gradient ? gradient_reducer_ : loss_reducer_;
 #pragma omp parallel num_threads(threads)
   {
     const auto t = static_cast<std::size_t>(omp_get_thread_num());
@@ -151,7 +151,7 @@ PassResult StratumEngine::run(std::span<const double> theta, bool with_gradient,
   return result;
 }
 
-PassResult StratumEngine::batch_gradient(std::span<const double> theta, std::size_t first, std::size_t last) {
+PassResult StrataEngine::batch_gradient(std::span<const double> theta, std::size_t first, std::size_t last) {
   std::size_t rows = 0;
   for (std::size_t g = 0; g < plan_.strata; ++g)
     for (std::size_t m = first; m < last; ++m) {
@@ -176,14 +176,14 @@ PassResult StratumEngine::batch_gradient(std::span<const double> theta, std::siz
              });
 }
 
-PassResult StratumEngine::full_gradient(std::span<const double> theta) {
+PassResult StrataEngine::full_gradient(std::span<const double> theta) {
   return run(theta, true, train_total_,
              [&](std::size_t s, TrainWorker& w, GradientAccumulator& acc, std::vector<std::size_t>&) {
                return w.accumulate(rows_.train[s], acc, 0.0);
              });
 }
 
-PassResult StratumEngine::full_loss(std::span<const double> theta, bool validation) {
+PassResult StrataEngine::full_loss(std::span<const double> theta, bool validation) {
   return run(theta, false, validation ? validation_total_ : train_total_,
              [&](std::size_t s, TrainWorker& w, GradientAccumulator&, std::vector<std::size_t>&) {
                return w.loss(validation ? rows_.validation[s] : rows_.train[s], 0.0);

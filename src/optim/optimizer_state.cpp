@@ -1,4 +1,4 @@
-#include "solve/optimizer_state.h"
+#include "optim/optimizer_state.h"
 
 #include <fmt/format.h>
 

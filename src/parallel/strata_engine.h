@@ -1,6 +1,6 @@
-// train/stratum_engine.h — the data-parallel passes of training: a mini-batch gradient, a full
+// parallel/strata_engine.h — the data-parallel passes of training: a mini-batch gradient, a full
 // gradient, a loss, each computed stratum by stratum on this rank's threads and combined over
-// ranks by the fixed tree of tree_reduce.h.
+// ranks by the fixed tree of strata_tree.h.
 #pragma once
 
 #include <cstddef>
@@ -12,8 +12,8 @@
 
 #include "parafit/communicator.h"
 #include "train/objective.h"
-#include "train/strata.h"
-#include "train/tree_reduce.h"
+#include "parallel/strata.h"
+#include "parallel/strata_tree.h"
 
 namespace parafit::detail {
 
@@ -35,9 +35,9 @@ struct PassResult {
   std::size_t rows = 0;          // rows in the pass (all ranks)
 };
 
-class StratumEngine {
+class StrataEngine {
  public:
-  StratumEngine(const TrainObjective& objective, const StrataPlan& plan, StrataRows rows, Communicator& comm,
+  StrataEngine(const TrainObjective& objective, const StrataPlan& plan, StrataRows rows, Communicator& comm,
                 int threads, std::size_t batch, std::uint64_t seed);
 
   // Micro-batches in an epoch: the most any stratum needs to draw all its training rows.
@@ -78,7 +78,7 @@ class StratumEngine {
   std::vector<std::unique_ptr<TrainWorker>> workers_;              // one per thread
   std::vector<std::unique_ptr<GradientAccumulator>> accumulators_;  // one per owned stratum
   std::vector<std::vector<std::size_t>> scratch_;                  // per thread: row indices
-  StrataReducer gradient_reducer_, loss_reducer_;
+  StrataTree gradient_reducer_, loss_reducer_;
   std::vector<double> local_;  // per owned stratum: [gradient..., loss, failed], reused every pass
   std::size_t collectives_ = 0, collective_bytes_ = 0;
 };

@@ -1,4 +1,4 @@
-// train/tree_reduce.h — the fixed-order sum of per-stratum vectors across threads and ranks.
+// parallel/strata_tree.h — the fixed-order sum of per-stratum vectors across threads and ranks.
 //
 // Each stratum yields a vector (a gradient and its loss, say). Their total is defined as one
 // fixed binary tree over the strata — node [lo, hi) = node [lo, mid) + node [mid, hi), mid =
@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "parafit/communicator.h"
-#include "train/strata.h"
+#include "parallel/strata.h"
 
 namespace parafit::detail {
 
@@ -25,12 +25,12 @@ namespace parafit::detail {
 std::vector<std::pair<std::size_t, std::size_t>> tree_cover(std::size_t strata, std::size_t first,
                                                            std::size_t last);
 
-class StrataReducer {
+class StrataTree {
  public:
   // `width` values per stratum. Every rank must construct it with the same plan and width. The
   // local part of the tree runs on up to `threads` threads, each on its own range of the values
   // (every value still sums in tree order, so the bits do not depend on it).
-  StrataReducer(const StrataPlan& plan, Communicator& comm, std::size_t width, int threads = 1);
+  StrataTree(const StrataPlan& plan, Communicator& comm, std::size_t width, int threads = 1);
 
   std::size_t first_owned() const { return first_; }
   std::size_t owned() const { return last_ - first_; }

@@ -1,8 +1,8 @@
-// train/split_optimizer.h — one optimizer step spread over threads.
+// parallel/sharded_optimizer.h — one optimizer step spread over threads.
 //
 // SGD, Adam and AdamW update every parameter from its own values alone, so an optimizer over
 // parameters [0, n) behaves exactly like independent optimizers over consecutive ranges of it, each
-// taking the same steps. SplitOptimizer holds one per range and steps them on separate threads:
+// taking the same steps. ShardedOptimizer holds one per range and steps them on separate threads:
 // the same bits as one optimizer, in a fraction of the time (Adam on the 5313 weights of a
 // 16-64-64-1 MLP takes ~15 us, a tenth of a training step on one core). Its state is that of the
 // single optimizer — the ranges' vectors concatenated — so a checkpoint does not depend on the
@@ -17,10 +17,10 @@
 
 namespace parafit::detail {
 
-class SplitOptimizer final : public Optimizer {
+class ShardedOptimizer final : public Optimizer {
  public:
   // make(n) builds an optimizer over n parameters; `threads` ranges (fewer for small n).
-  SplitOptimizer(std::size_t num_parameters, int threads,
+  ShardedOptimizer(std::size_t num_parameters, int threads,
                  const std::function<std::unique_ptr<Optimizer>(std::size_t)>& make);
 
   std::string name() const override { return parts_.front()->name(); }

@@ -1,4 +1,4 @@
-#include "train/strata.h"
+#include "parallel/strata.h"
 
 #include <algorithm>
 #include <cmath>

@@ -9,7 +9,7 @@
 #include "parafit/error.h"
 #include "model/fast_exp.h"
 #include "parafit/optimizer.h"
-#include "solve/optimizer_state.h"
+#include "optim/optimizer_state.h"
 
 namespace parafit {
 

@@ -1,4 +1,4 @@
-#include "train/split_optimizer.h"
+#include "parallel/sharded_optimizer.h"
 
 #include <fmt/format.h>
 
@@ -16,7 +16,7 @@ constexpr std::size_t kMinPerPart = 1024;
 
 }  // namespace
 
-SplitOptimizer::SplitOptimizer(std::size_t num_parameters, int threads,
+ShardedOptimizer::ShardedOptimizer(std::size_t num_parameters, int threads,
                                const std::function<std::unique_ptr<Optimizer>(std::size_t)>& make)
     : n_(num_parameters) {
   const std::size_t parts =
@@ -25,7 +25,7 @@ SplitOptimizer::SplitOptimizer(std::size_t num_parameters, int threads,
   for (std::size_t k = 0; k < parts; ++k) parts_.push_back(make(bounds_[k + 1] - bounds_[k]));
 }
 
-void SplitOptimizer::step(std::span<double> params, std::span<const double> grad, double lr) {
+void ShardedOptimizer::step(std::span<double> params, std::span<const double> grad, double lr) {
   if (params.size() != n_ || grad.size() != n_)
     throw Error(fmt::format("{}: {} parameters and {} gradient values for an optimizer of {}", name(), params.size(),
                             grad.size(), n_));
@@ -44,7 +44,7 @@ void SplitOptimizer::step(std::span<double> params, std::span<const double> grad
     if (!e.empty()) throw Error(e);
 }
 
-OptimizerState SplitOptimizer::state() const {
+OptimizerState ShardedOptimizer::state() const {
   OptimizerState whole = parts_.front()->state();
   for (std::size_t k = 1; k < parts_.size(); ++k) {
     const OptimizerState part = parts_[k]->state();
@@ -54,7 +54,7 @@ OptimizerState SplitOptimizer::state() const {
   return whole;
 }
 
-void SplitOptimizer::set_state(const OptimizerState& state) {
+void ShardedOptimizer::set_state(const OptimizerState& state) {
   // Sizes are checked against the whole before splitting, so the messages speak of the whole.
   for (const auto& [name, values] : state)
     if (name != "step" && values.size() != n_)

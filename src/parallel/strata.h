@@ -7,7 +7,7 @@
 // the N rows are cut into G contiguous strata (G fixed for the run, never derived from the worker
 // count). Every mini-batch takes its share of rows from each stratum, drawn from that stratum's own
 // per-epoch shuffle; a stratum's gradient is folded row by row in draw order, and the G stratum sums
-// are combined in a fixed tree (tree_reduce.h). A stratum lives whole on one rank (ranks own
+// are combined in a fixed tree (strata_tree.h). A stratum lives whole on one rank (ranks own
 // contiguous runs of strata) and on one thread at a time, so nothing in the arithmetic depends on
 // the number of workers. Stratified sampling is also a sound SGD scheme in its own right: every
 // batch sees every part of the file, even a file sorted by x.

@@ -8,8 +8,8 @@
 #include <set>
 
 #include "parafit/thread_communicator.h"
-#include "train/strata.h"
-#include "train/tree_reduce.h"
+#include "parallel/strata.h"
+#include "parallel/strata_tree.h"
 
 namespace parafit::detail {
 namespace {
@@ -109,7 +109,7 @@ TEST(TreeReduce, SameBitsForAnyNumberOfRanks) {
     for (int ranks : {1, 2, 3, 4, 5, 9}) {
       std::vector<std::vector<double>> results(static_cast<std::size_t>(ranks));
       run_ranks(ranks, [&](Communicator& comm) {
-        StrataReducer reducer(plan, comm, width);
+        StrataTree reducer(plan, comm, width);
         std::vector<double> local;
         for (std::size_t s = 0; s < reducer.owned(); ++s)
           for (std::size_t k = 0; k < width; ++k) local.push_back(values[k][reducer.first_owned() + s]);
