@@ -1,3 +1,5 @@
+#include "parallel/chunked_sum.h"
+
 #include <omp.h>
 
 #include <algorithm>
@@ -6,7 +8,6 @@
 #include <mutex>
 #include <string>
 
-#include "parafit/context.h"
 #include "parafit/distributed.h"
 #include "parafit/exact_sum.h"
 
@@ -38,30 +39,71 @@ class FirstError {
   std::exception_ptr error_;
 };
 
+// A ChunkFunction as a RowKernel: each call adds into the span it is given.
+class FunctionKernel final : public detail::RowKernel {
+ public:
+  FunctionKernel(std::size_t width, const ChunkFunction& fn) : width_(width), fn_(fn) {}
+  std::size_t width() const override { return width_; }
+  std::unique_ptr<detail::RowSums> make_sums() const override {
+    return std::make_unique<detail::VectorSums>(width_);
+  }
+  std::unique_ptr<detail::RowWorker> make_worker() const override { return std::make_unique<Worker>(fn_); }
+
+ private:
+  class Worker final : public detail::RowWorker {
+   public:
+    explicit Worker(const ChunkFunction& fn) : fn_(fn) {}
+    void set_parameters(std::span<const double>) override {}
+    void accumulate(const detail::RowSet& rows, detail::RowSums& sums) override {
+      fn_(rows.begin(), rows.begin() + rows.size(), static_cast<detail::VectorSums&>(sums).values());
+    }
+
+   private:
+    const ChunkFunction& fn_;
+  };
+  std::size_t width_;
+  const ChunkFunction& fn_;
+};
+
+int chunk_threads(const Context& ctx, std::size_t chunks) {
+  return static_cast<int>(std::clamp<std::size_t>(chunks, 1, static_cast<std::size_t>(ctx.resolved_threads())));
+}
+
 }  // namespace
 
 int Context::resolved_threads() const { return threads > 0 ? threads : omp_get_num_procs(); }
 
-std::vector<double> chunked_sum(const Context& ctx, std::size_t rows, std::size_t width,
-                                const ChunkFunction& chunk) {
+namespace detail {
+
+std::vector<double> chunked_sum(const Context& ctx, std::size_t rows, const RowKernel& kernel,
+                                std::span<const double> theta) {
   const std::size_t chunk_rows = std::max<std::size_t>(ctx.chunk_rows, 1);
   const std::size_t chunks = (rows + chunk_rows - 1) / chunk_rows;
-  const int threads = static_cast<int>(
-      std::clamp<std::size_t>(chunks, 1, static_cast<std::size_t>(ctx.resolved_threads())));
+  const std::size_t width = kernel.width();
   ExactSum total(width);
   FirstError error;
 
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(chunk_threads(ctx, chunks))
   {
     ExactSum mine(width);
     std::vector<double> partial(width);
+    std::unique_ptr<RowWorker> worker;
+    std::unique_ptr<RowSums> sums;
+    try {
+      worker = kernel.make_worker();
+      worker->set_parameters(theta);
+      sums = kernel.make_sums();
+      sums->zero();
+    } catch (...) {
+      error.record(0, std::current_exception());
+    }
 #pragma omp for schedule(dynamic, 1)
     for (std::size_t c = 0; c < chunks; ++c) {
       if (error.failed()) continue;
       try {
-        std::fill(partial.begin(), partial.end(), 0.0);
         const std::size_t begin = c * chunk_rows;
-        chunk(begin, std::min(rows, begin + chunk_rows), partial);
+        worker->accumulate(RowSet::range(begin, std::min(rows, begin + chunk_rows)), *sums);
+        sums->take(partial);
         mine.add(partial);
       } catch (...) {
         error.record(c, std::current_exception());
@@ -89,14 +131,19 @@ std::vector<double> chunked_sum(const Context& ctx, std::size_t rows, std::size_
   return total.round();
 }
 
+}  // namespace detail
+
+std::vector<double> chunked_sum(const Context& ctx, std::size_t rows, std::size_t width,
+                                const ChunkFunction& chunk) {
+  return detail::chunked_sum(ctx, rows, FunctionKernel(width, chunk), {});
+}
+
 void parallel_chunks(const Context& ctx, std::size_t rows,
                      const std::function<void(std::size_t begin, std::size_t end)>& body) {
   const std::size_t chunk_rows = std::max<std::size_t>(ctx.chunk_rows, 1);
   const std::size_t chunks = (rows + chunk_rows - 1) / chunk_rows;
-  const int threads = static_cast<int>(
-      std::clamp<std::size_t>(chunks, 1, static_cast<std::size_t>(ctx.resolved_threads())));
   FirstError error;
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+#pragma omp parallel for num_threads(chunk_threads(ctx, chunks)) schedule(dynamic, 1)
   for (std::size_t c = 0; c < chunks; ++c) {
     if (error.failed()) continue;
     try {

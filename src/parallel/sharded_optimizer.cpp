@@ -7,6 +7,7 @@
 #include <string>
 
 #include "parafit/error.h"
+#include "parallel/thread_loops.h"
 
 namespace parafit::detail {
 namespace {
@@ -29,17 +30,15 @@ void ShardedOptimizer::step(std::span<double> params, std::span<const double> gr
   if (params.size() != n_ || grad.size() != n_)
     throw Error(fmt::format("{}: {} parameters and {} gradient values for an optimizer of {}", name(), params.size(),
                             grad.size(), n_));
-  const auto parts = static_cast<std::ptrdiff_t>(parts_.size());
   std::vector<std::string> errors(parts_.size());
-#pragma omp parallel for num_threads(static_cast<int>(parts)) schedule(static, 1) if (parts > 1)
-  for (std::ptrdiff_t k = 0; k < parts; ++k) {
-    const std::size_t lo = bounds_[std::size_t(k)], len = bounds_[std::size_t(k) + 1] - lo;
+  parallel_for(int(parts_.size()), parts_.size(), [&](std::size_t k) {
+    const std::size_t lo = bounds_[k], len = bounds_[k + 1] - lo;
     try {
-      parts_[std::size_t(k)]->step(params.subspan(lo, len), grad.subspan(lo, len), lr);
+      parts_[k]->step(params.subspan(lo, len), grad.subspan(lo, len), lr);
     } catch (const std::exception& e) {
-      errors[std::size_t(k)] = e.what();
+      errors[k] = e.what();
     }
-  }
+  });
   for (const auto& e : errors)
     if (!e.empty()) throw Error(e);
 }

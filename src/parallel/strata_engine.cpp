@@ -9,6 +9,7 @@
 
 #include "parafit/distributed.h"
 #include "parafit/error.h"
+#include "parallel/thread_loops.h"
 
 namespace parafit::detail {
 
@@ -45,18 +46,27 @@ StrataRows split_strata(const StrataPlan& plan, Communicator& comm, std::size_t 
   return out;
 }
 
-StrataEngine::StrataEngine(const TrainObjective& objective, const StrataPlan& plan, StrataRows rows,
-                             Communicator& comm, int threads, std::size_t batch, std::uint64_t seed)
-    : objective_(objective),
-      plan_(plan),
-      rows_(std::move(rows)),
-      comm_(comm),
-      threads_(std::max(1, threads)),
-      batch_(batch),
-      seed_(seed),
-      gradient_reducer_(plan, comm, objective.num_parameters() + 2, threads_),
-      loss_reducer_(plan, comm, 2) {
-  first_owned_ = gradient_reducer_.first_owned();
+std::string LocalPass::first_error() const {
+  if (errors != nullptr)
+    for (const auto& e : *errors)
+      if (!e.empty()) return e;
+  return {};
+}
+
+struct StrataEngine::KernelState {
+  KernelState(const StrataPlan& plan, Communicator& comm, std::size_t width, int threads)
+      : tree(plan, comm, width, threads) {}
+  std::vector<std::unique_ptr<RowWorker>> workers;  // one per thread
+  std::vector<std::unique_ptr<RowSums>> sums;       // one per owned stratum, zero between passes
+  StrataTree tree;
+  std::vector<double> local;  // per owned stratum: [sums..., failed], reused every pass
+  std::vector<std::string> errors;
+};
+
+StrataEngine::StrataEngine(const StrataPlan& plan, StrataRows rows, Communicator& comm, int threads,
+                           std::size_t batch, std::uint64_t seed)
+    : plan_(plan), rows_(std::move(rows)), comm_(comm), threads_(std::max(1, threads)), batch_(batch), seed_(seed) {
+  first_owned_ = plan_.first_stratum(std::size_t(comm.rank()), std::size_t(comm.size()));
   for (std::size_t g = 0; g < plan_.strata; ++g) {
     share_.push_back(stratum_share(batch_, g, plan_.strata));
     train_total_ += rows_.train_counts[g];
@@ -65,36 +75,46 @@ StrataEngine::StrataEngine(const TrainObjective& objective, const StrataPlan& pl
       micro_per_epoch_ = std::max(micro_per_epoch_, (rows_.train_counts[g] + share_[g] - 1) / share_[g]);
   }
   order_.resize(rows_.train.size());
-  for (int t = 0; t < threads_; ++t) workers_.push_back(objective_.make_worker());
-  for (std::size_t s = 0; s < rows_.train.size(); ++s) {
-    accumulators_.push_back(objective_.make_accumulator());
-    accumulators_.back()->zero();
-  }
   scratch_.resize(std::size_t(threads_));
 }
 
-void StrataEngine::start_epoch(std::size_t epoch) {
-  const auto owned = static_cast<std::ptrdiff_t>(order_.size());
-#pragma omp parallel for num_threads(threads_) schedule(static)
-  for (std::ptrdiff_t s = 0; s < owned; ++s)
-    order_[std::size_t(s)] = epoch_order(seed_, epoch, first_owned_ + std::size_t(s), rows_.train[std::size_t(s)].size());
+StrataEngine::~StrataEngine() = default;
+
+StrataEngine::KernelState& StrataEngine::state(const RowKernel& kernel) {
+  auto& slot = kernels_[&kernel];
+  if (!slot) {
+    slot = std::make_unique<KernelState>(plan_, comm_, kernel.width() + 1, threads_);
+    for (int t = 0; t < threads_; ++t) slot->workers.push_back(kernel.make_worker());
+    for (std::size_t s = 0; s < rows_.train.size(); ++s) {
+      slot->sums.push_back(kernel.make_sums());
+      slot->sums.back()->zero();
+    }
+    slot->errors.resize(rows_.train.size());
+  }
+  return *slot;
 }
 
-template <class Fn>
-PassResult StrataEngine::run(std::span<const double> theta, bool with_gradient, std::size_t rows, Fn&& fn) {
+void StrataEngine::start_epoch(std::size_t epoch) {
+  parallel_for(threads_, order_.size(), [&](std::size_t s) {
+    order_[s] = epoch_order(seed_, epoch, first_owned_ + s, rows_.train[s].size());
+  });
+}
+
+template <class Fold>
+LocalPass StrataEngine::run(const RowKernel& kernel, std::span<const double> theta, std::size_t rows, Fold&& fold) {
+  KernelState& st = state(kernel);
   const std::size_t owned = rows_.train.size();
-  const std::size_t p = objective_.num_parameters();
-  const std::size_t width = with_gradient ? p + 2 : 2;
+  const std::size_t kwidth = kernel.width();
+  const std::size_t width = kwidth + 1;
   // Every entry is written below (by take(), or zeroed on failure): no need to clear it first.
-  local_.resize(owned * width);
-  std::vector<double>& local = local_;
-  std::vector<std::string> errors(owned);
+  st.local.resize(owned * width);
+  std::vector<double>& local = st.local;
+  std::fill(st.errors.begin(), st.errors.end(), std::string());
   const int threads = static_cast<int>(std::min<std::size_t>(std::size_t(threads_), std::max<std::size_t>(owned, 1)));
-  StrataTree& reducer = with_gradient ? gradient_reducer_ : loss_reducer_;
 #pragma omp parallel num_threads(threads)
   {
     const auto t = static_cast<std::size_t>(omp_get_thread_num());
-    TrainWorker& worker = *workers_[t];
+    RowWorker& worker = *st.workers[t];
     std::string setup_error;
     try {
       worker.set_parameters(theta);
@@ -107,86 +127,64 @@ PassResult StrataEngine::run(std::span<const double> theta, bool with_gradient, 
       double* out = local.data() + s * width;
       try {
         if (!setup_error.empty()) throw Error(setup_error);
-        // Accumulators are zero between passes (made so, take() leaves them so, and a failed pass
+        // The sums are zero between passes (made so, take() leaves them so, and a failed pass
         // clears its own below).
-        const double loss = fn(s, worker, *accumulators_[s], scratch_[t]);
-        if (with_gradient) accumulators_[s]->take({out, p});
-        out[width - 2] = loss;
-        out[width - 1] = 0.0;
+        fold(s, worker, *st.sums[s], scratch_[t]);
+        st.sums[s]->take({out, kwidth});
+        out[kwidth] = 0.0;
       } catch (const std::exception& e) {
-        errors[s] = e.what();
-        accumulators_[s]->zero();
+        st.errors[s] = e.what();
+        st.sums[s]->zero();
         std::fill(out, out + width, 0.0);
-        out[width - 1] = 1.0;
+        out[kwidth] = 1.0;
       }
     }
     // The implicit barrier above has every stratum's sums in place: each thread now adds up its
     // own range of the values along the tree (the same additions whoever makes them).
     const auto nthreads = static_cast<std::size_t>(omp_get_num_threads());
-    const std::size_t c0 = width * t / nthreads, c1 = width * (t + 1) / nthreads;
-    reducer.reduce_local(local, c0, c1);
+    st.tree.reduce_local(local, width * t / nthreads, width * (t + 1) / nthreads);
   }
-  std::vector<double> total = reducer.exchange(local);
-  if (comm_.size() > 1) {
-    ++collectives_;
-    collective_bytes_ += reducer.payload_values() * sizeof(double);
-  }
-  if (total[width - 1] != 0) {
-    std::string mine;
-    for (const auto& e : errors)
-      if (!e.empty()) {
-        mine = e;
-        break;
-      }
-    agree_or_throw(comm_, mine);
-    throw Error("a worker failed");  // not reached: some rank reported an error above
-  }
-  PassResult result;
-  result.loss = total[width - 2];
-  result.rows = rows;
-  if (with_gradient) {
-    total.resize(p);
-    result.gradient = std::move(total);
-  }
-  return result;
+  return LocalPass{local, width, rows, &st.tree, &st.errors};
 }
 
-PassResult StrataEngine::batch_gradient(std::span<const double> theta, std::size_t first, std::size_t last) {
+std::vector<double> StrataEngine::reduce(const LocalPass& pass) {
+  std::vector<double> total = pass.tree->exchange(pass.local);
+  if (comm_.size() > 1) count_collective(pass.tree->payload_values() * sizeof(double));
+  if (total[pass.width - 1] != 0) {
+    agree_or_throw(comm_, pass.first_error());
+    throw Error("a worker failed");  // not reached: some rank reported an error above
+  }
+  total.resize(pass.width - 1);
+  return total;
+}
+
+LocalPass StrataEngine::fold_batches(const RowKernel& kernel, std::span<const double> theta, std::size_t first,
+                                     std::size_t last) {
   std::size_t rows = 0;
   for (std::size_t g = 0; g < plan_.strata; ++g)
     for (std::size_t m = first; m < last; ++m) {
       const std::size_t lo = std::min(rows_.train_counts[g], m * share_[g]);
       rows += std::min(rows_.train_counts[g], lo + share_[g]) - lo;
     }
-  return run(theta, true, rows,
-             [&](std::size_t s, TrainWorker& w, GradientAccumulator& acc, std::vector<std::size_t>& scratch) {
-               const std::size_t g = first_owned_ + s;
-               const auto& order = order_[s];
-               const auto& train = rows_.train[s];
-               double loss = 0;
-               for (std::size_t m = first; m < last; ++m) {
-                 const std::size_t lo = std::min(order.size(), m * share_[g]);
-                 const std::size_t hi = std::min(order.size(), lo + share_[g]);
-                 if (lo == hi) continue;
-                 scratch.clear();
-                 for (std::size_t k = lo; k < hi; ++k) scratch.push_back(train[order[k]]);
-                 loss = w.accumulate(scratch, acc, loss);
-               }
-               return loss;
-             });
+  return run(kernel, theta, rows, [&](std::size_t s, RowWorker& w, RowSums& sums, std::vector<std::size_t>& scratch) {
+    const std::size_t g = first_owned_ + s;
+    const auto& order = order_[s];
+    const auto& train = rows_.train[s];
+    for (std::size_t m = first; m < last; ++m) {
+      const std::size_t lo = std::min(order.size(), m * share_[g]);
+      const std::size_t hi = std::min(order.size(), lo + share_[g]);
+      if (lo == hi) continue;
+      scratch.clear();
+      for (std::size_t k = lo; k < hi; ++k) scratch.push_back(train[order[k]]);
+      w.accumulate(RowSet::list(scratch), sums);
+    }
+  });
 }
 
-PassResult StrataEngine::full_gradient(std::span<const double> theta) {
-  return run(theta, true, train_total_,
-             [&](std::size_t s, TrainWorker& w, GradientAccumulator& acc, std::vector<std::size_t>&) {
-               return w.accumulate(rows_.train[s], acc, 0.0);
-             });
-}
-
-PassResult StrataEngine::full_loss(std::span<const double> theta, bool validation) {
-  return run(theta, false, validation ? validation_total_ : train_total_,
-             [&](std::size_t s, TrainWorker& w, GradientAccumulator&, std::vector<std::size_t>&) {
-               return w.loss(validation ? rows_.validation[s] : rows_.train[s], 0.0);
+LocalPass StrataEngine::fold_all(const RowKernel& kernel, std::span<const double> theta, bool validation) {
+  return run(kernel, theta, validation ? validation_total_ : train_total_,
+             [&](std::size_t s, RowWorker& w, RowSums& sums, std::vector<std::size_t>&) {
+               w.accumulate(RowSet::list(validation ? rows_.validation[s] : rows_.train[s]), sums);
              });
 }
 

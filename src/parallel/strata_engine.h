@@ -1,17 +1,24 @@
-// parallel/strata_engine.h — the data-parallel passes of training: a mini-batch gradient, a full
-// gradient, a loss, each computed stratum by stratum on this rank's threads and combined over
-// ranks by the fixed tree of strata_tree.h.
+// parallel/strata_engine.h — the data-parallel engine of training: row kernels run stratum by
+// stratum on this rank's threads, and the stratum sums added up the fixed tree of strata_tree.h.
+//
+// A pass folds each owned stratum's rows — its draws for some micro-batches of the epoch, or all its
+// training or validation rows in ascending order — through a RowKernel into that stratum's sums,
+// one stratum per thread at a time, then adds this rank's part of the strata tree (each thread on
+// its own range of the values). What happens next is the caller's: reduce() finishes the tree on
+// every rank (every rank gets the total), a gradient exchange (parallel/strategies/) may instead
+// hand each rank only its slice.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "parafit/communicator.h"
-#include "train/objective.h"
+#include "parallel/row_kernel.h"
 #include "parallel/strata.h"
 #include "parallel/strata_tree.h"
 
@@ -29,57 +36,76 @@ struct StrataRows {
 StrataRows split_strata(const StrataPlan& plan, Communicator& comm, std::size_t first_row,
                         std::size_t local_rows, std::uint64_t seed, double validation_fraction);
 
-struct PassResult {
-  std::vector<double> gradient;  // sum over the pass's rows of r * df/dtheta (empty for a loss pass)
-  double loss = 0;               // sum of r^2
-  std::size_t rows = 0;          // rows in the pass (all ranks)
+// This rank's part of a pass: per owned stratum a row of width() values — the kernel's sums, then
+// a failure flag (1 if a worker threw on that stratum) — with this rank's tree nodes already added
+// up in place (strata_tree.h). Valid until the next pass through the same kernel.
+struct LocalPass {
+  std::span<double> local;
+  std::size_t width = 0;      // kernel width + 1
+  std::size_t rows = 0;       // rows in the pass, all ranks
+  StrataTree* tree = nullptr;
+  const std::vector<std::string>* errors = nullptr;  // per owned stratum ("" if none)
+
+  // The first error of this rank's strata, "" if none.
+  std::string first_error() const;
 };
 
 class StrataEngine {
  public:
-  StrataEngine(const TrainObjective& objective, const StrataPlan& plan, StrataRows rows, Communicator& comm,
-                int threads, std::size_t batch, std::uint64_t seed);
+  // `batch` rows per micro-batch, drawn from all strata (stratum_share).
+  StrataEngine(const StrataPlan& plan, StrataRows rows, Communicator& comm, int threads, std::size_t batch,
+               std::uint64_t seed);
+  ~StrataEngine();
 
+  const StrataPlan& plan() const { return plan_; }
+  Communicator& communicator() const { return comm_; }
+  int threads() const { return threads_; }
   // Micro-batches in an epoch: the most any stratum needs to draw all its training rows.
   std::size_t micro_batches_per_epoch() const { return micro_per_epoch_; }
-  // Computes the shuffles of `epoch` for the owned strata (call before its batches).
-  void start_epoch(std::size_t epoch);
-  // Sum of the gradients of micro-batches [first, last) of the current epoch at theta: each owned
-  // stratum folds its draws of every micro-batch in turn into one accumulator (gradient
-  // accumulation), then one tree all-reduce.
-  PassResult batch_gradient(std::span<const double> theta, std::size_t first, std::size_t last);
-  // Over every training row (validation = false) or validation row, in ascending order.
-  PassResult full_gradient(std::span<const double> theta);
-  PassResult full_loss(std::span<const double> theta, bool validation);
-
-  std::size_t collectives() const { return collectives_; }
-  std::size_t collective_bytes() const { return collective_bytes_; }
   std::size_t train_rows() const { return train_total_; }
   std::size_t validation_rows() const { return validation_total_; }
 
- private:
-  // Runs fn(owned stratum index, worker, accumulator, running loss) over the owned strata on the
-  // threads, then reduces [gradient..., loss, failed] over ranks.
-  template <class Fn>
-  PassResult run(std::span<const double> theta, bool with_gradient, std::size_t rows, Fn&& fn);
+  // Computes the shuffles of `epoch` for the owned strata (call before its batches).
+  void start_epoch(std::size_t epoch);
+  // Folds the draws of micro-batches [first, last) of the current epoch: each owned stratum folds
+  // its draws of every micro-batch in turn into one set of sums (gradient accumulation).
+  LocalPass fold_batches(const RowKernel& kernel, std::span<const double> theta, std::size_t first,
+                         std::size_t last);
+  // Folds every training row (validation = false) or validation row, in ascending order.
+  LocalPass fold_all(const RowKernel& kernel, std::span<const double> theta, bool validation);
 
-  const TrainObjective& objective_;
+  // Finishes the tree across ranks: the kernel's width() sums over the whole pass, on every rank.
+  // If a worker failed on any rank, every rank throws the same AgreedError.
+  std::vector<double> reduce(const LocalPass& pass);
+
+  // Collectives made by reduce() and the bytes each rank sent in them.
+  std::size_t collectives() const { return collectives_; }
+  std::size_t collective_bytes() const { return collective_bytes_; }
+  void count_collective(std::size_t bytes) {
+    ++collectives_;
+    collective_bytes_ += bytes;
+  }
+
+ private:
+  struct KernelState;
+  KernelState& state(const RowKernel& kernel);
+  // Runs fold(owned stratum, worker, sums) over the owned strata on the threads, then the local tree.
+  template <class Fold>
+  LocalPass run(const RowKernel& kernel, std::span<const double> theta, std::size_t rows, Fold&& fold);
+
   StrataPlan plan_;
   StrataRows rows_;
   Communicator& comm_;
   int threads_;
   std::size_t batch_;
   std::uint64_t seed_;
-  std::size_t first_owned_;
+  std::size_t first_owned_ = 0;
   std::vector<std::size_t> share_;  // per stratum: rows per micro-batch
   std::size_t micro_per_epoch_ = 0;
   std::size_t train_total_ = 0, validation_total_ = 0;
   std::vector<std::vector<std::uint32_t>> order_;  // per owned stratum, this epoch's draw order
-  std::vector<std::unique_ptr<TrainWorker>> workers_;              // one per thread
-  std::vector<std::unique_ptr<GradientAccumulator>> accumulators_;  // one per owned stratum
-  std::vector<std::vector<std::size_t>> scratch_;                  // per thread: row indices
-  StrataTree gradient_reducer_, loss_reducer_;
-  std::vector<double> local_;  // per owned stratum: [gradient..., loss, failed], reused every pass
+  std::vector<std::vector<std::size_t>> scratch_;  // per thread: row indices
+  std::map<const RowKernel*, std::unique_ptr<KernelState>> kernels_;
   std::size_t collectives_ = 0, collective_bytes_ = 0;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "model/fast_exp.h"
+#include "parallel/thread_loops.h"
 
 namespace parafit::detail {
 namespace {
@@ -124,11 +125,9 @@ std::vector<double> StrataTree::reduce(std::span<double> local) {
   // One equal range of values per thread, each at least ~1000 values: below that a thread costs
   // more than it saves.
   constexpr std::size_t kMinBlock = 1024;
-  const auto blocks = static_cast<std::ptrdiff_t>(
-      std::clamp<std::size_t>(width_ / kMinBlock, 1, static_cast<std::size_t>(threads_)));
-#pragma omp parallel for num_threads(static_cast<int>(blocks)) schedule(static, 1) if (blocks > 1)
-  for (std::ptrdiff_t b = 0; b < blocks; ++b)
-    reduce_local(local, width_ * std::size_t(b) / std::size_t(blocks), width_ * std::size_t(b + 1) / std::size_t(blocks));
+  const std::size_t blocks = std::clamp<std::size_t>(width_ / kMinBlock, 1, static_cast<std::size_t>(threads_));
+  parallel_for(int(blocks), blocks,
+               [&](std::size_t b) { reduce_local(local, width_ * b / blocks, width_ * (b + 1) / blocks); });
   return exchange(local);
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "model/fast_exp.h"
+#include "parallel/chunked_sum.h"
 
 namespace parafit::detail {
 namespace {
@@ -299,40 +300,81 @@ struct BlockInputs {
   }
 };
 
+// The least-squares row kernel: per call, the Gram sums of [r, J_c...] over the rows given (see
+// GramChunk), added to the running sums. The chunked sum calls it once per chunk on zeroed sums.
+class GramKernel final : public RowKernel {
+ public:
+  // `columns` empty: the residual sum of squares alone, without the Jacobian.
+  GramKernel(const Problem& problem, std::span<const std::size_t> columns)
+      : problem_(problem),
+        columns_(columns.begin(), columns.end()),
+        m_(columns.size() + 1),
+        jacobian_(!columns.empty()),
+        weighted_(!problem.weights.empty()),
+        tiles_(plan_tiles(m_)) {}
+
+  // Layout of the sums: [rss, g_0..g_{q-1}, H upper triangle row by row] — the upper triangle of
+  // the Gram matrix of [r, J_c0, ..., J_c(q-1)].
+  std::size_t width() const override { return m_ * (m_ + 1) / 2; }
+  std::unique_ptr<RowSums> make_sums() const override { return std::make_unique<VectorSums>(width()); }
+  std::unique_ptr<RowWorker> make_worker() const override { return std::make_unique<Worker>(*this); }
+
+ private:
+  class Worker final : public RowWorker {
+   public:
+    explicit Worker(const GramKernel& k)
+        : k_(k),
+          // f, r, then J (p columns of kBlockRows).
+          buffer_(kBlockRows * (k.jacobian_ ? 2 + k.problem_.model->num_parameters() : 1)),
+          cols_(k.m_),
+          gram_(k.width()) {
+      if (k.jacobian_) {
+        double* J = buffer_.data() + 2 * kBlockRows;
+        for (std::size_t a = 0; a + 1 < k.m_; ++a) cols_[1 + a] = J + k.columns_[a] * kBlockRows;
+      }
+    }
+    void set_parameters(std::span<const double> theta) override { theta_.assign(theta.begin(), theta.end()); }
+    void accumulate(const RowSet& rows, RowSums& sums) override {
+      const Problem& problem = k_.problem_;
+      const std::size_t begin = rows.begin(), end = begin + rows.size();
+      double* f = buffer_.data();
+      double* r = k_.jacobian_ ? f + kBlockRows : nullptr;
+      double* J = k_.jacobian_ ? f + 2 * kBlockRows : nullptr;
+      GramChunk gram(k_.m_, k_.tiles_, k_.weighted_);
+      for (std::size_t b = begin; b < end; b += kBlockRows) {
+        const std::size_t n = std::min(kBlockRows, end - b);
+        problem.model->evaluate(theta_.data(), RowBlock{n, inputs_.bind(problem, b)}, f, J,
+                                k_.jacobian_ ? kBlockRows : 0);
+        gram.add_block(n, problem.y.data() + b, f, k_.weighted_ ? problem.weights.data() + b : nullptr,
+                       k_.jacobian_ ? cols_.data() : nullptr, r);
+      }
+      gram.finish(gram_);
+      std::span<double> out = static_cast<VectorSums&>(sums).values();
+      for (std::size_t k = 0; k < gram_.size(); ++k) out[k] = out[k] + gram_[k];
+    }
+
+   private:
+    const GramKernel& k_;
+    std::vector<double> theta_, buffer_;
+    std::vector<const double*> cols_;
+    std::vector<double> gram_;
+    BlockInputs inputs_;
+  };
+
+  const Problem& problem_;
+  std::vector<std::size_t> columns_;
+  std::size_t m_;
+  bool jacobian_, weighted_;
+  std::vector<Tile> tiles_;
+};
+
 }  // namespace
 
 NormalEquations accumulate_normal_equations(const Problem& problem, const Context& ctx,
                                             std::span<const double> theta,
                                             std::span<const std::size_t> columns) {
-  const Model& model = *problem.model;
-  const std::size_t p = model.num_parameters();
   const std::size_t q = columns.size();
-  // Layout of the sums: [rss, g_0..g_{q-1}, H upper triangle row by row] — the upper triangle of
-  // the Gram matrix of [r, J_c0, ..., J_c(q-1)].
-  const std::size_t m = q + 1;
-  const std::size_t width = m * (m + 1) / 2;
-  const bool weighted = !problem.weights.empty();
-  const std::vector<Tile> tiles = plan_tiles(m);
-
-  auto chunk = [&](std::size_t begin, std::size_t end, std::span<double> partial) {
-    // f, r, then J (p columns of kBlockRows), then the column pointers.
-    std::vector<double> buffer(kBlockRows * (2 + p));
-    double* f = buffer.data();
-    double* r = f + kBlockRows;
-    double* J = r + kBlockRows;
-    std::vector<const double*> cols(m);
-    for (std::size_t a = 0; a < q; ++a) cols[1 + a] = J + columns[a] * kBlockRows;
-    GramChunk gram(m, tiles, weighted);
-    BlockInputs inputs;
-    for (std::size_t b = begin; b < end; b += kBlockRows) {
-      const std::size_t n = std::min(kBlockRows, end - b);
-      model.evaluate(theta.data(), RowBlock{n, inputs.bind(problem, b)}, f, J, kBlockRows);
-      gram.add_block(n, problem.y.data() + b, f, weighted ? problem.weights.data() + b : nullptr,
-                     cols.data(), r);
-    }
-    gram.finish(partial);
-  };
-  const std::vector<double> sums = chunked_sum(ctx, problem.rows(), width, chunk);
+  const std::vector<double> sums = chunked_sum(ctx, problem.rows(), GramKernel(problem, columns), theta);
 
   NormalEquations ne;
   ne.rss = sums[0];
@@ -350,22 +392,7 @@ NormalEquations accumulate_normal_equations(const Problem& problem, const Contex
 
 double residual_sum_of_squares(const Problem& problem, const Context& ctx,
                                std::span<const double> theta) {
-  const Model& model = *problem.model;
-  const bool weighted = !problem.weights.empty();
-  const std::vector<Tile> tiles = plan_tiles(1);
-  auto chunk = [&](std::size_t begin, std::size_t end, std::span<double> partial) {
-    std::vector<double> f(kBlockRows);
-    GramChunk gram(1, tiles, weighted);
-    BlockInputs inputs;
-    for (std::size_t b = begin; b < end; b += kBlockRows) {
-      const std::size_t n = std::min(kBlockRows, end - b);
-      model.evaluate(theta.data(), RowBlock{n, inputs.bind(problem, b)}, f.data(), nullptr, 0);
-      gram.add_block(n, problem.y.data() + b, f.data(),
-                     weighted ? problem.weights.data() + b : nullptr, nullptr, nullptr);
-    }
-    gram.finish(partial);
-  };
-  return chunked_sum(ctx, problem.rows(), 1, chunk)[0];
+  return chunked_sum(ctx, problem.rows(), GramKernel(problem, {}), theta)[0];
 }
 
 std::size_t first_nonfinite_row(const Problem& problem, std::span<const double> theta) {

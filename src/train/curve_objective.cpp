@@ -8,73 +8,59 @@ namespace {
 // Rows gathered per model call: enough for the model's loops to vectorise, small enough for L1.
 constexpr std::size_t kBlock = 256;
 
-class DoubleAccumulator final : public GradientAccumulator {
- public:
-  explicit DoubleAccumulator(std::size_t n) : sum(n, 0.0) {}
-  void zero() override { std::fill(sum.begin(), sum.end(), 0.0); }
-  void take(std::span<double> out) override {
-    for (std::size_t i = 0; i < sum.size(); ++i) {
-      out[i] = sum[i] + 0.0;
-      sum[i] = 0.0;
-    }
-  }
-  std::vector<double> sum;
+struct CurveData {
+  const Model& model;
+  std::vector<std::span<const double>> inputs;
+  std::span<const double> y;
 };
 
-}  // namespace
-
-class CurveWorker final : public TrainWorker {
+// Gathers the rows of each block into contiguous columns and evaluates the model on them; with
+// `gradient`, folds r * df/dtheta and r^2 into the sums [g..., L], otherwise r^2 into [L].
+class CurveWorker final : public RowWorker {
  public:
-  explicit CurveWorker(const CurveObjective& o)
-      : o_(o),
-        p_(o.model_.num_parameters()),
+  CurveWorker(const CurveData& d, bool gradient)
+      : d_(d),
+        gradient_(gradient),
+        p_(d.model.num_parameters()),
         theta_(p_),
-        x_(o.inputs_.size(), std::vector<double>(kBlock)),
-        x_ptr_(o.inputs_.size()),
+        x_(d.inputs.size(), std::vector<double>(kBlock)),
+        x_ptr_(d.inputs.size()),
         y_(kBlock),
         f_(kBlock),
-        j_(p_ * kBlock) {
+        j_(gradient ? p_ * kBlock : 0) {
     for (std::size_t k = 0; k < x_.size(); ++k) x_ptr_[k] = x_[k].data();
   }
 
   void set_parameters(std::span<const double> theta) override { std::copy(theta.begin(), theta.end(), theta_.begin()); }
 
-  double accumulate(std::span<const std::size_t> rows, GradientAccumulator& acc, double loss) override {
-    auto& g = static_cast<DoubleAccumulator&>(acc).sum;
+  void accumulate(const RowSet& rows, RowSums& sums) override {
+    std::span<double> s = static_cast<VectorSums&>(sums).values();
+    double* g = s.data();
+    double& loss = gradient_ ? s[p_] : s[0];
     for (std::size_t start = 0; start < rows.size(); start += kBlock) {
-      const std::size_t n = std::min(kBlock, rows.size() - start);
-      gather(rows.subspan(start, n));
-      o_.model_.evaluate(theta_.data(), RowBlock{n, x_ptr_.data()}, f_.data(), j_.data(), kBlock);
+      const RowSet block = rows.sub(start, kBlock);
+      const std::size_t n = block.size();
+      gather(block);
+      d_.model.evaluate(theta_.data(), RowBlock{n, x_ptr_.data()}, f_.data(), gradient_ ? j_.data() : nullptr,
+                        gradient_ ? kBlock : 0);
       for (std::size_t i = 0; i < n; ++i) {
         const double r = f_[i] - y_[i];
         loss = loss + r * r;
-        for (std::size_t j = 0; j < p_; ++j) g[j] = g[j] + r * j_[j * kBlock + i];
+        if (gradient_)
+          for (std::size_t j = 0; j < p_; ++j) g[j] = g[j] + r * j_[j * kBlock + i];
       }
     }
-    return loss;
-  }
-
-  double loss(std::span<const std::size_t> rows, double loss) override {
-    for (std::size_t start = 0; start < rows.size(); start += kBlock) {
-      const std::size_t n = std::min(kBlock, rows.size() - start);
-      gather(rows.subspan(start, n));
-      o_.model_.evaluate(theta_.data(), RowBlock{n, x_ptr_.data()}, f_.data(), nullptr, kBlock);
-      for (std::size_t i = 0; i < n; ++i) {
-        const double r = f_[i] - y_[i];
-        loss = loss + r * r;
-      }
-    }
-    return loss;
   }
 
  private:
-  void gather(std::span<const std::size_t> rows) {
+  void gather(const RowSet& rows) {
     for (std::size_t k = 0; k < x_.size(); ++k)
-      for (std::size_t i = 0; i < rows.size(); ++i) x_[k][i] = o_.inputs_[k][rows[i]];
-    for (std::size_t i = 0; i < rows.size(); ++i) y_[i] = o_.y_[rows[i]];
+      for (std::size_t i = 0; i < rows.size(); ++i) x_[k][i] = d_.inputs[k][rows[i]];
+    for (std::size_t i = 0; i < rows.size(); ++i) y_[i] = d_.y[rows[i]];
   }
 
-  const CurveObjective& o_;
+  const CurveData& d_;
+  bool gradient_;
   std::size_t p_;
   std::vector<double> theta_;
   std::vector<std::vector<double>> x_;
@@ -82,14 +68,36 @@ class CurveWorker final : public TrainWorker {
   std::vector<double> y_, f_, j_;
 };
 
-CurveObjective::CurveObjective(const Model& model, std::vector<std::span<const double>> inputs,
-                               std::span<const double> y)
-    : model_(model), inputs_(std::move(inputs)), y_(y) {}
+class CurveKernel final : public RowKernel {
+ public:
+  CurveKernel(const CurveData& d, bool gradient) : d_(d), gradient_(gradient) {}
+  std::size_t width() const override { return gradient_ ? d_.model.num_parameters() + 1 : 1; }
+  std::unique_ptr<RowSums> make_sums() const override { return std::make_unique<VectorSums>(width()); }
+  std::unique_ptr<RowWorker> make_worker() const override { return std::make_unique<CurveWorker>(d_, gradient_); }
 
-std::unique_ptr<GradientAccumulator> CurveObjective::make_accumulator() const {
-  return std::make_unique<DoubleAccumulator>(model_.num_parameters());
+ private:
+  const CurveData& d_;
+  bool gradient_;
+};
+
+class CurveObjective final : public TrainObjective {
+ public:
+  CurveObjective(const Model& model, std::vector<std::span<const double>> inputs, std::span<const double> y)
+      : data_{model, std::move(inputs), y}, gradient_(data_, true), loss_(data_, false) {}
+  std::size_t num_parameters() const override { return data_.model.num_parameters(); }
+  const RowKernel& gradient() const override { return gradient_; }
+  const RowKernel& loss() const override { return loss_; }
+
+ private:
+  CurveData data_;
+  CurveKernel gradient_, loss_;
+};
+
+}  // namespace
+
+std::unique_ptr<TrainObjective> make_curve_objective(const Model& model, std::vector<std::span<const double>> inputs,
+                                                     std::span<const double> y) {
+  return std::make_unique<CurveObjective>(model, std::move(inputs), y);
 }
-
-std::unique_ptr<TrainWorker> CurveObjective::make_worker() const { return std::make_unique<CurveWorker>(*this); }
 
 }  // namespace parafit::detail

@@ -5,6 +5,7 @@
 #include "model/fast_exp.h"
 #include "model/mlp_compute.h"
 #include "model/mlp_shape.h"
+#include "parallel/thread_loops.h"
 
 namespace parafit::detail {
 namespace {
@@ -27,75 +28,115 @@ template <class T>
   for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<T>(theta[i]);
 }
 
+// [g..., L]: the gradient in the model's precision, the loss in double.
 template <class T>
-class TypedAccumulator final : public GradientAccumulator {
+class GradientSums final : public RowSums {
  public:
-  explicit TypedAccumulator(std::size_t n) : sum(n, T(0)) {}
-  void zero() override { std::fill(sum.begin(), sum.end(), T(0)); }
-  void take(std::span<double> out) override { run_dispatched<take_loop<T>>(sum.size(), sum.data(), out.data()); }
-  std::vector<T> sum;
+  explicit GradientSums(std::size_t n) : g(n, T(0)) {}
+  void zero() override {
+    std::fill(g.begin(), g.end(), T(0));
+    loss = 0;
+  }
+  void take(std::span<double> out) override {
+    run_dispatched<take_loop<T>>(g.size(), g.data(), out.data());
+    out[g.size()] = loss;  // a sum of squares from +0.0: never -0.0
+    loss = 0;
+  }
+  std::vector<T> g;
+  double loss = 0;
 };
 
 template <class T>
 class MlpObjective;
 
+// Gathers rows into a row-major block and runs MlpCompute on it: with `gradient`, folds the
+// gradient and the loss into GradientSums; otherwise predicts and folds the loss into [L].
 template <class T>
-class MlpWorker final : public TrainWorker {
+class MlpWorker final : public RowWorker {
  public:
-  explicit MlpWorker(const MlpObjective<T>& o);
+  MlpWorker(const MlpObjective<T>& o, bool gradient);
   void set_parameters(std::span<const double> theta) override {
     run_dispatched<narrow_loop<T>>(theta.size(), theta.data(), params_.data());
     compute_.prepare(params_.data());
   }
-  double accumulate(std::span<const std::size_t> rows, GradientAccumulator& acc, double loss) override;
-  double loss(std::span<const std::size_t> rows, double loss) override;
+  void accumulate(const RowSet& rows, RowSums& sums) override;
 
  private:
-  void gather(std::span<const std::size_t> rows);
+  void gather(const RowSet& rows);
   const MlpObjective<T>& o_;
+  bool gradient_;
   MlpCompute<T> compute_;
   std::vector<T> params_, x_, y_, f_;
+};
+
+template <class T>
+class MlpKernel final : public RowKernel {
+ public:
+  MlpKernel(const MlpObjective<T>& o, bool gradient) : o_(o), gradient_(gradient) {}
+  std::size_t width() const override;
+  std::unique_ptr<RowSums> make_sums() const override;
+  std::unique_ptr<RowWorker> make_worker() const override { return std::make_unique<MlpWorker<T>>(o_, gradient_); }
+
+ private:
+  const MlpObjective<T>& o_;
+  bool gradient_;
 };
 
 template <class T>
 class MlpObjective final : public TrainObjective {
  public:
   MlpObjective(const MlpModel& model, const Dataset& data, int threads)
-      : shape_(mlp_shape(model)), d_(model.inputs.size()), y_scale_(model.y_scale) {
+      : shape_(mlp_shape(model)), d_(model.inputs.size()), y_scale_(model.y_scale), gradient_(*this, true),
+        loss_(*this, false) {
     const std::size_t n = data.rows();
     x_.resize(n * d_);
     y_.resize(n);
     std::vector<std::span<const double>> cols;
     for (const auto& name : model.inputs) cols.push_back(data.column(name));
     const auto y = data.column(model.response);
-    const auto rows = static_cast<std::ptrdiff_t>(n);
-#pragma omp parallel for num_threads(std::max(1, threads)) schedule(static)
-    for (std::ptrdiff_t ii = 0; ii < rows; ++ii) {
-      const auto i = static_cast<std::size_t>(ii);
-      for (std::size_t k = 0; k < d_; ++k)
-        x_[i * d_ + k] = static_cast<T>((cols[k][i] - model.input_mean[k]) / model.input_scale[k]);
-      y_[i] = static_cast<T>((y[i] - model.y_mean) / model.y_scale);
-    }
+    parallel_ranges(threads, n, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t i = begin; i < end; ++i) {
+        for (std::size_t k = 0; k < d_; ++k)
+          x_[i * d_ + k] = static_cast<T>((cols[k][i] - model.input_mean[k]) / model.input_scale[k]);
+        y_[i] = static_cast<T>((y[i] - model.y_mean) / model.y_scale);
+      }
+    });
   }
   std::size_t num_parameters() const override { return shape_.num_parameters(); }
-  std::unique_ptr<GradientAccumulator> make_accumulator() const override {
-    return std::make_unique<TypedAccumulator<T>>(num_parameters());
-  }
-  std::unique_ptr<TrainWorker> make_worker() const override { return std::make_unique<MlpWorker<T>>(*this); }
+  const RowKernel& gradient() const override { return gradient_; }
+  const RowKernel& loss() const override { return loss_; }
   double loss_scale() const override { return y_scale_ * y_scale_; }
 
   MlpShape shape_;
   std::size_t d_;
   double y_scale_;
   std::vector<T> x_, y_;  // row-major standardised inputs, standardised response
+  MlpKernel<T> gradient_, loss_;
 };
 
 template <class T>
-MlpWorker<T>::MlpWorker(const MlpObjective<T>& o)
-    : o_(o), compute_(o.shape_), params_(o.num_parameters()), x_(kGatherRows * o.d_), y_(kGatherRows), f_(kGatherRows) {}
+std::size_t MlpKernel<T>::width() const {
+  return gradient_ ? o_.num_parameters() + 1 : 1;
+}
 
 template <class T>
-void MlpWorker<T>::gather(std::span<const std::size_t> rows) {
+std::unique_ptr<RowSums> MlpKernel<T>::make_sums() const {
+  if (gradient_) return std::make_unique<GradientSums<T>>(o_.num_parameters());
+  return std::make_unique<VectorSums>(1);
+}
+
+template <class T>
+MlpWorker<T>::MlpWorker(const MlpObjective<T>& o, bool gradient)
+    : o_(o),
+      gradient_(gradient),
+      compute_(o.shape_),
+      params_(o.num_parameters()),
+      x_(kGatherRows * o.d_),
+      y_(kGatherRows),
+      f_(kGatherRows) {}
+
+template <class T>
+void MlpWorker<T>::gather(const RowSet& rows) {
   const std::size_t d = o_.d_;
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const T* src = o_.x_.data() + rows[i] * d;
@@ -105,28 +146,28 @@ void MlpWorker<T>::gather(std::span<const std::size_t> rows) {
 }
 
 template <class T>
-double MlpWorker<T>::accumulate(std::span<const std::size_t> rows, GradientAccumulator& acc, double loss) {
-  T* g = static_cast<TypedAccumulator<T>&>(acc).sum.data();
-  for (std::size_t start = 0; start < rows.size(); start += kGatherRows) {
-    const std::size_t n = std::min(kGatherRows, rows.size() - start);
-    gather(rows.subspan(start, n));
-    loss = compute_.accumulate_gradient(params_.data(), n, x_.data(), o_.d_, y_.data(), g, loss);
+void MlpWorker<T>::accumulate(const RowSet& rows, RowSums& sums) {
+  if (gradient_) {
+    auto& s = static_cast<GradientSums<T>&>(sums);
+    for (std::size_t start = 0; start < rows.size(); start += kGatherRows) {
+      const RowSet block = rows.sub(start, kGatherRows);
+      gather(block);
+      s.loss = compute_.accumulate_gradient(params_.data(), block.size(), x_.data(), o_.d_, y_.data(), s.g.data(),
+                                            s.loss);
+    }
+    return;
   }
-  return loss;
-}
-
-template <class T>
-double MlpWorker<T>::loss(std::span<const std::size_t> rows, double loss) {
+  double& loss = static_cast<VectorSums&>(sums).values()[0];
   for (std::size_t start = 0; start < rows.size(); start += kGatherRows) {
-    const std::size_t n = std::min(kGatherRows, rows.size() - start);
-    gather(rows.subspan(start, n));
+    const RowSet block = rows.sub(start, kGatherRows);
+    const std::size_t n = block.size();
+    gather(block);
     compute_.predict(params_.data(), n, x_.data(), o_.d_, f_.data());
     for (std::size_t i = 0; i < n; ++i) {
       const double r = static_cast<double>(f_[i]) - static_cast<double>(y_[i]);
       loss = loss + r * r;
     }
   }
-  return loss;
 }
 
 }  // namespace

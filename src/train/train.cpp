@@ -294,10 +294,10 @@ TrainResult train(Dataset local, const TrainSpec& spec, const Context& context, 
     } catch (const Error& e) {
       throw AgreedError(e.what());
     }
-    objective = std::make_unique<detail::CurveObjective>(model, inputs, y);
+    objective = detail::make_curve_objective(model, inputs, y);
   }
 
-  detail::StrataEngine engine(*objective, plan, std::move(rows), comm, threads, spec.batch, spec.seed);
+  detail::StrataEngine engine(plan, std::move(rows), comm, threads, spec.batch, spec.seed);
   result.summary.strata = plan.strata;
   detail::LoopSetup setup{spec, engine, *objective, comm, progress, fingerprint(spec, result, plan)};
   if (spec.optimizer == "lbfgs") {

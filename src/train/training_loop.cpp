@@ -39,6 +39,27 @@ bool scale_and_check(std::span<double> g, double factor) {
   return finite;
 }
 
+// A pass's sums over every rank: the gradient (empty for a loss pass), the loss and the rows.
+struct PassResult {
+  std::vector<double> gradient;
+  double loss = 0;
+  std::size_t rows = 0;
+};
+PassResult finish_pass(StrataEngine& engine, const LocalPass& local, bool gradient) {
+  std::vector<double> total = engine.reduce(local);
+  PassResult r;
+  r.loss = total.back();
+  r.rows = local.rows;
+  if (gradient) {
+    total.pop_back();
+    r.gradient = std::move(total);
+  }
+  return r;
+}
+PassResult full_loss(const LoopSetup& s, std::span<const double> theta, bool validation) {
+  return finish_pass(s.engine, s.engine.fold_all(s.objective.loss(), theta, validation), false);
+}
+
 // Mean squared error in response units over a whole pass, NaN for an empty one.
 double pass_mse(const PassResult& pass, double scale) {
   return pass.rows == 0 ? kNaN : pass.loss / double(pass.rows) * scale;
@@ -47,8 +68,8 @@ double pass_mse(const PassResult& pass, double scale) {
 void finish(const LoopSetup& s, std::span<const double> theta, TrainSummary& summary, double step_seconds,
             std::size_t step_samples) {
   const double scale = s.objective.loss_scale();
-  summary.final_train_mse = pass_mse(s.engine.full_loss(theta, false), scale);
-  summary.final_validation_mse = s.engine.validation_rows() > 0 ? pass_mse(s.engine.full_loss(theta, true), scale) : kNaN;
+  summary.final_train_mse = pass_mse(full_loss(s, theta, false), scale);
+  summary.final_validation_mse = s.engine.validation_rows() > 0 ? pass_mse(full_loss(s, theta, true), scale) : kNaN;
   summary.train_rows = s.engine.train_rows();
   summary.validation_rows = s.engine.validation_rows();
   summary.seconds = step_seconds;
@@ -130,7 +151,7 @@ void run_training_loop(const LoopSetup& s, Optimizer& optimizer, std::vector<dou
       const auto t0 = Clock::now();
       const std::size_t first = st.step_in_epoch * spec.accumulate;
       const std::size_t last = std::min(micro, first + spec.accumulate);
-      PassResult pass = engine.batch_gradient(theta, first, last);
+      PassResult pass = finish_pass(engine, engine.fold_batches(s.objective.gradient(), theta, first, last), true);
       const double mean = pass.loss / double(pass.rows);
       // The mean gradient of the squared error: 2/n times the sum (checked after scaling).
       const bool gradient_finite = scale_and_check(pass.gradient, 2.0 / double(pass.rows));
@@ -188,7 +209,7 @@ void run_training_loop(const LoopSetup& s, Optimizer& optimizer, std::vector<dou
     rec.epoch = st.epoch + 1;
     rec.steps = st.global_step;
     rec.train_loss = st.epoch_rows > 0 ? st.epoch_loss_sum / double(st.epoch_rows) * scale : kNaN;
-    rec.validation_loss = engine.validation_rows() > 0 ? pass_mse(engine.full_loss(theta, true), scale) : kNaN;
+    rec.validation_loss = engine.validation_rows() > 0 ? pass_mse(full_loss(s, theta, true), scale) : kNaN;
     rec.learning_rate = last_lr;
     rec.seconds = seconds_since(epoch_start);
     st.history.push_back(rec);
@@ -246,7 +267,7 @@ void run_lbfgs(const LoopSetup& s, std::vector<double>& theta, TrainSummary& sum
   const auto start = Clock::now();
   std::size_t evaluations = 0;
   const Objective objective = [&](std::span<const double> x, std::span<double> gradient) {
-    PassResult pass = engine.full_gradient(x);
+    PassResult pass = finish_pass(engine, engine.fold_all(s.objective.gradient(), x, false), true);
     ++evaluations;
     const double gscale = 2.0 / double(pass.rows);
     for (std::size_t j = 0; j < gradient.size(); ++j) gradient[j] = pass.gradient[j] * gscale;
