@@ -43,14 +43,14 @@ int main(int argc, char** argv) {
   for (const auto precision : precisions) {
     for (int t : threads) {
       parafit::TrainSpec spec;
-      spec.model = "mlp:64,64";
-      spec.precision = precision;
-      spec.optimizer = "adam";
-      spec.learning_rate = 1e-3;
-      spec.batch = 256;
-      spec.epochs = 1;
-      spec.seed = 1;
-      if (const char* g = std::getenv("BENCH_W3_STRATA")) spec.strata = std::strtoull(g, nullptr, 10);
+      spec.model.name = "mlp:64,64";
+      spec.model.precision = precision;
+      spec.optimizer.name = "adam";
+      spec.optimizer.learning_rate = 1e-3;
+      spec.trainer.batch = 256;
+      spec.trainer.epochs = 1;
+      spec.trainer.seed = 1;
+      if (const char* g = std::getenv("BENCH_W3_STRATA")) spec.trainer.strata = std::strtoull(g, nullptr, 10);
       const parafit::TrainResult r = parafit::train(data, spec, parafit::Context{.threads = t});
       fmt::print("{} {} thread(s): {:.0f} samples/s ({:.3f} s), final training MSE {:.6f}, {} steps\n",
                  parafit::to_string(precision), t, r.summary.samples_per_second, r.summary.seconds,

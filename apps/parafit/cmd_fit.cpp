@@ -16,6 +16,7 @@
 #include "parafit/model_file.h"
 #include "parafit/report.h"
 #include "parafit/table.h"
+#include "test_seam.h"
 
 namespace parafit::cli {
 namespace {
@@ -74,12 +75,9 @@ class FitCommand final : public Command {
     std::string local_error;
     try {
       csv.columns = columns_to_load(csv);
-      if (const char* hide = std::getenv("PARAFIT_TEST_HIDE_DATA_RANK"); hide && std::atoi(hide) == comm.rank())
-        data = read_table(data_ + ".hidden-by-PARAFIT_TEST_HIDE_DATA_RANK", csv, &report);  // test only
-      else
-        data = read_table(data_, csv, &report);
+      data = read_table(test_seam().data_path ? test_seam().data_path(data_, comm.rank()) : data_, csv, &report);
     } catch (const Error& e) {
-      local_error = e.what();
+      local_error = e.marked();
     }
     agree_or_throw(comm, local_error);
     std::vector<std::int64_t> dropped = {std::int64_t(report.rows_dropped)};

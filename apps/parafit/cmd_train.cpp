@@ -16,6 +16,8 @@
 #include "parafit/report.h"
 #include "parafit/table.h"
 #include "parafit/train.h"
+#include "option_flags.h"
+#include "test_seam.h"
 
 namespace parafit::cli {
 namespace {
@@ -54,12 +56,12 @@ class TrainCommand final : public Command {
                                 "Train a model by mini-batch SGD/Adam/AdamW or full-batch L-BFGS, data-parallel on "
                                 "threads and MPI ranks");
     app->add_option("--data", data_, "CSV file with a header row, or a directory of <column>.npy files")->required();
-    app->add_option("--model", spec_.model,
+    app->add_option("--model", spec_.model.name,
                     "mlp:W1,W2,... (hidden layer widths), a built-in model (see 'parafit models') or a formula")
         ->required();
     app->add_option("--x", x_, "Input column(s), comma-separated (default: every column but --y for an MLP; x for a "
                                "built-in model; the columns a formula names)");
-    app->add_option("--y", spec_.y, "Response column")->capture_default_str();
+    app->add_option("--y", spec_.model.y, "Response column")->capture_default_str();
     add_list_option(*app, "--params", params_, "Formula models: parameter names in order");
     add_list_option(*app, "--start", start_, "Built-in and formula models: start values, e.g. a=1,b=2 (default: "
                                               "self-start for built-ins)");
@@ -69,37 +71,43 @@ class TrainCommand final : public Command {
                     "MLP arithmetic: float32 (default: twice the SIMD width; weights and optimizer state stay "
                     "float64) or float64")
         ->capture_default_str();
-    app->add_option("--optimizer", spec_.optimizer, "sgd, adam, adamw or lbfgs (full batch)")->capture_default_str();
-    app->add_option("--lr", spec_.learning_rate, "Base learning rate (sgd/adam/adamw)")->capture_default_str();
+    app->add_option("--optimizer", spec_.optimizer.name, "sgd, adam, adamw or lbfgs (full batch)")->capture_default_str();
+    app->add_option("--lr", spec_.optimizer.learning_rate, "Base learning rate (sgd/adam/adamw)")->capture_default_str();
     app->add_option("--schedule", schedule_, "Learning-rate schedule: constant, step:E:G (x G every E epochs), cosine "
                                              "or cosine:MIN")
         ->capture_default_str();
-    app->add_option("--warmup", spec_.schedule.warmup_steps, "Linear warm-up over this many steps")
+    app->add_option("--warmup", spec_.optimizer.schedule.warmup_steps, "Linear warm-up over this many steps")
         ->capture_default_str();
-    app->add_option("--momentum", spec_.sgd.momentum, "SGD momentum in [0, 1)")->capture_default_str();
-    app->add_flag("--nesterov", spec_.sgd.nesterov, "SGD: Nesterov momentum");
+    app->add_option("--momentum", spec_.optimizer.sgd.momentum, "SGD momentum in [0, 1)")->capture_default_str();
+    app->add_flag("--nesterov", spec_.optimizer.sgd.nesterov, "SGD: Nesterov momentum");
     app->add_option("--weight-decay", weight_decay_, "L2 (sgd, adam) or decoupled (adamw, default 0.01) weight decay");
-    app->add_option("--batch", spec_.batch, "Rows per (micro-)batch, over all workers")->capture_default_str();
-    app->add_option("--epochs", spec_.epochs, "Passes over the training rows")->capture_default_str();
-    app->add_option("--accum", spec_.accumulate, "Micro-batches summed before each step (gradient accumulation)")
+    app->add_option("--batch", spec_.trainer.batch, "Rows per (micro-)batch, over all workers")->capture_default_str();
+    app->add_option("--epochs", spec_.trainer.epochs, "Passes over the training rows")->capture_default_str();
+    app->add_option("--accum", spec_.trainer.accumulate, "Micro-batches summed before each step (gradient accumulation)")
         ->capture_default_str();
-    app->add_option("--val-split", spec_.validation_fraction, "Fraction of rows held out for validation")
+    app->add_option("--val-split", spec_.trainer.validation_fraction, "Fraction of rows held out for validation")
         ->capture_default_str();
-    app->add_option("--early-stop", spec_.early_stop,
+    app->add_option("--early-stop", spec_.trainer.early_stop,
                     "Stop after this many epochs without a better validation loss (needs --val-split)");
-    app->add_option("--seed", spec_.seed, "Seed of the weights, shuffles and validation split")->capture_default_str();
-    app->add_option("--strata", spec_.strata,
+    app->add_option("--seed", spec_.trainer.seed, "Seed of the weights, shuffles and validation split")->capture_default_str();
+    app->add_option("--strata", spec_.trainer.strata,
                     "Strata every batch draws from: the most workers a step can use; results depend on it, never on "
                     "the number of workers")
         ->capture_default_str();
-    app->add_option("--max-iterations", spec_.lbfgs.max_iterations, "L-BFGS iteration limit")->capture_default_str();
+    app->add_option("--max-iterations", spec_.optimizer.lbfgs.max_iterations, "L-BFGS iteration limit")->capture_default_str();
     app->add_option("--threads", threads_, "Worker threads per rank (default: all cores)")->check(CLI::Range(1, 4096));
+    app->add_option("--shard-optimizer", shard_,
+                    "ZeRO-1 across MPI ranks: each rank keeps and updates only its slice of the optimizer state "
+                    "(the same weights, bit for bit): auto (on for models of at least " +
+                        std::to_string(TrainerOptions::kShardMinParameters) + " weights on 2+ ranks), on or off")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "on", "off"}));
     app->add_option("--json", json_, "Write the result (history, summary, run) as JSON to this file");
     app->add_option("--save", save_, "Save the trained model for 'parafit predict'");
-    app->add_option("--checkpoint", spec_.checkpoint, "Write the full training state to this file (atomically)");
-    app->add_option("--checkpoint-every", spec_.checkpoint_every,
+    app->add_option("--checkpoint", spec_.checkpoint.path, "Write the full training state to this file (atomically)");
+    app->add_option("--checkpoint-every", spec_.checkpoint.every,
                     "Steps between checkpoints (default: at the end of each epoch)");
-    app->add_option("--resume", spec_.resume, "Continue from a checkpoint written with the same settings");
+    app->add_option("--resume", spec_.checkpoint.resume, "Continue from a checkpoint written with the same settings");
     app->add_flag("--drop-missing", drop_missing_, "Drop rows with empty, NaN or Inf fields instead of failing");
     app->add_option("--delimiter", delimiter_, "Field delimiter (default: detect , tab ;)");
   }
@@ -107,27 +115,28 @@ class TrainCommand final : public Command {
   bool runs_on_every_rank() const override { return true; }
 
   int run() override {
-    if (!x_.empty()) spec_.x = split_list({x_});
-    spec_.params = split_list(params_);
-    spec_.start = parse_assignments(start_, "--start");
+    if (!x_.empty()) spec_.model.x = split_list({x_});
+    spec_.model.params = split_list(params_);
+    spec_.model.start = parse_assignments(start_, "--start");
     try {
-      spec_.activation = parse_activation(activation_);
-      spec_.precision = parse_precision(precision_);
-      spec_.schedule = [&] {
+      spec_.model.activation = parse_activation(activation_);
+      spec_.model.precision = parse_precision(precision_);
+      spec_.optimizer.schedule = [&] {
         LearningRateSchedule s = parse_schedule(schedule_);
-        s.warmup_steps = spec_.schedule.warmup_steps;
+        s.warmup_steps = spec_.optimizer.schedule.warmup_steps;
         return s;
       }();
       if (app->count("--weight-decay") > 0) {
-        spec_.sgd.weight_decay = weight_decay_;
-        spec_.adam.weight_decay = weight_decay_;
+        spec_.optimizer.sgd.weight_decay = weight_decay_;
+        spec_.optimizer.adam.weight_decay = weight_decay_;
       }
+      spec_.trainer.shard_optimizer = shard_ == "on"    ? TrainerOptions::ShardOptimizer::kOn
+                                      : shard_ == "off" ? TrainerOptions::ShardOptimizer::kOff
+                                                        : TrainerOptions::ShardOptimizer::kAuto;
       validate(spec_);
     } catch (const Error& e) {
-      throw UsageError(e.what());
+      throw UsageError(message_with_flags(e));
     }
-    if (const char* stop = std::getenv("PARAFIT_TEST_STOP_AFTER_STEPS"))  // test hook: "killed" mid-run
-      spec_.stop_after_steps = std::size_t(std::strtoull(stop, nullptr, 10));
 
     TableOptions table;
     table.drop_missing = drop_missing_;
@@ -144,9 +153,9 @@ class TrainCommand final : public Command {
     std::string local_error;
     try {
       table.columns = columns_to_load(table);
-      data = read_table(data_, table, &report);
+      data = read_table(test_seam().data_path ? test_seam().data_path(data_, comm.rank()) : data_, table, &report);
     } catch (const Error& e) {
-      local_error = e.what();
+      local_error = e.marked();
     }
     agree_or_throw(comm, local_error);
     std::vector<std::int64_t> dropped = {std::int64_t(report.rows_dropped)};
@@ -155,7 +164,13 @@ class TrainCommand final : public Command {
       fmt::print(stderr, "parafit: dropped {} row(s) with empty, NaN or Inf fields (--drop-missing)\n", dropped[0]);
 
     ProgressPrinter printer(stderr_is_terminal());
-    const TrainResult result = train(std::move(data), spec_, ctx, [&](const TrainProgress& p) { printer(p); });
+    const std::size_t stop_after = test_seam().stop_after_steps;
+    std::size_t steps = 0;
+    const TrainResult result = train(std::move(data), spec_, ctx, [&](const TrainProgress& p) {
+      if (root) printer(p);
+      if (!p.epoch_end) ++steps;
+      return stop_after == 0 || steps < stop_after;
+    });
 
     std::vector<std::int64_t> peaks(std::size_t(comm.size()), 0);
     peaks[std::size_t(comm.rank())] = std::int64_t(peak_rss_bytes());
@@ -173,14 +188,14 @@ class TrainCommand final : public Command {
     std::fflush(stdout);
     if (!json_.empty()) write_text_file(json_, format_train_json(result, rc), "JSON file");
     if (!save_.empty()) {
-      if (result.summary.termination == TrainTermination::kInterrupted) {
+      if (result.summary.termination == Termination::kUserStopped) {
         fmt::print(stderr, "parafit: model not saved to '{}': training was interrupted\n", save_);
       } else if (result.mlp) {
         save_mlp_file(save_, *result.mlp);
       } else {
         save_model_file(save_, saved_model_from(result));
       }
-      if (result.summary.termination == TrainTermination::kDiverged)
+      if (result.summary.termination == Termination::kDiverged)
         fmt::print(stderr, "parafit: saved the last good weights to '{}' (training diverged)\n", save_);
     }
     return result.summary.IsSolutionUsable() ? 0 : 1;
@@ -190,12 +205,13 @@ class TrainCommand final : public Command {
   // The columns training reads, so that other columns of the file are never parsed.
   std::vector<std::string> columns_to_load(const TableOptions& table) const {
     std::vector<std::string> columns;
-    if (is_mlp_name(spec_.model)) {
-      parse_mlp_hidden(spec_.model);
-      if (spec_.x.empty()) return {};  // every column: the inputs are all but the response
-      columns = spec_.x;
-    } else if (looks_like_formula(spec_.model)) {
-      const CompiledFormula cf = compile_formula({spec_.model, read_table_columns(data_, table), spec_.params, spec_.x});
+    const TrainModelOptions& m = spec_.model;
+    if (is_mlp_name(m.name)) {
+      parse_mlp_hidden(m.name);
+      if (m.x.empty()) return {};  // every column: the inputs are all but the response
+      columns = m.x;
+    } else if (looks_like_formula(m.name)) {
+      const CompiledFormula cf = compile_formula({m.name, read_table_columns(data_, table), m.params, m.x});
       columns = cf.inputs;
       if (cf.response) {  // "log(y) ~ ...": the response is computed from these columns
         for (const auto& c : cf.response_columns)
@@ -203,16 +219,16 @@ class TrainCommand final : public Command {
         return columns;
       }
     } else {
-      make_builtin_model(spec_.model);
-      columns = spec_.x.empty() ? std::vector<std::string>{"x"} : spec_.x;
+      make_builtin_model(m.name);
+      columns = m.x.empty() ? std::vector<std::string>{"x"} : m.x;
     }
-    if (std::find(columns.begin(), columns.end(), spec_.y) == columns.end()) columns.push_back(spec_.y);
+    if (std::find(columns.begin(), columns.end(), m.y) == columns.end()) columns.push_back(m.y);
     return columns;
   }
 
   TrainSpec spec_;
   std::string data_, x_, json_, save_, delimiter_, activation_ = "tanh", precision_ = "float32",
-                                                   schedule_ = "constant";
+                                                   schedule_ = "constant", shard_ = "auto";
   std::vector<std::string> start_, params_;
   double weight_decay_ = 0;
   int threads_ = 0;

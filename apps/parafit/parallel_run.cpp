@@ -1,5 +1,7 @@
 #include "parallel_run.h"
 
+#include "test_seam.h"
+
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -19,35 +21,6 @@ bool started_by_mpirun() {
     if (std::getenv(var) != nullptr) return true;
   return false;
 }
-
-// Test-only fault injection, for the tests that a dying rank stops the whole job: with
-// PARAFIT_TEST_EXIT_RANK=r and PARAFIT_TEST_EXIT_AFTER=n, rank r exits with code 3 (without any
-// goodbye to the other ranks) when it enters its n-th all-reduce.
-class ExitingCommunicator final : public Communicator {
- public:
-  ExitingCommunicator(std::unique_ptr<Communicator> inner, long after)
-      : inner_(std::move(inner)), after_(after) {}
-  int rank() const override { return inner_->rank(); }
-  int size() const override { return inner_->size(); }
-  void allreduce_sum(std::span<std::int64_t> v) override { tick(); inner_->allreduce_sum(v); }
-  void allreduce_sum(std::span<double> v) override { tick(); inner_->allreduce_sum(v); }
-  void broadcast(std::span<std::byte> d, int root) override { inner_->broadcast(d, root); }
-  void barrier() override { inner_->barrier(); }
-  void send(std::span<const std::byte> d, int to, int tag) override { inner_->send(d, to, tag); }
-  void recv(std::span<std::byte> d, int from, int tag) override { inner_->recv(d, from, tag); }
-
- private:
-  void tick() {
-    if (++count_ < after_) return;
-    fmt::print(stderr, "parafit: rank {}: exiting on purpose in all-reduce {} (PARAFIT_TEST_EXIT_RANK)\n",
-               rank(), count_);
-    std::fflush(stderr);
-    std::_Exit(3);
-  }
-  std::unique_ptr<Communicator> inner_;
-  long after_;
-  long count_ = 0;
-};
 
 // Counts what this rank sends through collectives, for the JSON "run" section and the benchmarks.
 class CountingCommunicator final : public Communicator {
@@ -99,11 +72,7 @@ ParallelRun::ParallelRun([[maybe_unused]] int& argc, [[maybe_unused]] char**& ar
 #endif
   if (!comm_) comm_ = std::make_unique<LocalCommunicator>();
   if (comm_->size() > 1) comm_ = std::make_unique<CountingCommunicator>(std::move(comm_), stats_);
-  const char* exit_rank = std::getenv("PARAFIT_TEST_EXIT_RANK");
-  if (exit_rank != nullptr && std::atoi(exit_rank) == comm_->rank()) {
-    const char* after = std::getenv("PARAFIT_TEST_EXIT_AFTER");
-    comm_ = std::make_unique<ExitingCommunicator>(std::move(comm_), after ? std::atol(after) : 1);
-  }
+  if (test_seam().wrap_communicator) comm_ = test_seam().wrap_communicator(std::move(comm_));
 }
 
 ParallelRun::~ParallelRun() {

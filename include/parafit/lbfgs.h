@@ -2,7 +2,8 @@
 //
 //   LbfgsOptions      every default written where it is declared, plus IsValid()
 //   LbfgsSummary      why it stopped, how much work it took, reports, IsSolutionUsable()
-//   lbfgs_minimize    minimizes in place
+//   LbfgsSolver       step-wise (Init, Step) or all at once (Minimize), like LevenbergMarquardt
+//   lbfgs_minimize    minimizes in place, with a callback after every iteration
 //
 // The search direction comes from the two-loop recursion over the last `memory` curvature pairs
 // (s = x_{k+1} - x_k, y = g_{k+1} - g_k) with the initial inverse Hessian gamma I, gamma = s'y/y'y
@@ -28,9 +29,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
+
+#include "parafit/termination.h"
 
 namespace parafit {
 
@@ -76,23 +80,15 @@ struct LbfgsOptions {
   bool IsValid(std::string* why = nullptr) const;
 };
 
-// The rule that stopped the solver.
-enum class LbfgsTermination {
-  kGradientTolerance,   // converged: max |g_i| <= gradient_tolerance * max(1, |cost|)
-  kFunctionTolerance,   // converged: relative decrease of a quasi-Newton step < function_tolerance
-  kParameterTolerance,  // converged: a quasi-Newton step changed no parameter beyond the tolerance
-  kMaxIterations,       // not converged: max_iterations steps taken
-  kLineSearchFailed,    // not converged: no step with sufficient decrease, even along -g
-  kNonFinite,           // failed: the cost or the gradient is not finite at the starting point
-  kUserStopped,         // not converged: the callback returned false
-};
-// "gradient tolerance", "function tolerance", ...
-const char* to_string(LbfgsTermination t);
-// True for the three convergence rules.
-bool converged(LbfgsTermination t);
+// Termination (parafit/termination.h): the L-BFGS rules are kGradientTolerance (max |g_i| <=
+// gradient_tolerance * max(1, |cost|)), kFunctionTolerance (the relative decrease of a quasi-Newton
+// step < function_tolerance) and kParameterTolerance (a quasi-Newton step changed no parameter
+// beyond the tolerance) — converged; kMaxIterations, kLineSearchFailed (no step with sufficient
+// decrease, even along -g) and kUserStopped (the callback returned false) — not converged;
+// kNonFiniteStart — the cost or the gradient is not finite at the starting point.
 
 struct LbfgsSummary {
-  LbfgsTermination termination = LbfgsTermination::kMaxIterations;
+  Termination termination = Termination::kMaxIterations;
   std::string message;              // one sentence on why it stopped
   int iterations = 0;               // accepted steps
   int evaluations = 0;              // calls of the objective (all of them, the first included)
@@ -118,8 +114,40 @@ using Objective = std::function<double(std::span<const double> x, std::span<doub
 // stops the solver with kUserStopped (unless that iteration converged).
 using LbfgsCallback = std::function<bool(int iteration, double cost, std::span<const double> x)>;
 
+class LbfgsSolver {
+ public:
+  // Minimizes f over n parameters. Throws parafit::Error if the options are invalid or n is 0.
+  // f must outlive the solver.
+  LbfgsSolver(const Objective& f, std::size_t n, const LbfgsOptions& options = {});
+  ~LbfgsSolver();
+  LbfgsSolver(const LbfgsSolver&) = delete;
+  LbfgsSolver& operator=(const LbfgsSolver&) = delete;
+
+  // Evaluates the start x0 (x0.size() == n). Returns false when the solver is already done there
+  // (a non-finite start, or a start that meets the gradient tolerance; see summary()).
+  bool Init(std::span<const double> x0);
+  // One iteration: a search direction, a line search, the step. Returns true while the solver
+  // should go on; false once a stopping rule holds (summary().termination says which).
+  bool Step();
+  // Stops the run with kUserStopped, unless it has already stopped.
+  void Stop(std::string message);
+  // Init, then Step until done.
+  LbfgsSummary Minimize(std::span<const double> x0);
+
+  // The last accepted iterate (the start before the first accepted step) and its cost.
+  std::span<const double> x() const;
+  double cost() const;
+  bool done() const;
+  const LbfgsSummary& summary() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
 // Minimizes f starting from x; x holds the last accepted iterate on return (the start if none
 // was accepted; also if the objective or the callback throws, the exception passing through).
+// The callback runs after every iteration, the converging one included.
 // Throws parafit::Error if the options are invalid or x is empty.
 LbfgsSummary lbfgs_minimize(const Objective& f, std::span<double> x,
                             const LbfgsOptions& options = {}, const LbfgsCallback& callback = {});

@@ -17,24 +17,13 @@
 
 #include "parafit/context.h"
 #include "parafit/problem.h"
+#include "parafit/termination.h"
 
 namespace parafit {
 
-// The rule that stopped the solver.
-enum class Termination {
-  kGradientTolerance,   // converged: every residual/Jacobian-column cosine <= gradient_tolerance
-  kFunctionTolerance,   // converged: actual and predicted relative decrease <= function_tolerance
-  kParameterTolerance,  // converged: relative scaled step <= parameter_tolerance
-  kMaxIterations,       // not converged: max_iterations reached
-  kNoProgress,          // not converged: damping grew past max_damping without a decrease
-  kFlatRegion,          // not converged: stopped where a parameter has lost its influence on the
-                        // model (its Jacobian column vanished) — a plateau, not a minimum
-  kNonFiniteStart,      // failed: the model or its Jacobian is not finite at the starting values
-};
-// "gradient tolerance", "function tolerance", ...
-const char* to_string(Termination t);
-// True for the three convergence rules.
-bool converged(Termination t);
+// Termination (parafit/termination.h): the LM rules are kGradientTolerance, kFunctionTolerance and
+// kParameterTolerance (converged); kMaxIterations, kNoProgress and kFlatRegion (not converged);
+// kNonFiniteStart (failed).
 
 struct LevenbergMarquardtOptions {
   // Iterations (trial steps, accepted or not) before giving up. Most fits need fewer than 50; a few

@@ -1,13 +1,18 @@
 // parafit/train.h — mini-batch training (SGD, Adam, AdamW) and full-batch L-BFGS, data-parallel
 // on threads and ranks, for MLPs, built-in models and formulas.
 //
-//   TrainSpec       what to train, on which columns, with which optimizer and schedule
-//   TrainSummary    why it stopped, the loss history, the reports
-//   train()         the whole run, with checkpoints and resume
+//   TrainSpec        what to train: model, optimizer, trainer and checkpoint options
+//   TrainSummary     why it stopped, the loss history, the reports
+//   train()          the whole run, with checkpoints and resume (a loop over parafit::Trainer,
+//                    trainer.h, which gives the same run step by step)
 //
 // Determinism: with the same seed and settings, the weights are the same bits for any number of
-// threads and ranks, and a batch b with accumulation K follows the same trajectory as a batch K*b
-// without it (when the number of strata divides b). How: src/train/strata.h.
+// threads and ranks, with or without the sharded optimizer, and a batch b with accumulation K
+// follows the same trajectory as a batch K*b without it (when the number of strata divides b).
+// How: src/parallel/strata.h and docs/design.md.
+//
+// Errors name options by their place in TrainSpec ("trainer.batch", "optimizer.learning_rate"; see
+// parafit/error.h); the command line shows its flags instead.
 #pragma once
 
 #include <cstddef>
@@ -24,13 +29,14 @@
 #include "parafit/mlp.h"
 #include "parafit/model.h"
 #include "parafit/optimizer.h"
+#include "parafit/termination.h"
 
 namespace parafit {
 
-struct TrainSpec {
-  // --- the model -------------------------------------------------------------------------------
+// The model to train and the columns it reads.
+struct TrainModelOptions {
   // "mlp:64,64" (hidden widths), a built-in model name ("exp-decay") or a formula ("a*exp(-b*x)+c").
-  std::string model;
+  std::string name;
   // Input columns. Empty: every column but the response for an MLP; "x" for a built-in model; the
   // columns a formula names.
   std::vector<std::string> x;
@@ -44,45 +50,66 @@ struct TrainSpec {
   // (PyTorch trains in float32 too). Master weights and optimizer state stay float64 either way.
   Precision precision = Precision::kFloat32;
 
-  // --- the optimizer ---------------------------------------------------------------------------
-  std::string optimizer = "adam";  // sgd | adam | adamw | lbfgs
+  // True if every option is consistent; otherwise false and *why (if given) names the option.
+  bool IsValid(std::string* why = nullptr) const;
+};
+
+// How the weights move.
+struct OptimizerOptions {
+  std::string name = "adam";       // sgd | adam | adamw | lbfgs
   double learning_rate = 1e-3;     // base learning rate (not used by lbfgs)
   SgdOptions sgd;
-  AdamOptions adam;
+  AdamOptions adam;                // adam and adamw
   LbfgsOptions lbfgs;
-  LearningRateSchedule schedule;
+  LearningRateSchedule schedule;   // sgd, adam, adamw
 
-  // --- batches and epochs ----------------------------------------------------------------------
+  // Whether `name` is a mini-batch optimizer (sgd, adam, adamw), not lbfgs.
+  bool is_step_optimizer() const { return name == "sgd" || name == "adam" || name == "adamw"; }
+  bool IsValid(std::string* why = nullptr) const;
+};
+
+// Batches, epochs, the data-parallel layout, stopping rules.
+struct TrainerOptions {
   std::size_t batch = 256;         // rows per micro-batch (the whole global batch, all workers)
-  std::size_t epochs = 10;         // passes over the training rows (lbfgs: ignored, see lbfgs)
-  std::size_t accumulate = 1;      // micro-batches summed before each optimizer step (--accum)
-  // Strata the rows are cut into (see src/train/strata.h): the most workers that can share the
+  std::size_t epochs = 10;         // passes over the training rows (lbfgs: ignored)
+  std::size_t accumulate = 1;      // micro-batches summed before each optimizer step (mini-batch only)
+  // Strata the rows are cut into (see src/parallel/strata.h): the most workers that can share the
   // work of a step, and part of what defines the batches — results depend on it, never on the
   // number of workers. Fewer are used for data smaller than 64 rows per stratum.
   std::size_t strata = 8;
-  double validation_fraction = 0;  // rows held out (a seeded hash of the row index) for validation
+  double validation_fraction = 0;  // rows held out (a seeded hash of the row index) for validation, in [0, 1)
   std::size_t early_stop = 0;      // stop after this many epochs without a better validation loss (0: off)
   std::uint64_t seed = 1;          // weights, shuffles and the validation split
-  // Divergence: a batch loss that is not finite or exceeds this factor times the first batch's
-  // loss stops training with the last good weights.
+  // Divergence: a batch loss that is not finite or exceeds this factor (> 1) times the first
+  // batch's loss stops training with the last good weights.
   double divergence_factor = 1e6;
+  // ZeRO-1 across ranks (sgd, adam, adamw): each rank keeps the optimizer state of, and updates,
+  // only its slice of the weights — the gradient is reduce-scattered and the new weights
+  // all-gathered. Optimizer memory per rank is about 1/ranks; the weights are the same bits as
+  // without it. kAuto shards on more than one rank when the model has at least
+  // kShardMinParameters weights (where it measured faster; docs/design.md), never on one rank.
+  enum class ShardOptimizer { kAuto, kOff, kOn };
+  static constexpr std::size_t kShardMinParameters = 2048;
+  ShardOptimizer shard_optimizer = ShardOptimizer::kAuto;
 
-  // --- checkpoints -----------------------------------------------------------------------------
-  std::string checkpoint;          // file to write the full training state to ("": none)
-  std::size_t checkpoint_every = 0;  // optimizer steps between checkpoints (0: at each epoch end)
-  std::string resume;              // checkpoint to continue from ("": start afresh)
-  // Test hook: stop after this many optimizer steps in this process as if killed (0: never).
-  std::size_t stop_after_steps = 0;
+  bool IsValid(std::string* why = nullptr) const;
 };
 
-enum class TrainTermination {
-  kCompleted,     // every epoch run (or L-BFGS converged)
-  kEarlyStopped,  // the validation loss stopped improving; weights are the best epoch's
-  kDiverged,      // loss not finite or exploding; weights are the last good ones
-  kNotConverged,  // L-BFGS stopped without converging (max iterations, failed line search)
-  kInterrupted,   // stop_after_steps reached (test hook)
+// Checkpoints: the full training state, written atomically, and resuming from one.
+struct CheckpointOptions {
+  std::string path;        // file to write the state to ("": none)
+  std::size_t every = 0;   // optimizer steps between checkpoints (0: at each epoch end)
+  std::string resume;      // checkpoint to continue from ("": start afresh)
+
+  bool IsValid(std::string* why = nullptr) const;
 };
-const char* to_string(TrainTermination t);
+
+struct TrainSpec {
+  TrainModelOptions model;
+  OptimizerOptions optimizer;
+  TrainerOptions trainer;
+  CheckpointOptions checkpoint;
+};
 
 struct EpochRecord {
   std::size_t epoch = 0;            // 1-based
@@ -94,7 +121,8 @@ struct EpochRecord {
 };
 
 struct TrainSummary {
-  TrainTermination termination = TrainTermination::kCompleted;
+  // kCompleted, kEarlyStopped, kDiverged, kNotConverged (L-BFGS), kUserStopped.
+  Termination termination = Termination::kCompleted;
   std::string message;              // what happened, in a sentence
   std::size_t epochs = 0;           // epochs completed
   std::size_t steps = 0;            // optimizer steps taken
@@ -105,13 +133,15 @@ struct TrainSummary {
   double samples_per_second = 0;
   std::vector<EpochRecord> history;
   std::size_t train_rows = 0, validation_rows = 0;
-  std::size_t strata = 0;           // strata used (spec.strata, or fewer for small data)
+  std::size_t strata = 0;           // strata used (trainer.strata, or fewer for small data)
+  bool sharded_optimizer = false;   // whether ZeRO-1 sharding was used
   double final_train_mse = 0;       // over every training row, at the final weights
   double final_validation_mse = 0;  // NaN without a validation split
   std::size_t best_epoch = 0;       // early stopping: the epoch whose weights were kept
   std::size_t resumed_from_step = 0;  // 0 unless resumed
-  std::size_t collectives = 0;      // all-reduces made by the training loop (this rank)
+  std::size_t collectives = 0;      // collectives made by the training passes (this rank)
   std::size_t collective_bytes = 0;
+  std::size_t optimizer_state_values = 0;  // optimizer state this rank holds (doubles)
   std::string optimizer_report;     // L-BFGS: its own full report
 
   std::string BriefReport() const;
@@ -133,25 +163,28 @@ struct TrainResult {
   TrainSummary summary;
 };
 
-// Progress after each optimizer step (rank 0 prints it); never called on other ranks' behalf.
+// Where a run is, after each optimizer step and at each epoch's end.
 struct TrainProgress {
   std::size_t epoch = 0, epochs = 0;      // 1-based epoch
   std::size_t step = 0, steps_per_epoch = 0;  // step within the epoch, 1-based
+  std::size_t global_step = 0;            // optimizer steps in the whole run
   double loss = 0;                        // running mean over the epoch so far (response units)
   double samples_per_second = 0;
   double eta_seconds = 0;
   bool epoch_end = false;                 // the epoch's last call, with validation_loss set
   double validation_loss = 0;
 };
-using TrainCallback = std::function<void(const TrainProgress&)>;
+// Called on every rank after each step and at each epoch's end; returning false stops the run
+// (Termination::kUserStopped). Under several ranks it must return the same on every rank.
+using TrainCallback = std::function<bool(const TrainProgress&)>;
 
 // Trains on `local`, this rank's rows. Under several ranks (context.communicator) the rows are
 // first moved between neighbouring ranks so that each holds whole strata. Throws parafit::Error for
 // bad input (unknown column, bad spec, a checkpoint that does not match), identically on every rank.
 TrainResult train(Dataset local, const TrainSpec& spec, const Context& context = {},
-                  const TrainCallback& progress = {});
+                  const TrainCallback& callback = {});
 
-// Checks a spec without data (flag combinations, ranges); throws parafit::Error naming the field.
+// Checks a spec without data (option combinations, ranges); throws parafit::Error naming the option.
 void validate(const TrainSpec& spec);
 
 }  // namespace parafit

@@ -19,13 +19,15 @@ std::string model_line(const TrainResult& r) {
   return fmt::format("{}: {}", r.curve->name(), r.curve->formula());
 }
 
-std::string optimizer_line(const TrainSpec& s) {
-  if (s.optimizer == "lbfgs") return fmt::format("lbfgs (memory {}), full batch", s.lbfgs.memory);
+std::string optimizer_line(const TrainSpec& spec) {
+  const OptimizerOptions& o = spec.optimizer;
+  if (!o.is_step_optimizer()) return fmt::format("lbfgs (memory {}), full batch", o.lbfgs.memory);
   std::string extra;
-  if (s.optimizer == "sgd" && s.sgd.momentum > 0)
-    extra = fmt::format(", momentum {}{}", s.sgd.momentum, s.sgd.nesterov ? " (Nesterov)" : "");
-  return fmt::format("{} lr {}{}, schedule {}; batch {}{}", s.optimizer, s.learning_rate, extra, s.schedule.describe(),
-                     s.batch, s.accumulate > 1 ? fmt::format(" x {} accumulated", s.accumulate) : std::string());
+  if (o.name == "sgd" && o.sgd.momentum > 0)
+    extra = fmt::format(", momentum {}{}", o.sgd.momentum, o.sgd.nesterov ? " (Nesterov)" : "");
+  const TrainerOptions& t = spec.trainer;
+  return fmt::format("{} lr {}{}, schedule {}; batch {}{}", o.name, o.learning_rate, extra, o.schedule.describe(),
+                     t.batch, t.accumulate > 1 ? fmt::format(" x {} accumulated", t.accumulate) : std::string());
 }
 
 std::string mse(double v) { return std::isnan(v) ? std::string("-") : fmt::format("{:.6g}", v); }
@@ -44,7 +46,7 @@ std::string format_train_summary(const TrainResult& r, const ReportContext& ctx)
   if (s.resumed_from_step > 0) out += fmt::format("Resumed:    from step {}\n", s.resumed_from_step);
   out += "\n";
   if (!s.history.empty()) {
-    const bool lbfgs = r.spec.optimizer == "lbfgs";
+    const bool lbfgs = !r.spec.optimizer.is_step_optimizer();
     out += fmt::format("{:>6} {:>9} {:>14} {:>14} {:>11} {:>9}\n", lbfgs ? "iter" : "epoch", lbfgs ? "evals" : "steps",
                        "train MSE", "valid MSE", "lr", "seconds");
     // Long runs: the first and last epochs, enough to see the curve.
@@ -69,10 +71,11 @@ std::string format_train_summary(const TrainResult& r, const ReportContext& ctx)
   out += fmt::format("Final MSE:   training {}{}\n", mse(s.final_train_mse),
                      std::isnan(s.final_validation_mse) ? std::string()
                                                         : fmt::format(", validation {}", mse(s.final_validation_mse)));
-  if (s.best_epoch > 0 && s.termination == TrainTermination::kEarlyStopped)
+  if (s.best_epoch > 0 && s.termination == Termination::kEarlyStopped)
     out += fmt::format("Best epoch:  {}\n", s.best_epoch);
-  out += fmt::format("Throughput:  {:.0f} samples/s ({} samples in {:.3f} s) on {} rank(s) x {} thread(s)\n",
-                     s.samples_per_second, s.samples, s.seconds, ctx.ranks, ctx.threads);
+  out += fmt::format("Throughput:  {:.0f} samples/s ({} samples in {:.3f} s) on {} rank(s) x {} thread(s){}\n",
+                     s.samples_per_second, s.samples, s.seconds, ctx.ranks, ctx.threads,
+                     s.sharded_optimizer ? ", optimizer state sharded (ZeRO-1)" : "");
   if (!s.optimizer_report.empty()) out += "\n" + s.optimizer_report;
   return out;
 }
@@ -98,17 +101,17 @@ std::string format_train_json(const TrainResult& r, const ReportContext& ctx) {
   model["response"] = r.response;
   doc["model"] = model;
   json opt;
-  opt["name"] = spec.optimizer;
-  if (spec.optimizer != "lbfgs") {
-    opt["learning_rate"] = spec.learning_rate;
-    opt["schedule"] = spec.schedule.describe();
-    opt["batch"] = spec.batch;
-    opt["accumulate"] = spec.accumulate;
-    opt["epochs"] = spec.epochs;
+  opt["name"] = spec.optimizer.name;
+  if (spec.optimizer.is_step_optimizer()) {
+    opt["learning_rate"] = spec.optimizer.learning_rate;
+    opt["schedule"] = spec.optimizer.schedule.describe();
+    opt["batch"] = spec.trainer.batch;
+    opt["accumulate"] = spec.trainer.accumulate;
+    opt["epochs"] = spec.trainer.epochs;
   }
   opt["strata"] = s.strata;
-  opt["seed"] = spec.seed;
-  opt["validation_fraction"] = spec.validation_fraction;
+  opt["seed"] = spec.trainer.seed;
+  opt["validation_fraction"] = spec.trainer.validation_fraction;
   doc["optimizer"] = opt;
   json sum;
   sum["termination"] = to_string(s.termination);

@@ -53,6 +53,14 @@ OptimizerState ShardedOptimizer::state() const {
   return whole;
 }
 
+std::size_t ShardedOptimizer::state_values() const {
+  std::size_t values = 0;
+  for (const auto& part : parts_)
+    for (const auto& [name, v] : part->state())
+      if (name != "step") values += v.size();
+  return values;
+}
+
 void ShardedOptimizer::set_state(const OptimizerState& state) {
   // Sizes are checked against the whole before splitting, so the messages speak of the whole.
   for (const auto& [name, values] : state)

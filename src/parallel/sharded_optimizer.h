@@ -28,6 +28,8 @@ class ShardedOptimizer final : public Optimizer {
   void step(std::span<double> params, std::span<const double> grad, double lr) override;
   std::uint64_t steps_taken() const override { return parts_.front()->steps_taken(); }
   OptimizerState state() const override;
+  // Values of the state, "step" aside (the moments: 0, 1 or 2 vectors of num_parameters()).
+  std::size_t state_values() const;
   void set_state(const OptimizerState& state) override;
 
  private:

@@ -103,24 +103,6 @@ class PairMemory {
 
 }  // namespace
 
-const char* to_string(LbfgsTermination t) {
-  switch (t) {
-    case LbfgsTermination::kGradientTolerance: return "gradient tolerance";
-    case LbfgsTermination::kFunctionTolerance: return "function tolerance";
-    case LbfgsTermination::kParameterTolerance: return "parameter tolerance";
-    case LbfgsTermination::kMaxIterations: return "maximum iterations";
-    case LbfgsTermination::kLineSearchFailed: return "line search failed";
-    case LbfgsTermination::kNonFinite: return "non-finite start";
-    case LbfgsTermination::kUserStopped: return "stopped by callback";
-  }
-  return "unknown";
-}
-
-bool converged(LbfgsTermination t) {
-  return t == LbfgsTermination::kGradientTolerance || t == LbfgsTermination::kFunctionTolerance ||
-         t == LbfgsTermination::kParameterTolerance;
-}
-
 bool LbfgsOptions::IsValid(std::string* why) const {
   auto fail = [&](const std::string& text) {
     if (why != nullptr) *why = text;
@@ -167,127 +149,195 @@ std::string LbfgsSummary::FullReport() const {
   return out;
 }
 
-LbfgsSummary lbfgs_minimize(const Objective& f, std::span<double> x, const LbfgsOptions& options,
-                            const LbfgsCallback& callback) {
-  std::string why;
-  if (!options.IsValid(&why)) throw Error("invalid L-BFGS options: " + why);
-  if (x.empty()) throw Error("L-BFGS: there are no parameters to optimize");
-  const auto start_time = std::chrono::steady_clock::now();
-  const std::size_t n = x.size();
+struct LbfgsSolver::State {
+  State(const Objective& f, std::size_t n, const LbfgsOptions& options)
+      : f(f),
+        options(options),
+        n(n),
+        x(n),
+        g(n),
+        d(n),
+        x_old(n),
+        memory(n, static_cast<std::size_t>(options.memory)),
+        line_search(f, n, options) {}
 
+  const Objective& f;
+  LbfgsOptions options;
+  std::size_t n;
+  std::vector<double> x, g, d, x_old;
+  double cost = 0, gnorm = 0;
+  int k = 0;  // iterations begun
+  bool done = true;
+  PairMemory memory;
+  detail::StrongWolfeLineSearch line_search;
   LbfgsSummary summary;
-  auto finish = [&](LbfgsTermination t, std::string message) {
+  std::chrono::steady_clock::time_point start_time;
+
+  bool finish(Termination t, std::string message) {
     summary.termination = t;
     summary.message = std::move(message);
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
-    return summary;
-  };
-
-  std::vector<double> g(n), d(n), x_old(n);
-  double cost = f(std::span<const double>(x.data(), n), std::span<double>(g));
-  summary.evaluations = 1;
-  summary.initial_cost = summary.final_cost = cost;
-  summary.cost_history = {cost};
-  if (!std::isfinite(cost) || !std::all_of(g.begin(), g.end(), [](double v) { return std::isfinite(v); }))
-    return finish(LbfgsTermination::kNonFinite,
-                  fmt::format("failed: the cost ({}) or the gradient is not finite at the starting point",
-                              cost));
-  double gnorm = max_abs(g);
-  summary.gradient_norm = gnorm;
-  auto gradient_converged = [&] { return gnorm <= options.gradient_tolerance * std::max(1.0, std::abs(cost)); };
-  auto gradient_message = [&] {
+    done = true;
+    return false;
+  }
+  bool gradient_converged() const { return gnorm <= options.gradient_tolerance * std::max(1.0, std::abs(cost)); }
+  std::string gradient_message() const {
     return fmt::format("converged: the largest gradient component {:.3g} is within gradient_tolerance "
                        "{:g} x max(1, |cost|)",
                        gnorm, options.gradient_tolerance);
-  };
-  if (gradient_converged()) return finish(LbfgsTermination::kGradientTolerance, gradient_message());
+  }
+};
 
-  PairMemory memory(n, static_cast<std::size_t>(options.memory));
-  detail::StrongWolfeLineSearch line_search(f, n, options);
+LbfgsSolver::LbfgsSolver(const Objective& f, std::size_t n, const LbfgsOptions& options) {
+  std::string why;
+  if (!options.IsValid(&why)) throw Error("invalid L-BFGS options: " + why);
+  if (n == 0) throw Error("L-BFGS: there are no parameters to optimize");
+  s_ = std::make_unique<State>(f, n, options);
+}
 
-  for (int k = 1;; ++k) {
-    if (k > options.max_iterations)
-      return finish(LbfgsTermination::kMaxIterations,
+LbfgsSolver::~LbfgsSolver() = default;
+
+std::span<const double> LbfgsSolver::x() const { return s_->x; }
+double LbfgsSolver::cost() const { return s_->cost; }
+bool LbfgsSolver::done() const { return s_->done; }
+const LbfgsSummary& LbfgsSolver::summary() const { return s_->summary; }
+
+bool LbfgsSolver::Init(std::span<const double> x0) {
+  State& s = *s_;
+  if (x0.size() != s.n) throw Error(fmt::format("L-BFGS: {} starting values for {} parameters", x0.size(), s.n));
+  s.start_time = std::chrono::steady_clock::now();
+  s.summary = LbfgsSummary{};
+  s.memory.clear();
+  s.k = 0;
+  s.done = false;
+  std::copy(x0.begin(), x0.end(), s.x.begin());
+  s.cost = s.f(std::span<const double>(s.x), std::span<double>(s.g));
+  s.summary.evaluations = 1;
+  s.summary.initial_cost = s.summary.final_cost = s.cost;
+  s.summary.cost_history = {s.cost};
+  if (!std::isfinite(s.cost) || !std::all_of(s.g.begin(), s.g.end(), [](double v) { return std::isfinite(v); }))
+    return s.finish(Termination::kNonFiniteStart,
+                    fmt::format("failed: the cost ({}) or the gradient is not finite at the starting point", s.cost));
+  s.gnorm = max_abs(s.g);
+  s.summary.gradient_norm = s.gnorm;
+  if (s.gradient_converged()) return s.finish(Termination::kGradientTolerance, s.gradient_message());
+  return true;
+}
+
+bool LbfgsSolver::Step() {
+  State& s = *s_;
+  if (s.done) return false;
+  const std::size_t n = s.n;
+  const int k = ++s.k;
+  LbfgsSummary& summary = s.summary;
+  if (k > s.options.max_iterations)
+    return s.finish(Termination::kMaxIterations,
                     fmt::format("not converged: reached max_iterations ({}) with the largest gradient "
                                 "component at {:.3g}",
-                                options.max_iterations, gnorm));
-    // The direction: quasi-Newton if there are pairs and it descends, else steepest descent.
-    bool quasi_newton = memory.size() > 0;
-    double slope = 0;
-    if (quasi_newton) {
-      memory.Direction(g, d);
-      slope = detail::fixed_order_dot(g, d);
-      if (!(slope < 0)) {  // only through rounding: H is positive definite
-        memory.clear();
-        ++summary.restarts;
-        quasi_newton = false;
-      }
-    }
-    auto steepest_descent = [&] {
-      for (std::size_t i = 0; i < n; ++i) d[i] = -g[i];
-      slope = -detail::fixed_order_dot(g, g);
-    };
-    // A steepest-descent trial moves no parameter by more than 1.
-    const double sd_alpha = std::min(1.0, 1.0 / gnorm);
-    if (!quasi_newton) steepest_descent();
-    const std::span<const double> xc(x.data(), n);
-    detail::LineSearchResult ls = line_search.Search(xc, cost, d, slope, quasi_newton ? 1.0 : sd_alpha);
-    summary.evaluations += ls.evaluations;
-    if (!ls.found && quasi_newton) {
-      memory.clear();
+                                s.options.max_iterations, s.gnorm));
+  // The direction: quasi-Newton if there are pairs and it descends, else steepest descent.
+  bool quasi_newton = s.memory.size() > 0;
+  double slope = 0;
+  if (quasi_newton) {
+    s.memory.Direction(s.g, s.d);
+    slope = detail::fixed_order_dot(s.g, s.d);
+    if (!(slope < 0)) {  // only through rounding: H is positive definite
+      s.memory.clear();
       ++summary.restarts;
       quasi_newton = false;
-      steepest_descent();
-      ls = line_search.Search(xc, cost, d, slope, sd_alpha);
-      summary.evaluations += ls.evaluations;
     }
-    if (!ls.found)
-      return finish(LbfgsTermination::kLineSearchFailed,
+  }
+  auto steepest_descent = [&] {
+    for (std::size_t i = 0; i < n; ++i) s.d[i] = -s.g[i];
+    slope = -detail::fixed_order_dot(s.g, s.g);
+  };
+  // A steepest-descent trial moves no parameter by more than 1.
+  const double sd_alpha = std::min(1.0, 1.0 / s.gnorm);
+  if (!quasi_newton) steepest_descent();
+  const std::span<const double> xc(s.x.data(), n);
+  detail::LineSearchResult ls = s.line_search.Search(xc, s.cost, s.d, slope, quasi_newton ? 1.0 : sd_alpha);
+  summary.evaluations += ls.evaluations;
+  if (!ls.found && quasi_newton) {
+    s.memory.clear();
+    ++summary.restarts;
+    quasi_newton = false;
+    steepest_descent();
+    ls = s.line_search.Search(xc, s.cost, s.d, slope, sd_alpha);
+    summary.evaluations += ls.evaluations;
+  }
+  if (!ls.found)
+    return s.finish(Termination::kLineSearchFailed,
                     fmt::format("not converged: no step along the search direction or the steepest "
                                 "descent decreased the cost sufficiently within {} evaluations each; the gradient "
                                 "may be inconsistent with the cost, or the cost at its rounding floor "
                                 "(largest gradient component {:.3g})",
-                                options.max_line_search_evaluations, gnorm));
+                                s.options.max_line_search_evaluations, s.gnorm));
 
-    // Accept the step.
-    if (!memory.Push(xc, line_search.x_best(), g, line_search.g_best())) ++summary.skipped_updates;
-    std::copy(x.begin(), x.end(), x_old.begin());
-    const double x_scale = max_abs(x_old);
-    std::copy(line_search.x_best().begin(), line_search.x_best().end(), x.begin());
-    std::copy(line_search.g_best().begin(), line_search.g_best().end(), g.begin());
-    double step_norm = 0;
-    for (std::size_t i = 0; i < n; ++i) step_norm = std::max(step_norm, std::abs(x[i] - x_old[i]));
-    const double old_cost = cost;
-    cost = ls.cost;
-    gnorm = max_abs(g);
-    summary.iterations = k;
-    summary.final_cost = cost;
-    summary.gradient_norm = gnorm;
-    summary.cost_history.push_back(cost);
+  // Accept the step.
+  if (!s.memory.Push(xc, s.line_search.x_best(), s.g, s.line_search.g_best())) ++summary.skipped_updates;
+  std::copy(s.x.begin(), s.x.end(), s.x_old.begin());
+  const double x_scale = max_abs(s.x_old);
+  std::copy(s.line_search.x_best().begin(), s.line_search.x_best().end(), s.x.begin());
+  std::copy(s.line_search.g_best().begin(), s.line_search.g_best().end(), s.g.begin());
+  double step_norm = 0;
+  for (std::size_t i = 0; i < n; ++i) step_norm = std::max(step_norm, std::abs(s.x[i] - s.x_old[i]));
+  const double old_cost = s.cost;
+  s.cost = ls.cost;
+  s.gnorm = max_abs(s.g);
+  summary.iterations = k;
+  summary.final_cost = s.cost;
+  summary.gradient_norm = s.gnorm;
+  summary.cost_history.push_back(s.cost);
 
-    std::optional<std::pair<LbfgsTermination, std::string>> done;
-    const double decrease = old_cost - cost;
-    if (gradient_converged()) {
-      done.emplace(LbfgsTermination::kGradientTolerance, gradient_message());
-    } else if (quasi_newton &&
-               decrease < options.function_tolerance * std::max(std::abs(old_cost), std::abs(cost))) {
-      done.emplace(LbfgsTermination::kFunctionTolerance,
-                   fmt::format("converged: the cost decreased by {:.3g} of itself, less than "
-                               "function_tolerance {:g}",
-                               decrease / std::max(std::abs(old_cost), std::abs(cost)),
-                               options.function_tolerance));
-    } else if (quasi_newton && step_norm <= options.parameter_tolerance *
-                                                (x_scale + options.parameter_tolerance)) {
-      done.emplace(LbfgsTermination::kParameterTolerance,
-                   fmt::format("converged: the largest parameter change {:.3g} is within "
-                               "parameter_tolerance {:g} x (max |x| + parameter_tolerance)",
-                               step_norm, options.parameter_tolerance));
+  const double decrease = old_cost - s.cost;
+  if (s.gradient_converged()) return s.finish(Termination::kGradientTolerance, s.gradient_message());
+  if (quasi_newton && decrease < s.options.function_tolerance * std::max(std::abs(old_cost), std::abs(s.cost)))
+    return s.finish(Termination::kFunctionTolerance,
+                    fmt::format("converged: the cost decreased by {:.3g} of itself, less than "
+                                "function_tolerance {:g}",
+                                decrease / std::max(std::abs(old_cost), std::abs(s.cost)),
+                                s.options.function_tolerance));
+  if (quasi_newton && step_norm <= s.options.parameter_tolerance * (x_scale + s.options.parameter_tolerance))
+    return s.finish(Termination::kParameterTolerance,
+                    fmt::format("converged: the largest parameter change {:.3g} is within "
+                                "parameter_tolerance {:g} x (max |x| + parameter_tolerance)",
+                                step_norm, s.options.parameter_tolerance));
+  return true;
+}
+
+void LbfgsSolver::Stop(std::string message) {
+  if (!s_->done) s_->finish(Termination::kUserStopped, std::move(message));
+}
+
+LbfgsSummary LbfgsSolver::Minimize(std::span<const double> x0) {
+  if (Init(x0))
+    while (Step()) {
     }
-    const bool go_on = !callback || callback(k, cost, std::span<const double>(x.data(), n));
-    if (done) return finish(done->first, std::move(done->second));
-    if (!go_on)
-      return finish(LbfgsTermination::kUserStopped,
-                    fmt::format("stopped by the callback after iteration {}", k));
+  return s_->summary;
+}
+
+LbfgsSummary lbfgs_minimize(const Objective& f, std::span<double> x, const LbfgsOptions& options,
+                            const LbfgsCallback& callback) {
+  LbfgsSolver solver(f, x.size(), options);
+  // x follows the solver's iterate, also when the objective or the callback throws.
+  struct CopyBack {
+    LbfgsSolver& solver;
+    std::span<double> x;
+    ~CopyBack() { std::copy(solver.x().begin(), solver.x().end(), x.begin()); }
+  } copy_back{solver, x};
+  if (!solver.Init(x)) return solver.summary();
+  for (;;) {
+    const std::size_t accepted = solver.summary().cost_history.size();
+    const bool go_on = solver.Step();
+    // The callback sees every iteration that took a step, the converging one included.
+    const bool stepped = solver.summary().cost_history.size() > accepted;
+    const int k = solver.summary().iterations;
+    const bool keep = !stepped || !callback || callback(k, solver.cost(), solver.x());
+    if (!go_on) return solver.summary();
+    if (!keep) {
+      solver.Stop(fmt::format("stopped by the callback after iteration {}", k));
+      return solver.summary();
+    }
   }
 }
 

@@ -18,24 +18,6 @@ constexpr double kNegligibleEffect = 1e-6;
 
 }  // namespace
 
-const char* to_string(Termination t) {
-  switch (t) {
-    case Termination::kGradientTolerance: return "gradient tolerance";
-    case Termination::kFunctionTolerance: return "function tolerance";
-    case Termination::kParameterTolerance: return "parameter tolerance";
-    case Termination::kMaxIterations: return "maximum iterations";
-    case Termination::kNoProgress: return "no progress";
-    case Termination::kFlatRegion: return "flat region";
-    case Termination::kNonFiniteStart: return "non-finite start";
-  }
-  return "unknown";
-}
-
-bool converged(Termination t) {
-  return t == Termination::kGradientTolerance || t == Termination::kFunctionTolerance ||
-         t == Termination::kParameterTolerance;
-}
-
 bool LevenbergMarquardtOptions::IsValid(std::string* why) const {
   auto fail = [&](const std::string& text) {
     if (why != nullptr) *why = text;

@@ -55,9 +55,11 @@ inline CliResult run_parafit(const std::string& args, const std::string& dir) {
 // Flags for Open MPI as root in a container: allow root, allow more ranks than cores, and avoid
 // the shared-memory single-copy mechanism that containers often forbid. A timeout guards every
 // run, so a hang fails the test instead of the whole CI job.
+// With `env` (PARAFIT_TESTING_... settings) the ranks run parafit_testing, parafit with its test seam.
 inline std::string mpirun(int ranks, const std::string& env = "") {
   return "timeout 120 env OMPI_MCA_btl_vader_single_copy_mechanism=none " + env + " '" PARAFIT_MPIEXEC
-         "' --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) + " '" + PARAFIT_EXE + "' ";
+         "' --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) + " '" +
+         (env.empty() ? PARAFIT_EXE : PARAFIT_TESTING_EXE) + "' ";
 }
 
 inline CliResult run_mpi(int ranks, const std::string& args, const std::string& dir, const std::string& env = "") {

@@ -86,7 +86,7 @@ TEST(CliMpi, ABadLineInTheLastShardStopsEveryRank) {
 TEST(CliMpi, AFileMissingOnOneRankStopsEveryRank) {
   const auto dir = scratch_dir();
   const std::string data = make_data(dir, 5000);
-  const auto r = run_mpi(3, "fit --data '" + data + "' --model exp-decay", dir, "PARAFIT_TEST_HIDE_DATA_RANK=1");
+  const auto r = run_mpi(3, "fit --data '" + data + "' --model exp-decay", dir, "PARAFIT_TESTING_HIDE_DATA_RANK=1");
   EXPECT_EQ(r.code, 1) << r.err;
   EXPECT_TRUE(contains(r.err, "rank 1: cannot open")) << r.err;
 }
@@ -108,7 +108,7 @@ TEST(CliMpi, ARankThatDiesEndsTheJobWithinSeconds) {
   const std::string data = make_data(dir, 20000);
   const auto start = std::chrono::steady_clock::now();
   const auto r = run_mpi(3, "fit --data '" + data + "' --model exp-decay", dir,
-                         "PARAFIT_TEST_EXIT_RANK=1 PARAFIT_TEST_EXIT_AFTER=6");
+                         "PARAFIT_TESTING_EXIT_RANK=1 PARAFIT_TESTING_EXIT_AFTER=6");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.code, 124) << "timed out: a rank hung";

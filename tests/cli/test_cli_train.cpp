@@ -125,7 +125,7 @@ TEST(CliTrain, InterruptedRunResumesToTheSameResult) {
   const auto whole = run_parafit(common + "--json '" + dir + "/whole.json'", dir);
   ASSERT_EQ(whole.code, 0) << whole.err;
   const std::string ckpt = dir + "/run.ckpt";
-  const int code = std::system(("PARAFIT_TEST_STOP_AFTER_STEPS=30 '" PARAFIT_EXE "' " + common + "--checkpoint '" + ckpt +
+  const int code = std::system(("PARAFIT_TESTING_STOP_AFTER_STEPS=30 '" PARAFIT_TESTING_EXE "' " + common + "--checkpoint '" + ckpt +
                                 "' --checkpoint-every 8 --threads 1 >/dev/null 2>&1")
                                    .c_str());
   EXPECT_EQ(WEXITSTATUS(code), 1);  // interrupted: not a usable result
@@ -208,7 +208,7 @@ TEST(CliTrainMpi, ResumeOnAnotherNumberOfRanks) {
   const std::string common = "train --data '" + data + "' --model exp-decay --lr 0.02 --epochs 2 ";
   ASSERT_EQ(run_parafit(common + "--json '" + dir + "/whole.json'", dir).code, 0);
   const auto cut = run_mpi(2, common + "--checkpoint '" + dir + "/c.ckpt' --checkpoint-every 10", dir,
-                           "PARAFIT_TEST_STOP_AFTER_STEPS=25");
+                           "PARAFIT_TESTING_STOP_AFTER_STEPS=25");
   EXPECT_EQ(cut.code, 1) << cut.err;
   const auto resumed = run_mpi(3, common + "--resume '" + dir + "/c.ckpt' --json '" + dir + "/r.json'", dir);
   ASSERT_EQ(resumed.code, 0) << resumed.err;
@@ -240,11 +240,11 @@ TEST(CliTrainMpi, FailuresStopEveryRank) {
   // An error every rank meets alike is reported once, by rank 0.
   r = run_mpi(2, "train --data '" + data + "'" + args + " --batch 4", dir);
   EXPECT_EQ(r.code, 1) << r.err;
-  EXPECT_TRUE(has(r.err, "--batch 4 is smaller than the 8 strata")) << r.err;
+  EXPECT_TRUE(has(r.err, "--batch: 4 is smaller than the 8 strata")) << r.err;
   EXPECT_EQ(r.err.find("parafit: error:"), r.err.rfind("parafit: error:")) << r.err;
 
   const auto start = std::chrono::steady_clock::now();
-  r = run_mpi(2, "train --data '" + data + "'" + args, dir, "PARAFIT_TEST_EXIT_RANK=1 PARAFIT_TEST_EXIT_AFTER=40");
+  r = run_mpi(2, "train --data '" + data + "'" + args, dir, "PARAFIT_TESTING_EXIT_RANK=1 PARAFIT_TESTING_EXIT_AFTER=40");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.code, 124) << "timed out: a rank hung";

@@ -76,7 +76,7 @@ TEST(Lbfgs, FindsTheExactMinimumOfAQuadraticInAtMostNPlusOneIterations) {
   std::vector<double> x(n, 0.0);
   const LbfgsSummary s = lbfgs_minimize(q.expanded(), x, o);
   ASSERT_TRUE(s.IsSolutionUsable()) << s.FullReport();
-  EXPECT_EQ(s.termination, LbfgsTermination::kGradientTolerance);
+  EXPECT_EQ(s.termination, Termination::kGradientTolerance);
   EXPECT_LE(s.iterations, n + 1) << s.FullReport();
   for (int i = 0; i < n; ++i) EXPECT_NEAR(x[i], q.solution(i), 1e-9 * (1 + std::abs(q.solution(i))));
 
@@ -94,7 +94,7 @@ TEST(Lbfgs, FindsTheExactMinimumOfAQuadraticInAtMostNPlusOneIterations) {
   std::vector<double> z(n, 0.0);
   const LbfgsSummary e = lbfgs_minimize(q.expanded(), z);
   ASSERT_TRUE(e.IsSolutionUsable()) << e.FullReport();
-  EXPECT_EQ(e.termination, LbfgsTermination::kFunctionTolerance) << e.FullReport();
+  EXPECT_EQ(e.termination, Termination::kFunctionTolerance) << e.FullReport();
   for (int i = 0; i < n; ++i) EXPECT_NEAR(z[i], q.solution(i), 5e-5);
 }
 
@@ -187,7 +187,7 @@ TEST(Lbfgs, NonFiniteStartIsReported) {
   };
   std::vector<double> x = {-1.0};
   const LbfgsSummary s = lbfgs_minimize(f, x);
-  EXPECT_EQ(s.termination, LbfgsTermination::kNonFinite);
+  EXPECT_EQ(s.termination, Termination::kNonFiniteStart);
   EXPECT_FALSE(s.IsSolutionUsable());
   EXPECT_EQ(s.evaluations, 1);
   EXPECT_EQ(s.iterations, 0);
@@ -199,7 +199,7 @@ TEST(Lbfgs, NonFiniteStartIsReported) {
     return 1.0;
   };
   x = {2.0};
-  EXPECT_EQ(lbfgs_minimize(h, x).termination, LbfgsTermination::kNonFinite);
+  EXPECT_EQ(lbfgs_minimize(h, x).termination, Termination::kNonFiniteStart);
 }
 
 TEST(Lbfgs, MaxIterationsIsReportedHonestly) {
@@ -207,7 +207,7 @@ TEST(Lbfgs, MaxIterationsIsReportedHonestly) {
   LbfgsOptions o;
   o.max_iterations = 5;
   const LbfgsSummary s = lbfgs_minimize(rosenbrock, x, o);
-  EXPECT_EQ(s.termination, LbfgsTermination::kMaxIterations);
+  EXPECT_EQ(s.termination, Termination::kMaxIterations);
   EXPECT_FALSE(s.IsSolutionUsable());
   EXPECT_EQ(s.iterations, 5);
   EXPECT_EQ(s.cost_history.size(), 6u);
@@ -231,7 +231,7 @@ TEST(Lbfgs, AnInconsistentGradientEndsInALineSearchFailure) {
   std::vector<double> x = rosenbrock_start(2);
   const std::vector<double> start = x;
   const LbfgsSummary s = lbfgs_minimize(f, x);
-  EXPECT_EQ(s.termination, LbfgsTermination::kLineSearchFailed) << s.FullReport();
+  EXPECT_EQ(s.termination, Termination::kLineSearchFailed) << s.FullReport();
   EXPECT_FALSE(s.IsSolutionUsable());
   EXPECT_EQ(x, start);  // no step was accepted
   EXPECT_EQ(s.final_cost, s.initial_cost);
@@ -249,7 +249,7 @@ TEST(Lbfgs, AGradientThatTurnsWrongMidwayIsCaughtAfterARestart) {
   };
   std::vector<double> x = rosenbrock_start(2);
   const LbfgsSummary s = lbfgs_minimize(f, x);
-  EXPECT_EQ(s.termination, LbfgsTermination::kLineSearchFailed) << s.FullReport();
+  EXPECT_EQ(s.termination, Termination::kLineSearchFailed) << s.FullReport();
   EXPECT_GE(s.restarts, 1) << s.FullReport();
   EXPECT_GT(s.iterations, 0);
   EXPECT_LT(s.final_cost, s.initial_cost);
@@ -270,7 +270,7 @@ TEST(Lbfgs, ACallbackSeesEveryIterationAndCanStop) {
   };
   std::vector<double> x = rosenbrock_start(2);
   const LbfgsSummary s = lbfgs_minimize(rosenbrock, x, {}, stop_at_3);
-  EXPECT_EQ(s.termination, LbfgsTermination::kUserStopped);
+  EXPECT_EQ(s.termination, Termination::kUserStopped);
   EXPECT_FALSE(s.IsSolutionUsable());
   EXPECT_EQ(s.iterations, 3);
   ASSERT_EQ(costs.size(), 3u);
@@ -280,7 +280,7 @@ TEST(Lbfgs, ACallbackSeesEveryIterationAndCanStop) {
 TEST(Lbfgs, StartingAtTheMinimumTakesNoStep) {
   std::vector<double> x = {1.0, 1.0};
   const LbfgsSummary s = lbfgs_minimize(rosenbrock, x);
-  EXPECT_EQ(s.termination, LbfgsTermination::kGradientTolerance);
+  EXPECT_EQ(s.termination, Termination::kGradientTolerance);
   EXPECT_EQ(s.iterations, 0);
   EXPECT_EQ(s.evaluations, 1);
 }

@@ -13,6 +13,7 @@
 #include "parafit/fit.h"
 #include "parafit/thread_communicator.h"
 #include "parafit/train.h"
+#include "parafit/trainer.h"
 #include "train_test_data.h"
 
 namespace parafit {
@@ -22,13 +23,13 @@ namespace fs = std::filesystem;
 
 TrainSpec adam_spec() {
   TrainSpec s;
-  s.model = "exp-decay";
-  s.start = {{"a", 1.0}, {"b", 1.0}, {"c", 0.0}};
-  s.optimizer = "adam";
-  s.learning_rate = 0.02;
-  s.batch = 64;
-  s.epochs = 3;
-  s.seed = 3;
+  s.model.name = "exp-decay";
+  s.model.start = {{"a", 1.0}, {"b", 1.0}, {"c", 0.0}};
+  s.optimizer.name = "adam";
+  s.optimizer.learning_rate = 0.02;
+  s.trainer.batch = 64;
+  s.trainer.epochs = 3;
+  s.trainer.seed = 3;
   return s;
 }
 
@@ -56,11 +57,11 @@ TEST(TrainCurve, AdamReachesTheLeastSquaresEstimates) {
   fs.model = "exp-decay";
   const FitResult lm = fit(data, fs);
   TrainSpec spec = adam_spec();
-  spec.epochs = 20;
-  spec.batch = 256;
-  spec.schedule = parse_schedule("cosine");
+  spec.trainer.epochs = 20;
+  spec.trainer.batch = 256;
+  spec.optimizer.schedule = parse_schedule("cosine");
   const TrainResult r = train(data, spec);
-  ASSERT_EQ(r.summary.termination, TrainTermination::kCompleted);
+  ASSERT_EQ(r.summary.termination, Termination::kCompleted);
   ASSERT_EQ(r.parameters.size(), 3u);
   for (std::size_t j = 0; j < 3; ++j)
     EXPECT_NEAR(r.parameters[j], lm.statistics.parameters[j].estimate, 3 * lm.statistics.parameters[j].std_error)
@@ -78,9 +79,9 @@ TEST(TrainCurve, LbfgsConvergesToTheLevenbergMarquardtAnswer) {
   fs.model = "exp-decay";
   const FitResult lm = fit(data, fs);
   TrainSpec spec = adam_spec();
-  spec.optimizer = "lbfgs";
+  spec.optimizer.name = "lbfgs";
   const TrainResult r = train(data, spec);
-  ASSERT_EQ(r.summary.termination, TrainTermination::kCompleted) << r.summary.FullReport();
+  ASSERT_EQ(r.summary.termination, Termination::kCompleted) << r.summary.FullReport();
   for (std::size_t j = 0; j < 3; ++j)
     EXPECT_NEAR(r.parameters[j], lm.statistics.parameters[j].estimate, 1e-6 * std::abs(lm.statistics.parameters[j].estimate));
   EXPECT_NEAR(r.summary.final_train_mse, lm.statistics.rss / 5000, 1e-12);
@@ -90,13 +91,13 @@ TEST(TrainCurve, SameWeightsForAnyThreadsAndRanks) {
   const Dataset data = test::exp_decay_data(3000);
   for (const std::string opt : {"adam", "sgd", "lbfgs"}) {
     TrainSpec spec = adam_spec();
-    spec.optimizer = opt;
+    spec.optimizer.name = opt;
     if (opt == "sgd") {
-      spec.learning_rate = 0.05;
-      spec.sgd.momentum = 0.9;
-      spec.sgd.nesterov = true;
+      spec.optimizer.learning_rate = 0.05;
+      spec.optimizer.sgd.momentum = 0.9;
+      spec.optimizer.sgd.nesterov = true;
     }
-    spec.validation_fraction = 0.1;
+    spec.trainer.validation_fraction = 0.1;
     const TrainResult base = train(data, spec, Context{.threads = 1});
     for (int threads : {2, 3, 7}) {
       const TrainResult r = train(data, spec, Context{.threads = threads});
@@ -145,10 +146,10 @@ class CountingCommunicator final : public Communicator {
 TEST(TrainCurve, AccumulationFollowsTheBigBatchTrajectoryWithOneAllReducePerStep) {
   const Dataset data = test::exp_decay_data(4000);
   TrainSpec big = adam_spec();
-  big.batch = 256;
+  big.trainer.batch = 256;
   TrainSpec small = big;
-  small.batch = 64;
-  small.accumulate = 4;
+  small.trainer.batch = 64;
+  small.trainer.accumulate = 4;
   const TrainResult a = train(data, big);
   const TrainResult b = train(data, small);
   EXPECT_EQ(a.parameters, b.parameters);
@@ -156,15 +157,15 @@ TEST(TrainCurve, AccumulationFollowsTheBigBatchTrajectoryWithOneAllReducePerStep
   EXPECT_EQ(a.summary.history.back().train_loss, b.summary.history.back().train_loss);
   // And not the same as batch 64 without accumulation (the test can tell trajectories apart).
   TrainSpec plain = small;
-  plain.accumulate = 1;
+  plain.trainer.accumulate = 1;
   EXPECT_NE(train(data, plain).parameters, a.parameters);
   // Collectives: one per optimizer step (plus the epoch-end and final loss passes), none per micro-batch.
   // Every collective of the run, counted at the communicator: one per optimizer step, whatever K.
   std::vector<std::size_t> total(5, 0), steps(5, 0);
   for (const std::size_t accum : {1u, 4u}) {
     TrainSpec spec = small;
-    spec.accumulate = accum;
-    spec.epochs = 1;
+    spec.trainer.accumulate = accum;
+    spec.trainer.epochs = 1;
     std::vector<TrainResult> out(2);
     std::vector<std::size_t> counted(2);
     run_ranks(2, [&](Communicator& comm) {
@@ -192,10 +193,10 @@ TEST(TrainCurve, AccumulationFollowsTheBigBatchTrajectoryWithOneAllReducePerStep
 TEST(TrainCurve, DivergenceStopsWithTheLastGoodWeights) {
   const Dataset data = test::exp_decay_data(2000);
   TrainSpec spec = adam_spec();
-  spec.optimizer = "sgd";
-  spec.learning_rate = 50;  // far past stability
+  spec.optimizer.name = "sgd";
+  spec.optimizer.learning_rate = 50;  // far past stability
   const TrainResult r = train(data, spec);
-  EXPECT_EQ(r.summary.termination, TrainTermination::kDiverged);
+  EXPECT_EQ(r.summary.termination, Termination::kDiverged);
   EXPECT_FALSE(r.summary.IsSolutionUsable());
   EXPECT_NE(r.summary.message.find("diverged"), std::string::npos);
   for (double p : r.parameters) EXPECT_TRUE(std::isfinite(p));
@@ -205,12 +206,12 @@ TEST(TrainCurve, DivergenceStopsWithTheLastGoodWeights) {
 TEST(TrainCurve, EarlyStoppingKeepsTheBestEpochsWeights) {
   const Dataset data = test::exp_decay_data(2000, 0.3);
   TrainSpec spec = adam_spec();
-  spec.learning_rate = 0.3;  // constant and large: the validation loss wanders near the optimum
-  spec.epochs = 60;
-  spec.validation_fraction = 0.3;
-  spec.early_stop = 2;
+  spec.optimizer.learning_rate = 0.3;  // constant and large: the validation loss wanders near the optimum
+  spec.trainer.epochs = 60;
+  spec.trainer.validation_fraction = 0.3;
+  spec.trainer.early_stop = 2;
   const TrainResult r = train(data, spec);
-  ASSERT_EQ(r.summary.termination, TrainTermination::kEarlyStopped) << r.summary.FullReport();
+  ASSERT_EQ(r.summary.termination, Termination::kEarlyStopped) << r.summary.FullReport();
   const auto& h = r.summary.history;
   ASSERT_GE(h.size(), 3u);
   const std::size_t best = r.summary.best_epoch;
@@ -226,20 +227,29 @@ TEST(TrainCurve, ResumeFromACheckpointGivesTheUninterruptedWeights) {
   const fs::path dir = fs::temp_directory_path() / ("parafit-ckpt-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   TrainSpec spec = adam_spec();
-  spec.validation_fraction = 0.2;
-  spec.schedule = parse_schedule("cosine");
+  spec.trainer.validation_fraction = 0.2;
+  spec.optimizer.schedule = parse_schedule("cosine");
   const TrainResult whole = train(data, spec);
 
   TrainSpec first = spec;
-  first.checkpoint = (dir / "run.ckpt").string();
-  first.checkpoint_every = 7;
-  first.stop_after_steps = 40;  // "killed" at step 40; the last checkpoint is from step 35
-  const TrainResult cut = train(data, first, Context{.threads = 2});
-  ASSERT_EQ(cut.summary.termination, TrainTermination::kInterrupted);
-  ASSERT_TRUE(fs::exists(first.checkpoint));
+  first.checkpoint.path = (dir / "run.ckpt").string();
+  first.checkpoint.every = 7;
+  // Driven step by step and "killed" at step 40: the last checkpoint is from step 35.
+  Trainer trainer(data, first, Context{.threads = 2});
+  trainer.Init();
+  std::size_t steps = 0;
+  while (trainer.running() && steps < 40) {
+    while (steps < 40 && trainer.Step()) ++steps;
+    if (steps < 40 && trainer.running()) trainer.EndEpoch();
+  }
+  EXPECT_EQ(trainer.progress().global_step, 40u);
+  trainer.Stop();
+  const TrainResult cut = trainer.Finish();
+  ASSERT_EQ(cut.summary.termination, Termination::kUserStopped);
+  ASSERT_TRUE(fs::exists(first.checkpoint.path));
 
   TrainSpec second = spec;
-  second.resume = first.checkpoint;
+  second.checkpoint.resume = first.checkpoint.path;
   const TrainResult resumed = train(data, second, Context{.threads = 3});
   EXPECT_EQ(resumed.summary.resumed_from_step, 35u);
   EXPECT_EQ(resumed.parameters, whole.parameters);
@@ -250,7 +260,7 @@ TEST(TrainCurve, ResumeFromACheckpointGivesTheUninterruptedWeights) {
 
   // A checkpoint from other settings is refused, naming the setting.
   TrainSpec other = second;
-  other.learning_rate = 0.01;
+  other.optimizer.learning_rate = 0.01;
   try {
     train(data, other);
     FAIL() << "expected an error";
@@ -260,7 +270,7 @@ TEST(TrainCurve, ResumeFromACheckpointGivesTheUninterruptedWeights) {
   // A damaged checkpoint is a clear error.
   { std::ofstream(dir / "bad.ckpt") << "{\"format\": \"parafit-checkpoint\", \"vers"; }
   other = spec;
-  other.resume = (dir / "bad.ckpt").string();
+  other.checkpoint.resume = (dir / "bad.ckpt").string();
   EXPECT_THROW(train(data, other), Error);
   fs::remove_all(dir);
 }
@@ -268,12 +278,12 @@ TEST(TrainCurve, ResumeFromACheckpointGivesTheUninterruptedWeights) {
 TEST(TrainCurve, FormulaModelsTrainByTheirExactGradient) {
   const Dataset data = test::exp_decay_data(3000);
   TrainSpec spec = adam_spec();
-  spec.model = "a*exp(-b*x)+c";
+  spec.model.name = "a*exp(-b*x)+c";
   const TrainResult formula = train(data, spec);
   const TrainResult builtin = train(data, adam_spec());
   ASSERT_EQ(formula.parameters.size(), 3u);
   for (std::size_t j = 0; j < 3; ++j) EXPECT_NEAR(formula.parameters[j], builtin.parameters[j], 1e-9);
-  spec.start.pop_back();
+  spec.model.start.pop_back();
   EXPECT_THROW(train(data, spec), Error);  // no start for c, and formulas have no self-start
 }
 
@@ -289,11 +299,29 @@ TEST(TrainCurve, BadSpecsAreClearErrors) {
     }
     return std::string("no error");
   };
-  EXPECT_NE(message([](TrainSpec& s) { s.optimizer = "adagrad"; }).find("unknown optimizer 'adagrad'"), std::string::npos);
-  EXPECT_NE(message([](TrainSpec& s) { s.batch = 4; }).find("--batch 4 is smaller than the 7 strata"), std::string::npos);
-  EXPECT_NE(message([](TrainSpec& s) { s.early_stop = 3; }).find("--early-stop needs a validation split"), std::string::npos);
-  EXPECT_NE(message([](TrainSpec& s) { s.y = "z"; }).find("z"), std::string::npos);
-  EXPECT_NE(message([](TrainSpec& s) { s.validation_fraction = 1.0; }).find("--val-split"), std::string::npos);
+  // Library messages name the options by their place in TrainSpec (the command line shows flags).
+  EXPECT_EQ(message([](TrainSpec& s) { s.optimizer.name = "adagrad"; }),
+            "optimizer.name: unknown optimizer 'adagrad' (use sgd, adam, adamw or lbfgs)");
+  EXPECT_EQ(message([](TrainSpec& s) { s.trainer.batch = 4; }),
+            "trainer.batch: 4 is smaller than the 7 strata every batch draws from; use a larger batch or fewer strata "
+            "(trainer.strata)");
+  EXPECT_EQ(message([](TrainSpec& s) { s.trainer.early_stop = 3; }),
+            "trainer.early_stop needs a validation split (trainer.validation_fraction > 0)");
+  EXPECT_NE(message([](TrainSpec& s) { s.model.y = "z"; }).find("z"), std::string::npos);
+  EXPECT_EQ(message([](TrainSpec& s) { s.trainer.validation_fraction = 1.0; }),
+            "trainer.validation_fraction: must be in [0, 1), not 1");
+  // The marks behind what(): a program renders each option its own way.
+  try {
+    validate([] {
+      TrainSpec s = adam_spec();
+      s.trainer.accumulate = 0;
+      return s;
+    }());
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(render_options(e.marked(), [](std::string_view o) { return "<" + std::string(o) + ">"; }),
+              "<trainer.accumulate>: must be at least 1");
+  }
 }
 
 }  // namespace

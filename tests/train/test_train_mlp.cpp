@@ -19,12 +19,12 @@ namespace {
 
 TrainSpec mlp_spec(const std::string& model = "mlp:16,8") {
   TrainSpec s;
-  s.model = model;
-  s.optimizer = "adam";
-  s.learning_rate = 3e-3;
-  s.batch = 64;
-  s.epochs = 2;
-  s.seed = 5;
+  s.model.name = model;
+  s.optimizer.name = "adam";
+  s.optimizer.learning_rate = 3e-3;
+  s.trainer.batch = 64;
+  s.trainer.epochs = 2;
+  s.trainer.seed = 5;
   return s;
 }
 
@@ -87,11 +87,11 @@ TEST(TrainMlp, InitialisationFollowsXavierAndHe) {
 TEST(TrainMlp, LearnsANonlinearFunction) {
   const Dataset data = test::w3_data(20000);
   TrainSpec spec = mlp_spec("mlp:32,32");
-  spec.epochs = 8;
-  spec.validation_fraction = 0.1;
-  spec.schedule = parse_schedule("cosine");
+  spec.trainer.epochs = 8;
+  spec.trainer.validation_fraction = 0.1;
+  spec.optimizer.schedule = parse_schedule("cosine");
   const TrainResult r = train(data, spec);
-  ASSERT_EQ(r.summary.termination, TrainTermination::kCompleted);
+  ASSERT_EQ(r.summary.termination, Termination::kCompleted);
   ASSERT_TRUE(r.mlp);
   // The response's variance is about 1.1; a linear fit leaves ~0.45 (sin(3x0) and x1 x2 are not
   // linear). The net must do far better on rows it never trained on.
@@ -113,8 +113,8 @@ TEST(TrainMlp, SameWeightsForAnyThreadsRanksAndAccumulation) {
   const Dataset data = test::w3_data(3000);
   for (const Precision precision : {Precision::kFloat32, Precision::kFloat64}) {
     TrainSpec spec = mlp_spec();
-    spec.precision = precision;
-    spec.validation_fraction = 0.2;
+    spec.model.precision = precision;
+    spec.trainer.validation_fraction = 0.2;
     const TrainResult base = train(data, spec, Context{.threads = 1});
     for (int threads : {2, 4}) {
       const TrainResult r = train(data, spec, Context{.threads = threads});
@@ -132,9 +132,9 @@ TEST(TrainMlp, SameWeightsForAnyThreadsRanksAndAccumulation) {
       EXPECT_EQ(out[0].mlp->input_mean, base.mlp->input_mean);
     }
     TrainSpec small = spec, big = spec;
-    small.batch = 32;
-    small.accumulate = 4;
-    big.batch = 128;
+    small.trainer.batch = 32;
+    small.trainer.accumulate = 4;
+    big.trainer.batch = 128;
     EXPECT_EQ(train(data, small).mlp->parameters, train(data, big).mlp->parameters) << to_string(precision);
   }
 }
@@ -143,7 +143,7 @@ TEST(TrainMlp, Float32AndFloat64AgreeClosely) {
   const Dataset data = test::w3_data(4000);
   TrainSpec spec = mlp_spec();
   const TrainResult f32 = train(data, spec);
-  spec.precision = Precision::kFloat64;
+  spec.model.precision = Precision::kFloat64;
   const TrainResult f64 = train(data, spec);
   EXPECT_NE(f32.mlp->parameters, f64.mlp->parameters);
   EXPECT_NEAR(f32.summary.final_train_mse, f64.summary.final_train_mse, 0.02 * f64.summary.final_train_mse);
@@ -152,17 +152,17 @@ TEST(TrainMlp, Float32AndFloat64AgreeClosely) {
 TEST(TrainMlp, ColumnErrorsNameTheColumns) {
   const Dataset data = test::w3_data(500);
   TrainSpec spec = mlp_spec();
-  spec.x = {"x0", "x9"};
+  spec.model.x = {"x0", "x9"};
   try {
     train(data, spec);
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("x9"), std::string::npos) << e.what();
   }
-  spec.x = {"x0", "y"};
+  spec.model.x = {"x0", "y"};
   EXPECT_THROW(train(data, spec), Error);
-  spec.x = {};
-  spec.model = "mlp:8,0";
+  spec.model.x = {};
+  spec.model.name = "mlp:8,0";
   EXPECT_THROW(train(data, spec), Error);
 }
 

@@ -14,8 +14,8 @@ int main() {
   const parafit::FitResult r = parafit::fit(data, spec);
   std::printf("b0 = %.6f, b1 = %.6f\n", r.summary.parameters[0], r.summary.parameters[1]);
   parafit::TrainSpec ts;
-  ts.model = "poly:1";
-  ts.optimizer = "lbfgs";
+  ts.model.name = "poly:1";
+  ts.optimizer.name = "lbfgs";
   const parafit::TrainResult t = parafit::train(data, ts);
   std::printf("trained: b0 = %.6f, b1 = %.6f\n", t.parameters[0], t.parameters[1]);
   const bool same = std::abs(t.parameters[0] - 1) < 1e-6 && std::abs(t.parameters[1] - 2) < 1e-6;

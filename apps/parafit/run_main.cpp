@@ -1,4 +1,5 @@
-// parafit — fast parallel nonlinear regression from the command line.
+// parafit — fast parallel nonlinear regression from the command line: the whole program (run_main),
+// shared by `parafit` (main.cpp) and its test build (tests/cli/testing_main.cpp).
 // Exit codes: 0 success, 1 failed fit or bad data, 2 bad usage.
 #include <fmt/format.h>
 
@@ -11,6 +12,8 @@
 #include "commands.h"
 #include "parafit/distributed.h"
 #include "parafit/error.h"
+#include "option_flags.h"
+#include "run_main.h"
 
 namespace {
 
@@ -31,7 +34,9 @@ std::string usage_of(const CLI::App& app) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace parafit::cli {
+
+int run_main(int argc, char** argv) {
   parafit::cli::ParallelRun parallel(argc, argv);
   // Under mpirun every rank parses the same command line; only rank 0 prints what it says.
   const bool root = parallel.is_root();
@@ -72,11 +77,12 @@ int main(int argc, char** argv) {
     return kExitUsage;
   } catch (const parafit::AgreedError& e) {
     // Every rank throws this same error; rank 0 reports it once.
-    if (root) fmt::print(stderr, "parafit: error: {}\n", e.what());
+    if (root) fmt::print(stderr, "parafit: error: {}\n", message_with_flags(e));
     return kExitFailure;
   } catch (const parafit::Error& e) {
     fmt::print(stderr, "parafit: error: {}{}\n",
-               parallel.comm().size() > 1 ? fmt::format("rank {}: ", parallel.comm().rank()) : "", e.what());
+               parallel.comm().size() > 1 ? fmt::format("rank {}: ", parallel.comm().rank()) : "",
+               message_with_flags(e));
     return kExitFailure;
   } catch (const std::bad_alloc&) {
     fmt::print(stderr, "parafit: error: out of memory\n");
@@ -87,3 +93,5 @@ int main(int argc, char** argv) {
   }
   return kExitUsage;
 }
+
+}  // namespace parafit::cli

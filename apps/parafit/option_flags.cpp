@@ -1,0 +1,63 @@
+#include "option_flags.h"
+
+#include <array>
+#include <utility>
+
+#include "parafit/error.h"
+
+namespace parafit::cli {
+namespace {
+
+// Library option (FitSpec, TrainSpec) -> flag of `parafit fit` / `parafit train`.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 36> kFlags{{
+    {"model", "--model"},
+    {"x", "--x"},
+    {"y", "--y"},
+    {"params", "--params"},
+    {"weights", "--weights"},
+    {"start", "--start"},
+    {"fix", "--fix"},
+    {"bounds", "--bounds"},
+    {"solver.max_iterations", "--max-iterations"},
+    {"confidence_level", "--conf-level"},
+    {"model.name", "--model"},
+    {"model.x", "--x"},
+    {"model.y", "--y"},
+    {"model.params", "--params"},
+    {"model.start", "--start"},
+    {"model.activation", "--activation"},
+    {"model.precision", "--precision"},
+    {"optimizer.name", "--optimizer"},
+    {"optimizer.learning_rate", "--lr"},
+    {"optimizer.schedule", "--schedule"},
+    {"optimizer.sgd", "--optimizer sgd"},
+    {"optimizer.adam", "--optimizer adam"},
+    {"optimizer.lbfgs", "--optimizer lbfgs"},
+    {"trainer.batch", "--batch"},
+    {"trainer.epochs", "--epochs"},
+    {"trainer.accumulate", "--accum"},
+    {"trainer.strata", "--strata"},
+    {"trainer.validation_fraction", "--val-split"},
+    {"trainer.early_stop", "--early-stop"},
+    {"trainer.seed", "--seed"},
+    {"trainer.divergence_factor", "divergence factor"},
+    {"trainer.shard_optimizer", "--shard-optimizer"},
+    {"checkpoint.path", "--checkpoint"},
+    {"checkpoint.every", "--checkpoint-every"},
+    {"checkpoint.resume", "--resume"},
+    {"threads", "--threads"},
+}};
+
+}  // namespace
+
+std::string flag_of(std::string_view option) {
+  for (const auto& [name, flag] : kFlags)
+    if (name == option) return std::string(flag);
+  return std::string(option);
+}
+
+std::string message_with_flags(const std::exception& e) {
+  return render_options(marked_message(e), [](std::string_view option) { return flag_of(option); });
+}
+
+}  // namespace parafit::cli

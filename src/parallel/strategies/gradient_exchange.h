@@ -1,0 +1,72 @@
+// parallel/strategies/gradient_exchange.h — the Trainer's strategy: from every worker's local
+// gradient contribution for a step to the update every worker applies.
+//
+// The Trainer (src/train/trainer.cpp) folds a step's micro-batches through the strata engine and
+// hands this rank's part of the pass (its strata tree nodes) to a GradientExchange, which combines
+// the gradient across ranks, applies the optimizer and leaves every rank holding the same new
+// weights. Strategies differ in who holds what and which collectives they make:
+//   replicated_exchange.cpp  the synchronous strata tree; every rank gets the whole gradient and
+//                            runs the whole optimizer update (its threads split it)
+//   zero1_exchange.cpp       ZeRO-1: the gradient is reduce-scattered, each rank keeps the
+//                            optimizer state of its slice of the weights and updates that slice,
+//                            and the new weights are all-gathered
+// A new strategy (parameter server, local SGD, ...) is a new file here and a case in
+// make_gradient_exchange; the Trainer's loop does not change.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "parafit/optimizer.h"
+#include "parallel/strata_engine.h"
+
+namespace parafit::detail {
+
+// What a step found, the same bits on every rank.
+struct StepReport {
+  double loss = 0;               // sum of squared residuals over the step's rows, all ranks
+  std::size_t rows = 0;          // rows in the step, all ranks
+  bool gradient_finite = true;   // every value of the scaled gradient is finite
+};
+
+// The Trainer's verdict on a step (its divergence rules): true to keep the update. It may throw
+// (an error every rank throws alike).
+using StepVerdict = std::function<bool(const StepReport&)>;
+
+// Makes an optimizer over n parameters (one slice, or all of them).
+using OptimizerFactory = std::function<std::unique_ptr<Optimizer>(std::size_t n)>;
+
+class GradientExchange {
+ public:
+  virtual ~GradientExchange() = default;
+
+  // One optimizer step from this rank's part of a gradient pass (StrataEngine::fold_batches with
+  // the objective's gradient kernel, whose sums are [gradient..., loss]): combines the gradient
+  // over the ranks, multiplies it by `scale` (to the mean gradient of the loss), asks `verdict`,
+  // and if it agrees updates `theta` (all parameters, the same on every rank) with learning rate
+  // `lr`. If it does not, theta keeps its values (a strategy that must update before the verdict
+  // is known may have advanced its optimizer state: the Trainer stops the run then). A worker's
+  // failure on any rank is thrown on every rank as one AgreedError.
+  virtual StepReport step(const LocalPass& pass, std::span<double> theta, double scale, double lr,
+                          const StepVerdict& verdict) = 0;
+
+  // The optimizer state of all parameters, as one optimizer over them all would have it (a
+  // checkpoint does not depend on the strategy or the number of ranks). A collective when the
+  // state is sharded.
+  virtual OptimizerState state() = 0;
+  // Restores a state() (each rank keeps what it needs). Throws parafit::Error naming the problem.
+  virtual void set_state(const OptimizerState& state) = 0;
+  // Optimizer state values this rank holds.
+  virtual std::size_t state_values() const = 0;
+  // Whether the optimizer state is sharded across ranks.
+  virtual bool sharded() const = 0;
+};
+
+// The replicated strata-tree exchange (replicated_exchange.cpp).
+std::unique_ptr<GradientExchange> make_replicated_exchange(StrataEngine& engine, std::size_t num_parameters,
+                                                           const OptimizerFactory& make_optimizer);
+
+}  // namespace parafit::detail

@@ -1,0 +1,125 @@
+// TrainSpec: the options' checks (IsValid, validate) and the fingerprint a checkpoint must match.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "parafit/error.h"
+#include "parafit/train.h"
+#include "train/train_spec.h"
+
+namespace parafit {
+namespace {
+
+bool fail(std::string* why, const std::string& text) {
+  if (why != nullptr) *why = text;
+  return false;
+}
+std::string opt(const char* name) { return option_name(name); }
+
+}  // namespace
+
+bool TrainModelOptions::IsValid(std::string* why) const {
+  if (name.empty()) return fail(why, fmt::format("{}: no model given", opt("model.name")));
+  if (!is_mlp_name(name) && precision != Precision::kFloat32)
+    return fail(why, fmt::format("{} is for MLP models; built-in and formula models train in float64",
+                                 opt("model.precision")));
+  return true;
+}
+
+bool OptimizerOptions::IsValid(std::string* why) const {
+  if (name != "lbfgs" && !is_step_optimizer())
+    return fail(why, fmt::format("{}: unknown optimizer '{}' (use sgd, adam, adamw or lbfgs)", opt("optimizer.name"),
+                                 name));
+  std::string detail;
+  if (name == "sgd" && !sgd.IsValid(&detail)) return fail(why, fmt::format("{}: {}", opt("optimizer.sgd"), detail));
+  if ((name == "adam" || name == "adamw") && !adam.IsValid(&detail))
+    return fail(why, fmt::format("{}: {}", opt("optimizer.adam"), detail));
+  if (name == "lbfgs" && !lbfgs.IsValid(&detail)) return fail(why, fmt::format("{}: {}", opt("optimizer.lbfgs"), detail));
+  if (!schedule.IsValid(&detail)) return fail(why, fmt::format("{}: {}", opt("optimizer.schedule"), detail));
+  if (!(learning_rate > 0) || !std::isfinite(learning_rate))
+    return fail(why, fmt::format("{}: the learning rate must be a finite number > 0, not {}",
+                                 opt("optimizer.learning_rate"), learning_rate));
+  return true;
+}
+
+bool TrainerOptions::IsValid(std::string* why) const {
+  if (batch == 0) return fail(why, fmt::format("{}: must be at least 1", opt("trainer.batch")));
+  if (epochs == 0) return fail(why, fmt::format("{}: must be at least 1", opt("trainer.epochs")));
+  if (accumulate == 0) return fail(why, fmt::format("{}: must be at least 1", opt("trainer.accumulate")));
+  if (strata == 0) return fail(why, fmt::format("{}: must be at least 1", opt("trainer.strata")));
+  if (!(validation_fraction >= 0 && validation_fraction < 1))
+    return fail(why, fmt::format("{}: must be in [0, 1), not {}", opt("trainer.validation_fraction"),
+                                 validation_fraction));
+  if (early_stop > 0 && validation_fraction == 0)
+    return fail(why, fmt::format("{} needs a validation split ({} > 0)", opt("trainer.early_stop"),
+                                 opt("trainer.validation_fraction")));
+  if (!(divergence_factor > 1))
+    return fail(why, fmt::format("{}: must be > 1, not {}", opt("trainer.divergence_factor"), divergence_factor));
+  return true;
+}
+
+bool CheckpointOptions::IsValid(std::string* why) const {
+  if (every > 0 && path.empty())
+    return fail(why, fmt::format("{} needs {}", opt("checkpoint.every"), opt("checkpoint.path")));
+  return true;
+}
+
+void validate(const TrainSpec& spec) {
+  std::string why;
+  if (!spec.model.IsValid(&why) || !spec.optimizer.IsValid(&why) || !spec.trainer.IsValid(&why) ||
+      !spec.checkpoint.IsValid(&why))
+    throw Error(why);
+  if (!spec.optimizer.is_step_optimizer()) {
+    if (!spec.checkpoint.path.empty() || !spec.checkpoint.resume.empty())
+      throw Error(fmt::format("{} and {} are for the mini-batch optimizers (sgd, adam, adamw), not lbfgs",
+                              opt("checkpoint.path"), opt("checkpoint.resume")));
+    if (spec.trainer.accumulate != 1)
+      throw Error(fmt::format("{} is for the mini-batch optimizers, not lbfgs", opt("trainer.accumulate")));
+    if (spec.trainer.shard_optimizer == TrainerOptions::ShardOptimizer::kOn)
+      throw Error(fmt::format("{} is for the mini-batch optimizers, not lbfgs", opt("trainer.shard_optimizer")));
+  }
+}
+
+namespace detail {
+
+std::string fingerprint(const TrainSpec& spec, const TrainLayout& layout) {
+  nlohmann::ordered_json j;
+  j["model"] = spec.model.name;
+  j["inputs"] = layout.inputs;
+  j["response"] = layout.response;
+  j["parameters"] = layout.num_parameters;
+  if (is_mlp_name(spec.model.name)) {
+    j["activation"] = to_string(spec.model.activation);
+    j["precision"] = to_string(spec.model.precision);
+  }
+  const OptimizerOptions& o = spec.optimizer;
+  j["optimizer"] = o.name;
+  j["learning_rate"] = o.learning_rate;
+  if (o.name == "sgd") {
+    j["momentum"] = o.sgd.momentum;
+    j["nesterov"] = o.sgd.nesterov;
+    j["dampening"] = o.sgd.dampening;
+    j["weight_decay"] = o.sgd.weight_decay;
+  } else {
+    j["beta1"] = o.adam.beta1;
+    j["beta2"] = o.adam.beta2;
+    j["epsilon"] = o.adam.epsilon;
+    j["weight_decay"] = o.adam.weight_decay.value_or(o.name == "adamw" ? kAdamWDefaultWeightDecay : 0.0);
+  }
+  const TrainerOptions& t = spec.trainer;
+  j["schedule"] = o.schedule.describe();
+  j["batch"] = t.batch;
+  j["accumulate"] = t.accumulate;
+  j["epochs"] = t.epochs;
+  j["strata"] = layout.strata;
+  j["rows"] = layout.rows;
+  j["validation_fraction"] = t.validation_fraction;
+  j["early_stop"] = t.early_stop;
+  j["seed"] = t.seed;
+  j["divergence_factor"] = t.divergence_factor;
+  return j.dump();
+}
+
+}  // namespace detail
+}  // namespace parafit

@@ -1,0 +1,485 @@
+// The step-wise Trainer (parafit/trainer.h): Init lays out the data and builds the model; Step runs
+// one optimizer step (or one L-BFGS iteration) through the strata engine and the gradient exchange;
+// EndEpoch validates, keeps the history, stops early and checkpoints; Finish measures the final
+// losses and hands over the model.
+#include "parafit/trainer.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "parafit/distributed.h"
+#include "parafit/error.h"
+#include "parafit/lbfgs.h"
+#include "parallel/strata.h"
+#include "parallel/strata_engine.h"
+#include "parallel/strategies/gradient_exchange.h"
+#include "train/checkpoint.h"
+#include "train/train_model.h"
+#include "train/train_spec.h"
+
+namespace parafit {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+std::string opt(const char* name) { return option_name(name); }
+
+// The optimizer of the spec over n parameters (all of them, or one rank's slice).
+detail::OptimizerFactory optimizer_factory(const OptimizerOptions& o) {
+  return [o](std::size_t n) {
+    if (o.name == "sgd") return make_sgd(n, o.sgd);
+    if (o.name == "adam") return make_adam(n, o.adam);
+    return make_adamw(n, o.adam);
+  };
+}
+
+// How the workers combine their gradients (parallel/strategies/).
+std::unique_ptr<detail::GradientExchange> make_exchange(detail::StrataEngine& engine, const TrainSpec& spec,
+                                                        std::size_t p) {
+  return detail::make_replicated_exchange(engine, p, optimizer_factory(spec.optimizer));
+}
+
+}  // namespace
+
+struct Trainer::State {
+  State(Dataset local, TrainSpec spec, Context context)
+      : local(std::move(local)), spec(std::move(spec)), context(context) {}
+
+  Dataset local;
+  TrainSpec spec;
+  Context context;
+  LocalCommunicator alone;
+  Communicator* comm = nullptr;
+  int threads = 1;
+  bool initialised = false, finished = false;
+
+  detail::TrainModel model;
+  detail::StrataPlan plan;
+  std::unique_ptr<detail::TrainObjective> objective;
+  std::unique_ptr<detail::StrataEngine> engine;
+  std::string fingerprint;
+  std::vector<double> theta;
+
+  // Mini-batch optimizers: the exchange (and optimizer), the position and everything a checkpoint
+  // holds.
+  std::unique_ptr<detail::GradientExchange> exchange;
+  detail::TrainState st;
+  std::size_t micro = 0, per_epoch = 0, total_steps = 0;
+  bool epoch_started = false;
+  Clock::time_point epoch_start{};
+  double last_lr = 0;
+
+  // L-BFGS: one iteration per "epoch".
+  std::unique_ptr<LbfgsSolver> lbfgs;
+  Objective lbfgs_objective;
+  std::size_t evaluations = 0;
+  bool iteration_pending = false;  // an iteration was taken and EndEpoch has not recorded it
+  Clock::time_point lbfgs_start{};
+
+  bool stopped = false;  // by a rule (diverged, early stopped) or by Stop()
+  TrainSummary summary;
+  TrainProgress progress;
+  double step_seconds = 0;       // time in training steps and shuffles, not validation (samples/s)
+  std::size_t step_samples = 0;  // rows of this process's steps
+  std::size_t steps_here = 0;
+
+  bool is_lbfgs() const { return !spec.optimizer.is_step_optimizer(); }
+  double scale() const { return objective->loss_scale(); }
+  bool root() const { return comm->rank() == 0; }
+  void stop(Termination why, std::string message) {
+    stopped = true;
+    summary.termination = why;
+    summary.message = std::move(message);
+  }
+
+  // Mean squared error in response units over every training (or validation) row, NaN for none.
+  double mse(bool validation) {
+    const std::size_t rows = validation ? engine->validation_rows() : engine->train_rows();
+    const double loss = engine->reduce(engine->fold_all(objective->loss(), theta, validation))[0];
+    return rows == 0 ? kNaN : loss / double(rows) * scale();
+  }
+
+  void init_mini_batch();
+  void init_lbfgs();
+  void save_checkpoint();
+  bool mini_batch_step();
+  void end_mini_batch_epoch();
+  bool lbfgs_step();
+  void end_lbfgs_iteration();
+};
+
+Trainer::Trainer(Dataset local, TrainSpec spec, Context context)
+    : s_(std::make_unique<State>(std::move(local), std::move(spec), context)) {
+  // Every rank meets these alike: a program under mpirun reports them once.
+  try {
+    validate(s_->spec);
+  } catch (const Error& e) {
+    throw AgreedError(e.marked());
+  }
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::Init() {
+  State& s = *s_;
+  if (s.initialised) throw std::logic_error("Trainer::Init: called twice");
+  s.initialised = true;
+  const TrainSpec& spec = s.spec;
+  s.comm = s.context.communicator != nullptr ? s.context.communicator : &s.alone;
+  Communicator& comm = *s.comm;
+  s.threads = s.context.resolved_threads();
+
+  // Layout: rank r holds whole strata (rows move between neighbouring ranks).
+  const RowLayout layout = row_layout(comm, s.local.rows());
+  if (layout.total == 0) throw AgreedError("no data rows");
+  s.plan = detail::plan_strata(layout.total, spec.trainer.strata);
+  if (spec.trainer.batch < s.plan.strata)
+    throw AgreedError(fmt::format("{}: {} is smaller than the {} strata every batch draws from; use a larger batch "
+                                  "or fewer strata ({})",
+                                  opt("trainer.batch"), spec.trainer.batch, s.plan.strata, opt("trainer.strata")));
+  const std::vector<std::size_t> bounds = s.plan.rank_bounds(std::size_t(comm.size()));
+  redistribute_rows(s.local, comm, bounds);
+
+  std::string local_error;
+  try {
+    s.model = detail::resolve_train_model(spec.model, s.local);
+  } catch (const Error& e) {
+    local_error = e.marked();
+  }
+  agree_or_throw(comm, local_error);
+
+  detail::StrataRows rows = detail::split_strata(s.plan, comm, bounds[std::size_t(comm.rank())], s.local.rows(),
+                                                 spec.trainer.seed, spec.trainer.validation_fraction);
+  std::size_t train_total = 0;
+  for (std::size_t c : rows.train_counts) train_total += c;
+  if (train_total == 0) throw AgreedError("no training rows left after the validation split");
+  if (s.model.is_mlp) detail::standardise(s.model.mlp, s.local, s.plan, comm, rows);
+  s.theta = detail::starting_weights(s.model, spec, comm);
+  s.objective = detail::make_objective(s.model, s.local, s.threads);
+  s.engine = std::make_unique<detail::StrataEngine>(s.plan, std::move(rows), comm, s.threads, spec.trainer.batch,
+                                                    spec.trainer.seed);
+  s.summary.strata = s.plan.strata;
+  s.fingerprint = detail::fingerprint(spec, {s.model.inputs, s.model.response, s.model.num_parameters,
+                                             s.plan.strata, s.plan.rows});
+  if (s.is_lbfgs())
+    s.init_lbfgs();
+  else
+    s.init_mini_batch();
+}
+
+void Trainer::State::init_mini_batch() {
+  const TrainerOptions& t = spec.trainer;
+  micro = engine->micro_batches_per_epoch();
+  per_epoch = (micro + t.accumulate - 1) / t.accumulate;
+  total_steps = per_epoch * t.epochs;
+  exchange = make_exchange(*engine, spec, theta.size());
+  summary.termination = Termination::kCompleted;
+  if (!spec.checkpoint.resume.empty()) {
+    const std::string& path = spec.checkpoint.resume;
+    std::string error;
+    try {
+      st = detail::read_checkpoint(path, fingerprint);
+      if (st.theta.size() != theta.size() || st.previous_theta.size() != theta.size() ||
+          (!st.best_theta.empty() && st.best_theta.size() != theta.size()))
+        throw Error(fmt::format("checkpoint '{}' holds {} weights for a model with {}", path, st.theta.size(),
+                                theta.size()));
+      if (st.epoch > t.epochs || st.step_in_epoch > per_epoch)
+        throw Error(fmt::format("checkpoint '{}' is at epoch {}, step {}, past this run's {} epochs of {} steps", path,
+                                st.epoch + 1, st.step_in_epoch, t.epochs, per_epoch));
+      exchange->set_state(st.optimizer_state);
+    } catch (const Error& e) {
+      error = e.marked();
+    }
+    agree_or_throw(*comm, error);
+    theta = st.theta;
+    summary.resumed_from_step = st.global_step;
+  } else {
+    st.theta = theta;
+    st.previous_theta = theta;
+  }
+  last_lr = spec.optimizer.learning_rate * spec.optimizer.schedule.factor(st.global_step, per_epoch, total_steps);
+  if (t.early_stop > 0 && st.epochs_without_improvement >= t.early_stop && !st.best_theta.empty()) {
+    // Resumed from the checkpoint of a run that had already stopped early: nothing more to do.
+    stop(Termination::kEarlyStopped, fmt::format("no better validation loss for {} epoch(s); kept the weights of "
+                                                 "epoch {}",
+                                                 t.early_stop, st.best_epoch));
+    theta = st.best_theta;
+  }
+}
+
+void Trainer::State::init_lbfgs() {
+  lbfgs_objective = [this](std::span<const double> x, std::span<double> gradient) {
+    const std::vector<double> total = engine->reduce(engine->fold_all(objective->gradient(), x, false));
+    ++evaluations;
+    const std::size_t rows = engine->train_rows();
+    const double gscale = 2.0 / double(rows);
+    for (std::size_t j = 0; j < gradient.size(); ++j) gradient[j] = total[j] * gscale;
+    return total[gradient.size()] / double(rows);
+  };
+  lbfgs_start = Clock::now();
+  lbfgs = std::make_unique<LbfgsSolver>(lbfgs_objective, theta.size(), spec.optimizer.lbfgs);
+  lbfgs->Init(theta);
+}
+
+void Trainer::State::save_checkpoint() {
+  if (spec.checkpoint.path.empty()) return;
+  st.theta = theta;
+  st.optimizer_state = exchange->state();
+  std::string error;
+  if (root()) {  // rank 0 writes; a failure stops every rank
+    try {
+      detail::write_checkpoint(spec.checkpoint.path, fingerprint, st);
+    } catch (const Error& e) {
+      error = e.marked();
+    }
+  }
+  agree_or_throw(*comm, error);
+}
+
+bool Trainer::State::mini_batch_step() {
+  if (stopped || st.epoch >= spec.trainer.epochs) return false;
+  if (!epoch_started) {
+    epoch_start = Clock::now();
+    engine->start_epoch(st.epoch);
+    step_seconds += seconds_since(epoch_start);  // the shuffle is part of training (as in PyTorch's timing)
+    epoch_started = true;
+  }
+  if (st.step_in_epoch >= per_epoch) return false;
+  const auto t0 = Clock::now();
+  const std::size_t first = st.step_in_epoch * spec.trainer.accumulate;
+  const std::size_t last = std::min(micro, first + spec.trainer.accumulate);
+  const detail::LocalPass pass = engine->fold_batches(objective->gradient(), theta, first, last);
+  const double lr = spec.optimizer.learning_rate * spec.optimizer.schedule.factor(st.global_step, per_epoch, total_steps);
+  double mean = kNaN;
+  bool diverged = false;
+  // The mean gradient of the squared error: 2/n times the sum (checked after scaling).
+  const detail::StepReport report =
+      exchange->step(pass, theta, 2.0 / double(pass.rows), lr, [&](const detail::StepReport& r) {
+        mean = r.loss / double(r.rows);
+        const bool bad = !std::isfinite(mean) || !r.gradient_finite;
+        if (std::isnan(st.reference_loss)) {
+          if (bad)
+            throw AgreedError(fmt::format(
+                "the loss or its gradient is not finite at the starting weights (check the data and {})",
+                opt("model.start")));
+          st.reference_loss = mean;
+        }
+        if (bad || mean > spec.trainer.divergence_factor * std::max(st.reference_loss, 1e-300)) {
+          diverged = true;
+          return false;
+        }
+        st.previous_theta.assign(theta.begin(), theta.end());  // theta still holds the step's start
+        return true;
+      });
+  if (diverged) {
+    stop(Termination::kDiverged,
+         fmt::format("training diverged at epoch {}, step {}: the batch loss is {:.6g} (first batch: {:.6g}); the "
+                     "weights are the last good ones, from before the step that led there. Try a smaller learning "
+                     "rate.",
+                     st.epoch + 1, st.step_in_epoch + 1, mean * scale(), st.reference_loss * scale()));
+    theta = st.previous_theta;
+    return false;
+  }
+  last_lr = lr;
+  ++st.global_step;
+  ++st.step_in_epoch;
+  st.samples += report.rows;
+  st.epoch_loss_sum = st.epoch_loss_sum + report.loss;
+  st.epoch_rows += report.rows;
+  step_seconds += seconds_since(t0);
+  step_samples += report.rows;
+  ++steps_here;
+  if (spec.checkpoint.every > 0 && st.global_step % spec.checkpoint.every == 0) save_checkpoint();
+
+  progress = TrainProgress{};
+  progress.epoch = st.epoch + 1;
+  progress.epochs = spec.trainer.epochs;
+  progress.step = st.step_in_epoch;
+  progress.steps_per_epoch = per_epoch;
+  progress.global_step = st.global_step;
+  progress.loss = st.epoch_loss_sum / double(st.epoch_rows) * scale();
+  progress.samples_per_second = step_seconds > 0 ? double(step_samples) / step_seconds : 0;
+  progress.eta_seconds = step_seconds / double(steps_here) * double(total_steps - st.global_step);
+  return true;
+}
+
+void Trainer::State::end_mini_batch_epoch() {
+  const TrainerOptions& t = spec.trainer;
+  EpochRecord rec;
+  rec.epoch = st.epoch + 1;
+  rec.steps = st.global_step;
+  rec.train_loss = st.epoch_rows > 0 ? st.epoch_loss_sum / double(st.epoch_rows) * scale() : kNaN;
+  rec.validation_loss = engine->validation_rows() > 0 ? mse(true) : kNaN;
+  rec.learning_rate = last_lr;
+  rec.seconds = seconds_since(epoch_start);
+  st.history.push_back(rec);
+  st.epoch_loss_sum = 0;
+  st.epoch_rows = 0;
+  st.step_in_epoch = 0;
+  ++st.epoch;
+  epoch_started = false;
+  if (std::isfinite(rec.validation_loss)) {
+    if (rec.validation_loss < st.best_validation) {
+      st.best_validation = rec.validation_loss;
+      st.best_epoch = rec.epoch;
+      st.best_theta = theta;
+      st.epochs_without_improvement = 0;
+    } else {
+      ++st.epochs_without_improvement;
+    }
+  }
+  progress = TrainProgress{};
+  progress.epoch = rec.epoch;
+  progress.epochs = t.epochs;
+  progress.step = per_epoch;
+  progress.steps_per_epoch = per_epoch;
+  progress.global_step = st.global_step;
+  progress.loss = rec.train_loss;
+  progress.samples_per_second = step_seconds > 0 ? double(step_samples) / step_seconds : 0;
+  progress.eta_seconds =
+      steps_here > 0 ? step_seconds / double(steps_here) * double(total_steps - st.global_step) : 0;
+  progress.epoch_end = true;
+  progress.validation_loss = rec.validation_loss;
+  if (t.early_stop > 0 && st.epochs_without_improvement >= t.early_stop) {
+    stop(Termination::kEarlyStopped, fmt::format("no better validation loss for {} epoch(s); kept the weights of "
+                                                 "epoch {}",
+                                                 t.early_stop, st.best_epoch));
+    theta = st.best_theta;
+  }
+  if (spec.checkpoint.every == 0) save_checkpoint();
+}
+
+bool Trainer::State::lbfgs_step() {
+  if (stopped || iteration_pending || lbfgs->done()) return false;
+  const std::size_t accepted = lbfgs->summary().cost_history.size();
+  lbfgs->Step();
+  theta.assign(lbfgs->x().begin(), lbfgs->x().end());
+  if (lbfgs->summary().cost_history.size() == accepted) return false;  // stopped without a step
+  iteration_pending = true;
+  const double elapsed = std::max(seconds_since(lbfgs_start), 1e-9);
+  progress = TrainProgress{};
+  progress.epoch = std::size_t(lbfgs->summary().iterations);
+  progress.epochs = std::size_t(spec.optimizer.lbfgs.max_iterations);
+  progress.step = 1;
+  progress.steps_per_epoch = 1;
+  progress.global_step = std::size_t(lbfgs->summary().iterations);
+  progress.loss = lbfgs->cost() * scale();
+  progress.samples_per_second = double(evaluations * engine->train_rows()) / elapsed;
+  return true;
+}
+
+void Trainer::State::end_lbfgs_iteration() {
+  if (!iteration_pending) return;
+  iteration_pending = false;
+  EpochRecord rec;
+  rec.epoch = std::size_t(lbfgs->summary().iterations);
+  rec.steps = evaluations;
+  rec.train_loss = lbfgs->cost() * scale();
+  rec.validation_loss = kNaN;
+  rec.seconds = seconds_since(lbfgs_start);
+  summary.history.push_back(rec);
+  progress.epoch_end = true;
+  progress.validation_loss = kNaN;
+}
+
+bool Trainer::Step() {
+  State& s = *s_;
+  if (!s.initialised || s.finished) throw std::logic_error("Trainer::Step: call Init first, and not after Finish");
+  return s.is_lbfgs() ? s.lbfgs_step() : s.mini_batch_step();
+}
+
+void Trainer::EndEpoch() {
+  State& s = *s_;
+  if (!s.initialised || s.finished) throw std::logic_error("Trainer::EndEpoch: call Init first, and not after Finish");
+  if (s.is_lbfgs())
+    s.end_lbfgs_iteration();
+  else if (!s.stopped && s.st.epoch < s.spec.trainer.epochs)
+    s.end_mini_batch_epoch();
+}
+
+void Trainer::Stop() {
+  State& s = *s_;
+  if (!s.initialised || s.stopped) return;
+  if (s.is_lbfgs()) {
+    s.end_lbfgs_iteration();  // the iteration the caller saw is part of the history
+    s.lbfgs->Stop(fmt::format("stopped by the callback after iteration {}", s.lbfgs->summary().iterations));
+  }
+  s.stop(Termination::kUserStopped, fmt::format("stopped by the callback after {} step(s)", s.steps_here));
+}
+
+bool Trainer::running() const {
+  const State& s = *s_;
+  if (!s.initialised || s.finished || s.stopped) return false;
+  if (s.is_lbfgs()) return !s.lbfgs->done() || s.iteration_pending;
+  return s.st.epoch < s.spec.trainer.epochs;
+}
+
+const TrainProgress& Trainer::progress() const { return s_->progress; }
+
+TrainResult Trainer::Finish() {
+  State& s = *s_;
+  if (!s.initialised || s.finished) throw std::logic_error("Trainer::Finish: call Init first, and only once");
+  if (s.is_lbfgs()) s.end_lbfgs_iteration();
+  s.finished = true;
+  TrainSummary& summary = s.summary;
+  double seconds = s.step_seconds;
+  std::size_t samples = s.step_samples;
+  if (s.is_lbfgs()) {
+    const LbfgsSummary& ls = s.lbfgs->summary();
+    summary.optimizer_report = ls.FullReport();
+    if (ls.termination == Termination::kUserStopped)
+      summary.termination = Termination::kUserStopped;
+    else
+      summary.termination = ls.IsSolutionUsable() ? Termination::kCompleted : Termination::kNotConverged;
+    summary.message = fmt::format("L-BFGS: {}", ls.BriefReport());
+    summary.epochs = summary.history.size();
+    summary.steps = std::size_t(ls.iterations);
+    summary.samples = s.evaluations * s.engine->train_rows();
+    seconds = seconds_since(s.lbfgs_start);
+    samples = summary.samples;
+  } else {
+    summary.epochs = s.st.history.size();
+    summary.steps = s.st.global_step;
+    summary.samples = s.st.samples;
+    summary.history = s.st.history;
+    summary.best_epoch = s.st.best_epoch;
+    if (summary.termination == Termination::kCompleted)
+      summary.message = fmt::format("{} epoch(s) of {} step(s)", s.spec.trainer.epochs, s.per_epoch);
+    summary.sharded_optimizer = s.exchange->sharded();
+    summary.optimizer_state_values = s.exchange->state_values();
+  }
+  summary.final_train_mse = s.mse(false);
+  summary.final_validation_mse = s.engine->validation_rows() > 0 ? s.mse(true) : kNaN;
+  summary.train_rows = s.engine->train_rows();
+  summary.validation_rows = s.engine->validation_rows();
+  summary.seconds = seconds;
+  summary.samples_per_second = seconds > 0 ? double(samples) / seconds : 0;
+  summary.collectives = s.engine->collectives();
+  summary.collective_bytes = s.engine->collective_bytes();
+
+  TrainResult result;
+  result.spec = s.spec;
+  result.inputs = s.model.inputs;
+  result.response = s.model.response;
+  result.response_columns = s.model.response_columns;
+  result.parameter_names = s.model.parameter_names;
+  result.num_parameters = s.model.num_parameters;
+  result.summary = summary;
+  if (s.model.is_mlp) {
+    s.model.mlp.parameters = s.theta;
+    result.mlp = std::make_shared<const MlpModel>(std::move(s.model.mlp));
+  } else {
+    result.curve = s.model.curve.model;
+    result.parameters = s.theta;
+  }
+  return result;
+}
+
+}  // namespace parafit
