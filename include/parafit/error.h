@@ -7,8 +7,8 @@
 //
 // Options: the library names an option by its place in the library's structs ("trainer.batch",
 // "start"); a program names it its own way (the command line: "--batch", "--start"). A message
-// marks each option name with option_name(); what() shows the plain name, marked() keeps the
-// marks, and render_options() puts the program's own names in their place.
+// marks each option name with option_name(); what() shows the name in backquotes (`trainer.batch`),
+// marked() keeps the marks, and render_options() puts the program's own names in their place.
 #pragma once
 
 #include <functional>
@@ -27,7 +27,7 @@ class Error : public std::runtime_error {
  public:
   explicit Error(const std::string& message);
   explicit Error(const char* message) : Error(std::string(message)) {}
-  // The message with its option names still marked (what() has the plain names).
+  // The message with its option names still marked (what() shows them in backquotes).
   const std::string& marked() const { return marked_; }
 
  private:

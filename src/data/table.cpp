@@ -25,7 +25,7 @@ void refuse_single_npy(const std::string& path) {
   if (ends_with_npy(path) && fs::is_regular_file(path, ec)) {
     throw Error(fmt::format(
         "{}: a single .npy file; parafit reads a directory holding one 1-D .npy file per column "
-        "(e.g. data/x.npy and data/y.npy, read with --data data)",
+        "(e.g. data/x.npy and data/y.npy, read as the directory data)",
         path));
   }
 }

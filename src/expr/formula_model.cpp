@@ -46,7 +46,7 @@ class FormulaModel final : public Model {
   // A formula says nothing about plausible values of its parameters, so there is no self-start.
   std::vector<double> initial_values(std::span<const std::span<const double>>,
                                      std::span<const double>) const override {
-    throw Error(fmt::format("formula models need --start for every parameter; missing: {}",
+    throw Error(fmt::format("formula models need {} for every parameter; missing: {}", option_name("start"),
                             fmt::join(parameters_, ", ")));
   }
 
@@ -64,12 +64,12 @@ class Resolver {
     for (std::size_t i = 0; i < spec.columns.size(); ++i) columns_.try_emplace(spec.columns[i], i);
     for (const std::string& p : spec.parameters) {
       if (!listed_.emplace(p).second)
-        throw FormulaError{kNoPosition, fmt::format("parameter '{}' is listed twice in --params", p)};
+        throw FormulaError{kNoPosition, fmt::format("parameter '{}' is listed twice in {}", p, option_name("params"))};
       if (p == "pi" || p == "e")
-        throw FormulaError{first_use(p), fmt::format("'{}' is a constant and cannot be a parameter (--params)", p)};
+        throw FormulaError{first_use(p), fmt::format("'{}' is a constant and cannot be a parameter ({})", p, option_name("params"))};
       if (columns_.contains(p))
         throw FormulaError{first_use(p), fmt::format("'{}' is a data column and cannot also be a parameter "
-                                                     "(--params)", p)};
+                                                     "({})", p, option_name("params"))};
     }
   }
 
@@ -140,7 +140,7 @@ class Resolver {
         std::vector<std::string_view> known(spec_.columns.begin(), spec_.columns.end());
         known.insert(known.end(), spec_.parameters.begin(), spec_.parameters.end());
         std::string what = fmt::format("unknown name '{}': not a data column and not among the parameters "
-                                       "(--params: {})", name, fmt::join(spec_.parameters, ", "));
+                                       "({}: {})", name, option_name("params"), fmt::join(spec_.parameters, ", "));
         if (const std::string_view guess = expr::closest_name(name, known); !guess.empty())
           what += fmt::format(" (did you mean '{}'?)", guess);
         throw FormulaError{n.pos, what};
@@ -158,7 +158,7 @@ class Resolver {
     if (!spec_.parameters.empty()) {
       for (const std::string& p : spec_.parameters)
         if (std::find(parameters.begin(), parameters.end(), p) == parameters.end())
-          throw FormulaError{kNoPosition, fmt::format("parameter '{}' (--params) does not appear in the formula", p)};
+          throw FormulaError{kNoPosition, fmt::format("parameter '{}' ({}) does not appear in the formula", p, option_name("params"))};
       std::vector<std::uint32_t> order(parameters.size());
       for (std::size_t i = 0; i < parameters.size(); ++i) {
         const auto it = std::find(spec_.parameters.begin(), spec_.parameters.end(), parameters[i]);
@@ -181,20 +181,20 @@ class Resolver {
     for (std::size_t k = 0; k < spec_.inputs.size(); ++k) {
       const std::string& x = spec_.inputs[k];
       if (!columns_.contains(x))
-        throw FormulaError{kNoPosition, fmt::format("input column '{}' (--x) is not a data column", x)};
+        throw FormulaError{kNoPosition, fmt::format("input column '{}' ({}) is not a data column", x, option_name("x"))};
       if (std::find(spec_.inputs.begin(), spec_.inputs.begin() + std::ptrdiff_t(k), x) !=
           spec_.inputs.begin() + std::ptrdiff_t(k))
-        throw FormulaError{kNoPosition, fmt::format("input column '{}' is listed twice in --x", x)};
+        throw FormulaError{kNoPosition, fmt::format("input column '{}' is listed twice in {}", x, option_name("x"))};
       if (std::find(rhs_columns_.begin(), rhs_columns_.end(), x) == rhs_columns_.end())
-        throw FormulaError{kNoPosition, fmt::format("input column '{}' (--x) is not used by the formula", x)};
+        throw FormulaError{kNoPosition, fmt::format("input column '{}' ({}) is not used by the formula", x, option_name("x"))};
     }
     std::vector<std::uint32_t> order(rhs_columns_.size());
     for (std::size_t i = 0; i < rhs_columns_.size(); ++i) {
       const auto it = std::find(spec_.inputs.begin(), spec_.inputs.end(), rhs_columns_[i]);
       if (it == spec_.inputs.end())
         throw FormulaError{column_pos_.at(rhs_columns_[i]),
-                           fmt::format("column '{}' is not among the input columns (--x: {})", rhs_columns_[i],
-                                       fmt::join(spec_.inputs, ", "))};
+                           fmt::format("column '{}' is not among the input columns ({}: {})", rhs_columns_[i],
+                                       option_name("x"), fmt::join(spec_.inputs, ", "))};
       order[i] = static_cast<std::uint32_t>(it - spec_.inputs.begin());
     }
     for (expr::Node& n : parsed_.rhs.nodes)

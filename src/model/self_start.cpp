@@ -18,7 +18,7 @@ bool finite_row(double x, double y) { return std::isfinite(x) && std::isfinite(y
 
 void throw_no_start(std::string_view model, std::string_view why) {
   throw Error(fmt::format(
-      "cannot compute starting values for model '{}': {}; give them with --start", model, why));
+      "cannot compute starting values for model '{}': {}; give them with {}", model, why, option_name("start")));
 }
 
 std::span<const double> single_input(std::string_view model,

@@ -37,8 +37,8 @@ StrataRows split_strata(const StrataPlan& plan, Communicator& comm, std::size_t 
   // Checked after the exchange, so that every rank throws it alike.
   for (std::size_t g = 0; g < plan.strata; ++g)
     if (counts[g] > std::int64_t(std::numeric_limits<std::uint32_t>::max()))
-      throw AgreedError(fmt::format("stratum {} has {} rows; more than 2^32 rows per stratum needs more --strata", g,
-                                    counts[g]));
+      throw AgreedError(fmt::format("stratum {} has {} rows; more than 2^32 rows per stratum needs more strata ({})", g,
+                                    counts[g], option_name("trainer.strata")));
   for (std::size_t g = 0; g < plan.strata; ++g) {
     out.train_counts.push_back(std::size_t(counts[g]));
     out.validation_counts.push_back(std::size_t(counts[plan.strata + g]));

@@ -45,17 +45,17 @@ FitResult fit(const Dataset& data, const FitSpec& spec, const Context& context) 
     start.assign(p, 0.0);
     problem.fixed.assign(p, false);
     for (const auto& [name, value] : spec.start) {
-      const std::size_t j = parameter_index(model, name, "--start");
-      if (given[j]) throw Error(fmt::format("--start: parameter '{}' given twice", name));
+      const std::size_t j = parameter_index(model, name, option_name("start").c_str());
+      if (given[j]) throw Error(fmt::format("{}: parameter '{}' given twice", option_name("start"), name));
       given[j] = true;
       start[j] = value;
     }
     for (const auto& [name, value] : spec.fix) {
-      const std::size_t j = parameter_index(model, name, "--fix");
-      if (problem.fixed[j]) throw Error(fmt::format("--fix: parameter '{}' given twice", name));
+      const std::size_t j = parameter_index(model, name, option_name("fix").c_str());
+      if (problem.fixed[j]) throw Error(fmt::format("{}: parameter '{}' given twice", option_name("fix"), name));
       if (given[j])
-        throw Error(fmt::format("parameter '{}' is both fixed (--fix) and started (--start); give it once",
-                                name));
+        throw Error(fmt::format("parameter '{}' is both fixed ({}) and started ({}); give it once",
+                                name, option_name("fix"), option_name("start")));
       given[j] = true;
       problem.fixed[j] = true;
       start[j] = value;
@@ -63,13 +63,13 @@ FitResult fit(const Dataset& data, const FitSpec& spec, const Context& context) 
     problem.bounds.assign(p, ParameterBounds{});
     std::vector<bool> bounded(p, false);
     for (const auto& [name, box] : spec.bounds) {
-      const std::size_t j = parameter_index(model, name, "--bounds");
-      if (bounded[j]) throw Error(fmt::format("--bounds: parameter '{}' given twice", name));
+      const std::size_t j = parameter_index(model, name, option_name("bounds").c_str());
+      if (bounded[j]) throw Error(fmt::format("{}: parameter '{}' given twice", option_name("bounds"), name));
       bounded[j] = true;
       problem.bounds[j] = box;
     }
   } catch (const Error& e) {
-    local_error = e.what();
+    local_error = e.marked();
   }
   agree_or_throw(comm, local_error);
   const RowLayout layout = row_layout(comm, data.rows());
@@ -91,7 +91,7 @@ FitResult fit(const Dataset& data, const FitSpec& spec, const Context& context) 
     if (!given[j]) missing.push_back(model.parameter_names()[j]);
   if (!missing.empty()) {
     if (looks_like_formula(spec.model))
-      throw Error(fmt::format("formula models have no self-start rule: give --start for {}",
+      throw Error(fmt::format("formula models have no self-start rule: give {} for {}", option_name("start"),
                               fmt::join(missing, ", ")));
     std::vector<std::span<const double>> columns(problem.inputs.begin(), problem.inputs.end());
     columns.push_back(problem.y);

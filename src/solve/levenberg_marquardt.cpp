@@ -156,9 +156,9 @@ bool LevenbergMarquardt::Init(std::span<const double> theta0) {
     Finish(Termination::kNonFiniteStart,
            row < problem_.rows()
                ? fmt::format("the model is not finite at the starting values (data row {}); "
-                             "give other --start values",
+                             "give other start values",
                              problem_.first_row + row + 1)
-               : "the Jacobian is not finite at the starting values; give other --start values");
+               : "the Jacobian is not finite at the starting values; give other start values");
     return false;
   }
   // Moré's scaling: D_j^2 is the running maximum of the diagonal of J^T W J. A parameter without

@@ -31,14 +31,14 @@ ResolvedModel resolve_model(const Dataset& data, const std::string& model, const
   ResolvedModel r;
   if (!looks_like_formula(spec.model)) {
     if (!spec.params.empty())
-      throw Error(fmt::format("parameter names (--params) are for formula models; built-in model '{}' "
+      throw Error(fmt::format("parameter names ({}) are for formula models; built-in model '{}' "
                               "names its own parameters",
-                              spec.model));
+                              option_name("params"), spec.model));
     r.model = make_builtin_model(spec.model);
     r.inputs = spec.x.empty() ? std::vector<std::string>{"x"} : spec.x;
     if (r.inputs.size() != r.model->num_inputs())
-      throw Error(fmt::format("model '{}' takes {} input column(s), but {} given with --x",
-                              r.model->name(), r.model->num_inputs(), r.inputs.size()));
+      throw Error(fmt::format("model '{}' takes {} input column(s), but {} given with {}",
+                              r.model->name(), r.model->num_inputs(), r.inputs.size(), option_name("x")));
     r.response = spec.y;
     r.response_columns = {spec.y};
     return r;

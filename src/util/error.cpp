@@ -37,7 +37,7 @@ std::string render_options(std::string_view marked, const std::function<std::str
 }
 
 Error::Error(const std::string& message)
-    : std::runtime_error(render_options(message, [](std::string_view name) { return std::string(name); })),
+    : std::runtime_error(render_options(message, [](std::string_view name) { return "`" + std::string(name) + "`"; })),
       marked_(message) {}
 
 std::string marked_message(const std::exception& e) {

@@ -595,7 +595,7 @@ TEST(Table, ASingleNpyFileIsExplained) {
   write_npy(dir + "/x.npy", std::vector<double>{1});
   const std::string expected =
       dir + "/x.npy: a single .npy file; parafit reads a directory holding one 1-D .npy file per "
-            "column (e.g. data/x.npy and data/y.npy, read with --data data)";
+            "column (e.g. data/x.npy and data/y.npy, read as the directory data)";
   try {
     read_table(dir + "/x.npy");
     FAIL();

@@ -175,29 +175,29 @@ TEST(FormulaError, MalformedNumbers) {
 
 TEST(FormulaError, NameBothColumnAndParameter) {
   EXPECT_EQ(err("a*exp(-b*x)", {"a", "b", "x"}),
-            "formula error: 'x' is a data column and cannot also be a parameter (--params)\n"
+            "formula error: 'x' is a data column and cannot also be a parameter (`params`)\n"
             "  a*exp(-b*x)\n"
             "           ^");
   // Not used in the formula: no caret.
   EXPECT_EQ(err("a*exp(-b*x)", {"a", "b", "y"}),
-            "formula error: 'y' is a data column and cannot also be a parameter (--params)\n"
+            "formula error: 'y' is a data column and cannot also be a parameter (`params`)\n"
             "  a*exp(-b*x)");
 }
 
 TEST(FormulaError, ParametersList) {
   EXPECT_EQ(err("a*exp(-b*x)", {"a", "b", "c"}),
-            "formula error: parameter 'c' (--params) does not appear in the formula\n"
+            "formula error: parameter 'c' (`params`) does not appear in the formula\n"
             "  a*exp(-b*x)");
   EXPECT_EQ(err("a*exp(-bb*x)", {"a", "b"}),
-            "formula error: unknown name 'bb': not a data column and not among the parameters (--params: a, b) "
+            "formula error: unknown name 'bb': not a data column and not among the parameters (`params`: a, b) "
             "(did you mean 'b'?)\n"
             "  a*exp(-bb*x)\n"
             "         ^");
   EXPECT_EQ(err("a*x", {"a", "a"}),
-            "formula error: parameter 'a' is listed twice in --params\n"
+            "formula error: parameter 'a' is listed twice in `params`\n"
             "  a*x");
   EXPECT_EQ(err("a*pi", {"a", "pi"}),
-            "formula error: 'pi' is a constant and cannot be a parameter (--params)\n"
+            "formula error: 'pi' is a constant and cannot be a parameter (`params`)\n"
             "  a*pi\n"
             "    ^");
   EXPECT_EQ(err("x*pi"),
@@ -225,14 +225,14 @@ TEST(FormulaError, ResponseSideUsesOnlyColumns) {
 
 TEST(FormulaError, Inputs) {
   EXPECT_EQ(err("a*x1 + b*x2", {}, {"x1"}),
-            "formula error: column 'x2' is not among the input columns (--x: x1)\n"
+            "formula error: column 'x2' is not among the input columns (`x`: x1)\n"
             "  a*x1 + b*x2\n"
             "           ^");
   EXPECT_EQ(err("a*x1", {}, {"x1", "x2"}),
-            "formula error: input column 'x2' (--x) is not used by the formula\n"
+            "formula error: input column 'x2' (`x`) is not used by the formula\n"
             "  a*x1");
   EXPECT_EQ(err("a*x1", {}, {"z"}),
-            "formula error: input column 'z' (--x) is not a data column\n"
+            "formula error: input column 'z' (`x`) is not a data column\n"
             "  a*x1");
 }
 

@@ -232,7 +232,7 @@ TEST(FormulaValue, InitialValuesAskForStart) {
     cf.model->initial_values({}, {});
     FAIL() << "expected parafit::Error";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "formula models need --start for every parameter; missing: b1, b2");
+    EXPECT_STREQ(e.what(), "formula models need `start` for every parameter; missing: b1, b2");
   }
 }
 

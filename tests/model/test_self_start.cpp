@@ -194,7 +194,7 @@ TEST(SelfStart, PolynomialNeedsEnoughRows) {
   const Data d = synthesize("poly:3", {1, 2, 3, 4}, 3, 0.0, 1.0, 0.0);
   const std::string e = start_error("poly:3", d);
   EXPECT_NE(e.find("poly:3"), std::string::npos) << e;
-  EXPECT_NE(e.find("--start"), std::string::npos) << e;
+  EXPECT_NE(e.find("`start`"), std::string::npos) << e;
   EXPECT_NO_THROW(start(*make_builtin_model("poly:2"), d));
 }
 
@@ -210,7 +210,7 @@ TEST(SelfStart, TooFewRowsForAnyFamily) {
     }
     const std::string e = start_error(info.name, d);
     EXPECT_NE(e.find("'" + info.name + "'"), std::string::npos) << e;
-    EXPECT_NE(e.find("--start"), std::string::npos) << e;
+    EXPECT_NE(e.find("`start`"), std::string::npos) << e;
   }
 }
 
@@ -224,7 +224,7 @@ TEST(SelfStart, NoPositiveXForLogPowerLogistic) {
     const std::string e = start_error(name, d);
     EXPECT_NE(e.find(std::string("'") + name + "'"), std::string::npos) << e;
     EXPECT_NE(e.find("x > 0"), std::string::npos) << e;
-    EXPECT_NE(e.find("--start"), std::string::npos) << e;
+    EXPECT_NE(e.find("`start`"), std::string::npos) << e;
   }
 }
 

@@ -301,15 +301,15 @@ TEST(TrainCurve, BadSpecsAreClearErrors) {
   };
   // Library messages name the options by their place in TrainSpec (the command line shows flags).
   EXPECT_EQ(message([](TrainSpec& s) { s.optimizer.name = "adagrad"; }),
-            "optimizer.name: unknown optimizer 'adagrad' (use sgd, adam, adamw or lbfgs)");
+            "`optimizer.name`: unknown optimizer 'adagrad' (use sgd, adam, adamw or lbfgs)");
   EXPECT_EQ(message([](TrainSpec& s) { s.trainer.batch = 4; }),
-            "trainer.batch: 4 is smaller than the 7 strata every batch draws from; use a larger batch or fewer strata "
-            "(trainer.strata)");
+            "`trainer.batch`: 4 is smaller than the 7 strata every batch draws from; use a larger batch or fewer strata "
+            "(`trainer.strata`)");
   EXPECT_EQ(message([](TrainSpec& s) { s.trainer.early_stop = 3; }),
-            "trainer.early_stop needs a validation split (trainer.validation_fraction > 0)");
+            "`trainer.early_stop` needs a validation split (`trainer.validation_fraction` > 0)");
   EXPECT_NE(message([](TrainSpec& s) { s.model.y = "z"; }).find("z"), std::string::npos);
   EXPECT_EQ(message([](TrainSpec& s) { s.trainer.validation_fraction = 1.0; }),
-            "trainer.validation_fraction: must be in [0, 1), not 1");
+            "`trainer.validation_fraction`: must be in [0, 1), not 1");
   // The marks behind what(): a program renders each option its own way.
   try {
     validate([] {
