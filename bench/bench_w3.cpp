@@ -50,8 +50,9 @@ int main(int argc, char** argv) {
       spec.trainer.batch = 256;
       spec.trainer.epochs = 1;
       spec.trainer.seed = 1;
-      if (const char* g = std::getenv("BENCH_W3_STRATA")) spec.trainer.strata = std::strtoull(g, nullptr, 10);
-      const parafit::TrainResult r = parafit::train(data, spec, parafit::Context{.threads = t});
+      parafit::Context ctx{.threads = t};
+      if (const char* g = std::getenv("BENCH_W3_STRATA")) ctx.strata = std::strtoull(g, nullptr, 10);
+      const parafit::TrainResult r = parafit::train(data, spec, ctx);
       fmt::print("{} {} thread(s): {:.0f} samples/s ({:.3f} s), final training MSE {:.6f}, {} steps\n",
                  parafit::to_string(precision), t, r.summary.samples_per_second, r.summary.seconds,
                  r.summary.final_train_mse, r.summary.steps);

@@ -90,7 +90,7 @@ class TrainCommand final : public Command {
     app->add_option("--early-stop", spec_.trainer.early_stop,
                     "Stop after this many epochs without a better validation loss (needs --val-split)");
     app->add_option("--seed", spec_.trainer.seed, "Seed of the weights, shuffles and validation split")->capture_default_str();
-    app->add_option("--strata", spec_.trainer.strata,
+    app->add_option("--strata", strata_,
                     "Strata every batch draws from: the most workers a step can use; results depend on it, never on "
                     "the number of workers")
         ->capture_default_str();
@@ -145,6 +145,7 @@ class TrainCommand final : public Command {
     const bool root = comm.rank() == 0;
     Context ctx;
     ctx.threads = threads_;
+    ctx.strata = strata_;
     ctx.communicator = &comm;
     table.shard_index = std::size_t(comm.rank());
     table.shard_count = std::size_t(comm.size());
@@ -232,6 +233,7 @@ class TrainCommand final : public Command {
   std::vector<std::string> start_, params_;
   double weight_decay_ = 0;
   int threads_ = 0;
+  std::size_t strata_ = Context{}.strata;
   bool drop_missing_ = false;
 };
 

@@ -36,7 +36,7 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 36> kFlags{{
     {"trainer.batch", "--batch"},
     {"trainer.epochs", "--epochs"},
     {"trainer.accumulate", "--accum"},
-    {"trainer.strata", "--strata"},
+    {"context.strata", "--strata"},
     {"trainer.validation_fraction", "--val-split"},
     {"trainer.early_stop", "--early-stop"},
     {"trainer.seed", "--seed"},

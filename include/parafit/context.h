@@ -10,6 +10,8 @@
 
 namespace parafit {
 
+// The determinism contract: for a given chunk_rows (LM, statistics) or strata (training), results
+// are the same bits for any threads and communicator.
 struct Context {
   // Worker threads of this process. 0 (the default) uses every core OpenMP reports.
   int threads = 0;
@@ -18,6 +20,11 @@ struct Context {
   // of threads or ranks — for a given chunk_rows. 8192 rows keep a chunk's data in L2 and give
   // ~1200 chunks for 10M rows, plenty to balance over threads.
   std::size_t chunk_rows = 8192;
+  // Strata the training rows are cut into (src/parallel/strata.h): the determinism unit of
+  // training. Every batch draws its share from each stratum, so the count is part of what defines
+  // the batches — results depend on it, never on the number of threads or ranks — and the most
+  // workers a step can use. Fewer are used for data smaller than 64 rows per stratum.
+  std::size_t strata = 8;
   // Other ranks of a distributed run. nullptr (the default) means this process alone.
   Communicator* communicator = nullptr;
 

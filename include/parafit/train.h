@@ -73,10 +73,7 @@ struct TrainerOptions {
   std::size_t batch = 256;         // rows per micro-batch (the whole global batch, all workers)
   std::size_t epochs = 10;         // passes over the training rows (lbfgs: ignored)
   std::size_t accumulate = 1;      // micro-batches summed before each optimizer step (mini-batch only)
-  // Strata the rows are cut into (see src/parallel/strata.h): the most workers that can share the
-  // work of a step, and part of what defines the batches — results depend on it, never on the
-  // number of workers. Fewer are used for data smaller than 64 rows per stratum.
-  std::size_t strata = 8;
+  // (The strata every batch draws from are the Context's: its determinism unit.)
   double validation_fraction = 0;  // rows held out (a seeded hash of the row index) for validation, in [0, 1)
   std::size_t early_stop = 0;      // stop after this many epochs without a better validation loss (0: off)
   std::uint64_t seed = 1;          // weights, shuffles and the validation split
@@ -133,7 +130,7 @@ struct TrainSummary {
   double samples_per_second = 0;
   std::vector<EpochRecord> history;
   std::size_t train_rows = 0, validation_rows = 0;
-  std::size_t strata = 0;           // strata used (trainer.strata, or fewer for small data)
+  std::size_t strata = 0;           // strata used (Context::strata, or fewer for small data)
   bool sharded_optimizer = false;   // whether ZeRO-1 sharding was used
   double final_train_mse = 0;       // over every training row, at the final weights
   double final_validation_mse = 0;  // NaN without a validation split

@@ -65,6 +65,9 @@ class FunctionKernel final : public detail::RowKernel {
   const ChunkFunction& fn_;
 };
 
+// One thread per chunk at most: a chunk (8192 rows by default) is the smallest work worth a thread,
+// so a fit of fewer rows than two chunks runs on one thread, without a parallel region, whatever
+// the Context allows (small problems are never slower on more threads).
 int chunk_threads(const Context& ctx, std::size_t chunks) {
   return static_cast<int>(std::clamp<std::size_t>(chunks, 1, static_cast<std::size_t>(ctx.resolved_threads())));
 }
@@ -83,7 +86,8 @@ std::vector<double> chunked_sum(const Context& ctx, std::size_t rows, const RowK
   ExactSum total(width);
   FirstError error;
 
-#pragma omp parallel num_threads(chunk_threads(ctx, chunks))
+  const int threads = chunk_threads(ctx, chunks);
+#pragma omp parallel num_threads(threads) if (threads > 1)
   {
     ExactSum mine(width);
     std::vector<double> partial(width);
@@ -143,7 +147,8 @@ void parallel_chunks(const Context& ctx, std::size_t rows,
   const std::size_t chunk_rows = std::max<std::size_t>(ctx.chunk_rows, 1);
   const std::size_t chunks = (rows + chunk_rows - 1) / chunk_rows;
   FirstError error;
-#pragma omp parallel for num_threads(chunk_threads(ctx, chunks)) schedule(dynamic, 1)
+  const int threads = chunk_threads(ctx, chunks);
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if (threads > 1)
   for (std::size_t c = 0; c < chunks; ++c) {
     if (error.failed()) continue;
     try {

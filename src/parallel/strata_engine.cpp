@@ -38,7 +38,7 @@ StrataRows split_strata(const StrataPlan& plan, Communicator& comm, std::size_t 
   for (std::size_t g = 0; g < plan.strata; ++g)
     if (counts[g] > std::int64_t(std::numeric_limits<std::uint32_t>::max()))
       throw AgreedError(fmt::format("stratum {} has {} rows; more than 2^32 rows per stratum needs more strata ({})", g,
-                                    counts[g], option_name("trainer.strata")));
+                                    counts[g], option_name("context.strata")));
   for (std::size_t g = 0; g < plan.strata; ++g) {
     out.train_counts.push_back(std::size_t(counts[g]));
     out.validation_counts.push_back(std::size_t(counts[plan.strata + g]));
@@ -94,8 +94,21 @@ StrataEngine::KernelState& StrataEngine::state(const RowKernel& kernel) {
   return *slot;
 }
 
+int StrataEngine::pass_threads(std::size_t owned, std::size_t work) const {
+  // A thread costs a few microseconds to start and join, the time of ~30k multiply-adds: a pass
+  // whose work (rows x kernel width, a measure of its multiply-adds) is smaller than that per
+  // thread runs on fewer threads — small models never train slower on more threads. (Which
+  // thread folds a stratum never changes a bit.)
+  constexpr std::size_t kMinWorkPerThread = 32768;
+  const std::size_t by_work = std::max<std::size_t>(1, work / kMinWorkPerThread);
+  return static_cast<int>(std::min({std::size_t(threads_), std::max<std::size_t>(owned, 1), by_work}));
+}
+
 void StrataEngine::start_epoch(std::size_t epoch) {
-  parallel_for(threads_, order_.size(), [&](std::size_t s) {
+  // A shuffle costs ~10 ns a row: threads only for strata of many rows.
+  constexpr std::size_t kMinRowsPerThread = 65536;
+  const int threads = static_cast<int>(std::clamp<std::size_t>(train_total_ / kMinRowsPerThread, 1, std::size_t(threads_)));
+  parallel_for(threads, order_.size(), [&](std::size_t s) {
     order_[s] = epoch_order(seed_, epoch, first_owned_ + s, rows_.train[s].size());
   });
 }
@@ -110,8 +123,8 @@ LocalPass StrataEngine::run(const RowKernel& kernel, std::span<const double> the
   st.local.resize(owned * width);
   std::vector<double>& local = st.local;
   std::fill(st.errors.begin(), st.errors.end(), std::string());
-  const int threads = static_cast<int>(std::min<std::size_t>(std::size_t(threads_), std::max<std::size_t>(owned, 1)));
-#pragma omp parallel num_threads(threads)
+  const int threads = pass_threads(owned, rows * kwidth);
+#pragma omp parallel num_threads(threads) if (threads > 1)
   {
     const auto t = static_cast<std::size_t>(omp_get_thread_num());
     RowWorker& worker = *st.workers[t];

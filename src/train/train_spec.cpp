@@ -47,7 +47,6 @@ bool TrainerOptions::IsValid(std::string* why) const {
   if (batch == 0) return fail(why, fmt::format("{}: must be at least 1", opt("trainer.batch")));
   if (epochs == 0) return fail(why, fmt::format("{}: must be at least 1", opt("trainer.epochs")));
   if (accumulate == 0) return fail(why, fmt::format("{}: must be at least 1", opt("trainer.accumulate")));
-  if (strata == 0) return fail(why, fmt::format("{}: must be at least 1", opt("trainer.strata")));
   if (!(validation_fraction >= 0 && validation_fraction < 1))
     return fail(why, fmt::format("{}: must be in [0, 1), not {}", opt("trainer.validation_fraction"),
                                  validation_fraction));

@@ -139,11 +139,12 @@ void Trainer::Init() {
   // Layout: rank r holds whole strata (rows move between neighbouring ranks).
   const RowLayout layout = row_layout(comm, s.local.rows());
   if (layout.total == 0) throw AgreedError("no data rows");
-  s.plan = detail::plan_strata(layout.total, spec.trainer.strata);
+  if (s.context.strata == 0) throw AgreedError(fmt::format("{}: must be at least 1", opt("context.strata")));
+  s.plan = detail::plan_strata(layout.total, s.context.strata);
   if (spec.trainer.batch < s.plan.strata)
     throw AgreedError(fmt::format("{}: {} is smaller than the {} strata every batch draws from; use a larger batch "
                                   "or fewer strata ({})",
-                                  opt("trainer.batch"), spec.trainer.batch, s.plan.strata, opt("trainer.strata")));
+                                  opt("trainer.batch"), spec.trainer.batch, s.plan.strata, opt("context.strata")));
   const std::vector<std::size_t> bounds = s.plan.rank_bounds(std::size_t(comm.size()));
   redistribute_rows(s.local, comm, bounds);
 

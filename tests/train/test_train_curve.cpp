@@ -304,7 +304,7 @@ TEST(TrainCurve, BadSpecsAreClearErrors) {
             "`optimizer.name`: unknown optimizer 'adagrad' (use sgd, adam, adamw or lbfgs)");
   EXPECT_EQ(message([](TrainSpec& s) { s.trainer.batch = 4; }),
             "`trainer.batch`: 4 is smaller than the 7 strata every batch draws from; use a larger batch or fewer strata "
-            "(`trainer.strata`)");
+            "(`context.strata`)");
   EXPECT_EQ(message([](TrainSpec& s) { s.trainer.early_stop = 3; }),
             "`trainer.early_stop` needs a validation split (`trainer.validation_fraction` > 0)");
   EXPECT_NE(message([](TrainSpec& s) { s.model.y = "z"; }).find("z"), std::string::npos);
