@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #ifdef PARAFIT_HAVE_MPI
 #include "parafit/mpi_communicator.h"
@@ -23,56 +24,23 @@ bool started_by_mpirun() {
 // Test-only fault injection, for the tests that a dying rank stops the whole job: with
 // PARAFIT_TEST_EXIT_RANK=r and PARAFIT_TEST_EXIT_AFTER=n, rank r exits with code 3 (without any
 // goodbye to the other ranks) when it enters its n-th all-reduce.
-class ExitingCommunicator final : public Communicator {
+class ExitingCommunicator final : public ForwardingCommunicator {
  public:
   ExitingCommunicator(std::unique_ptr<Communicator> inner, long after)
-      : inner_(std::move(inner)), after_(after) {}
-  int rank() const override { return inner_->rank(); }
-  int size() const override { return inner_->size(); }
-  void allreduce_sum(std::span<std::int64_t> v) override { tick(); inner_->allreduce_sum(v); }
-  void allreduce_sum(std::span<double> v) override { tick(); inner_->allreduce_sum(v); }
-  void broadcast(std::span<std::byte> d, int root) override { inner_->broadcast(d, root); }
-  void barrier() override { inner_->barrier(); }
-  void send(std::span<const std::byte> d, int to, int tag) override { inner_->send(d, to, tag); }
-  void recv(std::span<std::byte> d, int from, int tag) override { inner_->recv(d, from, tag); }
+      : ForwardingCommunicator(std::move(inner)), after_(after) {}
 
- private:
-  void tick() {
-    if (++count_ < after_) return;
+ protected:
+  void before(const char* operation) override {
+    if (std::string_view(operation) != "allreduce" || ++count_ < after_) return;
     fmt::print(stderr, "parafit: rank {}: exiting on purpose in all-reduce {} (PARAFIT_TEST_EXIT_RANK)\n",
                rank(), count_);
     std::fflush(stderr);
     std::_Exit(3);
   }
-  std::unique_ptr<Communicator> inner_;
-  long after_;
-  long count_ = 0;
-};
-
-// Counts what this rank sends through collectives, for the JSON "run" section and the benchmarks.
-class CountingCommunicator final : public Communicator {
- public:
-  CountingCommunicator(std::unique_ptr<Communicator> inner, CommunicationStats& stats)
-      : inner_(std::move(inner)), stats_(stats) {}
-  int rank() const override { return inner_->rank(); }
-  int size() const override { return inner_->size(); }
-  void allreduce_sum(std::span<std::int64_t> v) override { count(v.size_bytes()); inner_->allreduce_sum(v); }
-  void allreduce_sum(std::span<double> v) override { count(v.size_bytes()); inner_->allreduce_sum(v); }
-  void broadcast(std::span<std::byte> d, int root) override { count(d.size()); inner_->broadcast(d, root); }
-  void barrier() override { count(0); inner_->barrier(); }
-  void send(std::span<const std::byte> d, int to, int tag) override {
-    stats_.point_to_point_bytes += d.size();
-    inner_->send(d, to, tag);
-  }
-  void recv(std::span<std::byte> d, int from, int tag) override { inner_->recv(d, from, tag); }
 
  private:
-  void count(std::size_t bytes) {
-    ++stats_.collectives;
-    stats_.collective_bytes += bytes;
-  }
-  std::unique_ptr<Communicator> inner_;
-  CommunicationStats& stats_;
+  long after_;
+  long count_ = 0;
 };
 
 }  // namespace
@@ -98,12 +66,16 @@ ParallelRun::ParallelRun([[maybe_unused]] int& argc, [[maybe_unused]] char**& ar
                        "every process runs alone\n");
 #endif
   if (!comm_) comm_ = std::make_unique<LocalCommunicator>();
-  if (comm_->size() > 1) comm_ = std::make_unique<CountingCommunicator>(std::move(comm_), stats_);
   const char* exit_rank = std::getenv("PARAFIT_TEST_EXIT_RANK");
   if (exit_rank != nullptr && std::atoi(exit_rank) == comm_->rank()) {
     const char* after = std::getenv("PARAFIT_TEST_EXIT_AFTER");
     comm_ = std::make_unique<ExitingCommunicator>(std::move(comm_), after ? std::atol(after) : 1);
   }
+}
+
+CommunicatorStats ParallelRun::stats() const {
+  // One process sends nothing to anyone: the JSON says 0 then.
+  return comm_->size() > 1 ? comm_->stats() : CommunicatorStats{};
 }
 
 ParallelRun::~ParallelRun() {
