@@ -83,9 +83,7 @@ bool Group::gone(int rank) const {
 }
 
 const char* Group::gone_how(int rank) const {
-  return tree->returned[static_cast<std::size_t>(tree_rank[static_cast<std::size_t>(rank)])]
-             ? "returned"
-             : "destroyed its communicator";
+  return left[static_cast<std::size_t>(rank)] ? "destroyed its communicator" : "returned";
 }
 
 int Group::blocker(const Collective& c) const {
