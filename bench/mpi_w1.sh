@@ -38,7 +38,7 @@ for run in "1 1" "2 1" "1 2"; do
   peaks=$(tr -d '\n ' < "$json" | sed 's/.*"peak_rss_bytes":\[\([^]]*\)\].*/\1/')
   wall[$ranks.$threads]=$best
   per_iter[$ranks.$threads]=$(awk "BEGIN{printf \"%.4f\", $best / $iters}")
-  printf '%d rank(s) x %d thread(s): fit %.3f s (best of 3), %d iterations, %d data passes, %s s/iteration, %s collectives, %s bytes all-reduced by rank 0 in the whole run, peak RSS per rank (MB): %s\n' \
+  printf '%d rank(s) x %d thread(s): fit %.3f s (best of 3), %d iterations, %d data passes, %s s/iteration, %s collectives, %s bytes rank 0 passed to collectives in the whole run, peak RSS per rank (MB): %s\n' \
     "$ranks" "$threads" "$best" "$iters" "$passes" "${per_iter[$ranks.$threads]}" "$colls" "$bytes" \
     "$(echo "$peaks" | tr ',' '\n' | awk '{printf "%s%.0f", (NR>1?", ":""), $1/1e6}')"
 done

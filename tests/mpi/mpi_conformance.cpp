@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "parallel/conformance/conformance.h"
@@ -17,6 +18,42 @@ namespace {
 
 using parafit::conformance::CheckFailed;
 using parafit::conformance::ConformanceCheck;
+
+// What only the MPI backend has: Options::timeout. Rank 0 waits for a message that never comes;
+// after 300 ms it throws Error naming the call and aborts the communicator, so the other ranks'
+// next calls throw RankFailed naming rank 0 and that reason.
+void check_timeout(parafit::Communicator& comm) {
+  using parafit::conformance::require;
+  parafit::MpiCommunicator::Options options;
+  options.timeout = std::chrono::milliseconds(300);
+  parafit::MpiCommunicator quick(dynamic_cast<parafit::MpiCommunicator&>(comm).comm(), options);
+  std::vector<std::byte> never(8);
+  if (quick.rank() == 0) {
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      quick.irecv(never, quick.size() - 1, 7).wait();
+      require(false, comm, "irecv returned a message nobody sent");
+    } catch (const parafit::RankFailed& e) {
+      require(false, comm, std::string("RankFailed instead of the timeout: ") + e.what());
+    } catch (const parafit::Error& e) {
+      const std::string what = e.what();
+      require(what == "rank 0: irecv(8 bytes) from rank " + std::to_string(quick.size() - 1) +
+                          ", tag 7 timed out after 300 ms",
+              comm, "timeout message: " + what);
+    }
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    require(took >= 0.29 && took < 5, comm, "timed out after " + std::to_string(took) + " s");
+  } else {
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    try {
+      quick.barrier();
+      require(false, comm, "barrier after rank 0 timed out returned");
+    } catch (const parafit::RankFailed& e) {
+      require(e.failed_rank() == 0 && std::string(e.reason()).find("timed out after 300 ms") != std::string::npos, comm,
+              std::string("RankFailed: ") + e.what());
+    }
+  }
+}
 
 // Runs one check on a fresh communicator; returns this rank's failure ("" if none).
 std::string run_check(const ConformanceCheck& check) {
@@ -46,8 +83,10 @@ int main(int argc, char** argv) {
     parafit::MpiSession session(argc, argv);
     parafit::MpiCommunicator agree;  // only for the verdicts
     world_rank = agree.rank();
+    std::vector<ConformanceCheck> checks = parafit::conformance::conformance_checks();
+    checks.push_back({"mpi_timeout_fails_the_communicator", 1, check_timeout});
     std::int64_t failed_checks = 0;
-    for (const ConformanceCheck& check : parafit::conformance::conformance_checks()) {
+    for (const ConformanceCheck& check : checks) {
       if (agree.size() < check.min_ranks) {
         if (world_rank == 0) std::printf("skip  %s (needs %d ranks)\n", check.name.c_str(), check.min_ranks);
         continue;
@@ -66,7 +105,7 @@ int main(int argc, char** argv) {
     }
     if (world_rank == 0)
       std::printf("mpi_conformance: %d ranks, %lld of %zu checks failed\n", agree.size(),
-                  static_cast<long long>(failed_checks), parafit::conformance::conformance_checks().size());
+                  static_cast<long long>(failed_checks), checks.size());
     return failed_checks == 0 ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "rank %d: %s\n", world_rank, e.what());

@@ -61,6 +61,27 @@ void check_parent_failure(Communicator& comm) {
   require_rank_failed(comm, last, reason, [&] { comm.barrier(); }, "barrier in the parent");
 }
 
+// The last rank, which is in no subgroup, aborts the parent while the others run collectives in
+// theirs: each of them throws RankFailed(-1, "rank L of the parent communicator failed: ...") soon,
+// none waits forever (a subgroup's collective may still complete once or twice before its ranks
+// hear of the failure).
+void check_parent_failure_by_nonmember(Communicator& comm) {
+  const int last = comm.size() - 1;
+  const std::string reason = "injected failure of the parent by a rank outside the subgroup";
+  std::unique_ptr<Communicator> child = comm.split(comm.rank() == last ? -1 : 0, comm.rank());
+  if (comm.rank() == last) {
+    std::this_thread::sleep_for(milliseconds(20));
+    comm.abort(reason);
+    return;
+  }
+  const std::string expected = "rank " + std::to_string(last) + " of the parent communicator failed: " + reason;
+  require_rank_failed(comm, -1, expected,
+                      [&] {
+                        for (;;) child->barrier();
+                      },
+                      "barriers in a subgroup without the failing rank");
+}
+
 // The last rank aborts a child; the parent goes on.
 void check_child_failure(Communicator& comm) {
   const int last = comm.size() - 1;
@@ -148,6 +169,7 @@ void add_failure_checks(std::vector<ConformanceCheck>& checks) {
   });
   add_failure_in(checks, "split", [](Communicator& c) { c.split(0, c.rank()); });
   checks.push_back({"failure_of_parent_fails_subgroups", 2, check_parent_failure});
+  checks.push_back({"failure_of_parent_by_a_nonmember", 2, check_parent_failure_by_nonmember});
   checks.push_back({"failure_of_subgroup_spares_parent", 2, check_child_failure});
   checks.push_back({"failure_fails_own_calls", 1, check_own_calls_fail});
 }
