@@ -2,7 +2,7 @@
 # W1 under mpirun: 10,000,000 rows of y = 2.5 exp(-1.3 x) + 0.5 + N(0, 0.05^2) read from .npy,
 # fitted with exp-decay from (1, 1, 0) on 1 rank x 1 thread, 2 ranks x 1 thread and 1 rank x 2
 # threads. Prints wall time, time per iteration, bytes all-reduced per data pass, peak memory per
-# rank and scaling efficiency; then the all-reduce alpha-beta figures (bench_allreduce) and the
+# rank and scaling efficiency; then the alpha-beta figures of every collective (bench_collectives) and the
 # load time of the same data from CSV and from .npy, sharded across 2 ranks (bench_load).
 #
 #   bench/mpi_w1.sh [rows]        (build first: scripts/build.sh)
@@ -38,17 +38,17 @@ for run in "1 1" "2 1" "1 2"; do
   peaks=$(tr -d '\n ' < "$json" | sed 's/.*"peak_rss_bytes":\[\([^]]*\)\].*/\1/')
   wall[$ranks.$threads]=$best
   per_iter[$ranks.$threads]=$(awk "BEGIN{printf \"%.4f\", $best / $iters}")
-  printf '%d rank(s) x %d thread(s): fit %.3f s (best of 3), %d iterations, %d data passes, %s s/iteration, %s collectives, %s bytes all-reduced by rank 0 in the whole run, peak RSS per rank (MB): %s\n' \
+  printf '%d rank(s) x %d thread(s): fit %.3f s (best of 3), %d iterations, %d data passes, %s s/iteration, %s collectives, %s bytes rank 0 passed to collectives in the whole run, peak RSS per rank (MB): %s\n' \
     "$ranks" "$threads" "$best" "$iters" "$passes" "${per_iter[$ranks.$threads]}" "$colls" "$bytes" \
     "$(echo "$peaks" | tr ',' '\n' | awk '{printf "%s%.0f", (NR>1?", ":""), $1/1e6}')"
 done
 # One LM data pass all-reduces the exact sums of 1 + q + q(q+1)/2 = 10 values for q = 3 parameters:
-# 10 x 69 int64 limbs + 10 doubles for non-finite values + one int64 per rank to agree on success.
-echo "bytes all-reduced per data pass (q = 3): $((10 * 69 * 8 + 10 * 8)) + 8 x ranks"
+# 10 x 69 int64 limbs + 10 doubles for non-finite values, and one int64 allgathered to agree on success.
+echo "bytes a rank passes to collectives per data pass (q = 3): $((10 * 69 * 8 + 10 * 8)) all-reduced + 8 allgathered"
 awk -v t1="${wall[1.1]}" -v t2="${wall[2.1]}" -v tt="${wall[1.2]}" 'BEGIN{
   printf "scaling efficiency: 2 ranks x 1 thread %.0f%%, 1 rank x 2 threads %.0f%%; 2 ranks / 2 threads time ratio %.2f\n",
          100*t1/(2*t2), 100*t1/(2*tt), t2/tt }'
-echo "--- all-reduce cost (alpha-beta) on 2 ranks"
-mpi 2 build/bench/bench_allreduce | tail -1
+echo "--- cost of each collective (alpha-beta) on 2 ranks, and of the failure guard"
+mpi 2 build/bench/bench_collectives
 echo "--- loading the same data (bench_load: CSV vs .npy, whole and 2 shards)"
 build/bench/bench_load "$rows" 2>/dev/null || echo "(bench_load not built)"

@@ -81,7 +81,7 @@ class FitCommand final : public Command {
     }
     agree_or_throw(comm, local_error);
     std::vector<std::int64_t> dropped = {std::int64_t(report.rows_dropped)};
-    comm.allreduce_sum(dropped);
+    comm.allreduce(dropped);
     // Chunks must not straddle ranks, so that each chunk's sums are those of a single process.
     align_to_chunks(data, comm, ctx.chunk_rows);
     const auto t1 = std::chrono::steady_clock::now();
@@ -93,10 +93,10 @@ class FitCommand final : public Command {
     const auto t2 = std::chrono::steady_clock::now();
     if (result.summary.termination == Termination::kNonFiniteStart)
       throw AgreedError(fmt::format("{}: {}", data_, result.summary.message));  // the same on every rank
-    // Every rank's peak memory, in its own slot of an exact integer sum.
-    std::vector<std::int64_t> peaks(std::size_t(comm.size()), 0);
-    peaks[std::size_t(comm.rank())] = std::int64_t(peak_rss_bytes());
-    comm.allreduce_sum(peaks);
+    // Every rank's peak memory.
+    const std::int64_t peak = std::int64_t(peak_rss_bytes());
+    std::vector<std::int64_t> peaks(std::size_t(comm.size()));
+    comm.allgather<std::int64_t>(std::span(&peak, 1), std::span(peaks));
     if (!root) return result.summary.IsSolutionUsable() ? 0 : 1;
 
     ReportContext rc{data_, ctx.resolved_threads(), comm.size(), ctx.chunk_rows,

@@ -160,7 +160,7 @@ class TrainCommand final : public Command {
     }
     agree_or_throw(comm, local_error);
     std::vector<std::int64_t> dropped = {std::int64_t(report.rows_dropped)};
-    comm.allreduce_sum(dropped);
+    comm.allreduce(dropped);
     if (dropped[0] > 0 && root)
       fmt::print(stderr, "parafit: dropped {} row(s) with empty, NaN or Inf fields (--drop-missing)\n", dropped[0]);
 
@@ -173,9 +173,9 @@ class TrainCommand final : public Command {
       return stop_after == 0 || steps < stop_after;
     });
 
-    std::vector<std::int64_t> peaks(std::size_t(comm.size()), 0);
-    peaks[std::size_t(comm.rank())] = std::int64_t(peak_rss_bytes());
-    comm.allreduce_sum(peaks);
+    const std::int64_t peak = std::int64_t(peak_rss_bytes());
+    std::vector<std::int64_t> peaks(std::size_t(comm.size()));
+    comm.allgather<std::int64_t>(std::span(&peak, 1), std::span(peaks));
     if (!root) return result.summary.IsSolutionUsable() ? 0 : 1;
     const std::size_t workers = std::size_t(comm.size()) * std::size_t(ctx.resolved_threads());
     if (workers > result.summary.strata)

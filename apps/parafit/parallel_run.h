@@ -8,13 +8,6 @@
 
 namespace parafit::cli {
 
-// What this rank has sent to the others (all-reduce payloads count once per call).
-struct CommunicationStats {
-  std::size_t collectives = 0;
-  std::size_t collective_bytes = 0;
-  std::size_t point_to_point_bytes = 0;
-};
-
 class ParallelRun {
  public:
   // Joins the MPI job when the process was started by mpirun (and parafit was built with MPI);
@@ -27,13 +20,14 @@ class ParallelRun {
   Communicator& comm() { return *comm_; }
   // Rank 0 speaks and writes files; the other ranks stay quiet unless they fail.
   bool is_root() const { return comm_->rank() == 0; }
-  const CommunicationStats& stats() const { return stats_; }
+  // What this rank has sent to the others through comm() (collectives count the bytes this rank
+  // passed in, once per call); all zero for a process alone.
+  CommunicatorStats stats() const;
 
  private:
   struct Mpi;
   std::unique_ptr<Mpi> mpi_;
   std::unique_ptr<Communicator> comm_;
-  CommunicationStats stats_;
 };
 
 }  // namespace parafit::cli

@@ -127,8 +127,8 @@ std::vector<double> chunked_sum(const Context& ctx, std::size_t rows, const RowK
     }
     agree_or_throw(*ctx.communicator, message);
     total.normalize();
-    ctx.communicator->allreduce_sum(total.limbs());
-    ctx.communicator->allreduce_sum(total.specials());
+    ctx.communicator->allreduce(total.limbs());
+    ctx.communicator->allreduce(total.specials());
   } else {
     error.rethrow();
   }

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
 #include "parafit/error.h"
@@ -23,30 +22,42 @@ void agree_or_throw(Communicator& comm, const std::string& error) {
     if (!error.empty()) throw Error(error);
     return;
   }
-  // One slot per rank: which ranks failed, and how long their messages are.
-  std::vector<std::int64_t> failed(std::size_t(comm.size()), 0);
-  failed[std::size_t(comm.rank())] = error.empty() ? 0 : std::int64_t(error.size()) + 1;
-  comm.allreduce_sum(failed);
+  // Which ranks failed, and how long their messages are (0: this rank did not fail).
+  const std::int64_t mine = error.empty() ? 0 : std::int64_t(error.size()) + 1;
+  std::vector<std::int64_t> failed(std::size_t(comm.size()));
+  comm.allgather<std::int64_t>(std::span(&mine, 1), std::span(failed));
   const auto first = std::find_if(failed.begin(), failed.end(), [](std::int64_t n) { return n != 0; });
   if (first == failed.end()) return;
   const int root = int(first - failed.begin());
   std::string message = comm.rank() == root ? error : std::string(std::size_t(*first - 1), '\0');
-  comm.broadcast({reinterpret_cast<std::byte*>(message.data()), message.size()}, root);
+  comm.broadcast(std::as_writable_bytes(std::span(message)), root);
   const auto others = std::count_if(failed.begin(), failed.end(), [](std::int64_t n) { return n != 0; }) - 1;
   throw AgreedError(fmt::format("rank {}: {}{}", root, message,
                           others > 0 ? fmt::format(" (and {} other rank(s) failed)", others) : ""));
 }
 
+namespace {
+
+// Every rank's row count, in rank order.
+std::vector<std::size_t> rows_per_rank(Communicator& comm, std::size_t local_rows) {
+  const std::int64_t mine = std::int64_t(local_rows);
+  std::vector<std::int64_t> counts(std::size_t(comm.size()));
+  comm.allgather<std::int64_t>(std::span(&mine, 1), std::span(counts));
+  return std::vector<std::size_t>(counts.begin(), counts.end());
+}
+
+// Global row index of rank r's first row, for r = 0..size (the last entry is the total).
+std::vector<std::size_t> first_rows(std::span<const std::size_t> counts) {
+  std::vector<std::size_t> first(counts.size() + 1, 0);
+  for (std::size_t r = 0; r < counts.size(); ++r) first[r + 1] = first[r] + counts[r];
+  return first;
+}
+
+}  // namespace
+
 RowLayout row_layout(Communicator& comm, std::size_t local_rows) {
-  std::vector<std::int64_t> counts(std::size_t(comm.size()), 0);
-  counts[std::size_t(comm.rank())] = std::int64_t(local_rows);
-  comm.allreduce_sum(counts);
-  RowLayout layout;
-  for (int r = 0; r < comm.size(); ++r) {
-    if (r < comm.rank()) layout.offset += std::size_t(counts[std::size_t(r)]);
-    layout.total += std::size_t(counts[std::size_t(r)]);
-  }
-  return layout;
+  const std::vector<std::size_t> first = first_rows(rows_per_rank(comm, local_rows));
+  return RowLayout{first[std::size_t(comm.rank())], first.back()};
 }
 
 namespace {
@@ -57,11 +68,8 @@ void move_rows(Dataset& local, Communicator& comm, std::span<const std::size_t> 
 void align_to_chunks(Dataset& local, Communicator& comm, std::size_t chunk_rows) {
   const int size = comm.size();
   if (size == 1) return;
-  std::vector<std::int64_t> counts(std::size_t(size), 0);
-  counts[std::size_t(comm.rank())] = std::int64_t(local.rows());
-  comm.allreduce_sum(counts);
-  std::vector<std::size_t> have(std::size_t(size) + 1, 0), want(std::size_t(size) + 1, 0);
-  for (int r = 0; r < size; ++r) have[std::size_t(r) + 1] = have[std::size_t(r)] + std::size_t(counts[std::size_t(r)]);
+  const std::vector<std::size_t> have = first_rows(rows_per_rank(comm, local.rows()));
+  std::vector<std::size_t> want(std::size_t(size) + 1, 0);
   const std::size_t total = have.back();
   for (int r = 1; r < size; ++r)
     want[std::size_t(r)] = std::min(total, (have[std::size_t(r)] + chunk_rows - 1) / chunk_rows * chunk_rows);
@@ -74,11 +82,7 @@ void align_to_chunks(Dataset& local, Communicator& comm, std::size_t chunk_rows)
 void redistribute_rows(Dataset& local, Communicator& comm, std::span<const std::size_t> want) {
   const int size = comm.size();
   if (want.size() != std::size_t(size) + 1) throw Error("redistribute_rows: want needs size() + 1 bounds");
-  std::vector<std::int64_t> counts(std::size_t(size), 0);
-  counts[std::size_t(comm.rank())] = std::int64_t(local.rows());
-  comm.allreduce_sum(counts);
-  std::vector<std::size_t> have(std::size_t(size) + 1, 0);
-  for (int r = 0; r < size; ++r) have[std::size_t(r) + 1] = have[std::size_t(r)] + std::size_t(counts[std::size_t(r)]);
+  const std::vector<std::size_t> have = first_rows(rows_per_rank(comm, local.rows()));
   if (want.front() != 0 || want.back() != have.back())
     throw Error(fmt::format("redistribute_rows: bounds cover rows [{}, {}) but the ranks hold {}", want.front(),
                             want.back(), have.back()));
@@ -133,21 +137,29 @@ void move_rows(Dataset& local, Communicator& comm, std::span<const std::size_t> 
 std::vector<std::vector<double>> global_sample(const std::vector<std::span<const double>>& local_columns,
                                                Communicator& comm, std::size_t max_rows) {
   const std::size_t local_rows = local_columns.empty() ? 0 : local_columns.front().size();
-  const RowLayout layout = row_layout(comm, local_rows);
-  const std::size_t m = std::min(max_rows, layout.total);
+  const std::vector<std::size_t> first = first_rows(rows_per_rank(comm, local_rows));
+  const std::size_t total = first.back();
+  const std::size_t m = std::min(max_rows, total);
   const std::size_t columns = local_columns.size();
-  // Each sample slot is filled by the one rank that holds the row, as the bits of the double; the
-  // others add zeros, so the integer sum reproduces those bits exactly (even -0.0 and NaN).
-  std::vector<std::int64_t> bits(m * columns, 0);
-  for (std::size_t i = 0; i < m; ++i) {
-    const std::size_t row = i * layout.total / m;  // i < m <= max_rows keeps this product small
-    if (row < layout.offset || row >= layout.offset + local_rows) continue;
-    for (std::size_t c = 0; c < columns; ++c)
-      std::memcpy(&bits[c * m + i], &local_columns[c][row - layout.offset], sizeof(double));
-  }
-  if (comm.size() > 1) comm.allreduce_sum(bits);
+  // Sample i is global row floor(i * total / m) (i < m <= max_rows keeps the product small). The
+  // rows grow with i and every rank holds a contiguous range of them, so rank r holds the samples
+  // [begin(r), begin(r + 1)), and gathering each rank's samples in rank order gives them all in
+  // order: the same doubles, bit for bit, whatever the number of ranks.
+  const auto begin = [&](std::size_t r) {  // the first sample whose row is at or after first[r]
+    return first[r] == 0 ? 0 : std::min(m, (first[r] * m + total - 1) / total);
+  };
+  const std::size_t ranks = std::size_t(comm.size()), me = std::size_t(comm.rank());
+  std::vector<std::size_t> counts(ranks);
+  for (std::size_t r = 0; r < ranks; ++r) counts[r] = (begin(r + 1) - begin(r)) * columns;
+  std::vector<double> mine;  // row-major: this rank's samples, each with every column
+  mine.reserve(counts[me]);
+  for (std::size_t i = begin(me); i < begin(me + 1); ++i)
+    for (std::size_t c = 0; c < columns; ++c) mine.push_back(local_columns[c][i * total / m - first[me]]);
+  std::vector<double> all(m * columns);
+  comm.allgatherv<double>(std::span(mine), std::span(all), std::span(counts));
   std::vector<std::vector<double>> sample(columns, std::vector<double>(m));
-  for (std::size_t c = 0; c < columns; ++c) std::memcpy(sample[c].data(), &bits[c * m], m * sizeof(double));
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t c = 0; c < columns; ++c) sample[c][i] = all[i * columns + c];
   return sample;
 }
 

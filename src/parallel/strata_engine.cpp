@@ -33,7 +33,7 @@ StrataRows split_strata(const StrataPlan& plan, Communicator& comm, std::size_t 
     out.train.push_back(std::move(train));
     out.validation.push_back(std::move(validation));
   }
-  if (ranks > 1) comm.allreduce_sum(counts);
+  if (ranks > 1) comm.allreduce(counts);
   // Checked after the exchange, so that every rank throws it alike.
   for (std::size_t g = 0; g < plan.strata; ++g)
     if (counts[g] > std::int64_t(std::numeric_limits<std::uint32_t>::max()))

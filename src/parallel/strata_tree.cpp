@@ -109,7 +109,7 @@ std::vector<double> StrataTree::exchange(std::span<double> local) {
   if (two_halves_) {
     // a + b == b + a exactly, whichever order the all-reduce adds them in.
     std::vector<double> mine = row(slots_[my_first_slot_].first);
-    comm_.allreduce_sum(mine);
+    comm_.allreduce(mine);
     return mine;
   }
   std::vector<double> buffer(slots_.size() * width_, 0.0);
@@ -117,7 +117,7 @@ std::vector<double> StrataTree::exchange(std::span<double> local) {
     const double* p = local.data() + (slots_[s].first - first_) * width_;
     std::copy(p, p + width_, buffer.begin() + std::ptrdiff_t(s * width_));
   }
-  comm_.allreduce_sum(buffer);
+  comm_.allreduce(buffer);
   return top(0, strata_, buffer);
 }
 

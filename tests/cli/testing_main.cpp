@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "run_main.h"
 #include "test_seam.h"
@@ -18,28 +19,21 @@
 namespace {
 
 // Exits the process when it enters its n-th all-reduce.
-class ExitingCommunicator final : public parafit::Communicator {
+class ExitingCommunicator final : public parafit::ForwardingCommunicator {
  public:
   ExitingCommunicator(std::unique_ptr<parafit::Communicator> inner, long after)
-      : inner_(std::move(inner)), after_(after) {}
-  int rank() const override { return inner_->rank(); }
-  int size() const override { return inner_->size(); }
-  void allreduce_sum(std::span<std::int64_t> v) override { tick(); inner_->allreduce_sum(v); }
-  void allreduce_sum(std::span<double> v) override { tick(); inner_->allreduce_sum(v); }
-  void broadcast(std::span<std::byte> d, int root) override { inner_->broadcast(d, root); }
-  void barrier() override { inner_->barrier(); }
-  void send(std::span<const std::byte> d, int to, int tag) override { inner_->send(d, to, tag); }
-  void recv(std::span<std::byte> d, int from, int tag) override { inner_->recv(d, from, tag); }
+      : ForwardingCommunicator(std::move(inner)), after_(after) {}
 
- private:
-  void tick() {
-    if (++count_ < after_) return;
+ protected:
+  void before(const char* operation) override {
+    if (std::string_view(operation) != "allreduce" || ++count_ < after_) return;
     fmt::print(stderr, "parafit: rank {}: exiting on purpose in all-reduce {} (PARAFIT_TESTING_EXIT_RANK)\n", rank(),
                count_);
     std::fflush(stderr);
     std::_Exit(3);
   }
-  std::unique_ptr<parafit::Communicator> inner_;
+
+ private:
   long after_;
   long count_ = 0;
 };

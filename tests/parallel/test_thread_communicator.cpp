@@ -7,12 +7,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
-#include "parafit/context.h"
 
 namespace parafit {
 namespace {
@@ -34,24 +34,11 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// The collectives for 1 to 5 ranks. (gtest's EXPECT_* are thread-safe on Linux; each names its
-// rank.)
-class ThreadCommunicatorTest : public ::testing::TestWithParam<int> {};
+// What is specific to the ranks-as-threads backend; the conformance suite (conformance/,
+// test_conformance.cpp) checks every call on every backend.
 
-TEST_P(ThreadCommunicatorTest, AllreduceSumsInt64Exactly) {
-  const int n = GetParam();
-  run_ranks(n, [&](Communicator& comm) {
-    EXPECT_EQ(comm.size(), n);
-    const std::int64_t r = comm.rank();
-    std::vector<std::int64_t> v{r + 1, -r, (std::int64_t{1} << 60) + r};
-    comm.allreduce_sum(v);
-    EXPECT_EQ(v[0], std::int64_t{n} * (n + 1) / 2) << "rank " << r;
-    EXPECT_EQ(v[1], -std::int64_t{n} * (n - 1) / 2) << "rank " << r;
-    EXPECT_EQ(v[2], std::int64_t{n} * (std::int64_t{1} << 60) + std::int64_t{n} * (n - 1) / 2);
-    std::vector<std::int64_t> none;
-    comm.allreduce_sum(none);
-  });
-}
+// Reductions combine the ranks' values in rank order, so even double sums are deterministic.
+class ThreadCommunicatorTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(ThreadCommunicatorTest, AllreduceSumsDoublesInRankOrder) {
   const int n = GetParam();
@@ -65,84 +52,14 @@ TEST_P(ThreadCommunicatorTest, AllreduceSumsDoublesInRankOrder) {
     for (int r = 1; r < n; ++r) expected[std::size_t(k)] += value(r, k);
   }
   run_ranks(n, [&](Communicator& comm) {
-    std::vector<double> v(3);
-    for (int k = 0; k < 3; ++k) v[std::size_t(k)] = value(comm.rank(), k);
-    comm.allreduce_sum(v);
+    std::vector<double> v(3), w(3);
+    for (int k = 0; k < 3; ++k) v[std::size_t(k)] = w[std::size_t(k)] = value(comm.rank(), k);
+    comm.allreduce(v);
+    comm.iallreduce(std::span(w)).wait();
     for (std::size_t k = 0; k < 3; ++k) {
       EXPECT_EQ(std::memcmp(&v[k], &expected[k], sizeof(double)), 0)
           << "rank " << comm.rank() << ": " << v[k] << " != " << expected[k];
-    }
-  });
-}
-
-TEST_P(ThreadCommunicatorTest, BroadcastsFromEveryRoot) {
-  const int n = GetParam();
-  run_ranks(n, [&](Communicator& comm) {
-    for (int root = 0; root < n; ++root) {
-      std::vector<std::uint32_t> data(11, 0xDEADBEEF);
-      if (comm.rank() == root) {
-        for (std::size_t i = 0; i < data.size(); ++i) data[i] = std::uint32_t(root * 1000 + int(i));
-      }
-      comm.broadcast(bytes_of(data), root);
-      for (std::size_t i = 0; i < data.size(); ++i) {
-        EXPECT_EQ(data[i], std::uint32_t(root * 1000 + int(i))) << "rank " << comm.rank();
-      }
-    }
-  });
-}
-
-TEST_P(ThreadCommunicatorTest, BarrierWaitsForEveryRank) {
-  const int n = GetParam();
-  std::atomic<int> before{0};
-  run_ranks(n, [&](Communicator& comm) {
-    for (int round = 1; round <= 20; ++round) {
-      if (comm.rank() == round % n) std::this_thread::sleep_for(milliseconds(1));
-      ++before;
-      comm.barrier();
-      EXPECT_GE(before.load(), round * n) << "rank " << comm.rank() << " round " << round;
-      comm.barrier();  // nobody starts the next round before everyone has checked this one
-    }
-  });
-}
-
-// The deterministic reduction across ranks: each rank computes a different part of the chunks, the
-// ExactSum limbs are all-reduced, and the result equals one process computing all of them, bitwise.
-TEST_P(ThreadCommunicatorTest, ChunkedSumAcrossRanksEqualsOneProcessBitwise) {
-  const int n = GetParam();
-  const std::size_t rows = 54'321;
-  std::vector<double> data(rows);
-  for (std::size_t i = 0; i < rows; ++i)
-    data[i] = std::sin(double(i)) * std::exp(double(i % 29) - 14.0);
-  const std::size_t chunk_rows = 500;
-  const auto sums = [&](int rank, int size) {
-    return [&data, rank, size, chunk_rows](std::size_t b, std::size_t e, std::span<double> p) {
-      // Contiguous blocks of chunks per rank, like row shards aligned to chunks.
-      const std::size_t chunks = (data.size() + chunk_rows - 1) / chunk_rows;
-      const std::size_t owner = (b / chunk_rows) * std::size_t(size) / chunks;
-      if (owner != std::size_t(rank)) return;
-      for (std::size_t i = b; i < e; ++i) {
-        p[0] += data[i];
-        p[1] += data[i] * data[i];
-        p[2] += 1e-300 * data[i];
-      }
-    };
-  };
-  Context single;
-  single.threads = 2;
-  single.chunk_rows = chunk_rows;
-  const std::vector<double> expected = chunked_sum(single, rows, 3, sums(0, 1));
-
-  run_ranks(n, [&](Communicator& comm) {
-    Context ctx;
-    ctx.threads = 1 + comm.rank() % 2;
-    ctx.chunk_rows = chunk_rows;
-    ctx.communicator = &comm;
-    const std::vector<double> got = chunked_sum(ctx, rows, 3, sums(comm.rank(), comm.size()));
-    ASSERT_EQ(got.size(), expected.size());
-    for (std::size_t k = 0; k < got.size(); ++k) {
-      EXPECT_EQ(std::memcmp(&got[k], &expected[k], sizeof(double)), 0)
-          << "rank " << comm.rank() << " of " << n << ", sum " << k << ": " << got[k]
-          << " != " << expected[k];
+      EXPECT_EQ(std::memcmp(&w[k], &expected[k], sizeof(double)), 0) << "iallreduce, rank " << comm.rank();
     }
   });
 }
@@ -151,56 +68,6 @@ INSTANTIATE_TEST_SUITE_P(Sizes, ThreadCommunicatorTest, ::testing::Range(1, 6),
                          [](const ::testing::TestParamInfo<int>& info) {
                            return std::to_string(info.param) + "ranks";
                          });
-
-TEST(ThreadCommunicator, RecvMatchesSourceAndTagInOrderSent) {
-  run_ranks(3, [](Communicator& comm) {
-    if (comm.rank() == 0) {
-      // Sent out of tag order, two with the same tag, and from two sources.
-      comm.send(bytes_of(std::vector<int>{30}), 1, 3);
-      comm.send(bytes_of(std::vector<int>{10, 11}), 1, 1);
-      comm.send(bytes_of(std::vector<int>{20}), 1, 2);
-      comm.send(bytes_of(std::vector<int>{31}), 1, 3);
-    } else if (comm.rank() == 2) {
-      comm.send(bytes_of(std::vector<int>{200}), 1, 2);
-    } else {
-      std::vector<int> one(1), two(2);
-      comm.recv(bytes_of(one), 2, 2);
-      EXPECT_EQ(one[0], 200);
-      comm.recv(bytes_of(two), 0, 1);
-      EXPECT_EQ(two, (std::vector<int>{10, 11}));
-      comm.recv(bytes_of(one), 0, 2);
-      EXPECT_EQ(one[0], 20);
-      comm.recv(bytes_of(one), 0, 3);
-      EXPECT_EQ(one[0], 30);
-      comm.recv(bytes_of(one), 0, 3);
-      EXPECT_EQ(one[0], 31);
-    }
-    comm.barrier();
-  });
-}
-
-TEST(ThreadCommunicator, SendToSelfIsBuffered) {
-  run_ranks(2, [](Communicator& comm) {
-    const std::vector<double> out{1.5, double(comm.rank())};
-    comm.send(bytes_of(out), comm.rank(), 9);
-    std::vector<double> in(2);
-    comm.recv(bytes_of(in), comm.rank(), 9);
-    EXPECT_EQ(in, out);
-  });
-}
-
-TEST(ThreadCommunicator, RecvWaitsForALaterSend) {
-  run_ranks(2, [](Communicator& comm) {
-    if (comm.rank() == 0) {
-      std::this_thread::sleep_for(milliseconds(20));
-      comm.send(bytes_of(std::vector<int>{42}), 1, 0);
-    } else {
-      std::vector<int> in(1);
-      comm.recv(bytes_of(in), 0, 0);
-      EXPECT_EQ(in[0], 42);
-    }
-  });
-}
 
 TEST(ThreadCommunicator, OneRankThrowingFailsEveryOtherFast) {
   std::mutex mutex;
@@ -225,7 +92,7 @@ TEST(ThreadCommunicator, OneRankThrowingFailsEveryOtherFast) {
             // Enters a collective only after rank 2 has failed.
             std::this_thread::sleep_for(milliseconds(100));
             std::vector<double> v{1.0};
-            comm.allreduce_sum(v);
+            comm.allreduce(v);
           }
         }
       } catch (const RankFailed& e) {
@@ -252,7 +119,7 @@ TEST(ThreadCommunicator, AbortFailsTheGroupOnBehalfOfTheRank) {
     run_ranks(3, [](Communicator& comm) {
       if (comm.rank() == 1) {
         std::this_thread::sleep_for(milliseconds(10));
-        dynamic_cast<ThreadCommunicator&>(comm).abort("input file missing");
+        comm.abort("input file missing");
         return;
       }
       comm.barrier();
@@ -270,7 +137,7 @@ TEST(ThreadCommunicator, LaterCallsOnAFailedGroupThrow) {
   group.abort(1, "gone");
   EXPECT_TRUE(group.failed());
   std::vector<std::int64_t> v{1};
-  EXPECT_THROW(group.rank(0).allreduce_sum(v), RankFailed);
+  EXPECT_THROW(group.rank(0).allreduce(v), RankFailed);
   EXPECT_THROW(group.rank(0).send(bytes_of(v), 1, 0), RankFailed);
   EXPECT_THROW(group.rank(1).recv(bytes_of(v), 0, 0), RankFailed);
   group.abort(0, "second");  // only the first failure is kept
@@ -320,7 +187,7 @@ TEST(ThreadCommunicator, TimeoutThrowsInsteadOfWaitingForever) {
     EXPECT_THAT(e.what(), HasSubstr("timed out after 40 ms"));
     ASSERT_NE(named.load(), -1) << "the other rank did not learn of the failure";
     EXPECT_THAT(e.what(),
-                HasSubstr("rank " + std::to_string(named.load()) + ": recv(4 bytes) from rank"));
+                HasSubstr("rank " + std::to_string(named.load()) + ": irecv(4 bytes) from rank"));
   }
   EXPECT_LT(seconds_since(start2), 1.0);
 }
@@ -357,13 +224,32 @@ TEST(ThreadCommunicator, MismatchedCallsAreErrors) {
       } else {
         std::this_thread::sleep_for(milliseconds(10));
         std::vector<double> v{1.0};
-        comm.allreduce_sum(v);
+        comm.allreduce(v);
       }
     });
     FAIL() << "run_ranks returned normally";
   } catch (const Error& e) {
     EXPECT_THAT(e.what(),
-                HasSubstr("allreduce_sum(double x 1) does not match barrier() called by rank 0"));
+                HasSubstr("rank 1: allreduce(double x 1, sum) does not match barrier() called by rank 0"));
+  }
+  // Matched by sequence number: a pending iallreduce is call 0, so rank 1's broadcast (its call
+  // 0) meets it.
+  try {
+    run_ranks(2, [](Communicator& comm) {
+      std::vector<std::int64_t> v{1, 2};
+      if (comm.rank() == 0) {
+        Work w = comm.iallreduce(std::span(v), ReduceOp::kMax);
+        comm.barrier();
+        w.wait();
+      } else {
+        std::this_thread::sleep_for(milliseconds(10));
+        comm.broadcast(v, 0);
+      }
+    });
+    FAIL() << "run_ranks returned normally";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("broadcast(int64 x 2, root 0) does not match iallreduce(int64 x 2, max) "
+                                    "called by rank 0"));
   }
 
   // The received message must fill the buffer exactly.
@@ -377,7 +263,6 @@ TEST(ThreadCommunicator, MismatchedCallsAreErrors) {
                            }
                          }),
                Error);
-  EXPECT_THROW(run_ranks(2, [](Communicator& comm) { comm.send({}, 2, 0); }), Error);
   EXPECT_THROW(ThreadGroup(0), std::invalid_argument);
 }
 
@@ -393,6 +278,79 @@ TEST(ThreadCommunicator, RunRethrowsTheLowestRanksOwnError) {
   ThreadGroup group(1);
   group.run([](Communicator&) {});
   EXPECT_THROW(group.run([](Communicator&) {}), std::logic_error);
+}
+
+TEST(ThreadCommunicator, ADestroyedCommunicatorCannotBeWaitedFor) {
+  const auto start = Clock::now();
+  try {
+    run_ranks(2, [](Communicator& comm) {
+      std::unique_ptr<Communicator> child = comm.split(0, comm.rank());
+      if (comm.rank() == 1) {
+        child.reset();
+        comm.barrier();  // the parent is still there
+        return;
+      }
+      comm.barrier();
+      child->barrier();
+    });
+    FAIL() << "run_ranks returned normally";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("rank 0: barrier() can never complete: rank 1 has destroyed its communicator"));
+  }
+  EXPECT_LT(seconds_since(start), 1.0);
+}
+
+// A failure inherited from the parent names the failing rank by its number in the subgroup when it
+// is a member, and as a rank of the parent otherwise.
+TEST(ThreadCommunicator, InheritedFailuresNameTheRank) {
+  ThreadGroup group(4);
+  std::vector<std::unique_ptr<Communicator>> evens(4), odds(4);
+  group.run([&](Communicator& comm) {
+    auto child = comm.split(comm.rank() % 2, -comm.rank());  // {2, 0} and {3, 1}
+    (comm.rank() % 2 == 0 ? evens : odds)[std::size_t(comm.rank())] = std::move(child);
+  });
+  group.abort(3, "disk full");
+  try {
+    odds[1]->barrier();
+    FAIL();
+  } catch (const RankFailed& e) {
+    EXPECT_EQ(e.failed_rank(), 0);  // rank 3 is rank 0 of {3, 1}
+    EXPECT_STREQ(e.what(), "rank 0 failed: disk full");
+  }
+  try {
+    evens[0]->barrier();
+    FAIL();
+  } catch (const RankFailed& e) {
+    EXPECT_EQ(e.failed_rank(), -1);
+    EXPECT_STREQ(e.what(), "rank 3 of the parent communicator failed: disk full");
+  }
+}
+
+// A timeout fails the group it happened in and the groups split from it, not the parent.
+TEST(ThreadCommunicator, ATimeoutInASubgroupSparesTheParent) {
+  const auto start = Clock::now();
+  std::vector<std::string> seen(3);
+  run_ranks(
+      3,
+      [&](Communicator& comm) {
+        auto child = comm.split(comm.rank() == 2 ? -1 : 0, comm.rank());
+        if (!child) std::this_thread::sleep_for(milliseconds(300));  // comes to the parent after the timeouts
+        if (child) {
+          std::vector<std::int64_t> v{1};
+          try {
+            if (comm.rank() == 0) child->iallreduce(std::span(v)).wait();  // rank 1 never joins
+            else child->irecv(std::as_writable_bytes(std::span(v)), 0, 0).wait();
+          } catch (const Error& e) {
+            seen[std::size_t(comm.rank())] = e.what();
+          }
+        }
+        std::vector<std::int64_t> one{1};
+        comm.allreduce(one);
+        EXPECT_EQ(one[0], 3);
+      },
+      milliseconds(200));
+  EXPECT_THAT(seen[0] + seen[1], HasSubstr("timed out after 200 ms"));
+  EXPECT_LT(seconds_since(start), 2.0);
 }
 
 }  // namespace

@@ -113,36 +113,6 @@ TEST(TrainCurve, SameWeightsForAnyThreadsAndRanks) {
   }
 }
 
-// Forwards to another communicator and counts the collectives.
-class CountingCommunicator final : public Communicator {
- public:
-  explicit CountingCommunicator(Communicator& inner) : inner_(inner) {}
-  int rank() const override { return inner_.rank(); }
-  int size() const override { return inner_.size(); }
-  void allreduce_sum(std::span<std::int64_t> v) override {
-    ++collectives;
-    inner_.allreduce_sum(v);
-  }
-  void allreduce_sum(std::span<double> v) override {
-    ++collectives;
-    inner_.allreduce_sum(v);
-  }
-  void broadcast(std::span<std::byte> d, int root) override {
-    ++collectives;
-    inner_.broadcast(d, root);
-  }
-  void barrier() override {
-    ++collectives;
-    inner_.barrier();
-  }
-  void send(std::span<const std::byte> d, int to, int tag) override { inner_.send(d, to, tag); }
-  void recv(std::span<std::byte> d, int from, int tag) override { inner_.recv(d, from, tag); }
-  std::size_t collectives = 0;
-
- private:
-  Communicator& inner_;
-};
-
 TEST(TrainCurve, AccumulationFollowsTheBigBatchTrajectoryWithOneAllReducePerStep) {
   const Dataset data = test::exp_decay_data(4000);
   TrainSpec big = adam_spec();
@@ -169,12 +139,11 @@ TEST(TrainCurve, AccumulationFollowsTheBigBatchTrajectoryWithOneAllReducePerStep
     std::vector<TrainResult> out(2);
     std::vector<std::size_t> counted(2);
     run_ranks(2, [&](Communicator& comm) {
-      CountingCommunicator counting(comm);
-      Context ctx{.threads = 1, .communicator = &counting};
+      Context ctx{.threads = 1, .communicator = &comm};
       const std::size_t half = data.rows() / 2;
       out[std::size_t(comm.rank())] =
           train(test::rows_of(data, comm.rank() == 0 ? 0 : half, comm.rank() == 0 ? half : data.rows()), spec, ctx);
-      counted[std::size_t(comm.rank())] = counting.collectives;
+      counted[std::size_t(comm.rank())] = comm.stats().collectives;
     });
     const std::size_t micro = (4000 / 8 + 64 / 8 - 1) / (64 / 8);  // 500 rows per stratum, 8 per micro-batch
     EXPECT_EQ(out[0].summary.steps, (micro + accum - 1) / accum);
