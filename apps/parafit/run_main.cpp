@@ -79,15 +79,21 @@ int run_main(int argc, char** argv) {
     // Every rank throws this same error; rank 0 reports it once.
     if (root) fmt::print(stderr, "parafit: error: {}\n", message_with_flags(e));
     return kExitFailure;
+  } catch (const parafit::RankFailed&) {
+    // Another rank failed and says why itself: this one only stops.
+    return kExitFailure;
   } catch (const parafit::Error& e) {
+    const std::string message = message_with_flags(e);
+    // The other ranks stop at their next call instead of waiting for this one.
+    if (parallel.comm().size() > 1) parallel.comm().abort(message);
     fmt::print(stderr, "parafit: error: {}{}\n",
-               parallel.comm().size() > 1 ? fmt::format("rank {}: ", parallel.comm().rank()) : "",
-               message_with_flags(e));
+               parallel.comm().size() > 1 ? fmt::format("rank {}: ", parallel.comm().rank()) : "", message);
     return kExitFailure;
   } catch (const std::bad_alloc&) {
     fmt::print(stderr, "parafit: error: out of memory\n");
     return kExitFailure;
   } catch (const std::exception& e) {
+    if (parallel.comm().size() > 1) parallel.comm().abort(std::string("internal error: ") + e.what());
     fmt::print(stderr, "parafit: internal error: {}\n", e.what());
     return kExitFailure;
   }

@@ -52,6 +52,10 @@ StrataTree::StrataTree(const StrataPlan& plan, Communicator& comm, std::size_t w
     }
     slots_.insert(slots_.end(), cover.begin(), cover.end());
   }
+  for (std::size_t r = 0; r < ranks; ++r) {
+    const auto cover = tree_cover(strata_, plan.first_stratum(r, ranks), plan.first_stratum(r + 1, ranks));
+    slot_values_.push_back(cover.size() * width_);
+  }
   const std::size_t mid = strata_ / 2;
   two_halves_ = ranks == 2 && slots_.size() == 2 && slots_[0] == std::pair<std::size_t, std::size_t>{0, mid} &&
                 slots_[1] == std::pair<std::size_t, std::size_t>{mid, strata_};
@@ -59,7 +63,7 @@ StrataTree::StrataTree(const StrataPlan& plan, Communicator& comm, std::size_t w
 
 std::size_t StrataTree::payload_values() const {
   if (comm_.size() == 1) return 0;
-  return two_halves_ ? width_ : slots_.size() * width_;
+  return two_halves_ ? width_ : my_slots_ * width_;
 }
 
 void StrataTree::node(std::size_t lo, std::size_t hi, std::span<double> local, std::size_t c0,
@@ -73,16 +77,16 @@ void StrataTree::node(std::size_t lo, std::size_t hi, std::span<double> local, s
   run_dispatched<add_loop>(c1 - c0, first + c0, second + c0);
 }
 
-std::vector<double> StrataTree::top(std::size_t lo, std::size_t hi,
-                                       std::span<const double> slots) const {
+std::vector<double> StrataTree::top(std::size_t lo, std::size_t hi, std::span<const double> slots, std::size_t c0,
+                                    std::size_t c1) const {
   const auto it = std::find(slots_.begin(), slots_.end(), std::pair<std::size_t, std::size_t>{lo, hi});
   if (it != slots_.end()) {
     const double* src = slots.data() + std::size_t(it - slots_.begin()) * width_;
-    return {src, src + width_};
+    return {src + c0, src + c1};
   }
   const std::size_t mid = lo + (hi - lo) / 2;
-  std::vector<double> sum = top(lo, mid, slots);
-  add_into(sum, top(mid, hi, slots));
+  std::vector<double> sum = top(lo, mid, slots, c0, c1);
+  add_into(sum, top(mid, hi, slots, c0, c1));
   return sum;
 }
 
@@ -100,25 +104,54 @@ void StrataTree::reduce_local(std::span<double> local, std::size_t c0, std::size
   }
 }
 
+std::span<const double> StrataTree::row(std::span<const double> local, std::size_t stratum) const {
+  return local.subspan((stratum - first_) * width_, width_);
+}
+
+std::vector<double> StrataTree::gather_slots(std::span<const double> local) {
+  // Every rank's cover nodes, in rank order: slots_'s order.
+  std::vector<double> mine;
+  mine.reserve(my_slots_ * width_);
+  for (std::size_t s = my_first_slot_; s < my_first_slot_ + my_slots_; ++s) {
+    const auto r = row(local, slots_[s].first);
+    mine.insert(mine.end(), r.begin(), r.end());
+  }
+  std::vector<double> all(slots_.size() * width_);
+  comm_.allgatherv<double>(mine, all, slot_values_);
+  return all;
+}
+
 std::vector<double> StrataTree::exchange(std::span<double> local) {
-  auto row = [&](std::size_t stratum) {
-    const double* p = local.data() + (stratum - first_) * width_;
-    return std::vector<double>(p, p + width_);
-  };
-  if (comm_.size() == 1) return row(0);
+  if (comm_.size() == 1) {
+    const auto total = row(local, 0);
+    return {total.begin(), total.end()};
+  }
   if (two_halves_) {
     // a + b == b + a exactly, whichever order the all-reduce adds them in.
-    std::vector<double> mine = row(slots_[my_first_slot_].first);
+    const auto node = row(local, slots_[my_first_slot_].first);
+    std::vector<double> mine(node.begin(), node.end());
     comm_.allreduce(mine);
     return mine;
   }
-  std::vector<double> buffer(slots_.size() * width_, 0.0);
-  for (std::size_t s = my_first_slot_; s < my_first_slot_ + my_slots_; ++s) {
-    const double* p = local.data() + (slots_[s].first - first_) * width_;
-    std::copy(p, p + width_, buffer.begin() + std::ptrdiff_t(s * width_));
+  return top(0, strata_, gather_slots(local), 0, width_);
+}
+
+std::vector<double> StrataTree::exchange_columns(std::span<double> local, std::span<const std::size_t> counts) {
+  const auto me = static_cast<std::size_t>(comm_.rank());
+  std::size_t c0 = 0;
+  for (std::size_t r = 0; r < me; ++r) c0 += counts[r];
+  const std::size_t c1 = c0 + counts[me];
+  if (comm_.size() == 1) {
+    const auto total = row(local, 0);
+    return {total.begin() + std::ptrdiff_t(c0), total.begin() + std::ptrdiff_t(c1)};
   }
-  comm_.allreduce(buffer);
-  return top(0, strata_, buffer);
+  if (two_halves_) {
+    // Each rank gets a + b for its columns only: the same sums as the all-reduce's.
+    std::vector<double> out(c1 - c0);
+    comm_.reduce_scatter<double>(row(local, slots_[my_first_slot_].first), out, counts);
+    return out;
+  }
+  return top(0, strata_, gather_slots(local), c0, c1);
 }
 
 std::vector<double> StrataTree::reduce(std::span<double> local) {

@@ -4,11 +4,13 @@
 // fixed binary tree over the strata — node [lo, hi) = node [lo, mid) + node [mid, hi), mid =
 // (lo + hi) / 2 — so it has the same bits however the strata are spread over ranks. A rank owning
 // strata [a, b) computes the largest tree nodes inside [a, b) itself; the ranks then exchange just
-// those nodes (one all-reduce, each slot written by one rank, zeros elsewhere: x + 0 is exact) and
-// every rank finishes the top of the tree alone. The leaves must not hold -0.0: it would turn into
-// +0.0 in the exchange (-0.0 + 0.0) and could change a sign of zero in the total. Sums started from
-// +0.0 never produce -0.0 under round-to-nearest, and the gradient accumulators add + 0.0 when
-// they hand over their values (objective.h), so callers have nothing to do.
+// those nodes (one allgatherv) and every rank finishes the top of the tree alone. Two ranks that
+// own the root's two halves need only one all-reduce of their two nodes (a + b == b + a, in any
+// order MPI adds them), or, for ZeRO-1, one reduce-scatter that leaves each rank its own columns
+// of that sum. The leaves must not hold -0.0: a sum in the exchange could turn it into +0.0 and
+// change a sign of zero in the total. Sums started from +0.0 never produce -0.0 under
+// round-to-nearest, and row kernels add + 0.0 when they hand over their values (row_kernel.h), so
+// callers have nothing to do.
 #pragma once
 
 #include <cstddef>
@@ -46,15 +48,26 @@ class StrataTree {
   // call it on disjoint ranges at once); exchange then shares the nodes and finishes the tree.
   void reduce_local(std::span<double> local, std::size_t c0, std::size_t c1) const;
   std::vector<double> exchange(std::span<double> local);
+  // exchange() when each rank needs only its own block of the values: the width() values are cut
+  // into blocks of counts[r] values, r = 0, 1, ... (the same counts on every rank), and this rank
+  // gets the tree total of block rank() — the same bits as those values of exchange()'s result.
+  std::vector<double> exchange_columns(std::span<double> local, std::span<const std::size_t> counts);
+  // Whether two ranks own the root's two halves (the exchanges are then one plain sum).
+  bool two_halves() const { return two_halves_; }
 
-  // Doubles one reduce() sends (0 with one rank).
+  // Doubles this rank passes to one exchange (0 with one rank).
   std::size_t payload_values() const;
 
  private:
   // Sums values [c0, c1) of the owned strata [lo, hi) into the row of stratum lo, in place, in
   // tree order.
   void node(std::size_t lo, std::size_t hi, std::span<double> local, std::size_t c0, std::size_t c1) const;
-  std::vector<double> top(std::size_t lo, std::size_t hi, std::span<const double> slots) const;
+  // Columns [c0, c1) of node [lo, hi), from every rank's cover nodes (slots).
+  std::vector<double> top(std::size_t lo, std::size_t hi, std::span<const double> slots, std::size_t c0,
+                          std::size_t c1) const;
+  std::span<const double> row(std::span<const double> local, std::size_t stratum) const;
+  // Every rank's cover nodes, in slots_'s order (one allgatherv).
+  std::vector<double> gather_slots(std::span<const double> local);
 
   std::size_t strata_;
   Communicator& comm_;
@@ -63,6 +76,7 @@ class StrataTree {
   std::size_t first_ = 0, last_ = 0;  // owned strata
   std::vector<std::pair<std::size_t, std::size_t>> slots_;  // every rank's cover nodes, in order
   std::size_t my_first_slot_ = 0, my_slots_ = 0;
+  std::vector<std::size_t> slot_values_;  // per rank: values of its cover nodes
   bool two_halves_ = false;  // two ranks owning the root's two children: one plain sum suffices
 };
 

@@ -40,9 +40,17 @@ detail::OptimizerFactory optimizer_factory(const OptimizerOptions& o) {
   };
 }
 
-// How the workers combine their gradients (parallel/strategies/).
+// How the workers combine their gradients (parallel/strategies/): ZeRO-1 when asked for, or by
+// default for models of at least kShardMinParameters weights, on several ranks (on one, or with
+// fewer weights than ranks, there is nothing to shard). Both give the same bits.
 std::unique_ptr<detail::GradientExchange> make_exchange(detail::StrataEngine& engine, const TrainSpec& spec,
                                                         std::size_t p) {
+  const std::size_t ranks = std::size_t(engine.communicator().size());
+  using Shard = TrainerOptions::ShardOptimizer;
+  const Shard shard = spec.trainer.shard_optimizer;
+  const bool sharded = ranks > 1 && p >= ranks &&
+                       (shard == Shard::kOn || (shard == Shard::kAuto && p >= TrainerOptions::kShardMinParameters));
+  if (sharded) return detail::make_zero1_exchange(engine, p, optimizer_factory(spec.optimizer));
   return detail::make_replicated_exchange(engine, p, optimizer_factory(spec.optimizer));
 }
 

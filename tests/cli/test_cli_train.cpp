@@ -51,7 +51,7 @@ TEST(CliTrain, HelpListsTheFlags) {
   EXPECT_EQ(r.code, 0);
   for (const char* flag : {"--optimizer", "--lr", "--schedule", "--batch", "--epochs", "--accum", "--val-split",
                            "--early-stop", "--seed", "--checkpoint", "--checkpoint-every", "--resume", "--precision",
-                           "--activation"})
+                           "--activation", "--shard-optimizer"})
     EXPECT_TRUE(has(r.out, flag)) << flag;
 }
 
@@ -200,6 +200,29 @@ TEST(CliTrainMpi, SameWeightsForAnyRanksAndThreads) {
       EXPECT_EQ(without_timings(doc), reference) << model << ", " << ranks << " ranks x " << threads << " threads";
     }
   }
+}
+
+// ZeRO-1: the optimizer state sharded over the ranks gives the weights of one process, bit for bit,
+// and the summary says it was sharded.
+TEST(CliTrainMpi, ShardedOptimizerGivesTheSameWeights) {
+  const auto dir = scratch_dir();
+  const std::string data = mlp_csv(dir, 3000);
+  const std::string args = "train --data '" + data + "' --model mlp:16,8 --epochs 2 --lr 0.01 --batch 64 ";
+  const auto one = run_parafit(args + "--threads 1 --json '" + dir + "/one.json'", dir);
+  ASSERT_EQ(one.code, 0) << one.err;
+  const json reference = without_timings(json::parse(read_file(dir + "/one.json")));
+  for (const int ranks : {2, 3}) {
+    const auto r = run_mpi(ranks, args + "--threads 1 --shard-optimizer on --json '" + dir + "/mpi.json'", dir);
+    ASSERT_EQ(r.code, 0) << ranks << " ranks\n" << r.err;
+    EXPECT_TRUE(has(r.out, "optimizer state sharded (ZeRO-1)")) << r.out;
+    EXPECT_EQ(without_timings(json::parse(read_file(dir + "/mpi.json"))), reference) << ranks << " ranks";
+  }
+  const auto off = run_mpi(2, args + "--threads 1 --shard-optimizer off", dir);
+  ASSERT_EQ(off.code, 0) << off.err;
+  EXPECT_FALSE(has(off.out, "sharded")) << off.out;
+  const auto bad = run_parafit(args + "--shard-optimizer sometimes", dir);
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_TRUE(has(bad.err, "--shard-optimizer")) << bad.err;
 }
 
 TEST(CliTrainMpi, ResumeOnAnotherNumberOfRanks) {

@@ -47,9 +47,10 @@ class GradientExchange {
   // the objective's gradient kernel, whose sums are [gradient..., loss]): combines the gradient
   // over the ranks, multiplies it by `scale` (to the mean gradient of the loss), asks `verdict`,
   // and if it agrees updates `theta` (all parameters, the same on every rank) with learning rate
-  // `lr`. If it does not, theta keeps its values (a strategy that must update before the verdict
-  // is known may have advanced its optimizer state: the Trainer stops the run then). A worker's
-  // failure on any rank is thrown on every rank as one AgreedError.
+  // `lr`. theta still holds the step's starting weights while the verdict runs; if it does not
+  // agree, theta keeps them (a strategy that must update before the verdict is known may have
+  // advanced its optimizer state: the Trainer stops the run then). A worker's failure on any rank
+  // is thrown on every rank as one AgreedError.
   virtual StepReport step(const LocalPass& pass, std::span<double> theta, double scale, double lr,
                           const StepVerdict& verdict) = 0;
 
@@ -68,5 +69,9 @@ class GradientExchange {
 // The replicated strata-tree exchange (replicated_exchange.cpp).
 std::unique_ptr<GradientExchange> make_replicated_exchange(StrataEngine& engine, std::size_t num_parameters,
                                                            const OptimizerFactory& make_optimizer);
+// ZeRO-1 over the engine's ranks (zero1_exchange.cpp). Every rank needs at least one parameter
+// in its slice for the state to be sharded; with more ranks than parameters some slices are empty.
+std::unique_ptr<GradientExchange> make_zero1_exchange(StrataEngine& engine, std::size_t num_parameters,
+                                                      const OptimizerFactory& make_optimizer);
 
 }  // namespace parafit::detail
