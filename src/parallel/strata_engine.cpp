@@ -22,18 +22,28 @@ StrataRows split_strata(const StrataPlan& plan, Communicator& comm, std::size_t 
     throw Error(fmt::format("internal: rank {} holds rows [{}, {}) but its strata cover [{}, {})", me, first_row,
                             first_row + local_rows, plan.bounds[first], plan.bounds[last]));
   StrataRows out;
-  // Counts travel as one all-reduce: slot g is written by the rank owning stratum g.
-  std::vector<std::int64_t> counts(2 * plan.strata, 0);
+  // This rank's strata's [training, validation] row counts; one allgatherv gives every rank all of
+  // them, stratum by stratum (ranks own contiguous runs of strata, in rank order).
+  std::vector<std::int64_t> mine;
   for (std::size_t g = first; g < last; ++g) {
     std::vector<std::size_t> train, validation;
     for (std::size_t row = plan.bounds[g]; row < plan.bounds[g + 1]; ++row)
       (is_validation_row(seed, row, validation_fraction) ? validation : train).push_back(row - first_row);
-    counts[g] = std::int64_t(train.size());
-    counts[plan.strata + g] = std::int64_t(validation.size());
+    mine.push_back(std::int64_t(train.size()));
+    mine.push_back(std::int64_t(validation.size()));
     out.train.push_back(std::move(train));
     out.validation.push_back(std::move(validation));
   }
-  if (ranks > 1) comm.allreduce(counts);
+  std::vector<std::size_t> per_rank;
+  for (std::size_t r = 0; r < ranks; ++r)
+    per_rank.push_back(2 * (plan.first_stratum(r + 1, ranks) - plan.first_stratum(r, ranks)));
+  std::vector<std::int64_t> all(2 * plan.strata);
+  comm.allgatherv<std::int64_t>(mine, all, per_rank);
+  std::vector<std::int64_t> counts(2 * plan.strata);
+  for (std::size_t g = 0; g < plan.strata; ++g) {
+    counts[g] = all[2 * g];
+    counts[plan.strata + g] = all[2 * g + 1];
+  }
   // Checked after the exchange, so that every rank throws it alike.
   for (std::size_t g = 0; g < plan.strata; ++g)
     if (counts[g] > std::int64_t(std::numeric_limits<std::uint32_t>::max()))

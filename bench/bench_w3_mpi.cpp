@@ -1,0 +1,117 @@
+// W3 across MPI ranks, for ZeRO-1 (the optimizer state sharded over the ranks, issue 8): the MLP
+// 16-64-64-1 of bench_w3 (tanh, Adam lr 1e-3, batch 256, one epoch, float32) on the same
+// 1,000,000 generated rows, each rank holding only its shard. Run it under mpirun:
+//
+//   mpirun -np K build/bench/bench_w3_mpi [rows] [auto|on|off] [threads]
+//   mpirun -np K build/bench/bench_w3_mpi ceiling      (the machine's K-process ceiling, below)
+//
+// Prints rank 0's samples/s (training steps and shuffles, as parafit train reports them), the
+// final training MSE, and per rank the optimizer state it holds (doubles) and its peak memory.
+// `ceiling` runs the same compute-bound loop (a chain of multiply-adds, no memory traffic) on every
+// rank and prints the K-process speed-up over one process in the same job: the most K ranks can
+// gain on this machine at this moment. bench/zero1_w3.sh runs the comparison.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#ifdef PARAFIT_HAVE_MPI
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "parafit/mpi_communicator.h"
+#include "parafit/train.h"
+#include "parallel/strata.h"
+
+namespace {
+
+double compute_bound_seconds() {
+  const auto t0 = std::chrono::steady_clock::now();
+  double a = 1.0, b = 1.0, c = 1.0, d = 1.0;
+  for (long i = 0; i < 400'000'000; ++i) {  // four independent chains: ~1 s at 4 GHz
+    a = a * 0.999999999 + 1e-9;
+    b = b * 0.999999998 + 1e-9;
+    c = c * 0.999999997 + 1e-9;
+    d = d * 0.999999996 + 1e-9;
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (a + b + c + d == 0) std::abort();  // keeps the loop
+  return s;
+}
+
+long peak_rss_kb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  parafit::MpiSession session(argc, argv);
+  parafit::MpiCommunicator comm;
+  const std::size_t me = std::size_t(comm.rank()), ranks = std::size_t(comm.size());
+  if (argc > 1 && std::string(argv[1]) == "ceiling") {
+    // One process alone first (the others wait), then every process at once.
+    std::vector<double> alone = {0.0};
+    if (me == 0) alone[0] = compute_bound_seconds();
+    comm.broadcast(alone, 0);
+    std::vector<double> together = {compute_bound_seconds()};
+    comm.allreduce(together, parafit::ReduceOp::kMax);
+    if (me == 0)
+      fmt::print("ceiling: {} process(es): one alone {:.3f} s, all at once {:.3f} s: speed-up {:.2f} (ideal {})\n", ranks,
+                 alone[0], together[0], double(ranks) * alone[0] / together[0], ranks);
+    return 0;
+  }
+  const std::size_t rows = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
+  const std::string shard = argc > 2 ? argv[2] : "auto";
+  const int threads = argc > 3 ? std::atoi(argv[3]) : 1;
+
+  // bench_w3's data, generated in the same order on every rank; a rank keeps its contiguous share.
+  const std::size_t first = rows * me / ranks, last = rows * (me + 1) / ranks;
+  parafit::detail::Rng rng(20261203);
+  std::vector<std::vector<double>> x(16);
+  std::vector<double> y;
+  std::vector<double> row(16);
+  for (std::size_t i = 0; i < rows; ++i) {
+    for (auto& v : row) v = 2.0 * rng.uniform() - 1.0;
+    double s = 0;
+    for (std::size_t k = 5; k < 16; ++k) s += row[k];
+    const double yi = std::sin(3 * row[0]) + row[1] * row[2] + 0.5 * row[3] * row[3] - row[4] + 0.1 * s + 0.01 * rng.normal();
+    if (i < first || i >= last) continue;
+    for (std::size_t k = 0; k < 16; ++k) x[k].push_back(row[k]);
+    y.push_back(yi);
+  }
+  parafit::Dataset data;
+  for (std::size_t k = 0; k < 16; ++k) data.add_column("x" + std::to_string(k), std::move(x[k]));
+  data.add_column("y", std::move(y));
+
+  parafit::TrainSpec spec;
+  spec.model.name = "mlp:64,64";
+  spec.optimizer.name = "adam";
+  spec.optimizer.learning_rate = 1e-3;
+  spec.trainer.batch = 256;
+  spec.trainer.epochs = 1;
+  spec.trainer.seed = 1;
+  using Shard = parafit::TrainerOptions::ShardOptimizer;
+  spec.trainer.shard_optimizer = shard == "on" ? Shard::kOn : shard == "off" ? Shard::kOff : Shard::kAuto;
+  const parafit::TrainResult r = parafit::train(std::move(data), spec, parafit::Context{.threads = threads, .communicator = &comm});
+  std::vector<std::int64_t> state(ranks), rss(ranks);
+  comm.allgather<std::int64_t>(std::vector<std::int64_t>{std::int64_t(r.summary.optimizer_state_values)}, state);
+  comm.allgather<std::int64_t>(std::vector<std::int64_t>{peak_rss_kb() / 1024}, rss);
+  if (me == 0)
+    fmt::print("W3 {} rank(s) x {} thread(s), optimizer {}: {:.0f} samples/s ({:.3f} s), final training MSE {:.6f}, "
+               "{} steps; optimizer state per rank {} doubles; peak RSS per rank {} MB\n",
+               ranks, threads, r.summary.sharded_optimizer ? "sharded (ZeRO-1)" : "replicated",
+               r.summary.samples_per_second, r.summary.seconds, r.summary.final_train_mse, r.summary.steps, state, rss);
+  return 0;
+}
+#else
+int main() {
+  fmt::print("bench_w3_mpi: parafit was built without MPI\n");
+  return 0;
+}
+#endif
