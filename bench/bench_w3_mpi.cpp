@@ -2,7 +2,7 @@
 // 16-64-64-1 of bench_w3 (tanh, Adam lr 1e-3, batch 256, one epoch, float32) on the same
 // 1,000,000 generated rows, each rank holding only its shard. Run it under mpirun:
 //
-//   mpirun -np K build/bench/bench_w3_mpi [rows] [auto|on|off] [threads]
+//   mpirun -np K build/bench/bench_w3_mpi [rows] [auto|on|off] [threads] [hidden widths, default 64,64]
 //   mpirun -np K build/bench/bench_w3_mpi ceiling      (the machine's K-process ceiling, below)
 //
 // Prints rank 0's samples/s (training steps and shuffles, as parafit train reports them), the
@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
   const std::size_t rows = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
   const std::string shard = argc > 2 ? argv[2] : "auto";
   const int threads = argc > 3 ? std::atoi(argv[3]) : 1;
+  const std::string hidden = argc > 4 ? argv[4] : "64,64";
 
   // bench_w3's data, generated in the same order on every rank; a rank keeps its contiguous share.
   const std::size_t first = rows * me / ranks, last = rows * (me + 1) / ranks;
@@ -90,7 +91,7 @@ int main(int argc, char** argv) {
   data.add_column("y", std::move(y));
 
   parafit::TrainSpec spec;
-  spec.model.name = "mlp:64,64";
+  spec.model.name = "mlp:" + hidden;
   spec.optimizer.name = "adam";
   spec.optimizer.learning_rate = 1e-3;
   spec.trainer.batch = 256;
@@ -103,9 +104,9 @@ int main(int argc, char** argv) {
   comm.allgather<std::int64_t>(std::vector<std::int64_t>{std::int64_t(r.summary.optimizer_state_values)}, state);
   comm.allgather<std::int64_t>(std::vector<std::int64_t>{peak_rss_kb() / 1024}, rss);
   if (me == 0)
-    fmt::print("W3 {} rank(s) x {} thread(s), optimizer {}: {:.0f} samples/s ({:.3f} s), final training MSE {:.6f}, "
+    fmt::print("W3 16-{}-1 ({} weights) {} rank(s) x {} thread(s), optimizer {}: {:.0f} samples/s ({:.3f} s), final training MSE {:.6f}, "
                "{} steps; optimizer state per rank {} doubles; peak RSS per rank {} MB\n",
-               ranks, threads, r.summary.sharded_optimizer ? "sharded (ZeRO-1)" : "replicated",
+               hidden, r.mlp->num_parameters(), ranks, threads, r.summary.sharded_optimizer ? "sharded (ZeRO-1)" : "replicated",
                r.summary.samples_per_second, r.summary.seconds, r.summary.final_train_mse, r.summary.steps, state, rss);
   return 0;
 }
