@@ -4,8 +4,8 @@
 // For each call (allreduce sum and max, allgather, allgatherv, reduce_scatter, broadcast, barrier,
 // an isend/irecv ping-pong, iallreduce + wait) it measures the median time per call through
 // parafit's MpiCommunicator for messages of 8 B to 1 MiB (x4 steps; per rank: what each rank
-// passes in), fits alpha and beta by least squares and prints them. Then the cost of the failure
-// guard of blocking collectives (an MPI_Ibarrier before the blocking call, mpi_communicator.h):
+// passes in), fits alpha and beta by least squares (relative errors) and prints them. Then the
+// cost of the failure guard of blocking collectives (an MPI_Ibarrier before the blocking call, mpi_communicator.h):
 // raw MPI_Allreduce and MPI_Barrier on the same communicator against MpiCommunicator's.
 #include <fmt/format.h>
 
@@ -46,15 +46,17 @@ struct Fit {
   double alpha = 0, beta = 0;
 };
 
-// Least squares for time = alpha + beta * bytes.
+// Least squares for time = alpha + beta * bytes, each size weighted by 1 / time^2: the relative
+// errors count alike, so that the 1 MiB messages (1000 times slower than 8 B) do not decide alpha
+// alone — an unweighted fit can put alpha below zero.
 Fit fit(const std::vector<double>& bytes, const std::vector<double>& seconds) {
-  double sx = 0, sy = 0, sxx = 0, sxy = 0;
-  const double n = double(bytes.size());
+  double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
   for (std::size_t i = 0; i < bytes.size(); ++i) {
-    sx += bytes[i], sy += seconds[i], sxx += bytes[i] * bytes[i], sxy += bytes[i] * seconds[i];
+    const double w = 1.0 / (seconds[i] * seconds[i]);
+    sw += w, sx += w * bytes[i], sy += w * seconds[i], sxx += w * bytes[i] * bytes[i], sxy += w * bytes[i] * seconds[i];
   }
-  const double beta = (n * sxy - sx * sy) / (n * sxx - sx * sx);
-  return Fit{(sy - beta * sx) / n, beta};
+  const double beta = (sw * sxy - sx * sy) / (sw * sxx - sx * sx);
+  return Fit{(sy - beta * sx) / sw, beta};
 }
 
 // A call measured at a message size: builds its buffers for `bytes` and returns the call.
