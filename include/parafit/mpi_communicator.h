@@ -68,11 +68,11 @@
 //
 // Reproducibility: MPI_SUM on doubles adds in an order the MPI implementation chooses (it may
 // depend on the number of ranks, their placement and message sizes), so double allreduces are not
-// bitwise reproducible in general. parafit uses them only for values that need not be, or whose
-// sum is exact in any order: the training passes' tree nodes (src/train/tree_reduce.h), where
-// every value has one non-zero contributor (x + 0 is exact) or two (a + b is b + a). The chunked
-// sums of fit() are all-reduced as int64 ExactSum limbs, whose integer sum does not depend on the
-// order.
+// bitwise reproducible in general. parafit sums doubles across ranks only where the order cannot
+// matter: the strata tree (src/parallel/strata_tree.h) all-reduces or reduce-scatters two nodes
+// (a + b is b + a) and otherwise all-gathers the nodes and adds them itself in a fixed order; the
+// chunked sums of fit() are all-reduced as int64 ExactSum limbs, whose integer sum does not depend
+// on the order.
 //
 // Threads: MpiSession asks for MPI_THREAD_FUNNELED. Only the thread that created the session may
 // call the communicator; parafit's OpenMP worker threads never do.
