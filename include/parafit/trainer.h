@@ -47,7 +47,8 @@ class Trainer {
   // Ends the epoch: validation loss, history, early stopping, the end-of-epoch checkpoint.
   // Afterwards running() says whether another epoch follows.
   void EndEpoch();
-  // Ends the run early with Termination::kUserStopped (the weights are the current ones).
+  // Ends the run early with Termination::kUserStopped (the weights are the current ones); does
+  // nothing once the run has ended.
   void Stop();
   // Whether the run goes on.
   bool running() const;

@@ -415,7 +415,7 @@ void Trainer::EndEpoch() {
 
 void Trainer::Stop() {
   State& s = *s_;
-  if (!s.initialised || s.stopped) return;
+  if (!running()) return;  // a run that has ended keeps the reason it ended
   if (s.is_lbfgs()) {
     s.end_lbfgs_iteration();  // the iteration the caller saw is part of the history
     s.lbfgs->Stop(fmt::format("stopped by the callback after iteration {}", s.lbfgs->summary().iterations));

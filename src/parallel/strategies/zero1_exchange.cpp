@@ -54,8 +54,8 @@ class Zero1Exchange final : public GradientExchange {
     engine_.count_collective(pass.tree->payload_values() * sizeof(double));
     const double loss = me_ + 1 == ranks_ ? mine[n] : 0.0;
     const double failed = me_ + 1 == ranks_ ? mine[n + 1] : 0.0;
-    // 2. The mean gradient of the slice, and the update of the slice's weights, in place of the
-    // gradient's trailing values: [new weights (n), finite, loss, failed].
+    // 2. The mean gradient of the slice, checked, and the slice's weights updated in the buffer the
+    // all-gather sends: [new weights (n), finite, loss, failed].
     const bool finite = scale_and_check(std::span<double>(mine.data(), n), scale);
     std::vector<double> send(n + kFlags);
     std::copy(theta.begin() + std::ptrdiff_t(lo), theta.begin() + std::ptrdiff_t(lo + n), send.begin());
