@@ -295,3 +295,31 @@ TEST(TrainCurve, BadSpecsAreClearErrors) {
 
 }  // namespace
 }  // namespace parafit
+
+namespace parafit {
+namespace {
+
+TEST(TrainCurve, ACallbackStopsTheRunOnlyWhileItRuns) {
+  const Dataset data = test::exp_decay_data(2000);
+  const TrainSpec spec = adam_spec();  // 3 epochs
+  // false after step 10: the run stops there, as stopped by the callback, with that step's weights.
+  const TrainResult cut = train(data, spec, {}, [](const TrainProgress& p) { return p.global_step < 10; });
+  EXPECT_EQ(cut.summary.termination, Termination::kUserStopped);
+  EXPECT_EQ(cut.summary.steps, 10u);
+  EXPECT_FALSE(cut.summary.IsSolutionUsable());
+  // false at the last epoch's end, when the run is over anyway: it stays completed.
+  const TrainResult whole = train(data, spec);
+  const TrainResult last = train(data, spec, {}, [](const TrainProgress& p) { return !(p.epoch_end && p.epoch == 3); });
+  EXPECT_EQ(last.summary.termination, Termination::kCompleted);
+  EXPECT_EQ(last.parameters, whole.parameters);
+  // L-BFGS: every iteration is in the history, the one the callback stopped at included.
+  TrainSpec lbfgs = spec;
+  lbfgs.optimizer.name = "lbfgs";
+  const TrainResult few = train(data, lbfgs, {}, [](const TrainProgress& p) { return p.global_step < 3; });
+  EXPECT_EQ(few.summary.termination, Termination::kUserStopped);
+  EXPECT_EQ(few.summary.history.size(), 3u);
+  EXPECT_EQ(few.summary.steps, 3u);
+}
+
+}  // namespace
+}  // namespace parafit
