@@ -2,7 +2,7 @@
 //
 //   data      dataset.h csv.h npy.h table.h
 //   models    model.h formula.h autodiff.h jet.h mlp.h
-//   solvers   problem.h levenberg_marquardt.h fit.h optimizer.h lbfgs.h train.h
+//   solvers   problem.h termination.h levenberg_marquardt.h fit.h optimizer.h lbfgs.h train.h trainer.h
 //   results   statistics.h report.h model_file.h mlp_file.h
 //   parallel  context.h communicator.h thread_communicator.h distributed.h exact_sum.h
 //
@@ -33,5 +33,7 @@
 #include "parafit/report.h"
 #include "parafit/statistics.h"
 #include "parafit/table.h"
+#include "parafit/termination.h"
 #include "parafit/thread_communicator.h"
 #include "parafit/train.h"
+#include "parafit/trainer.h"
