@@ -93,7 +93,8 @@ class TrainCommand final : public Command {
     app->add_option("--strata", strata_,
                     "Strata every batch draws from: the most workers a step can use; results depend on it, never on "
                     "the number of workers")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
     app->add_option("--max-iterations", spec_.optimizer.lbfgs.max_iterations, "L-BFGS iteration limit")->capture_default_str();
     app->add_option("--threads", threads_, "Worker threads per rank (default: all cores)")->check(CLI::Range(1, 4096));
     app->add_option("--shard-optimizer", shard_,

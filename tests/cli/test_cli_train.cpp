@@ -45,6 +45,14 @@ json without_timings(json doc) {
   return doc;
 }
 
+TEST(CliTrain, StrataMustBePositive) {
+  const auto dir = scratch_dir();
+  const std::string data = decay_csv(dir, 500);
+  const auto r = run_parafit("train --data '" + data + "' --model exp-decay --strata 0", dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(has(r.err, "--strata")) << r.err;
+}
+
 TEST(CliTrain, HelpListsTheFlags) {
   const auto dir = scratch_dir();
   const auto r = run_parafit("train --help", dir);
