@@ -93,6 +93,9 @@ class RowKernel {
   virtual ~RowKernel() = default;
   // Values per row sum.
   virtual std::size_t width() const = 0;
+  // About how many multiply-adds a row costs, for choosing how many threads a pass is worth (it
+  // never changes a result). The width by default: a gradient kernel touches every value per row.
+  virtual std::size_t work_per_row() const { return width(); }
   virtual std::unique_ptr<RowSums> make_sums() const = 0;
   virtual std::unique_ptr<RowWorker> make_worker() const = 0;
 };

@@ -106,8 +106,8 @@ StrataEngine::KernelState& StrataEngine::state(const RowKernel& kernel) {
 
 int StrataEngine::pass_threads(std::size_t owned, std::size_t work) const {
   // A thread costs a few microseconds to start and join, the time of ~30k multiply-adds: a pass
-  // whose work (rows x kernel width, a measure of its multiply-adds) is smaller than that per
-  // thread runs on fewer threads — small models never train slower on more threads. (Which
+  // whose work (rows x the kernel's work per row, about its multiply-adds) is smaller than that
+  // per thread runs on fewer threads — small models never train slower on more threads. (Which
   // thread folds a stratum never changes a bit.)
   constexpr std::size_t kMinWorkPerThread = 32768;
   const std::size_t by_work = std::max<std::size_t>(1, work / kMinWorkPerThread);
@@ -133,7 +133,7 @@ LocalPass StrataEngine::run(const RowKernel& kernel, std::span<const double> the
   st.local.resize(owned * width);
   std::vector<double>& local = st.local;
   std::fill(st.errors.begin(), st.errors.end(), std::string());
-  const int threads = pass_threads(owned, rows * kwidth);
+  const int threads = pass_threads(owned, rows * kernel.work_per_row());
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
     const auto t = static_cast<std::size_t>(omp_get_thread_num());

@@ -89,7 +89,7 @@ class StrataEngine {
  private:
   struct KernelState;
   KernelState& state(const RowKernel& kernel);
-  // Threads for a pass over `owned` strata with `work` (rows x kernel width) in all.
+  // Threads for a pass over `owned` strata with `work` (rows x the kernel's work per row) in all.
   int pass_threads(std::size_t owned, std::size_t work) const;
   // Runs fold(owned stratum, worker, sums) over the owned strata on the threads, then the local tree.
   template <class Fold>

@@ -74,6 +74,8 @@ class MlpKernel final : public RowKernel {
  public:
   MlpKernel(const MlpObjective<T>& o, bool gradient) : o_(o), gradient_(gradient) {}
   std::size_t width() const override;
+  // The forward pass alone (the loss kernel) still costs about a multiply-add per weight.
+  std::size_t work_per_row() const override { return o_.num_parameters(); }
   std::unique_ptr<RowSums> make_sums() const override;
   std::unique_ptr<RowWorker> make_worker() const override { return std::make_unique<MlpWorker<T>>(o_, gradient_); }
 
