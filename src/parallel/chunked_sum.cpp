@@ -6,6 +6,7 @@
 #include <exception>
 #include <limits>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 
 #include "parafit/distributed.h"
@@ -55,6 +56,7 @@ class FunctionKernel final : public detail::RowKernel {
     explicit Worker(const ChunkFunction& fn) : fn_(fn) {}
     void set_parameters(std::span<const double>) override {}
     void accumulate(const detail::RowSet& rows, detail::RowSums& sums) override {
+      if (!rows.contiguous()) throw std::logic_error("chunk function: rows must be a contiguous range");
       fn_(rows.begin(), rows.begin() + rows.size(), static_cast<detail::VectorSums&>(sums).values());
     }
 

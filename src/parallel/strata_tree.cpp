@@ -51,9 +51,6 @@ StrataTree::StrataTree(const StrataPlan& plan, Communicator& comm, std::size_t w
       my_slots_ = cover.size();
     }
     slots_.insert(slots_.end(), cover.begin(), cover.end());
-  }
-  for (std::size_t r = 0; r < ranks; ++r) {
-    const auto cover = tree_cover(strata_, plan.first_stratum(r, ranks), plan.first_stratum(r + 1, ranks));
     slot_values_.push_back(cover.size() * width_);
   }
   const std::size_t mid = strata_ / 2;

@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
 #include "model/fast_exp.h"
@@ -335,6 +336,8 @@ class GramKernel final : public RowKernel {
     }
     void set_parameters(std::span<const double> theta) override { theta_.assign(theta.begin(), theta.end()); }
     void accumulate(const RowSet& rows, RowSums& sums) override {
+      // The model reads its inputs in place: the chunked sum hands this kernel contiguous chunks.
+      if (!rows.contiguous()) throw std::logic_error("GramKernel: rows must be a contiguous range");
       const Problem& problem = k_.problem_;
       const std::size_t begin = rows.begin(), end = begin + rows.size();
       double* f = buffer_.data();

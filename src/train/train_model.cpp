@@ -17,7 +17,6 @@ namespace {
 
 constexpr std::size_t kSelfStartRows = 4096;  // as fit(): an evenly spread global sample
 
-std::string opt(const char* name) { return option_name(name); }
 
 }  // namespace
 
@@ -34,7 +33,7 @@ TrainModel resolve_train_model(const TrainModelOptions& o, const Dataset& local)
     if (inputs.empty()) throw Error(fmt::format("no input columns: the data has only the response '{}'", o.y));
     for (const auto& name : inputs) {
       local.column(name);
-      if (name == o.y) throw Error(fmt::format("{}: '{}' is the response ({})", opt("model.x"), name, opt("model.y")));
+      if (name == o.y) throw Error(fmt::format("{}: '{}' is the response ({})", option_name("model.x"), name, option_name("model.y")));
     }
     m.mlp.inputs = inputs;
     m.mlp.response = o.y;
@@ -106,8 +105,8 @@ std::vector<double> starting_weights(const TrainModel& m, const TrainSpec& spec,
   // The same names, sample and rule on every rank: these errors are everyone's.
   try {
     for (const auto& [name, value] : spec.model.start) {
-      const std::size_t j = parameter_index(model, name, opt("model.start").c_str());
-      if (given[j]) throw Error(fmt::format("{}: parameter '{}' given twice", opt("model.start"), name));
+      const std::size_t j = parameter_index(model, name, option_name("model.start").c_str());
+      if (given[j]) throw Error(fmt::format("{}: parameter '{}' given twice", option_name("model.start"), name));
       given[j] = true;
       theta0[j] = value;
     }
@@ -116,7 +115,7 @@ std::vector<double> starting_weights(const TrainModel& m, const TrainSpec& spec,
       if (!given[j]) missing.push_back(model.parameter_names()[j]);
     if (!missing.empty()) {
       if (looks_like_formula(spec.model.name))
-        throw Error(fmt::format("formula models have no self-start rule: give {} for {}", opt("model.start"),
+        throw Error(fmt::format("formula models have no self-start rule: give {} for {}", option_name("model.start"),
                                 fmt::join(missing, ", ")));
       std::vector<std::span<const double>> columns = m.curve_inputs;
       columns.push_back(m.curve_y);

@@ -15,52 +15,51 @@ bool fail(std::string* why, const std::string& text) {
   if (why != nullptr) *why = text;
   return false;
 }
-std::string opt(const char* name) { return option_name(name); }
 
 }  // namespace
 
 bool TrainModelOptions::IsValid(std::string* why) const {
-  if (name.empty()) return fail(why, fmt::format("{}: no model given", opt("model.name")));
+  if (name.empty()) return fail(why, fmt::format("{}: no model given", option_name("model.name")));
   if (!is_mlp_name(name) && precision != Precision::kFloat32)
     return fail(why, fmt::format("{} is for MLP models; built-in and formula models train in float64",
-                                 opt("model.precision")));
+                                 option_name("model.precision")));
   return true;
 }
 
 bool OptimizerOptions::IsValid(std::string* why) const {
   if (name != "lbfgs" && !is_step_optimizer())
-    return fail(why, fmt::format("{}: unknown optimizer '{}' (use sgd, adam, adamw or lbfgs)", opt("optimizer.name"),
+    return fail(why, fmt::format("{}: unknown optimizer '{}' (use sgd, adam, adamw or lbfgs)", option_name("optimizer.name"),
                                  name));
   std::string detail;
-  if (name == "sgd" && !sgd.IsValid(&detail)) return fail(why, fmt::format("{}: {}", opt("optimizer.sgd"), detail));
+  if (name == "sgd" && !sgd.IsValid(&detail)) return fail(why, fmt::format("{}: {}", option_name("optimizer.sgd"), detail));
   if ((name == "adam" || name == "adamw") && !adam.IsValid(&detail))
-    return fail(why, fmt::format("{}: {}", opt("optimizer.adam"), detail));
-  if (name == "lbfgs" && !lbfgs.IsValid(&detail)) return fail(why, fmt::format("{}: {}", opt("optimizer.lbfgs"), detail));
-  if (!schedule.IsValid(&detail)) return fail(why, fmt::format("{}: {}", opt("optimizer.schedule"), detail));
+    return fail(why, fmt::format("{}: {}", option_name("optimizer.adam"), detail));
+  if (name == "lbfgs" && !lbfgs.IsValid(&detail)) return fail(why, fmt::format("{}: {}", option_name("optimizer.lbfgs"), detail));
+  if (!schedule.IsValid(&detail)) return fail(why, fmt::format("{}: {}", option_name("optimizer.schedule"), detail));
   if (!(learning_rate > 0) || !std::isfinite(learning_rate))
     return fail(why, fmt::format("{}: the learning rate must be a finite number > 0, not {}",
-                                 opt("optimizer.learning_rate"), learning_rate));
+                                 option_name("optimizer.learning_rate"), learning_rate));
   return true;
 }
 
 bool TrainerOptions::IsValid(std::string* why) const {
-  if (batch == 0) return fail(why, fmt::format("{}: must be at least 1", opt("trainer.batch")));
-  if (epochs == 0) return fail(why, fmt::format("{}: must be at least 1", opt("trainer.epochs")));
-  if (accumulate == 0) return fail(why, fmt::format("{}: must be at least 1", opt("trainer.accumulate")));
+  if (batch == 0) return fail(why, fmt::format("{}: must be at least 1", option_name("trainer.batch")));
+  if (epochs == 0) return fail(why, fmt::format("{}: must be at least 1", option_name("trainer.epochs")));
+  if (accumulate == 0) return fail(why, fmt::format("{}: must be at least 1", option_name("trainer.accumulate")));
   if (!(validation_fraction >= 0 && validation_fraction < 1))
-    return fail(why, fmt::format("{}: must be in [0, 1), not {}", opt("trainer.validation_fraction"),
+    return fail(why, fmt::format("{}: must be in [0, 1), not {}", option_name("trainer.validation_fraction"),
                                  validation_fraction));
   if (early_stop > 0 && validation_fraction == 0)
-    return fail(why, fmt::format("{} needs a validation split ({} > 0)", opt("trainer.early_stop"),
-                                 opt("trainer.validation_fraction")));
+    return fail(why, fmt::format("{} needs a validation split ({} > 0)", option_name("trainer.early_stop"),
+                                 option_name("trainer.validation_fraction")));
   if (!(divergence_factor > 1))
-    return fail(why, fmt::format("{}: must be > 1, not {}", opt("trainer.divergence_factor"), divergence_factor));
+    return fail(why, fmt::format("{}: must be > 1, not {}", option_name("trainer.divergence_factor"), divergence_factor));
   return true;
 }
 
 bool CheckpointOptions::IsValid(std::string* why) const {
   if (every > 0 && path.empty())
-    return fail(why, fmt::format("{} needs {}", opt("checkpoint.every"), opt("checkpoint.path")));
+    return fail(why, fmt::format("{} needs {}", option_name("checkpoint.every"), option_name("checkpoint.path")));
   return true;
 }
 
@@ -72,11 +71,11 @@ void validate(const TrainSpec& spec) {
   if (!spec.optimizer.is_step_optimizer()) {
     if (!spec.checkpoint.path.empty() || !spec.checkpoint.resume.empty())
       throw Error(fmt::format("{} and {} are for the mini-batch optimizers (sgd, adam, adamw), not lbfgs",
-                              opt("checkpoint.path"), opt("checkpoint.resume")));
+                              option_name("checkpoint.path"), option_name("checkpoint.resume")));
     if (spec.trainer.accumulate != 1)
-      throw Error(fmt::format("{} is for the mini-batch optimizers, not lbfgs", opt("trainer.accumulate")));
+      throw Error(fmt::format("{} is for the mini-batch optimizers, not lbfgs", option_name("trainer.accumulate")));
     if (spec.trainer.shard_optimizer == TrainerOptions::ShardOptimizer::kOn)
-      throw Error(fmt::format("{} is for the mini-batch optimizers, not lbfgs", opt("trainer.shard_optimizer")));
+      throw Error(fmt::format("{} is for the mini-batch optimizers, not lbfgs", option_name("trainer.shard_optimizer")));
   }
 }
 

@@ -29,7 +29,6 @@ using Clock = std::chrono::steady_clock;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-std::string opt(const char* name) { return option_name(name); }
 
 // The optimizer of the spec over n parameters (all of them, or one rank's slice).
 detail::OptimizerFactory optimizer_factory(const OptimizerOptions& o) {
@@ -147,12 +146,12 @@ void Trainer::Init() {
   // Layout: rank r holds whole strata (rows move between neighbouring ranks).
   const RowLayout layout = row_layout(comm, s.local.rows());
   if (layout.total == 0) throw AgreedError("no data rows");
-  if (s.context.strata == 0) throw AgreedError(fmt::format("{}: must be at least 1", opt("context.strata")));
+  if (s.context.strata == 0) throw AgreedError(fmt::format("{}: must be at least 1", option_name("context.strata")));
   s.plan = detail::plan_strata(layout.total, s.context.strata);
   if (spec.trainer.batch < s.plan.strata)
     throw AgreedError(fmt::format("{}: {} is smaller than the {} strata every batch draws from; use a larger batch "
                                   "or fewer strata ({})",
-                                  opt("trainer.batch"), spec.trainer.batch, s.plan.strata, opt("context.strata")));
+                                  option_name("trainer.batch"), spec.trainer.batch, s.plan.strata, option_name("context.strata")));
   const std::vector<std::size_t> bounds = s.plan.rank_bounds(std::size_t(comm.size()));
   redistribute_rows(s.local, comm, bounds);
 
@@ -277,7 +276,7 @@ bool Trainer::State::mini_batch_step() {
           if (bad)
             throw AgreedError(fmt::format(
                 "the loss or its gradient is not finite at the starting weights (check the data and {})",
-                opt("model.start")));
+                option_name("model.start")));
           st.reference_loss = mean;
         }
         if (bad || mean > spec.trainer.divergence_factor * std::max(st.reference_loss, 1e-300)) {

@@ -1,10 +1,6 @@
 // The synchronous strata-tree exchange with a replicated optimizer: every rank finishes the tree
 // (one all-reduce of P + 2 doubles on two ranks), so every rank holds the whole mean gradient and
 // runs the whole optimizer update, split over its threads (ShardedOptimizer: the same bits).
-#include <cmath>
-#include <limits>
-
-#include "model/fast_exp.h"
 #include "parallel/sharded_optimizer.h"
 #include "parallel/strategies/gradient_exchange.h"
 #include "parallel/strategies/scale_gradient.h"

@@ -44,6 +44,7 @@ class Zero1Exchange final : public GradientExchange {
     }
     optimizer_ = std::make_unique<ShardedOptimizer>(slice(), engine.threads(), make);
     gathered_.resize(p_ + ranks_ * kFlags);
+    send_.resize(slice() + kFlags);
   }
 
   StepReport step(const LocalPass& pass, std::span<double> theta, double scale, double lr,
@@ -57,7 +58,7 @@ class Zero1Exchange final : public GradientExchange {
     // 2. The mean gradient of the slice, checked, and the slice's weights updated in the buffer the
     // all-gather sends: [new weights (n), finite, loss, failed].
     const bool finite = scale_and_check(std::span<double>(mine.data(), n), scale);
-    std::vector<double> send(n + kFlags);
+    std::vector<double>& send = send_;
     std::copy(theta.begin() + std::ptrdiff_t(lo), theta.begin() + std::ptrdiff_t(lo + n), send.begin());
     if (failed == 0) optimizer_->step(std::span<double>(send.data(), n), std::span<const double>(mine.data(), n), lr);
     send[n] = finite ? 1.0 : 0.0;
@@ -139,7 +140,7 @@ class Zero1Exchange final : public GradientExchange {
   std::vector<std::size_t> tree_counts_;    // per rank: its columns of the tree's total
   std::vector<std::size_t> gather_counts_;  // per rank: its slice + kFlags
   std::unique_ptr<ShardedOptimizer> optimizer_;
-  std::vector<double> gathered_;
+  std::vector<double> send_, gathered_;  // the all-gather's buffers, reused every step
 };
 
 }  // namespace
