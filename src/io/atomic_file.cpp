@@ -28,16 +28,20 @@ std::string temp_name(const std::string& target) { return fmt::format("{}.tmp.{}
 struct Destination {
   std::string target;
   bool replace = true;
+  mode_t mode = 0;  // an existing file's permissions, which the new one keeps
 };
 
 Destination destination(const std::string& path, const char* what) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return {path, true};  // a new file (or a dangling link)
+  if (::stat(path.c_str(), &st) != 0) return {path, true, 0};  // a new file (or a dangling link)
   if (S_ISDIR(st.st_mode)) throw Error(cannot(what, path, EISDIR));
-  if (!S_ISREG(st.st_mode)) return {path, false};
+  if (!S_ISREG(st.st_mode)) return {path, false, 0};
+  // Renaming needs only the directory's permission; a file the user may not write stays refused,
+  // as it was when outputs were written in place.
+  if (::access(path.c_str(), W_OK) != 0) throw Error(cannot(what, path, errno));
   std::error_code ec;
   const std::filesystem::path real = std::filesystem::canonical(path, ec);
-  return {ec ? path : real.string(), true};
+  return {ec ? path : real.string(), true, st.st_mode & 07777};
 }
 
 }  // namespace
@@ -48,6 +52,7 @@ AtomicFile::AtomicFile(const std::string& path, const char* what) : path_(path),
   if (d.replace) temp_ = temp_name(target_);
   file_ = std::fopen(temp_.empty() ? target_.c_str() : temp_.c_str(), "wb");
   if (file_ == nullptr) throw Error(cannot(what_, path_, errno));
+  if (d.mode != 0 && ::fchmod(::fileno(file_), d.mode) != 0) fail(errno);
 }
 
 AtomicFile::~AtomicFile() {

@@ -11,9 +11,10 @@ namespace parafit::detail {
 // A file being replaced: what is written goes to a temporary file next to `path`; commit() flushes
 // it to disk (fsync) and renames it over `path`, so a crash or an error at any point leaves the old
 // file or the new one. Destroyed without commit() (an error part-way), it removes the temporary
-// file and `path` is untouched. A symbolic link is written through (its target is replaced). A
-// path that names a device or a pipe (/dev/null, /dev/full) cannot be replaced and is written
-// directly. Errors throw parafit::Error "cannot write <what> '<path>': <reason>".
+// file and `path` is untouched. The new file keeps the old one's permissions, and an existing
+// file the user may not write is refused. A symbolic link is written through (its target is
+// replaced). A path that names a device or a pipe (/dev/null, /dev/full) cannot be replaced and is
+// written directly. Errors throw parafit::Error "cannot write <what> '<path>': <reason>".
 class AtomicFile {
  public:
   AtomicFile(const std::string& path, const char* what);

@@ -155,6 +155,25 @@ TEST(CliOutputs, AFailedWriteLeavesThePreviousFileAndNoTemporaryFile) {
   EXPECT_EQ(entries(dir), before);
 }
 
+// Replacing a file keeps what the user set up around it: its permissions, and a symbolic link to it.
+TEST(CliOutputs, ReplacingAFileKeepsItsPermissionsAndLinks) {
+  const auto dir = scratch_dir();
+  const std::string data = gen_decay(dir, "d.csv", 200);
+  write_file(dir + "/private.json", "previous");
+  fs::permissions(dir + "/private.json", fs::perms::owner_read | fs::perms::owner_write);
+  fs::create_directories(dir + "/real");
+  write_file(dir + "/real/r.json", "previous");
+  fs::create_symlink(dir + "/real/r.json", dir + "/link.json");
+  const auto r = run_parafit("fit --data '" + data + "' --model exp-decay --json '" + dir + "/private.json' --save '" +
+                                 dir + "/link.json'",
+                             dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(read_file(dir + "/private.json"), "\"parameters\"")) << read_file(dir + "/private.json");
+  EXPECT_EQ(fs::status(dir + "/private.json").permissions(), fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_TRUE(fs::is_symlink(dir + "/link.json"));
+  EXPECT_TRUE(has(read_file(dir + "/real/r.json"), "parafit-model")) << read_file(dir + "/real/r.json");
+}
+
 // Defect 9: train wrote --json and --save only after the last epoch, and found then that it could not.
 TEST(CliOutputs, TrainChecksItsDestinationsBeforeTraining) {
   const auto dir = scratch_dir();
