@@ -313,5 +313,24 @@ TEST(CliOutputs, AWriteCutShortByAFileSizeLimitLeavesThePreviousFile) {
   EXPECT_EQ(entries(dir), before);
 }
 
+#ifdef PARAFIT_MPIEXEC
+// Under mpirun rank 0, which writes the outputs, checks them and every rank stops alike: one
+// message, the usage code for a collision, before any rank reads its data.
+TEST(CliOutputsMpi, RankZeroChecksTheOutputsForEveryRank) {
+  const auto dir = scratch_dir();
+  const std::string data = gen_decay(dir, "v.csv", 2000);
+  const std::string original = read_file(data);
+  auto r = run_mpi(2, "fit --data '" + data + "' --model exp-decay --json '" + data + "'", dir);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "--json '" + data + "' is the same file as --data")) << r.err;
+  EXPECT_EQ(r.err.find("parafit: error:"), r.err.rfind("parafit: error:")) << r.err;
+  EXPECT_EQ(read_file(data), original);
+  r = run_mpi(2, "train --data '" + data + "' --model exp-decay --epochs 2 --json '" + dir + "/no/such/r.json'", dir);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(has(r.err, "rank 0: --json: cannot write JSON file")) << r.err;
+  EXPECT_FALSE(has(r.err, "epoch 1/2")) << r.err;
+}
+#endif
+
 }  // namespace
 }  // namespace parafit::testing
