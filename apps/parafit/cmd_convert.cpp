@@ -54,9 +54,11 @@ class ConvertCommand final : public Command {
                                 name, problem));
     }
     check_output_directory();
-    if (fs::is_directory(out_)) {  // a file it writes must not be the CSV file it reads
+    std::error_code ec;
+    if (fs::is_directory(out_, ec)) {  // a file it writes must not be the CSV file it reads
       std::vector<PathFlag> outputs;
-      for (const auto& name : names) outputs.push_back({"--out", (fs::path(out_) / (name + ".npy")).string(), ".npy file"});
+      for (const auto& name : names)
+        outputs.push_back({"--out", (fs::path(out_) / (name + ".npy")).string(), ".npy file"});
       check_output_paths({{"--data", data_}}, outputs);
     }
 
