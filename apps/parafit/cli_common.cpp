@@ -1,5 +1,6 @@
 #include "cli_common.h"
 
+#include "io/atomic_file.h"
 #include "parafit/error.h"
 
 #include <fast_float/fast_float.h>
@@ -119,10 +120,7 @@ std::size_t peak_rss_bytes() {
 }
 
 void write_text_file(const std::string& path, const std::string& text, const char* what) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.flush();
-  if (!out) throw parafit::Error(fmt::format("cannot write {} '{}'", what, path));
+  detail::write_file_atomically(path, text, what);
 }
 
 }  // namespace parafit::cli

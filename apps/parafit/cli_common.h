@@ -42,7 +42,8 @@ CLI::Option* add_list_option(CLI::App& app, const std::string& name, std::vector
 // Peak resident memory of this process (VmHWM), or 0 where /proc does not tell.
 std::size_t peak_rss_bytes();
 
-// Writes `text` to `path` (replacing it); throws parafit::Error "cannot write <what> '<path>'".
+// Replaces `path` by `text` atomically (io/atomic_file.h); throws parafit::Error
+// "cannot write <what> '<path>': <reason>".
 void write_text_file(const std::string& path, const std::string& text, const char* what);
 
 // True when stderr is a terminal (progress and timing lines go there only then).

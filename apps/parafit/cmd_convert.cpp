@@ -2,6 +2,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -9,6 +12,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "output_paths.h"
 #include "parafit/csv.h"
 #include "parafit/error.h"
 #include "parafit/npy.h"
@@ -50,6 +54,13 @@ class ConvertCommand final : public Command {
                                 name, problem));
     }
     check_output_directory();
+    std::error_code ec;
+    if (fs::is_directory(out_, ec)) {  // a file it writes must not be the CSV file it reads
+      std::vector<PathFlag> outputs;
+      for (const auto& name : names)
+        outputs.push_back({"--out", (fs::path(out_) / (name + ".npy")).string(), ".npy file"});
+      check_output_paths({{"--data", data_}}, outputs);
+    }
 
     const auto t0 = std::chrono::steady_clock::now();
     CsvReport report;
@@ -58,17 +69,25 @@ class ConvertCommand final : public Command {
       fmt::print(stderr, "parafit: dropped {} row(s) with empty, NaN or Inf fields (--drop-missing)\n",
                  report.rows_dropped);
 
-    std::error_code ec;
-    fs::create_directories(out_, ec);
-    if (ec) throw Error(fmt::format("cannot create directory '{}': {}", out_, ec.message()));
-    if (force_) remove_npy_files();
+    // The columns are written into a directory of their own next to --out and moved in only when
+    // all are written: a failure (a full disk) leaves --out as it was, never a part of the columns.
+    const Staging staging(out_);
     std::size_t bytes = 0;
     for (std::size_t k = 0; k < data.num_columns(); ++k) {
-      const std::string path = (fs::path(out_) / (data.names()[k] + ".npy")).string();
-      write_npy(path, data.column(k));
+      const std::string path = (staging.dir / (data.names()[k] + ".npy")).string();
+      try {
+        write_npy(path, data.column(k));
+      } catch (const Error& e) {  // name the file where the user will look for it, not the staging one
+        std::string message = e.marked();
+        const std::size_t at = message.find(staging.dir.string());
+        if (at != std::string::npos) message.replace(at, staging.dir.string().size(), staging.shown_as);
+        throw Error(message);
+      }
+      std::error_code ec;
       const auto size = fs::file_size(path, ec);
       if (!ec) bytes += static_cast<std::size_t>(size);
     }
+    publish(staging, data.names());
     const auto t1 = std::chrono::steady_clock::now();
     fmt::print("converted {} rows x {} columns ({}) from {} to {}/: {:.1f} MB of .npy\n", data.rows(),
                data.num_columns(), fmt::join(data.names(), ", "), data_, out_,
@@ -94,18 +113,57 @@ class ConvertCommand final : public Command {
                               out_));
   }
 
-  // With --force: the directory must end up holding exactly the converted columns, so .npy files
-  // left from an earlier conversion (which would read as extra columns) are removed. Other files
-  // are left alone.
-  void remove_npy_files() const {
+  // A new directory for the columns, on the file system of --out (renames do not cross file
+  // systems): inside --out when it exists (a hidden name that never reads as a column), otherwise
+  // beside it. Removed unless publish() moved it into place.
+  struct Staging {
+    explicit Staging(const std::string& out) {
+      std::error_code ec;
+      fs::path target(out);
+      if (target.filename().empty()) target = target.parent_path();  // "DIR/"
+      inside = fs::is_directory(target, ec);
+      shown_as = target.string();
+      dir = inside ? target / fmt::format(".parafit-convert.tmp.{}", ::getpid())
+                   : fs::path(fmt::format("{}.tmp.{}", target.string(), ::getpid()));
+      if (!inside && target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
+      fs::remove_all(dir, ec);
+      if (!fs::create_directory(dir, ec) || ec)
+        throw Error(fmt::format("cannot create directory '{}': {}", dir.string(),
+                                ec ? ec.message() : "it exists"));
+    }
+    ~Staging() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+    Staging(const Staging&) = delete;
+    Staging& operator=(const Staging&) = delete;
+    fs::path dir;
+    std::string shown_as;  // what `dir` stands for in messages: --out
+    bool inside = false;
+  };
+
+  // Puts the written columns at --out. A new directory is renamed into place whole. Into an
+  // existing one each column is renamed, and then (--force) the .npy files not among them are
+  // removed, so that the directory ends up holding exactly the converted columns (a column left
+  // from an earlier conversion would read as an extra one); other files are left alone. Renames
+  // need no space, so a full disk cannot stop this part-way.
+  void publish(const Staging& staging, const std::vector<std::string>& names) const {
     std::error_code ec;
+    if (!staging.inside) {
+      fs::rename(staging.dir, out_, ec);
+      if (ec) throw Error(fmt::format("cannot create directory '{}': {}", out_, ec.message()));
+      return;
+    }
+    for (const auto& name : names) {
+      fs::rename(staging.dir / (name + ".npy"), fs::path(out_) / (name + ".npy"), ec);
+      if (ec) throw Error(fmt::format("cannot write '{}/{}.npy': {}", out_, name, ec.message()));
+    }
     for (const auto& entry : fs::directory_iterator(out_, ec)) {
-      const std::string name = entry.path().filename().string();
-      if (name.size() >= 4 && name.compare(name.size() - 4, 4, ".npy") == 0 &&
-          entry.is_regular_file(ec)) {
-        if (!fs::remove(entry.path(), ec) || ec)
-          throw Error(fmt::format("cannot remove '{}': {}", entry.path().string(), ec.message()));
-      }
+      const std::string file = entry.path().filename().string();
+      if (file.size() < 4 || file.compare(file.size() - 4, 4, ".npy") != 0 || !entry.is_regular_file(ec)) continue;
+      if (std::find(names.begin(), names.end(), file.substr(0, file.size() - 4)) != names.end()) continue;
+      if (!fs::remove(entry.path(), ec) || ec)
+        throw Error(fmt::format("cannot remove '{}': {}", entry.path().string(), ec.message()));
     }
     if (ec) throw Error(fmt::format("cannot read directory '{}': {}", out_, ec.message()));
   }

@@ -9,6 +9,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "output_paths.h"
 #include "parafit/distributed.h"
 #include "parafit/error.h"
 #include "parafit/fit.h"
@@ -61,6 +62,8 @@ class FitCommand final : public Command {
     csv.delimiter = parse_delimiter(delimiter_);
     Communicator& comm = parallel->comm();
     const bool root = comm.rank() == 0;
+    check_output_paths(comm, {{"--data", data_}},
+                       {{"--json", json_, "JSON file"}, {"--save", save_, "model file"}});
     Context ctx;
     ctx.threads = threads_;
     ctx.communicator = &comm;

@@ -8,6 +8,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "output_file.h"
+#include "output_paths.h"
 #include "parafit/error.h"
 #include "parafit/model.h"
 
@@ -63,6 +64,7 @@ class GenCommand final : public Command {
         throw UsageError(fmt::format("--params: no value for parameter '{}' of model '{}'", names[j],
                                      model->name()));
 
+    check_output_paths({}, {{"--out", out_}});
     Random rng(seed_);
     OutputFile out(out_);
     fmt::memory_buffer buf;

@@ -3,6 +3,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "output_file.h"
+#include "output_paths.h"
 #include "parafit/mlp_file.h"
 #include "parafit/model_file.h"
 #include "parafit/table.h"
@@ -23,6 +24,7 @@ class PredictCommand final : public Command {
   }
 
   int run() override {
+    check_output_paths({{"--model-file", model_file_}, {"--data", data_}}, {{"--out", out_}});
     // An MLP predicts values only: it has no covariance to give standard errors.
     if (is_mlp_model_file(model_file_)) {
       const MlpModel mlp = load_mlp_file(model_file_);

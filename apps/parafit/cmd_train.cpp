@@ -17,6 +17,7 @@
 #include "parafit/table.h"
 #include "parafit/train.h"
 #include "option_flags.h"
+#include "output_paths.h"
 #include "test_seam.h"
 
 namespace parafit::cli {
@@ -144,6 +145,11 @@ class TrainCommand final : public Command {
     table.delimiter = parse_delimiter(delimiter_);
     Communicator& comm = parallel->comm();
     const bool root = comm.rank() == 0;
+    // Before training: an unwritable --json found after the last epoch would cost the whole run.
+    check_output_paths(comm, {{"--data", data_}, {"--resume", spec_.checkpoint.resume}},
+                       {{"--json", json_, "JSON file"},
+                        {"--save", save_, "model file"},
+                        {"--checkpoint", spec_.checkpoint.path, "checkpoint", "--resume"}});
     Context ctx;
     ctx.threads = threads_;
     ctx.strata = strata_;

@@ -1,35 +1,32 @@
-// An output destination that is a file or, for "-", standard output.
+// An output destination that is a file, replaced atomically (io/atomic_file.h), or, for "-",
+// standard output.
 #pragma once
 
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <optional>
 #include <string>
 
+#include "io/atomic_file.h"
 #include "parafit/error.h"
 
 namespace parafit::cli {
 
 class OutputFile {
  public:
-  explicit OutputFile(const std::string& path) : path_(path) {
-    if (path == "-") {
-      file_ = stdout;
-    } else {
-      file_ = std::fopen(path.c_str(), "wb");
-      if (file_ == nullptr) throw Error(fmt::format("cannot write '{}'", path));
-      owned_ = true;
-    }
+  // Nothing appears at `path` until close(): a command that fails part-way leaves the file that
+  // was there before (and no temporary file).
+  explicit OutputFile(const std::string& path) {
+    if (path != "-") file_.emplace(path, "output file");
   }
-  ~OutputFile() {
-    if (owned_) std::fclose(file_);
-  }
-  OutputFile(const OutputFile&) = delete;
-  OutputFile& operator=(const OutputFile&) = delete;
 
   void write(const fmt::memory_buffer& buf) {
-    if (std::fwrite(buf.data(), 1, buf.size(), file_) != buf.size())
-      throw Error(fmt::format("cannot write '{}' (disk full?)", path_));
+    if (file_) {
+      file_->write(buf.data(), buf.size());
+    } else if (std::fwrite(buf.data(), 1, buf.size(), stdout) != buf.size()) {
+      throw Error("cannot write to standard output");
+    }
   }
   // Writes `buf` out and empties it once it holds more than a megabyte, so output is streamed.
   void flush_if_large(fmt::memory_buffer& buf) {
@@ -39,19 +36,15 @@ class OutputFile {
     }
   }
   void close() {
-    const bool ok = std::fflush(file_) == 0 && !std::ferror(file_);
-    if (owned_) {
-      owned_ = false;
-      if (std::fclose(file_) != 0 || !ok) throw Error(fmt::format("cannot write '{}'", path_));
-    } else if (!ok) {
-      throw Error(fmt::format("cannot write '{}'", path_));
+    if (file_) {
+      file_->commit();
+    } else if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      throw Error("cannot write to standard output");
     }
   }
 
  private:
-  std::string path_;
-  std::FILE* file_ = nullptr;
-  bool owned_ = false;
+  std::optional<detail::AtomicFile> file_;
 };
 
 }  // namespace parafit::cli

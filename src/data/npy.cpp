@@ -7,15 +7,12 @@
 // spaces and ended by '\n' (latin-1 in 1.0/2.0, UTF-8 in 3.0). The raw array data follows.
 #include "parafit/npy.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cmath>
 #include <cctype>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -28,6 +25,7 @@
 #include "data/column_memory.h"
 #include "data/csv_text.h"
 #include "data/mapped_file.h"
+#include "io/atomic_file.h"
 #include "data/shard_range.h"
 #include "parafit/error.h"
 
@@ -511,28 +509,20 @@ void write_npy(const std::string& path, std::span<const double> values) {
   prefix += static_cast<char>(header.size() & 0xff);
   prefix += static_cast<char>(header.size() >> 8);
 
-  const std::string temp = fmt::format("{}.{}.tmp", path, ::getpid());
-  const auto cannot = [&](int err) {
-    std::remove(temp.c_str());
-    throw Error(fmt::format("cannot write '{}': {}", path, std::strerror(err)));
-  };
-  std::FILE* out = std::fopen(temp.c_str(), "wb");
-  if (out == nullptr) throw Error(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
-  bool ok = std::fwrite(prefix.data(), 1, prefix.size(), out) == prefix.size() &&
-            std::fwrite(header.data(), 1, header.size(), out) == header.size();
+  detail::AtomicFile out(path, ".npy file");
+  out.write(prefix);
+  out.write(header);
   if constexpr (std::endian::native == std::endian::little) {
-    ok = ok && std::fwrite(values.data(), sizeof(double), values.size(), out) == values.size();
+    out.write(values.data(), values.size() * sizeof(double));
   } else {
     for (const double v : values) {
       unsigned char b[8];
       std::memcpy(b, &v, 8);
       std::reverse(b, b + 8);
-      ok = ok && std::fwrite(b, 1, 8, out) == 8;
+      out.write(b, 8);
     }
   }
-  const int write_errno = errno;
-  if (std::fclose(out) != 0 || !ok) cannot(ok ? errno : write_errno);
-  if (std::rename(temp.c_str(), path.c_str()) != 0) cannot(errno);
+  out.commit();
 }
 
 std::string npy_column_name_problem(std::string_view name) {

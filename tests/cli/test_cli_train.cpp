@@ -266,7 +266,7 @@ TEST(CliTrainMpi, FailuresStopEveryRank) {
 
   r = run_mpi(2, "train --data '" + data + "'" + args + " --checkpoint '" + dir + "/no/such/dir/c.ckpt'", dir);
   EXPECT_EQ(r.code, 1) << r.err;
-  EXPECT_TRUE(has(r.err, "rank 0: cannot write checkpoint")) << r.err;
+  EXPECT_TRUE(has(r.err, "rank 0: --checkpoint: cannot write checkpoint")) << r.err;
 
   // An error every rank meets alike is reported once, by rank 0.
   r = run_mpi(2, "train --data '" + data + "'" + args + " --batch 4", dir);

@@ -169,7 +169,7 @@ TEST(NpyWrite, UnwritablePathIsAnError) {
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()),
-              "cannot write '" + dir + "/no/such/dir/x.npy': No such file or directory");
+              "cannot write .npy file '" + dir + "/no/such/dir/x.npy': No such file or directory");
   }
 }
 
