@@ -2,6 +2,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "io/number_format.h"
 #include "output_file.h"
 #include "parafit/mlp_file.h"
 #include "parafit/model_file.h"
@@ -36,7 +37,8 @@ class PredictCommand final : public Command {
     const SavedModel saved = load_model_file(model_file_);
     const Dataset data = read_inputs(saved.inputs);
     const Predictions pred = predict(saved, data, context());
-    const int level = static_cast<int>(saved.confidence_level * 100 + 0.5);
+    const std::string level =
+        detail::percent(saved.confidence_level, detail::decimals_of(saved.confidence_level));
     write(saved.inputs, data, fmt::format("fit,se_fit,lwr{0},upr{0}", level),
           [&](fmt::memory_buffer& buf, std::size_t i) {
             fmt::format_to(std::back_inserter(buf), "{},{},{},{}", pred.fit[i], pred.se_fit[i], pred.lower[i],

@@ -22,8 +22,9 @@
 namespace parafit {
 
 // Termination (parafit/termination.h): the LM rules are kGradientTolerance, kFunctionTolerance and
-// kParameterTolerance (converged); kMaxIterations, kNoProgress and kFlatRegion (not converged);
-// kNonFiniteStart (failed).
+// kParameterTolerance (converged); kMaxIterations, kNoProgress, kFlatRegion and kSingularGradient
+// (not converged: a convergence rule fired but J^T W J is rank-deficient there, see
+// solve/rank_deficiency.h); kNonFiniteStart (failed).
 
 struct LevenbergMarquardtOptions {
   // Iterations (trial steps, accepted or not) before giving up. Most fits need fewer than 50; a few
@@ -104,6 +105,9 @@ class LevenbergMarquardt {
   LevenbergMarquardtSummary Run(std::span<const double> theta0);
   // The first free parameter that has lost its influence, if any.
   std::optional<std::size_t> FlatParameter() const;
+  // When J^T W J over the parameters not held at a bound is rank-deficient: the message naming
+  // the parameters that its null space moves.
+  std::optional<std::string> SingularGradient(const std::vector<bool>& active) const;
 
   const Problem& problem_;
   LevenbergMarquardtOptions options_;
