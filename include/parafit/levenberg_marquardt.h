@@ -68,6 +68,10 @@ struct LevenbergMarquardtSummary {
   double max_gradient_cosine = 0;      // the gradient measure at the returned parameters
   double seconds = 0;                  // wall time of the solve
   std::vector<std::string> attempts;   // one line per run when Minimize had to restart
+  // kNonFiniteStart: the first row (global, 0-based) of this process's rows where a term of the
+  // sums is not finite, named in the message; empty when none of its rows is (only the sum
+  // overflows, or another rank holds the row).
+  std::optional<std::size_t> nonfinite_row;
 
   std::vector<double> parameters;      // all parameters (fixed ones at their given values)
   std::vector<std::size_t> free_parameters;  // indices of the parameters that were fitted

@@ -111,6 +111,10 @@ FitResult fit(const Dataset& data, const FitSpec& spec, const Context& context) 
 
   LevenbergMarquardt solver(problem, spec.solver, context);
   result.summary = solver.Minimize(start);
+  // Every rank stops at a non-finite start (the sums are global), but only the ranks holding a bad
+  // row can say which: the lowest of them speaks for all.
+  if (result.summary.termination == Termination::kNonFiniteStart && comm.size() > 1)
+    agree_or_throw(comm, result.summary.nonfinite_row ? result.summary.message : "");
   if (result.summary.termination != Termination::kNonFiniteStart)
     result.statistics = compute_statistics(problem, result.summary, context, spec.confidence_level);
   return result;

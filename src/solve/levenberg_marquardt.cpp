@@ -180,6 +180,7 @@ bool LevenbergMarquardt::Init(std::span<const double> theta0) {
     // Say which row and what is wrong there: an undefined model or an overflowing data value is
     // not cured by other starting values.
     const auto bad = detail::first_nonfinite_row(problem_, theta_);
+    if (bad) summary_.nonfinite_row = bad->row;
     Finish(Termination::kNonFiniteStart,
            bad ? fmt::format("at data row {}: {}", bad->row + 1, bad->what)
                : "the sums of squares overflow at the starting values although every row's terms "
