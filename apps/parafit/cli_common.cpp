@@ -7,9 +7,11 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <string_view>
 
 namespace parafit::cli {
 
@@ -121,6 +123,29 @@ std::size_t peak_rss_bytes() {
 
 void write_text_file(const std::string& path, const std::string& text, const char* what) {
   detail::write_file_atomically(path, text, what);
+}
+
+std::string place_data_row(const std::string& message, const std::string& path, const TableOptions& options,
+                           std::size_t dropped) {
+  static constexpr std::string_view kRow = "data row ";
+  const std::size_t at = message.find(kRow);
+  if (at == std::string::npos) return message;
+  std::size_t end = at + kRow.size();
+  std::size_t row = 0;
+  while (end < message.size() && std::isdigit(static_cast<unsigned char>(message[end])) != 0)
+    row = row * 10 + std::size_t(message[end++] - '0');
+  if (end == at + kRow.size() || row == 0) return message;
+  std::string place;
+  try {
+    place = table_row_place(path, options, row - 1);
+  } catch (const std::exception&) {
+    // The file cannot be read again (it changed or went away): the row number alone must do.
+  }
+  std::string note;
+  if (!place.empty()) note = place;
+  if (dropped > 0) note += fmt::format("{}counting only the rows kept by --drop-missing", note.empty() ? "" : "; ");
+  if (note.empty()) return message;
+  return message.substr(0, end) + " (" + note + ")" + message.substr(end);
 }
 
 }  // namespace parafit::cli

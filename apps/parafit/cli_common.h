@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "parafit/problem.h"
+#include "parafit/table.h"
 
 namespace parafit::cli {
 
@@ -38,6 +39,13 @@ double parse_number(const std::string& text, const std::string& flag);
 // Adds a repeatable string-list option ("--start a=1,b=2 --start c=3").
 CLI::Option* add_list_option(CLI::App& app, const std::string& name, std::vector<std::string>& target,
                              const std::string& help);
+
+// `message` with its first "data row N" (the library's 1-based row numbers over the whole data)
+// followed by where that row is in the file `path` read with `options`: "data row 51 (neg.csv:52)".
+// When rows were dropped (`dropped` > 0, --drop-missing), it says the row numbers count the kept
+// rows only. A message without a row is returned unchanged.
+std::string place_data_row(const std::string& message, const std::string& path, const TableOptions& options,
+                           std::size_t dropped);
 
 // Peak resident memory of this process (VmHWM), or 0 where /proc does not tell.
 std::size_t peak_rss_bytes();

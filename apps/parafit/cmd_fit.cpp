@@ -92,10 +92,25 @@ class FitCommand final : public Command {
       fmt::print(stderr, "parafit: dropped {} row(s) with empty, NaN or Inf fields (--drop-missing)\n",
                  dropped[0]);
 
-    const FitResult result = fit(data, spec_, ctx);
+    // Messages about a data row get its place in the file (file:line), worked out only on error.
+    const auto placed = [&](const std::string& message) {
+      return place_data_row(message, data_, csv, std::size_t(dropped[0]));
+    };
+    FitResult result;
+    try {
+      result = fit(data, spec_, ctx);
+    } catch (const RankFailed&) {
+      throw;
+    } catch (const AgreedError& e) {
+      throw AgreedError(placed(e.marked()));
+    } catch (const Error& e) {
+      throw Error(placed(e.marked()));
+    }
     const auto t2 = std::chrono::steady_clock::now();
-    if (result.summary.termination == Termination::kNonFiniteStart)
-      throw AgreedError(fmt::format("{}: {}", data_, result.summary.message));  // the same on every rank
+    if (result.summary.termination == Termination::kNonFiniteStart) {
+      const std::string message = placed(result.summary.message);
+      throw AgreedError(message == result.summary.message ? fmt::format("{}: {}", data_, message) : message);
+    }
     // Every rank's peak memory.
     const std::int64_t peak = std::int64_t(peak_rss_bytes());
     std::vector<std::int64_t> peaks(std::size_t(comm.size()));

@@ -1,9 +1,13 @@
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "cli_common.h"
 #include "commands.h"
+#include "io/number_format.h"
 #include "output_file.h"
 #include "output_paths.h"
+#include "parafit/error.h"
 #include "parafit/mlp_file.h"
 #include "parafit/model_file.h"
 #include "parafit/table.h"
@@ -30,6 +34,11 @@ class PredictCommand final : public Command {
       const MlpModel mlp = load_mlp_file(model_file_);
       const Dataset data = read_inputs(mlp.inputs);
       const std::vector<double> fit = mlp.predict(data, context());
+      for (std::size_t i = 0; i < fit.size(); ++i)
+        if (!std::isfinite(fit[i]))
+          throw Error(placed(fmt::format("cannot predict at data row {}: the fitted value is {} (the "
+                                         "network overflows there)",
+                                         i + 1, std::isnan(fit[i]) ? "NaN" : fmt::format("{}", fit[i]))));
       write(mlp.inputs, data, "fit", [&](fmt::memory_buffer& buf, std::size_t i) {
         fmt::format_to(std::back_inserter(buf), "{}", fit[i]);
       });
@@ -37,8 +46,14 @@ class PredictCommand final : public Command {
     }
     const SavedModel saved = load_model_file(model_file_);
     const Dataset data = read_inputs(saved.inputs);
-    const Predictions pred = predict(saved, data, context());
-    const int level = static_cast<int>(saved.confidence_level * 100 + 0.5);
+    Predictions pred;
+    try {
+      pred = predict(saved, data, context());
+    } catch (const Error& e) {
+      throw Error(placed(e.marked()));
+    }
+    const std::string level =
+        detail::percent(saved.confidence_level, detail::decimals_of(saved.confidence_level));
     write(saved.inputs, data, fmt::format("fit,se_fit,lwr{0},upr{0}", level),
           [&](fmt::memory_buffer& buf, std::size_t i) {
             fmt::format_to(std::back_inserter(buf), "{},{},{},{}", pred.fit[i], pred.se_fit[i], pred.lower[i],
@@ -48,11 +63,15 @@ class PredictCommand final : public Command {
   }
 
  private:
-  Dataset read_inputs(const std::vector<std::string>& inputs) const {
-    TableOptions table;
-    table.columns = inputs;
-    table.drop_missing = drop_missing_;
-    return read_table(data_, table);
+  Dataset read_inputs(const std::vector<std::string>& inputs) {
+    table_.columns = inputs;
+    table_.drop_missing = drop_missing_;
+    return read_table(data_, table_, &report_);
+  }
+
+  // A message naming "data row N" gets the row's file:line.
+  std::string placed(const std::string& message) const {
+    return place_data_row(message, data_, table_, report_.rows_dropped);
   }
 
   Context context() const {
@@ -80,6 +99,8 @@ class PredictCommand final : public Command {
   }
 
   std::string model_file_, data_, out_ = "-";
+  TableOptions table_;
+  TableReport report_;
   int threads_ = 0;
   bool drop_missing_ = false;
 };

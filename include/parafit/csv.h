@@ -64,6 +64,12 @@ struct CsvReport {
 Dataset read_csv(const std::string& path, const CsvOptions& options = {},
                  CsvReport* report = nullptr);
 
+// The line of the file (1-based, counting the header, blank and comment lines) that holds data row
+// `row` (0-based) as read_csv with `options` counts rows: after rows dropped for drop_missing, over
+// the whole file (the shard options are ignored). 0 when the file has fewer rows. It reads the file
+// again up to that row, so it is meant for messages about a row.
+std::size_t csv_line_of_row(const std::string& path, const CsvOptions& options, std::size_t row);
+
 // The column names of the header row only (options.delimiter as in read_csv), so a caller can
 // decide which columns to load — e.g. which names in a formula are data columns.
 std::vector<std::string> read_csv_header(const std::string& path, const CsvOptions& options = {});

@@ -22,8 +22,9 @@
 namespace parafit {
 
 // Termination (parafit/termination.h): the LM rules are kGradientTolerance, kFunctionTolerance and
-// kParameterTolerance (converged); kMaxIterations, kNoProgress and kFlatRegion (not converged);
-// kNonFiniteStart (failed).
+// kParameterTolerance (converged); kMaxIterations, kNoProgress, kFlatRegion and kSingularGradient
+// (not converged: a convergence rule fired but J^T W J is rank-deficient there, see
+// solve/rank_deficiency.h); kNonFiniteStart (failed).
 
 struct LevenbergMarquardtOptions {
   // Iterations (trial steps, accepted or not) before giving up. Most fits need fewer than 50; a few
@@ -67,6 +68,10 @@ struct LevenbergMarquardtSummary {
   double max_gradient_cosine = 0;      // the gradient measure at the returned parameters
   double seconds = 0;                  // wall time of the solve
   std::vector<std::string> attempts;   // one line per run when Minimize had to restart
+  // kNonFiniteStart: the first row (global, 0-based) of this process's rows where a term of the
+  // sums is not finite, named in the message; empty when none of its rows is (only the sum
+  // overflows, or another rank holds the row).
+  std::optional<std::size_t> nonfinite_row;
 
   std::vector<double> parameters;      // all parameters (fixed ones at their given values)
   std::vector<std::size_t> free_parameters;  // indices of the parameters that were fitted
@@ -104,6 +109,9 @@ class LevenbergMarquardt {
   LevenbergMarquardtSummary Run(std::span<const double> theta0);
   // The first free parameter that has lost its influence, if any.
   std::optional<std::size_t> FlatParameter() const;
+  // When J^T W J over the parameters not held at a bound is rank-deficient: the message naming
+  // the parameters that its null space moves.
+  std::optional<std::string> SingularGradient(const std::vector<bool>& active) const;
 
   const Problem& problem_;
   LevenbergMarquardtOptions options_;

@@ -47,7 +47,9 @@ struct Predictions {
   std::vector<double> upper;
 };
 
-// Predictions for every row of `data` (columns named as the model's inputs).
+// Predictions for every row of `data` (columns named as the model's inputs). Throws parafit::Error
+// "cannot predict at data row N: ..." naming the quantity (fitted value, a derivative, se_fit, the
+// interval) when one is not finite: a prediction is never a silent NaN, infinity or 0.
 Predictions predict(const SavedModel& saved, const Dataset& data, const Context& context = {});
 
 }  // namespace parafit

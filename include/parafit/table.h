@@ -53,6 +53,11 @@ TableFormat table_format(const std::string& path);
 Dataset read_table(const std::string& path, const TableOptions& options = {},
                    TableReport* report = nullptr);
 
+// Where data row `row` (0-based, as read_table with `options` counts rows over the whole table,
+// after drop_missing) is, for messages: "file.csv:52" (the CSV line holding it), or "" for a .npy
+// directory (whose row numbers are the arrays' own) or a row past the end.
+std::string table_row_place(const std::string& path, const TableOptions& options, std::size_t row);
+
 // The names of every column: the CSV header's names, or the .npy directory's column files.
 // For deciding which columns to load (e.g. which names of a formula are data columns).
 std::vector<std::string> read_table_columns(const std::string& path,

@@ -16,6 +16,8 @@ enum class Termination {
   kMaxIterations,       // the iteration limit was reached
   kNoProgress,          // LM: the damping grew past max_damping without a decrease
   kFlatRegion,          // LM: stopped where a parameter lost its influence (a plateau)
+  kSingularGradient,    // LM: J^T W J is rank-deficient where it stopped: the parameters are not
+                        // identifiable there (R's "singular gradient")
   kLineSearchFailed,    // L-BFGS: no step decreased the cost enough, even along -g
   kNotConverged,        // training by L-BFGS: the solver stopped without converging (its message says why)
   kDiverged,            // training: the loss became non-finite or exploded; the weights are the last good ones

@@ -4,6 +4,7 @@
 // parses loaded fields with fast_float straight from the mapping, steps over other fields
 // without parsing them, and appends to column vectors reserved up front. Everything unusual
 // (quotes, empty or non-finite values, errors) is handed to out-of-line cold functions.
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstring>
@@ -64,8 +65,10 @@ class RowReader {
         bounded_(std::isalnum(static_cast<unsigned char>(delimiter)) != 0 ||
                  std::strchr(".+-()_", delimiter) != nullptr) {}
 
-  // Parses every row from `p` on into `columns`; returns the number of rows dropped.
-  std::size_t read(const char* p, std::vector<std::vector<double>>& columns) {
+  // Parses every row from `p` on into `columns`; returns the number of rows dropped. With `found`,
+  // stores nothing and stops at the kept row number `find` (0-based), setting *found to its start.
+  std::size_t read(const char* p, std::vector<std::vector<double>>& columns, std::size_t find = 0,
+                   const char** found = nullptr) {
     const std::size_t fields = plan_.slot_of_field.size();
     const std::size_t* slots = plan_.slot_of_field.data();
     std::size_t dropped = 0;
@@ -95,6 +98,13 @@ class RowReader {
       }
       if (missing) {
         ++dropped;
+        continue;
+      }
+      if (found != nullptr) {
+        if (find-- == 0) {
+          *found = row;
+          return dropped;
+        }
         continue;
       }
       for (std::size_t k = 0; k < row_.size(); ++k) columns[k].push_back(row_[k]);
@@ -300,6 +310,19 @@ Dataset read_csv(const std::string& path, const CsvOptions& options, CsvReport* 
     report->shard_end = static_cast<std::size_t>(last - file.data());
   }
   return data;
+}
+
+std::size_t csv_line_of_row(const std::string& path, const CsvOptions& options, std::size_t row) {
+  const detail::MappedFile file(path);
+  const CsvText text(path, file.data(), file.data() + file.size());
+  const detail::CsvHeader header = detail::read_header(text, options.delimiter);
+  const ColumnPlan plan = detail::plan_columns(text, header, options.columns);
+  RowReader reader(text, header.delimiter, plan, options.drop_missing);
+  std::vector<std::vector<double>> unused;
+  const char* found = nullptr;
+  reader.read(header.data, unused, row, &found);
+  if (found == nullptr) return 0;
+  return 1 + static_cast<std::size_t>(std::count(file.data(), found, '\n'));
 }
 
 std::vector<std::string> read_csv_header(const std::string& path, const CsvOptions& options) {

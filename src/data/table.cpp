@@ -80,6 +80,15 @@ Dataset read_table(const std::string& path, const TableOptions& options, TableRe
   return data;
 }
 
+std::string table_row_place(const std::string& path, const TableOptions& options, std::size_t row) {
+  if (table_format(path) == TableFormat::kNpyDir) return "";
+  CsvOptions csv = csv_options(options);
+  csv.shard_index = 0;
+  csv.shard_count = 1;
+  const std::size_t line = csv_line_of_row(path, csv, row);
+  return line == 0 ? std::string() : fmt::format("{}:{}", path, line);
+}
+
 std::vector<std::string> read_table_columns(const std::string& path, const TableOptions& options) {
   if (table_format(path) == TableFormat::kNpyDir) return npy_dir_columns(path);
   refuse_single_npy(path);

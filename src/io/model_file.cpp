@@ -227,6 +227,41 @@ SavedModel parse_model(const std::string& text, const std::string& source) {
   return s;
 }
 
+namespace {
+
+std::string shown(double v) { return std::isnan(v) ? "NaN" : fmt::format("{}", v); }
+
+// Which quantity of row i is not finite: the fitted value, a derivative, the standard error or an
+// end of the interval (recomputed for that one row, in the order they are computed).
+std::string nonfinite_prediction(const SavedModel& saved, const std::vector<std::span<const double>>& inputs,
+                                 std::size_t i, bool no_errors, const Predictions& out) {
+  const Model& model = *saved.model;
+  const std::size_t p = model.num_parameters();
+  std::vector<const double*> cols;
+  for (const auto& column : inputs) cols.push_back(column.data() + i);
+  double f = 0;
+  std::vector<double> J(p);
+  model.evaluate(saved.estimates.data(), RowBlock{1, cols.data()}, &f, J.data(), 1);
+  if (!std::isfinite(out.fit[i]))
+    return fmt::format("the fitted value is {} (the model is undefined or overflows there with the "
+                       "saved estimates)",
+                       shown(out.fit[i]));
+  if (!no_errors)
+    for (std::size_t j = 0; j < p; ++j)
+      if (!std::isfinite(J[j]))
+        return fmt::format("the derivative of the model with respect to '{}' is {}, so the "
+                           "standard error of the fit is undefined",
+                           model.parameter_names()[j], shown(J[j]));
+  if (!std::isfinite(out.se_fit[i]))
+    return fmt::format("the standard error of the fit (se_fit) is {}: the fitted value's variance "
+                       "overflows with the saved estimates and covariance",
+                       shown(out.se_fit[i]));
+  return fmt::format("the confidence interval [{}, {}] around the fitted value {} overflows",
+                     shown(out.lower[i]), shown(out.upper[i]), out.fit[i]);
+}
+
+}  // namespace
+
 Predictions predict(const SavedModel& saved, const Dataset& data, const Context& context) {
   const Model& model = *saved.model;
   const std::size_t p = model.num_parameters();
@@ -255,13 +290,23 @@ Predictions predict(const SavedModel& saved, const Dataset& data, const Context&
       model.evaluate(saved.estimates.data(), RowBlock{m, cols.data()}, out.fit.data() + b, J.data(), kBlock);
       for (std::size_t i = 0; i < m; ++i) {
         for (std::size_t j = 0; j < p; ++j) g(Eigen::Index(j)) = J[j * kBlock + i];
-        const double se = no_errors ? std::nan("") : std::sqrt(std::max(0.0, g.dot(cov * g)));
+        // A variance that is NaN or infinite stays so (max(0, NaN) would be a silent 0); a tiny
+        // negative one is rounding and counts as 0. Non-finite rows are reported below.
+        const double var = g.dot(cov * g);
+        const double se = no_errors ? std::nan("") : std::isfinite(var) ? std::sqrt(std::max(0.0, var)) : var;
         out.se_fit[b + i] = se;
         out.lower[b + i] = out.fit[b + i] - tq * se;
         out.upper[b + i] = out.fit[b + i] + tq * se;
       }
     }
   });
+  for (std::size_t i = 0; i < n; ++i) {
+    const bool fine = std::isfinite(out.fit[i]) &&
+                      (no_errors || (std::isfinite(out.se_fit[i]) && std::isfinite(out.lower[i]) &&
+                                     std::isfinite(out.upper[i])));
+    if (!fine) throw Error(fmt::format("cannot predict at data row {}: {}", i + 1,
+                                       nonfinite_prediction(saved, inputs, i, no_errors, out)));
+  }
   return out;
 }
 

@@ -3,7 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 
 namespace parafit::detail {
@@ -12,6 +14,20 @@ namespace parafit::detail {
 inline std::string sig(double v, int digits = 6) {
   if (std::isnan(v)) return "NA";
   return fmt::format("{:.{}g}", v, digits);
+}
+
+// Decimals of the shortest fixed-point form of `x` that reads back as x: 0.995 -> 3, 0.95 -> 2.
+inline int decimals_of(double x) {
+  for (int d = 0; d < 17; ++d)
+    if (std::strtod(fmt::format("{:.{}f}", x, d).c_str(), nullptr) == x) return d;
+  return 17;
+}
+
+// `fraction` (with `decimals` decimals) as a percentage without rounding any digit away:
+// 0.0025 with 4 decimals -> "0.25". Confidence labels use it: the ends of a two-sided interval
+// at level L have one decimal more than L (0.995 -> 0.25 % and 99.75 %, columns lwr99.5).
+inline std::string percent(double fraction, int decimals) {
+  return fmt::format("{:.{}f}", 100 * fraction, std::max(0, decimals - 2));
 }
 
 // R's format for p values: "<2e-16" below the double epsilon.

@@ -48,8 +48,9 @@ std::string format_summary(const FitResult& fit, const ReportContext& ctx) {
   out += fmt::format(" (x: {}, y: {}{})\n\n", fmt::join(fit.inputs, ","), fit.response,
                      fit.spec.weights.empty() ? "" : ", weights: " + fit.spec.weights);
 
-  const std::string level = sig(100 * (1 - st.confidence_level) / 2, 3);
-  const std::string level_hi = sig(100 * (1 + st.confidence_level) / 2, 3);
+  const int decimals = detail::decimals_of(st.confidence_level) + 1;
+  const std::string level = detail::percent((1 - st.confidence_level) / 2, decimals);
+  const std::string level_hi = detail::percent((1 + st.confidence_level) / 2, decimals);
   std::vector<std::vector<std::string>> rows = {
       {"", "Estimate", "Std. Error", "t value", "Pr(>|t|)", "", level + " %", level_hi + " %"}};
   bool any_note = false;

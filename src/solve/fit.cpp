@@ -32,8 +32,9 @@ FitResult fit(const Dataset& data, const FitSpec& spec, const Context& context) 
   // Everything before the first collective runs on each rank's own rows; a failure on any rank is
   // agreed on below, so no rank is left waiting for one that has stopped.
   std::string local_error;
+  const RowLayout layout = row_layout(comm, data.rows());  // this rank's first row, for messages
   try {
-    resolved = resolve_model(data, spec.model, spec.x, spec.y, spec.params);
+    resolved = resolve_model(data, spec.model, spec.x, spec.y, spec.params, layout.offset);
     const Model& model = *resolved.model;
     const std::size_t p = model.num_parameters();
     problem.model = &model;
@@ -72,7 +73,6 @@ FitResult fit(const Dataset& data, const FitSpec& spec, const Context& context) 
     local_error = e.marked();
   }
   agree_or_throw(comm, local_error);
-  const RowLayout layout = row_layout(comm, data.rows());
   problem.first_row = layout.offset;
   if (comm.size() > 1 && data.rows() > 0 && layout.offset % std::max<std::size_t>(context.chunk_rows, 1) != 0)
     local_error = "rank's rows do not start at a chunk boundary: call align_to_chunks first";
@@ -111,6 +111,10 @@ FitResult fit(const Dataset& data, const FitSpec& spec, const Context& context) 
 
   LevenbergMarquardt solver(problem, spec.solver, context);
   result.summary = solver.Minimize(start);
+  // Every rank stops at a non-finite start (the sums are global), but only the ranks holding a bad
+  // row can say which: the lowest of them speaks for all.
+  if (result.summary.termination == Termination::kNonFiniteStart && comm.size() > 1)
+    agree_or_throw(comm, result.summary.nonfinite_row ? result.summary.message : "");
   if (result.summary.termination != Termination::kNonFiniteStart)
     result.statistics = compute_statistics(problem, result.summary, context, spec.confidence_level);
   return result;

@@ -1,6 +1,7 @@
 #include "parafit/levenberg_marquardt.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <Eigen/Cholesky>
 #include <algorithm>
@@ -8,7 +9,9 @@
 #include <cmath>
 
 #include "parafit/error.h"
+#include "solve/nonfinite_row.h"
 #include "solve/normal_equations.h"
+#include "solve/rank_deficiency.h"
 
 namespace parafit {
 namespace {
@@ -119,6 +122,23 @@ std::optional<std::size_t> LevenbergMarquardt::FlatParameter() const {
   return std::nullopt;
 }
 
+std::optional<std::string> LevenbergMarquardt::SingularGradient(const std::vector<bool>& active) const {
+  std::vector<Eigen::Index> est;
+  for (std::size_t a = 0; a < free_.size(); ++a)
+    if (!active[a]) est.push_back(Eigen::Index(a));
+  const Eigen::MatrixXd H = H_(est, est);
+  const detail::RankDeficiency rd = detail::rank_deficiency(H);
+  if (!rd.deficient()) return std::nullopt;
+  std::vector<std::string> names;
+  for (const std::size_t a : rd.involved)
+    names.push_back("'" + problem_.model->parameter_names()[free_[std::size_t(est[a])]] + "'");
+  return fmt::format("singular gradient: J^T W J has rank {} for {} parameters at the estimates; "
+                     "{} cannot be told apart (some combination of them leaves the fitted values "
+                     "unchanged), so the model is not identifiable from these data: fix a parameter "
+                     "or reparameterise",
+                     rd.rank, rd.size, fmt::join(names, ", "));
+}
+
 void LevenbergMarquardt::Finish(Termination t, std::string message) {
   if (converged(t) && H_.rows() > 0) {
     if (const auto j = FlatParameter()) {
@@ -126,6 +146,11 @@ void LevenbergMarquardt::Finish(Termination t, std::string message) {
                             "(its Jacobian column vanished): a flat region, not a minimum",
                             to_string(t), problem_.model->parameter_names()[*j]);
       t = Termination::kFlatRegion;
+    } else if (g_.size() == H_.rows()) {
+      if (auto singular = SingularGradient(ActiveBounds(theta_, g_))) {
+        message = std::move(*singular);
+        t = Termination::kSingularGradient;
+      }
     }
   }
   done_ = true;
@@ -152,13 +177,14 @@ bool LevenbergMarquardt::Init(std::span<const double> theta0) {
   summary_.initial_rss = rss_;
   summary_.rss_history = {rss_};
   if (!std::isfinite(rss_) || !g_.allFinite() || !H_.allFinite()) {
-    const std::size_t row = detail::first_nonfinite_row(problem_, theta_);
+    // Say which row and what is wrong there: an undefined model or an overflowing data value is
+    // not cured by other starting values.
+    const auto bad = detail::first_nonfinite_row(problem_, theta_);
+    if (bad) summary_.nonfinite_row = bad->row;
     Finish(Termination::kNonFiniteStart,
-           row < problem_.rows()
-               ? fmt::format("the model is not finite at the starting values (data row {}); "
-                             "give other start values",
-                             problem_.first_row + row + 1)
-               : "the Jacobian is not finite at the starting values; give other start values");
+           bad ? fmt::format("at data row {}: {}", bad->row + 1, bad->what)
+               : "the sums of squares overflow at the starting values although every row's terms "
+                 "are finite: the data or the model's values are too large");
     return false;
   }
   // Moré's scaling: D_j^2 is the running maximum of the diagonal of J^T W J. A parameter without

@@ -398,16 +398,4 @@ double residual_sum_of_squares(const Problem& problem, const Context& ctx,
   return chunked_sum(ctx, problem.rows(), GramKernel(problem, {}), theta)[0];
 }
 
-std::size_t first_nonfinite_row(const Problem& problem, std::span<const double> theta) {
-  std::vector<double> f(kBlockRows);
-  BlockInputs inputs;
-  for (std::size_t b = 0; b < problem.rows(); b += kBlockRows) {
-    const std::size_t n = std::min(kBlockRows, problem.rows() - b);
-    problem.model->evaluate(theta.data(), RowBlock{n, inputs.bind(problem, b)}, f.data(), nullptr, 0);
-    for (std::size_t i = 0; i < n; ++i)
-      if (!std::isfinite(f[i])) return b + i;
-  }
-  return problem.rows();
-}
-
 }  // namespace parafit::detail

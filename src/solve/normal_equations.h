@@ -35,7 +35,4 @@ NormalEquations accumulate_normal_equations(const Problem& problem, const Contex
 double residual_sum_of_squares(const Problem& problem, const Context& ctx,
                                std::span<const double> theta);
 
-// First data row (0-based) where f(x; theta) is not finite, or rows() if none. Serial; for messages.
-std::size_t first_nonfinite_row(const Problem& problem, std::span<const double> theta);
-
 }  // namespace parafit::detail

@@ -21,7 +21,8 @@ std::size_t parameter_index(const Model& model, const std::string& name, const c
 }
 
 ResolvedModel resolve_model(const Dataset& data, const std::string& model, const std::vector<std::string>& x,
-                            const std::string& y, const std::vector<std::string>& params) {
+                            const std::string& y, const std::vector<std::string>& params,
+                            std::size_t first_row) {
   struct {
     const std::string& model;
     const std::vector<std::string>& x;
@@ -57,10 +58,21 @@ ResolvedModel resolve_model(const Dataset& data, const std::string& model, const
   for (const auto& name : cf.response_columns) cols.push_back(data.column(name).data());
   r.transformed_y.resize(data.rows());
   cf.response(RowBlock{data.rows(), cols.data()}, r.transformed_y.data());
-  for (std::size_t i = 0; i < data.rows(); ++i)
-    if (!std::isfinite(r.transformed_y[i]))
-      throw Error(fmt::format("the response '{}' is {} at data row {}", cf.response_text,
-                              r.transformed_y[i], i + 1));
+  for (std::size_t i = 0; i < data.rows(); ++i) {
+    if (std::isfinite(r.transformed_y[i])) continue;
+    // The data, not the model's parameters, are at fault: show the values the response is made of.
+    std::string values;
+    for (std::size_t c = 0; c < cols.size(); ++c)
+      values += fmt::format("{}{} = {}", c ? ", " : "", cf.response_columns[c], cols[c][i]);
+    const double v = r.transformed_y[i];
+    throw Error(fmt::format("the response '{}' is {} at data row {}, where {}: it is undefined for "
+                            "that data value; remove such rows from the data ({} drops only rows "
+                            "with empty, NaN or Inf fields, so it does not apply here) or fit "
+                            "another response",
+                            cf.response_text, std::isnan(v) ? "NaN" : fmt::format("{}", v),
+                            first_row + i + 1, values.empty() ? "it has no data columns" : values,
+                            option_name("drop_missing")));
+  }
   return r;
 }
 

@@ -25,8 +25,11 @@ struct ResolvedModel {
 };
 
 // `model` is a built-in name or a formula; `x` the input columns (empty: the default), `y` the
-// response column, `params` a formula's parameter names. Throws parafit::Error for bad input.
+// response column, `params` a formula's parameter names. Throws parafit::Error for bad input; a
+// response that is not finite at a row is named as "data row N", counting from `first_row` (the
+// global index of data's first row when data is one rank's shard).
 ResolvedModel resolve_model(const Dataset& data, const std::string& model, const std::vector<std::string>& x,
-                            const std::string& y, const std::vector<std::string>& params);
+                            const std::string& y, const std::vector<std::string>& params,
+                            std::size_t first_row = 0);
 
 }  // namespace parafit::detail

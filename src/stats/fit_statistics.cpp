@@ -6,6 +6,7 @@
 
 #include "parafit/error.h"
 #include "parafit/statistics.h"
+#include "solve/rank_deficiency.h"
 #include "stats/student_t.h"
 
 namespace parafit {
@@ -87,7 +88,10 @@ FitStatistics compute_statistics(const Problem& problem, const LevenbergMarquard
     for (Eigen::Index b = 0; b < k; ++b) H(a, b) = summary.jtwj(est[a], est[b]);
   Eigen::MatrixXd Hinv;
   const Eigen::VectorXd d = H.diagonal().cwiseSqrt();
-  st.singular = !(d.array() > 0).all();
+  // A rank-deficient J^T W J gives no standard errors, even where a Cholesky factor happens to
+  // exist: its inverse would be rounding noise (solve/rank_deficiency.h has the tolerance).
+  st.singular = detail::rank_deficiency(H).deficient();
+  st.relative_offset = kNaN;  // unless J^T W J can be inverted
   if (!st.singular) {
     const Eigen::MatrixXd Hs = d.cwiseInverse().asDiagonal() * H * d.cwiseInverse().asDiagonal();
     Eigen::LLT<Eigen::MatrixXd> llt(Hs);
@@ -114,13 +118,16 @@ FitStatistics compute_statistics(const Problem& problem, const LevenbergMarquard
         const Eigen::Index i = param_of[std::size_t(a)], j = param_of[std::size_t(b)];
         st.correlation(i, j) = st.covariance(i, j) / std::sqrt(st.covariance(i, i) * st.covariance(j, j));
       }
-    // R's relative-offset criterion: sqrt(g^T H^-1 g / k) / sqrt(rss / df), with g = J^T W r:
-    // the size of the remaining Gauss-Newton increment of the fitted values relative to the noise.
+    // R's relative-offset criterion (Bates & Watts; nls' convergence criterion), from the normal
+    // equations: with QR = J (weighted), |Q1^T r|^2 = g^T H^-1 g is the part of the residual the
+    // model can still explain and |Q2^T r|^2 = rss - |Q1^T r|^2 the rest; R prints
+    // sqrt(|Q1^T r|^2 / |Q2^T r|^2).
     if (summary.jtwr.size() == Eigen::Index(summary.free_parameters.size())) {
       Eigen::VectorXd gk(k);
       for (Eigen::Index a = 0; a < k; ++a) gk(a) = summary.jtwr(est[std::size_t(a)]);
-      st.relative_offset = std::sqrt(std::max(0.0, gk.dot(Hinv * gk)) / double(k)) /
-                           std::sqrt(st.rss / st.df);
+      const double q1 = std::max(0.0, gk.dot(Hinv * gk));
+      const double q2 = st.rss - q1;
+      st.relative_offset = q2 > 0 ? std::sqrt(q1 / q2) : (q1 > 0 ? std::numeric_limits<double>::infinity() : 0.0);
     }
   }
 

@@ -103,6 +103,20 @@ TEST(CliMpi, AFitThatFailsStopsEveryRank) {
   EXPECT_TRUE(contains(r.err, "data row 3001")) << r.err;
 }
 
+TEST(CliMpi, ARowOnAnotherRankThatBreaksTheStartIsNamedByFileAndLine) {
+  const auto dir = scratch_dir();
+  // 20,000 rows: with chunks of 8192 rows, row 19,001 lies on rank 2 of 3, not on rank 0, which
+  // prints the message.
+  std::string text = "x,y\n";
+  for (int i = 1; i <= 20000; ++i)
+    text += std::to_string(i) + "," + (i == 19001 ? std::string("1e300") : std::to_string(1 + 2 * std::log(i))) + "\n";
+  write_file(dir + "/outlier.csv", text);
+  const auto r = run_mpi(3, "fit --data '" + dir + "/outlier.csv' --model log --start a=1,b=2", dir);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, "data row 19001 (" + dir + "/outlier.csv:19002)")) << r.err;
+  EXPECT_TRUE(contains(r.err, "y = 1e+300")) << r.err;
+}
+
 TEST(CliMpi, ARankThatDiesEndsTheJobWithinSeconds) {
   const auto dir = scratch_dir();
   const std::string data = make_data(dir, 20000);

@@ -8,6 +8,7 @@
 #include <numbers>
 
 #include "parafit/fit.h"
+#include "solve/normal_equations.h"
 #include "stats/student_t.h"
 #include "support/synthetic.h"
 
@@ -135,6 +136,75 @@ TEST(FitStatistics, WeightedLogLikelihoodIncludesTheWeights) {
   const double ll = -n / 2 * (std::log(2 * std::numbers::pi) + 1 - std::log(n) - sum_log_w / n + std::log(rss));
   expect_rel(r.statistics.log_likelihood, ll, 1e-12, "weighted logLik");
 }
+
+// R's nls convergence criterion, computed the way R computes it: a Householder QR of the
+// (weighted) Jacobian, Q^T r split into its first k entries and the rest,
+// sqrt(|Q1^T r|^2 / |Q2^T r|^2).
+double dense_relative_offset(const Model& model, const testing::Synthetic& s, bool weighted,
+                             const std::vector<double>& theta) {
+  const std::size_t n = s.x.size(), k = model.num_parameters();
+  std::vector<double> f(n), J(n * k);
+  const double* in[] = {s.x.data()};
+  model.evaluate(theta.data(), RowBlock{n, in}, f.data(), J.data(), n);
+  Eigen::MatrixXd A(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(k));
+  Eigen::VectorXd r(static_cast<Eigen::Index>(n));
+  for (std::size_t i = 0; i < n; ++i) {
+    const double sw = weighted ? std::sqrt(s.w[i]) : 1.0;
+    r(Eigen::Index(i)) = sw * (s.y[i] - f[i]);
+    for (std::size_t j = 0; j < k; ++j) A(Eigen::Index(i), Eigen::Index(j)) = sw * J[j * n + i];
+  }
+  const Eigen::HouseholderQR<Eigen::MatrixXd> qr(A);
+  const Eigen::VectorXd qtr = qr.householderQ().transpose() * r;
+  return std::sqrt(qtr.head(Eigen::Index(k)).squaredNorm() / qtr.tail(Eigen::Index(n - k)).squaredNorm());
+}
+
+class RelativeOffset : public ::testing::TestWithParam<bool> {};
+
+// Away from the optimum the criterion is large and the normal-equations route must agree with
+// the QR to many digits. (parafit used to print this times sqrt((N - k) / k).)
+TEST_P(RelativeOffset, IsRsQrCriterionAwayFromTheOptimum) {
+  const bool weighted = GetParam();
+  const auto model = make_builtin_model("exp-decay");
+  const auto s = testing::make_synthetic(*model, {2.5, 1.3, 0.5}, 3000, 0.0, 5.0, 0.05);
+  const std::vector<double> theta = {2.45, 1.32, 0.51};
+  Problem problem;
+  problem.model = model.get();
+  problem.inputs = {s.x};
+  problem.y = s.y;
+  if (weighted) problem.weights = s.w;
+  const std::vector<std::size_t> columns = {0, 1, 2};
+  const detail::NormalEquations ne = detail::accumulate_normal_equations(problem, Context{}, theta, columns);
+  LevenbergMarquardtSummary summary;
+  summary.termination = Termination::kGradientTolerance;
+  summary.parameters = theta;
+  summary.free_parameters = columns;
+  summary.at_bound.assign(3, false);
+  summary.final_rss = ne.rss;
+  summary.jtwj = ne.H;
+  summary.jtwr = ne.g;
+  const FitStatistics st = compute_statistics(problem, summary);
+  const double want = dense_relative_offset(*model, s, weighted, theta);
+  EXPECT_GT(want, 0.1);
+  expect_rel(st.relative_offset, want, 1e-10, "relative offset");
+}
+
+// At the solution it is tiny, and still R's number (to the digits the data's rounding allows).
+TEST_P(RelativeOffset, IsRsQrCriterionAtTheSolution) {
+  const bool weighted = GetParam();
+  const auto model = make_builtin_model("exp-decay");
+  const auto s = testing::make_synthetic(*model, {2.5, 1.3, 0.5}, 3000, 0.0, 5.0, 0.05);
+  FitSpec spec;
+  spec.model = "exp-decay";
+  if (weighted) spec.weights = "w";
+  spec.start = {{"a", 1}, {"b", 1}, {"c", 0}};
+  const FitResult r = fit(testing::to_dataset(s, weighted), spec, Context{});
+  ASSERT_TRUE(r.summary.IsSolutionUsable()) << r.summary.FullReport();
+  const double want = dense_relative_offset(*model, s, weighted, r.summary.parameters);
+  EXPECT_LT(want, 1e-4);
+  expect_rel(r.statistics.relative_offset, want, 1e-3, "relative offset at the solution");
+}
+
+INSTANTIATE_TEST_SUITE_P(Stats, RelativeOffset, ::testing::Values(false, true));
 
 }  // namespace
 }  // namespace parafit
