@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "parafit/error.h"
 #include "parafit/problem.h"
 
 namespace parafit::cli {
@@ -38,6 +39,18 @@ double parse_number(const std::string& text, const std::string& flag);
 // Adds a repeatable string-list option ("--start a=1,b=2 --start c=3").
 CLI::Option* add_list_option(CLI::App& app, const std::string& name, std::vector<std::string>& target,
                              const std::string& help);
+
+// Runs `check` (which reads the --model value); an option error it throws is rethrown naming
+// the flag: "--model: unknown model 'nope'; did you mean ...".
+template <class Check>
+void model_flag_checked(const Check& check) {
+  try {
+    check();
+  } catch (const parafit::Error& e) {
+    if (!e.is_usage()) throw;
+    throw parafit::usage_error("--model: " + e.marked());
+  }
+}
 
 // Peak resident memory of this process (VmHWM), or 0 where /proc does not tell.
 std::size_t peak_rss_bytes();
