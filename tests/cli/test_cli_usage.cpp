@@ -144,5 +144,30 @@ TEST(CliUsage, Utf16AndBinaryDataAreNamed) {
   for (unsigned char c : r.err) EXPECT_TRUE(c == '\n' || (c >= 0x20 && c < 0x7f)) << int(c) << r.err;
 }
 
+// Defect 8: no message echoes a raw control byte or a byte that is not UTF-8, whatever reader or
+// flag the byte came through.
+TEST(CliUsage, NoMessagePrintsRawControlBytes) {
+  const auto dir = scratch_dir();
+  const std::string data = decay_csv(dir);
+  write_file(dir + "/odd.csv", "x\x01,y\xff\n1,2\n2,3\n" + std::string(100, '#') + "\n");
+  write_file(dir + "/model.json", "{\"format\": \"\x01\xfe\"}");
+  const std::vector<std::string> cases = {
+      "fit --data '" + dir + "/odd.csv' --model exp-decay --y q",
+      "fit --data '" + data + "' --model \"$(printf 'b1*x\\001')\" --start b1=1",
+      "fit --data '" + data + "' --model \"$(printf 'nope\\033[31m\\377')\"",
+      "fit --data '" + data + "' --model exp-decay --start \"$(printf 'z\\033=1')\"",
+      "fit --data '" + data + "' --model exp-decay --threads \"$(printf '\\001')\"",
+      "train --data '" + data + "' --model mlp:2 --activation \"$(printf 'x\\001')\"",
+      "predict --model-file '" + dir + "/model.json' --data '" + data + "'",
+  };
+  for (const auto& args : cases) {
+    const auto r = run_parafit(args, dir);
+    EXPECT_NE(r.code, 0) << args;
+    EXPECT_FALSE(r.err.empty()) << args;
+    for (unsigned char c : r.err)
+      EXPECT_TRUE(c == '\n' || (c >= 0x20 && c < 0x7f)) << args << ": byte " << int(c) << " in\n" << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace parafit::testing
