@@ -42,8 +42,10 @@ std::size_t stream_limit() {
   return static_cast<std::size_t>(pages) / 2 * static_cast<std::size_t>(page);
 }
 
-// Reads a stream that cannot be mapped (a pipe or socket) to its end.
-std::vector<char> read_all(int fd, const std::string& path) {
+// Reads a stream that cannot be mapped (a pipe, a socket, a character device) to its end. A
+// character device that gives a NUL byte (the zero device, a random-number device) is binary
+// and may never end: it is refused at its first chunk (a pipe may carry binary data, e.g. .npy).
+std::vector<char> read_all(int fd, const std::string& path, bool device) {
   const std::size_t limit = stream_limit();
   std::vector<char> bytes;
   std::size_t used = 0;
@@ -59,6 +61,10 @@ std::vector<char> read_all(int fd, const std::string& path) {
       if (errno == EINTR) continue;
       fail_open(path, errno);
     }
+    if (device && std::memchr(bytes.data() + used, '\0', static_cast<std::size_t>(n)) != nullptr)
+      throw Error(fmt::format("cannot read '{}': it is a character device that gives binary data (NUL bytes), not a "
+                              "file (give a file, a pipe or a directory of .npy files)",
+                              path));
     used += static_cast<std::size_t>(n);
   }
   bytes.resize(used);
@@ -75,14 +81,14 @@ MappedFile::MappedFile(const std::string& path) {
   struct stat info {};
   if (::fstat(fd, &info) != 0) fail_open(path, errno);
   if (S_ISDIR(info.st_mode)) fail_open(path, EISDIR);
-  // A device has no end of file to reach (the zero device, a terminal): refused, not read.
-  if (S_ISCHR(info.st_mode) || S_ISBLK(info.st_mode))
-    throw Error(fmt::format("cannot read '{}': it is a {} device, not a file (give a file, a pipe or a directory of "
-                            ".npy files)",
-                            path, S_ISCHR(info.st_mode) ? "character" : "block"));
+  // A disk is never data to read whole.
+  if (S_ISBLK(info.st_mode))
+    throw Error(fmt::format("cannot read '{}': it is a block device, not a file (give a file, a pipe or a directory "
+                            "of .npy files)",
+                            path));
 
   if (!S_ISREG(info.st_mode)) {
-    fallback_ = read_all(fd, path);
+    fallback_ = read_all(fd, path, S_ISCHR(info.st_mode));
     data_ = fallback_.data();
     size_ = fallback_.size();
     return;

@@ -65,6 +65,17 @@ TEST(CliUsage, OptionValuesTheLibraryRefusesExitTwo) {
   EXPECT_EQ(run_parafit("fit --data '" + dir + "/bad.csv' --model exp-decay", dir).code, 1);
 }
 
+#ifdef PARAFIT_MPIEXEC
+// The kind of an error survives agreement between ranks: a usage error on every rank exits 2, once.
+TEST(CliUsage, UsageErrorsUnderMpiExitTwo) {
+  const auto dir = scratch_dir();
+  const auto r = run_mpi(2, "fit --data '" + decay_csv(dir) + "' --model exp-decay --start z=1", dir);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_TRUE(contains(r.err, "--start: model 'exp-decay' has no parameter 'z'")) << r.err;
+  EXPECT_TRUE(contains(r.err, "Usage: parafit fit")) << r.err;
+}
+#endif
+
 // Defect 7: flags the chosen model or optimizer would ignore are refused.
 TEST(CliUsage, FlagsThatWouldBeIgnoredAreRefused) {
   const auto dir = scratch_dir();
@@ -118,15 +129,15 @@ TEST(CliUsage, MessagesAboutTheCommandLine) {
   }
 }
 
-// Defect 5: a device as --data is refused at once instead of read forever; a pipe still works.
-TEST(CliUsage, DevicesAreRefusedPipesAreRead) {
+// Defect 5: a binary device as --data is refused at once instead of read forever; a pipe still works.
+TEST(CliUsage, BinaryDevicesAreRefusedPipesAreRead) {
   const auto dir = scratch_dir();
   const std::string data = decay_csv(dir);
   const auto t0 = std::chrono::steady_clock::now();
   const auto r = run_parafit("fit --data /dev/zero --model exp-decay", dir);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
   EXPECT_EQ(r.code, 1) << r.err;
-  EXPECT_TRUE(contains(r.err, "cannot read '/dev/zero': it is a character device, not a file")) << r.err;
+  EXPECT_TRUE(contains(r.err, "cannot read '/dev/zero': it is a character device that gives binary data (NUL bytes)")) << r.err;
   const auto piped = run_parafit("fit --data /dev/stdin --model exp-decay < '" + data + "'", dir);
   EXPECT_EQ(piped.code, 0) << piped.err;
   // A pipe is read to its end (up to half the machine's memory).

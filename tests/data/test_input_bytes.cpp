@@ -68,11 +68,15 @@ TEST(InputBytes, ColumnListsAreEscaped) {
   EXPECT_TRUE(is_printable(e)) << e;
 }
 
-TEST(InputBytes, CharacterDeviceIsRefusedAtOnce) {
-  const auto t0 = std::chrono::steady_clock::now();
-  const std::string e = csv_error("/dev/zero");
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
-  EXPECT_TRUE(has(e, "cannot read '/dev/zero': it is a character device, not a file")) << e;
+TEST(InputBytes, BinaryCharacterDevicesAreRefusedAtOnce) {
+  for (const std::string device : {"/dev/zero", "/dev/urandom"}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string e = csv_error(device);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+    EXPECT_TRUE(has(e, "cannot read '" + device + "': it is a character device that gives binary data (NUL bytes)"))
+        << e;
+  }
+  // A character device that ends is read: /dev/null is an empty file (CsvError.EmptyNonRegularFile).
 }
 
 }  // namespace
