@@ -3,7 +3,9 @@
 #include <fast_float/fast_float.h>
 #include <fmt/format.h>
 
+#include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string_view>
 #include <utility>
@@ -39,6 +41,21 @@ bool is_integer_text(std::string_view s, bool allow_sign) {
   for (char c : s)
     if (c < '0' || c > '9') return false;
   return true;
+}
+
+// Whether integer text (checked by is_integer_text) fits a 64-bit integer; CLI11 would otherwise
+// wrap or saturate it silently.
+bool fits_64_bits(std::string_view s, bool is_unsigned) {
+  if (!s.empty() && s[0] == '+') s.remove_prefix(1);
+  const char* end = s.data() + s.size();
+  if (is_unsigned) {
+    std::uint64_t v = 0;
+    const auto res = std::from_chars(s.data(), end, v);
+    return res.ec == std::errc() && res.ptr == end;
+  }
+  std::int64_t v = 0;
+  const auto res = std::from_chars(s.data(), end, v);
+  return res.ec == std::errc() && res.ptr == end;
 }
 
 bool is_number_text(const std::string& s) {
@@ -95,6 +112,8 @@ void add_number_checks(CLI::App& app) {
             return is_integer_text(text, true) ? fmt::format("'{}' is not a non-negative integer", text)
                                                : fmt::format("'{}' is not an integer", text);
           if (is_int && !is_integer_text(text, true)) return fmt::format("'{}' is not an integer", text);
+          if ((is_int || is_uint) && !fits_64_bits(text, is_uint))
+            return fmt::format("{} is too large (more than 64 bits)", text);
           if (!is_number_text(text)) return fmt::format("'{}' is not a number", text);
           return "";
         },

@@ -111,6 +111,8 @@ TEST(CliUsage, MessagesAboutTheCommandLine) {
           {"fit --data '" + data + "' --model exp-decay --conf-level high", "--conf-level: 'high' is not a number"},
           {"train --data '" + data + "' --model mlp:4 --epochs 1.5", "--epochs: '1.5' is not an integer"},
           {"train --data '" + data + "' --model mlp:4 --lr fast", "--lr: 'fast' is not a number"},
+          {"train --data '" + data + "' --model mlp:4 --batch 99999999999999999999999",
+           "--batch: 99999999999999999999999 is too large (more than 64 bits)"},
           {"gen --model exp-decay --params a=1,b=1,c=1 --rows -3 --out -", "--rows: '-3' is not a non-negative integer"},
           {"gen --model exp-decay --params a=1,b=1,c=1 --rows 3 --noise -1 --out -", "--noise: -1 is not in [0, inf)"},
           {"fit --data '" + data + "' --model exp-decay --threads 5000", "--threads: 5000 is not in [1, 4096]"},
