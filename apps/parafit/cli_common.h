@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "parafit/error.h"
 #include "parafit/problem.h"
 #include "parafit/table.h"
 
@@ -46,6 +47,18 @@ CLI::Option* add_list_option(CLI::App& app, const std::string& name, std::vector
 // rows only. A message without a row is returned unchanged.
 std::string place_data_row(const std::string& message, const std::string& path, const TableOptions& options,
                            std::size_t dropped);
+
+// Runs `check` (which reads the --model value); an option error it throws is rethrown naming
+// the flag: "--model: unknown model 'nope'; did you mean ...".
+template <class Check>
+void model_flag_checked(const Check& check) {
+  try {
+    check();
+  } catch (const parafit::Error& e) {
+    if (!e.is_usage()) throw;
+    throw parafit::usage_error("--model: " + e.marked());
+  }
+}
 
 // Peak resident memory of this process (VmHWM), or 0 where /proc does not tell.
 std::size_t peak_rss_bytes();

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "cli_common.h"
+#include "parse_messages.h"
 #include "commands.h"
 #include "output_paths.h"
 #include "parafit/distributed.h"
@@ -38,13 +39,13 @@ class FitCommand final : public Command {
     add_list_option(*app, "--start", start_, "Start values, e.g. a=1,b=2 (default: self-start from the data)");
     add_list_option(*app, "--fix", fix_, "Hold parameters at values, e.g. b=1.3");
     add_list_option(*app, "--bounds", bounds_, "Box bounds, e.g. a=0:10, b=:5 (open side left empty)");
-    app->add_option("--threads", threads_, "Worker threads (default: all cores)")->check(CLI::Range(1, 4096));
+    app->add_option("--threads", threads_, "Worker threads (default: all cores)")->check(in_range(1, 4096));
     app->add_option("--json", json_, "Write the full result as JSON to this file");
     app->add_option("--save", save_, "Save the fitted model for 'parafit predict'");
     app->add_option("--max-iterations", spec_.solver.max_iterations, "Iteration limit")->capture_default_str()
-        ->check(CLI::Range(1, 1000000));
+        ->check(in_range(1, 1000000));
     app->add_option("--conf-level", spec_.confidence_level, "Confidence level of the intervals")->capture_default_str()
-        ->check(CLI::Range(0.5, 0.999999));
+        ->check(in_range(0.5, 0.999999));
     app->add_flag("--drop-missing", drop_missing_, "Drop rows with empty, NaN or Inf fields instead of failing");
     app->add_option("--delimiter", delimiter_, "Field delimiter (default: detect , tab ;)");
   }
@@ -76,13 +77,15 @@ class FitCommand final : public Command {
     TableReport report;
     Dataset data;
     std::string local_error;
+    Error::Kind local_kind = Error::Kind::kData;
     try {
       csv.columns = columns_to_load(csv);
       data = read_table(test_seam().data_path ? test_seam().data_path(data_, comm.rank()) : data_, csv, &report);
     } catch (const Error& e) {
       local_error = e.marked();
+      local_kind = e.kind();
     }
-    agree_or_throw(comm, local_error);
+    agree_or_throw(comm, local_error, local_kind);
     std::vector<std::int64_t> dropped = {std::int64_t(report.rows_dropped)};
     comm.allreduce(dropped);
     // Chunks must not straddle ranks, so that each chunk's sums are those of a single process.
@@ -102,9 +105,9 @@ class FitCommand final : public Command {
     } catch (const RankFailed&) {
       throw;
     } catch (const AgreedError& e) {
-      throw AgreedError(placed(e.marked()));
+      throw AgreedError(placed(e.marked()), e.kind());
     } catch (const Error& e) {
-      throw Error(placed(e.marked()));
+      throw Error(placed(e.marked()), e.kind());
     }
     const auto t2 = std::chrono::steady_clock::now();
     if (result.summary.termination == Termination::kNonFiniteStart) {
@@ -147,7 +150,7 @@ class FitCommand final : public Command {
       for (const auto& c : cf.response ? cf.response_columns : std::vector<std::string>{spec_.y})
         if (std::find(columns.begin(), columns.end(), c) == columns.end()) columns.push_back(c);
     } else {
-      make_builtin_model(spec_.model);
+      model_flag_checked([&] { make_builtin_model(spec_.model); });
       columns = spec_.x.empty() ? std::vector<std::string>{"x"} : spec_.x;
       columns.push_back(spec_.y);
     }

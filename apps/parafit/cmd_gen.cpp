@@ -2,10 +2,12 @@
 #include <fmt/ranges.h>
 
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <random>
 
 #include "cli_common.h"
+#include "parse_messages.h"
 #include "commands.h"
 #include "output_file.h"
 #include "output_paths.h"
@@ -37,16 +39,17 @@ class GenCommand final : public Command {
     app = parent.add_subcommand("gen", "Generate synthetic data from a model: x uniform, y = f(x) + noise");
     app->add_option("--model", model_, "Built-in model name (see 'parafit models')")->required();
     add_list_option(*app, "--params", params_, "Every parameter's value, e.g. a=2.5,b=1.3,c=0.5")->required();
-    app->add_option("--rows", rows_, "Number of rows")->required()->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40));
+    app->add_option("--rows", rows_, "Number of rows")->required()->check(in_range(1, double(std::size_t{1} << 40)));
     app->add_option("--x-range", x_range_, "Range of x, lo:hi")->capture_default_str();
     app->add_option("--noise", noise_, "Standard deviation of the Gaussian noise added to y")
-        ->capture_default_str()->check(CLI::NonNegativeNumber);
+        ->capture_default_str()->check(in_range(0, std::numeric_limits<double>::infinity()));
     app->add_option("--seed", seed_, "Random seed (same seed, same file)")->capture_default_str();
     app->add_option("--out", out_, "Output CSV ('-' for standard output)")->required();
   }
 
   int run() override {
-    const auto model = make_builtin_model(model_);
+    std::unique_ptr<Model> model;
+    model_flag_checked([&] { model = make_builtin_model(model_); });
     const auto [lo, hi] = parse_range(x_range_, "--x-range");
     const auto& names = model->parameter_names();
     std::vector<double> theta(names.size());

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "cli_common.h"
+#include "parse_messages.h"
 #include "commands.h"
 #include "io/number_format.h"
 #include "output_file.h"
@@ -23,7 +24,7 @@ class PredictCommand final : public Command {
     app->add_option("--model-file", model_file_, "Model saved by 'parafit fit --save' or 'parafit train --save'")->required();
     app->add_option("--data", data_, "CSV file or .npy directory with the model's input column(s)")->required();
     app->add_option("--out", out_, "Output CSV (default: standard output)")->capture_default_str();
-    app->add_option("--threads", threads_, "Worker threads (default: all cores)")->check(CLI::Range(1, 4096));
+    app->add_option("--threads", threads_, "Worker threads (default: all cores)")->check(in_range(1, 4096));
     app->add_flag("--drop-missing", drop_missing_, "Drop rows with empty, NaN or Inf inputs instead of failing");
   }
 
@@ -50,7 +51,7 @@ class PredictCommand final : public Command {
     try {
       pred = predict(saved, data, context());
     } catch (const Error& e) {
-      throw Error(placed(e.marked()));
+      throw Error(placed(e.marked()), e.kind());
     }
     const std::string level =
         detail::percent(saved.confidence_level, detail::decimals_of(saved.confidence_level));

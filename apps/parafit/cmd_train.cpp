@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "cli_common.h"
+#include "parse_messages.h"
 #include "commands.h"
 #include "parafit/distributed.h"
 #include "parafit/error.h"
@@ -95,9 +96,9 @@ class TrainCommand final : public Command {
                     "Strata every batch draws from: the most workers a step can use; results depend on it, never on "
                     "the number of workers")
         ->capture_default_str()
-        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+        ->check(in_range(1, double(std::size_t{1} << 20)));
     app->add_option("--max-iterations", spec_.optimizer.lbfgs.max_iterations, "L-BFGS iteration limit")->capture_default_str();
-    app->add_option("--threads", threads_, "Worker threads per rank (default: all cores)")->check(CLI::Range(1, 4096));
+    app->add_option("--threads", threads_, "Worker threads per rank (default: all cores)")->check(in_range(1, 4096));
     app->add_option("--shard-optimizer", shard_,
                     "ZeRO-1 across MPI ranks: each rank keeps and updates only its slice of the optimizer state "
                     "(the same weights, bit for bit): auto (on for models of at least " +
@@ -120,6 +121,7 @@ class TrainCommand final : public Command {
     if (!x_.empty()) spec_.model.x = split_list({x_});
     spec_.model.params = split_list(params_);
     spec_.model.start = parse_assignments(start_, "--start");
+    refuse_options_that_do_nothing();
     try {
       spec_.model.activation = parse_activation(activation_);
       spec_.model.precision = parse_precision(precision_);
@@ -159,13 +161,15 @@ class TrainCommand final : public Command {
     TableReport report;
     Dataset data;
     std::string local_error;
+    Error::Kind local_kind = Error::Kind::kData;
     try {
       table.columns = columns_to_load(table);
       data = read_table(test_seam().data_path ? test_seam().data_path(data_, comm.rank()) : data_, table, &report);
     } catch (const Error& e) {
       local_error = e.marked();
+      local_kind = e.kind();
     }
-    agree_or_throw(comm, local_error);
+    agree_or_throw(comm, local_error, local_kind);
     std::vector<std::int64_t> dropped = {std::int64_t(report.rows_dropped)};
     comm.allreduce(dropped);
     if (dropped[0] > 0 && root)
@@ -174,7 +178,10 @@ class TrainCommand final : public Command {
     ProgressPrinter printer(stderr_is_terminal());
     const std::size_t stop_after = test_seam().stop_after_steps;
     std::size_t steps = 0;
+    bool warmup_checked = false;
     const TrainResult result = train(std::move(data), spec_, ctx, [&](const TrainProgress& p) {
+      if (root && !warmup_checked) warn_if_warmup_outlasts_run(p);
+      warmup_checked = true;
       if (root) printer(p);
       if (!p.epoch_end) ++steps;
       return stop_after == 0 || steps < stop_after;
@@ -210,6 +217,36 @@ class TrainCommand final : public Command {
   }
 
  private:
+  // A flag that the chosen model or optimizer never reads is a mistake in the command line: it is
+  // refused (exit 2) rather than silently ignored.
+  void refuse_options_that_do_nothing() const {
+    const std::string& model = spec_.model.name;
+    const std::string& optimizer = spec_.optimizer.name;
+    const bool mlp = is_mlp_name(model);
+    for (const char* flag : {"--momentum", "--nesterov"})
+      if (app->count(flag) > 0 && optimizer != "sgd")
+        throw UsageError(fmt::format("{} is for --optimizer sgd; --optimizer {} does not use it", flag, optimizer));
+    if (app->count("--activation") > 0 && !mlp)
+      throw UsageError(fmt::format("--activation is for MLP models (mlp:W1,W2,...); model '{}' has no hidden layers",
+                                   model));
+    if (app->count("--start") > 0 && mlp)
+      throw UsageError("--start is for built-in and formula models; an MLP's weights start at random (set --seed)");
+    if (app->count("--warmup") > 0 && optimizer == "lbfgs")
+      throw UsageError("--warmup is for the mini-batch optimizers (sgd, adam, adamw); lbfgs takes no learning rate");
+  }
+
+  // A warm-up longer than the run is allowed (the run is still valid, e.g. a short trial of a long
+  // schedule), but the learning rate never reaches --lr: said once, on the first step.
+  void warn_if_warmup_outlasts_run(const TrainProgress& p) const {
+    const std::uint64_t warmup = spec_.optimizer.schedule.warmup_steps;
+    const std::uint64_t steps = std::uint64_t(p.steps_per_epoch) * p.epochs;
+    if (spec_.optimizer.is_step_optimizer() && warmup > steps && steps > 0)
+      fmt::print(stderr,
+                 "parafit: warning: --warmup {} is longer than the whole run ({} steps: {} epochs x {}); the learning "
+                 "rate never reaches --lr {}\n",
+                 warmup, steps, p.epochs, p.steps_per_epoch, spec_.optimizer.learning_rate);
+  }
+
   // The columns training reads, so that other columns of the file are never parsed.
   std::vector<std::string> columns_to_load(const TableOptions& table) const {
     std::vector<std::string> columns;
@@ -227,7 +264,7 @@ class TrainCommand final : public Command {
         return columns;
       }
     } else {
-      make_builtin_model(m.name);
+      model_flag_checked([&] { make_builtin_model(m.name); });
       columns = m.x.empty() ? std::vector<std::string>{"x"} : m.x;
     }
     if (std::find(columns.begin(), columns.end(), m.y) == columns.end()) columns.push_back(m.y);

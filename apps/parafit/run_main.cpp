@@ -13,6 +13,7 @@
 #include "parafit/distributed.h"
 #include "parafit/error.h"
 #include "option_flags.h"
+#include "parse_messages.h"
 #include "run_main.h"
 
 namespace {
@@ -29,7 +30,24 @@ std::string usage_of(const CLI::App& app) {
   const std::size_t end = help.find('\n', usage);
   std::string line = usage == std::string::npos ? "" : help.substr(usage, end - usage);
   std::string name = shown == &app ? "parafit" : "parafit " + shown->get_name();
+  // A subcommand's own help starts "Usage: fit [OPTIONS]": the user types "parafit fit".
+  const std::string own = "Usage: " + shown->get_name();
+  if (shown != &app && line.starts_with(own)) line = "Usage: " + name + line.substr(own.size());
   return fmt::format("{}\nRun '{} --help' for more.", line, name);
+}
+
+// A message fit for the terminal: every line with its control and non-UTF-8 bytes escaped, so
+// bytes that came from a file or the command line are shown, never sent (parafit/error.h).
+std::string shown(std::string_view message) {
+  std::string out;
+  std::size_t at = 0;
+  for (;;) {
+    const std::size_t nl = message.find('\n', at);
+    out += parafit::printable(message.substr(at, nl == std::string_view::npos ? nl : nl - at));
+    if (nl == std::string_view::npos) return out;
+    out += '\n';
+    at = nl + 1;
+  }
 }
 
 }  // namespace
@@ -51,7 +69,13 @@ int run_main(int argc, char** argv) {
   commands.push_back(parafit::cli::add_gen_command(app));
   commands.push_back(parafit::cli::add_models_command(app));
   commands.push_back(parafit::cli::add_convert_command(app));
+  add_number_checks(app);
+  add_help_footers(app);
 
+  if (const std::string unknown = unknown_subcommand(app, argc, argv); !unknown.empty()) {
+    if (root) fmt::print(stderr, "parafit: error: {}\n{}\n", shown(unknown), usage_of(app));
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -61,7 +85,7 @@ int run_main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return root ? app.exit(e) : 0;
   } catch (const CLI::ParseError& e) {
-    if (root) fmt::print(stderr, "parafit: error: {}\n{}\n", e.what(), usage_of(app));
+    if (root) fmt::print(stderr, "parafit: error: {}\n{}\n", shown(parse_error_message(e, app, argc, argv)), usage_of(app));
     return kExitUsage;
   }
 
@@ -73,12 +97,13 @@ int run_main(int argc, char** argv) {
       return cmd->run();
     }
   } catch (const parafit::cli::UsageError& e) {
-    if (root) fmt::print(stderr, "parafit: error: {}\n{}\n", e.what(), usage_of(app));
+    if (root) fmt::print(stderr, "parafit: error: {}\n{}\n", shown(e.what()), usage_of(app));
     return kExitUsage;
   } catch (const parafit::AgreedError& e) {
     // Every rank throws this same error; rank 0 reports it once.
-    if (root) fmt::print(stderr, "parafit: error: {}\n", message_with_flags(e));
-    return kExitFailure;
+    if (root && e.is_usage()) fmt::print(stderr, "parafit: error: {}\n{}\n", shown(message_with_flags(e)), usage_of(app));
+    else if (root) fmt::print(stderr, "parafit: error: {}\n", shown(message_with_flags(e)));
+    return e.is_usage() ? kExitUsage : kExitFailure;
   } catch (const parafit::RankFailed&) {
     // Another rank failed and says why itself: this one only stops.
     return kExitFailure;
@@ -87,14 +112,19 @@ int run_main(int argc, char** argv) {
     // The other ranks stop at their next call instead of waiting for this one.
     if (parallel.comm().size() > 1) parallel.comm().abort(message);
     fmt::print(stderr, "parafit: error: {}{}\n",
-               parallel.comm().size() > 1 ? fmt::format("rank {}: ", parallel.comm().rank()) : "", message);
+               parallel.comm().size() > 1 ? fmt::format("rank {}: ", parallel.comm().rank()) : "", shown(message));
+    // An option's value that the library refused (an unknown model, a start for no parameter).
+    if (e.is_usage()) {
+      fmt::print(stderr, "{}\n", usage_of(app));
+      return kExitUsage;
+    }
     return kExitFailure;
   } catch (const std::bad_alloc&) {
     fmt::print(stderr, "parafit: error: out of memory\n");
     return kExitFailure;
   } catch (const std::exception& e) {
     if (parallel.comm().size() > 1) parallel.comm().abort(std::string("internal error: ") + e.what());
-    fmt::print(stderr, "parafit: internal error: {}\n", e.what());
+    fmt::print(stderr, "parafit: internal error: {}\n", shown(e.what()));
     return kExitFailure;
   }
   return kExitUsage;

@@ -25,9 +25,9 @@ class AgreedError : public Error {
 
 // Every rank passes its local error ("" if none). If any rank failed, every rank throws the same
 // AgreedError, naming the lowest failing rank: "rank 2: data.csv:17:5: non-numeric field ...".
-// With one rank the error is thrown unchanged. Call it before any collective that a failed rank
-// would otherwise never reach.
-void agree_or_throw(Communicator& comm, const std::string& error);
+// With one rank the error is thrown unchanged. The AgreedError has the failing rank's `kind`.
+// Call it before any collective that a failed rank would otherwise never reach.
+void agree_or_throw(Communicator& comm, const std::string& error, Error::Kind kind = Error::Kind::kData);
 
 // Global row index of this rank's first row, and the total number of rows, from the ranks' counts.
 struct RowLayout {

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "parafit/error.h"
+
 namespace parafit::detail {
 namespace {
 
@@ -17,7 +19,7 @@ void check_unique_in_header(const CsvText& text, const CsvHeader& header, std::s
                                names[field]);
   if (first != names.begin() + static_cast<std::ptrdiff_t>(field)) {
     text.fail_at(header.name_positions[field],
-                 fmt::format("duplicate column name '{}' (columns {} and {})", names[field],
+                 fmt::format("duplicate column name '{}' (columns {} and {})", printable(names[field], 60),
                              (first - names.begin()) + 1, field + 1));
   }
 }
@@ -47,13 +49,13 @@ ColumnPlan plan_columns(const CsvText& text, const CsvHeader& header,
     const std::string& name = wanted[k];
     if (std::find(wanted.begin(), wanted.begin() + static_cast<std::ptrdiff_t>(k), name) !=
         wanted.begin() + static_cast<std::ptrdiff_t>(k)) {
-      text.fail(fmt::format("column '{}' is requested twice", name));
+      text.fail(fmt::format("column '{}' is requested twice", printable(name)));
     }
     // The last match, so that check_unique_in_header reports a repeated name at its second use.
     const auto it = std::find(header.names.rbegin(), header.names.rend(), name);
     if (it == header.names.rend()) {
-      text.fail_at(header.line, fmt::format("no column named '{}'; columns are: {}", name,
-                                            fmt::format("{}", fmt::join(header.names, ", "))));
+      text.fail_at(header.line, fmt::format("no column named '{}'; columns are: {}", printable(name),
+                                            printable(fmt::format("{}", fmt::join(header.names, ", ")), 200)));
     }
     const auto f = static_cast<std::size_t>(header.names.rend() - it) - 1;
     check_unique_in_header(text, header, f);

@@ -3,8 +3,10 @@
 
 #include <array>
 #include <cstring>
+#include <string_view>
 
 #include "data/csv_fields.h"
+#include "parafit/error.h"
 
 namespace parafit::detail {
 namespace {
@@ -39,10 +41,40 @@ void check_delimiter(const CsvText& text, char delimiter) {
   }
 }
 
+// Bytes looked at to tell text from UTF-16 or binary: enough for any header line worth reading.
+constexpr std::size_t kSniffBytes = 4096;
+
+// A file that is not UTF-8 (or ASCII) text is named for what it looks like, before its bytes are
+// read as fields: otherwise the message would be about a "column" made of raw bytes.
+void check_looks_like_text(const CsvText& text) {
+  const std::string_view head(text.begin(),
+                              std::min<std::size_t>(kSniffBytes, static_cast<std::size_t>(text.end() - text.begin())));
+  const std::string start = "'" + printable(head.substr(0, 8)) + "'";
+  if (head.starts_with("\xFF\xFE") || head.starts_with("\xFE\xFF"))
+    text.fail("looks like UTF-16 text (it starts with the byte order mark " + start +
+              "); parafit reads UTF-8 or ASCII: save it as UTF-8");
+  std::array<std::size_t, 2> nuls{};  // NUL bytes at even and odd offsets
+  std::size_t odd_bytes = 0;          // control bytes that text does not hold
+  for (std::size_t i = 0; i < head.size(); ++i) {
+    const auto c = static_cast<unsigned char>(head[i]);
+    if (c == 0) ++nuls[i % 2];
+    else if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) ++odd_bytes;
+  }
+  // ASCII as UTF-16 is every other byte NUL.
+  const std::size_t pairs = head.size() / 2;
+  if (pairs >= 2 && std::max(nuls[0], nuls[1]) * 10 >= pairs * 9 && std::min(nuls[0], nuls[1]) * 10 <= pairs)
+    text.fail("looks like UTF-16 text (every other byte is NUL; it starts " + start +
+              "); parafit reads UTF-8 or ASCII: save it as UTF-8");
+  if (nuls[0] + nuls[1] > 0 || odd_bytes * 20 > head.size())
+    text.fail("looks like binary, not CSV text (NUL or control bytes; it starts " + start +
+              "); give a CSV file or a directory of .npy files");
+}
+
 }  // namespace
 
 CsvHeader read_header(const CsvText& text, char delimiter) {
   if (text.begin() == text.end()) text.fail("file is empty (no header row)");
+  check_looks_like_text(text);
   if (delimiter != 0) check_delimiter(text, delimiter);
 
   const char* p = text.begin();

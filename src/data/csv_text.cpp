@@ -29,27 +29,7 @@ void CsvText::fail(std::string_view message) const {
 }
 
 std::string CsvText::excerpt(const char* from, const char* to) {
-  std::string out;
-  std::size_t shown = 0;
-  for (const char* p = from; p < to; ++p, ++shown) {
-    if (shown == kMaxExcerpt) {
-      out += "...";
-      break;
-    }
-    const auto c = static_cast<unsigned char>(*p);
-    if (c == '\t') {
-      out += "\\t";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c < 0x20 || c == 0x7f) {
-      out += fmt::format("\\x{:02x}", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
+  return printable(std::string_view(from, static_cast<std::size_t>(to - from)), kMaxExcerpt);
 }
 
 std::string CsvText::rest_of_line(const char* at) const {

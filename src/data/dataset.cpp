@@ -46,8 +46,9 @@ std::optional<std::size_t> Dataset::find(std::string_view name) const {
 
 std::span<const double> Dataset::column(std::string_view name) const {
   if (const auto index = find(name)) return columns_[*index];
-  std::string message = prefix(source_) + "no column named '" + std::string(name) + "'; ";
-  message += names_.empty() ? "the dataset has no columns" : "columns are: " + fmt::format("{}", fmt::join(names_, ", "));
+  std::string message = prefix(source_) + "no column named '" + printable(name) + "'; ";
+  message += names_.empty() ? "the dataset has no columns"
+                            : "columns are: " + printable(fmt::format("{}", fmt::join(names_, ", ")), 200);
   throw Error(message);
 }
 

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <utility>
 
+#include <fmt/format.h>
+
 #include "parafit/error.h"
 
 namespace parafit::detail {
@@ -32,11 +34,26 @@ class FdGuard {
   int fd_;
 };
 
-// Reads a stream that cannot be mapped (a pipe or character device) to its end.
-std::vector<char> read_all(int fd, const std::string& path) {
+// The most a stream is read into memory: half the machine's memory. A stream that never ends
+// (`yes |`, a pipe from the zero device) then stops with a message instead of taking it all.
+std::size_t stream_limit() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return std::size_t{8} << 30;
+  return static_cast<std::size_t>(pages) / 2 * static_cast<std::size_t>(page);
+}
+
+// Reads a stream that cannot be mapped (a pipe, a socket, a character device) to its end. A
+// character device that gives a NUL byte (the zero device, a random-number device) is binary
+// and may never end: it is refused at its first chunk (a pipe may carry binary data, e.g. .npy).
+std::vector<char> read_all(int fd, const std::string& path, bool device) {
+  const std::size_t limit = stream_limit();
   std::vector<char> bytes;
   std::size_t used = 0;
   for (;;) {
+    if (used > limit)
+      throw Error(fmt::format("'{}': a stream longer than {} MiB (half this machine's memory, the most parafit holds); "
+                              "save it to a file and give that",
+                              path, limit >> 20));
     if (bytes.size() - used < 65536) bytes.resize(used + 65536 + bytes.size());
     const ssize_t n = ::read(fd, bytes.data() + used, bytes.size() - used);
     if (n == 0) break;
@@ -44,6 +61,10 @@ std::vector<char> read_all(int fd, const std::string& path) {
       if (errno == EINTR) continue;
       fail_open(path, errno);
     }
+    if (device && std::memchr(bytes.data() + used, '\0', static_cast<std::size_t>(n)) != nullptr)
+      throw Error(fmt::format("cannot read '{}': it is a character device that gives binary data (NUL bytes), not a "
+                              "file (give a file, a pipe or a directory of .npy files)",
+                              path));
     used += static_cast<std::size_t>(n);
   }
   bytes.resize(used);
@@ -60,9 +81,14 @@ MappedFile::MappedFile(const std::string& path) {
   struct stat info {};
   if (::fstat(fd, &info) != 0) fail_open(path, errno);
   if (S_ISDIR(info.st_mode)) fail_open(path, EISDIR);
+  // A disk is never data to read whole.
+  if (S_ISBLK(info.st_mode))
+    throw Error(fmt::format("cannot read '{}': it is a block device, not a file (give a file, a pipe or a directory "
+                            "of .npy files)",
+                            path));
 
   if (!S_ISREG(info.st_mode)) {
-    fallback_ = read_all(fd, path);
+    fallback_ = read_all(fd, path, S_ISCHR(info.st_mode));
     data_ = fallback_.data();
     size_ = fallback_.size();
     return;

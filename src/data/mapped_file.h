@@ -1,8 +1,11 @@
 // data/mapped_file.h — read-only view of a whole file, memory-mapped when possible.
 //
 // The CSV reader scans a file once from start to end; mapping it avoids copying it through a
-// buffer and lets the kernel read ahead (we ask for MADV_SEQUENTIAL). Files that cannot be mapped
-// (pipes, /dev/stdin) are read into memory instead, so callers see the same interface.
+// buffer and lets the kernel read ahead (we ask for MADV_SEQUENTIAL). Streams that cannot be mapped
+// (pipes, /dev/stdin from a pipe) are read into memory instead, up to half the machine's memory,
+// so callers see the same interface. A character device is read the same way (/dev/null, a
+// terminal) unless it gives NUL bytes (the zero device): that is refused at its first chunk.
+// Block devices are refused.
 #pragma once
 
 #include <cstddef>
@@ -15,7 +18,8 @@ namespace parafit::detail {
 class MappedFile {
  public:
   // Opens and maps `path`. Throws parafit::Error "cannot open 'path': reason" when the file is
-  // missing, unreadable or a directory. An empty file gives an empty view.
+  // missing, unreadable or a directory, "cannot read 'path': it is a ... device" for a
+  // block device or a binary character device, and an error for a stream longer than the limit. An empty file gives an empty view.
   explicit MappedFile(const std::string& path);
   ~MappedFile();
 

@@ -573,12 +573,12 @@ Dataset read_npy_dir(const std::string& dir, const NpyOptions& options, NpyRepor
     }
     if (std::find(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(k), name) !=
         names.begin() + static_cast<std::ptrdiff_t>(k)) {
-      fail(dir, fmt::format("column '{}' is requested twice", name));
+      fail(dir, fmt::format("column '{}' is requested twice", shown(name)));
     }
     const std::string path = column_path(dir, name);
     std::error_code ec;
     if (!fs::is_regular_file(path, ec)) {
-      fail(dir, fmt::format("no column '{}' (no file '{}'); columns are: {}", name, path,
+      fail(dir, fmt::format("no column '{}' (no file '{}'); columns are: {}", shown(name), shown(path),
                             list_names(list_npy_stems(dir))));
     }
     files.emplace_back(path);

@@ -1,5 +1,6 @@
 #include "expr/diagnostics.h"
 #include "util/edit_distance.h"
+#include "parafit/error.h"
 
 #include <fmt/format.h>
 
@@ -70,7 +71,7 @@ std::string quote(std::string_view text) {
     const auto c = static_cast<unsigned char>(text[0]);
     if (c < 0x20 || c >= 0x7F) return fmt::format("byte 0x{:02X}", unsigned(c));
   }
-  return fmt::format("'{}'", text);
+  return fmt::format("'{}'", printable(text));
 }
 
 }  // namespace parafit::expr

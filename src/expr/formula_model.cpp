@@ -46,7 +46,7 @@ class FormulaModel final : public Model {
   // A formula says nothing about plausible values of its parameters, so there is no self-start.
   std::vector<double> initial_values(std::span<const std::span<const double>>,
                                      std::span<const double>) const override {
-    throw Error(fmt::format("formula models need {} for every parameter; missing: {}", option_name("start"),
+    throw usage_error(fmt::format("formula models need {} for every parameter; missing: {}", option_name("start"),
                             fmt::join(parameters_, ", ")));
   }
 
@@ -241,7 +241,7 @@ CompiledFormula compile_formula(const FormulaSpec& spec) {
   try {
     return compile(spec);
   } catch (const FormulaError& e) {
-    throw Error(expr::format_error(spec.text, e.pos, e.what));
+    throw usage_error(expr::format_error(spec.text, e.pos, e.what));
   }
 }
 

@@ -147,7 +147,7 @@ SavedModel parse_model(const std::string& text, const std::string& source) {
     doc = json::parse(text);
   } catch (const json::parse_error& e) {
     throw Error(fmt::format("{}: invalid model file: not valid JSON (truncated or damaged?) at byte {}: {}",
-                            source, e.byte, e.what()));
+                            source, e.byte, printable(e.what())));
   }
   const Reader r(source);
   if (r.string(r.field(doc, "format", ""), "format") != kFormat)
@@ -195,7 +195,7 @@ SavedModel parse_model(const std::string& text, const std::string& source) {
     const std::string where = fmt::format("parameters[{}]", j);
     const std::string pname = r.string(r.field(params[j], "name", where), where + ".name");
     if (pname != s.model->parameter_names()[j])
-      r.fail(where + ".name", fmt::format("'{}' where model '{}' has '{}'", pname, name,
+      r.fail(where + ".name", fmt::format("'{}' where model '{}' has '{}'", printable(pname, 60), printable(name, 60),
                                           s.model->parameter_names()[j]));
     s.estimates.push_back(r.finite(r.field(params[j], "estimate", where), where + ".estimate"));
     s.fixed.push_back(r.boolean(r.field(params[j], "fixed", where), where + ".fixed"));

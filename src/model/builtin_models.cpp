@@ -98,8 +98,8 @@ std::unique_ptr<Model> make_poly_by_name(std::string_view name) {
       best = std::string(f.name);
     }
   }
-  throw Error(fmt::format("unknown model '{}'; did you mean '{}'? (parafit models lists them)",
-                          name, best));
+  throw usage_error(fmt::format("unknown model '{}'; did you mean '{}'? (parafit models lists them)",
+                                printable(name, 60), best));
 }
 
 }  // namespace
@@ -122,7 +122,7 @@ const std::vector<ModelInfo>& builtin_models() {
 std::unique_ptr<Model> make_builtin_model(std::string_view name) {
   if (name.starts_with(kPolyPrefix)) return make_poly_by_name(name);
   if (name == "poly") {
-    throw Error(
+    throw usage_error(
         fmt::format("model 'poly' needs a degree: write poly:k with k {}, e.g. poly:2",
                     degree_range()));
   }

@@ -25,21 +25,21 @@ const char* to_string(Precision p) { return p == Precision::kFloat32 ? "float32"
 Activation parse_activation(std::string_view text) {
   for (Activation a : {Activation::kTanh, Activation::kRelu, Activation::kSigmoid, Activation::kGelu})
     if (text == to_string(a)) return a;
-  throw Error(fmt::format("unknown activation '{}' (use tanh, relu, sigmoid or gelu)", text));
+  throw usage_error(fmt::format("unknown activation '{}' (use tanh, relu, sigmoid or gelu)", printable(text, 60)));
 }
 
 Precision parse_precision(std::string_view text) {
   if (text == "float32" || text == "f32") return Precision::kFloat32;
   if (text == "float64" || text == "f64") return Precision::kFloat64;
-  throw Error(fmt::format("unknown precision '{}' (use float32 or float64)", text));
+  throw usage_error(fmt::format("unknown precision '{}' (use float32 or float64)", printable(text, 60)));
 }
 
 bool is_mlp_name(std::string_view model) { return model == "mlp" || model.starts_with("mlp:"); }
 
 std::vector<std::size_t> parse_mlp_hidden(std::string_view model) {
   constexpr const char* kForm = "write the hidden layer widths after 'mlp:', e.g. mlp:64,64";
-  if (!is_mlp_name(model)) throw Error(fmt::format("'{}' is not an MLP ({})", model, kForm));
-  if (model == "mlp" || model == "mlp:") throw Error(fmt::format("'{}': no hidden layers ({})", model, kForm));
+  if (!is_mlp_name(model)) throw usage_error(fmt::format("'{}' is not an MLP ({})", printable(model, 60), kForm));
+  if (model == "mlp" || model == "mlp:") throw usage_error(fmt::format("'{}': no hidden layers ({})", model, kForm));
   std::vector<std::size_t> widths;
   std::string_view rest = model.substr(4);
   std::size_t column = 5;  // 1-based position of the token in `model`
@@ -49,8 +49,9 @@ std::vector<std::size_t> parse_mlp_hidden(std::string_view model) {
     std::size_t w = 0;
     const auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), w);
     if (token.empty() || ec != std::errc() || end != token.data() + token.size() || w < 1 || w > 65536)
-      throw Error(fmt::format("'{}': bad layer width '{}' at column {} (each width is a whole number from 1 to 65536; {})",
-                              model, token, column, kForm));
+      throw usage_error(fmt::format("{}: '{}': bad layer width '{}' at column {} (each width is a whole number from 1 "
+                                    "to 65536; {})",
+                                    option_name("model.name"), printable(model, 60), printable(token, 20), column, kForm));
     widths.push_back(w);
     if (comma == std::string_view::npos) break;
     rest = rest.substr(comma + 1);

@@ -17,23 +17,26 @@ std::span<std::byte> bytes_of(std::vector<double>& v) {
 
 }  // namespace
 
-void agree_or_throw(Communicator& comm, const std::string& error) {
+void agree_or_throw(Communicator& comm, const std::string& error, Error::Kind kind) {
   if (comm.size() == 1) {
-    if (!error.empty()) throw Error(error);
+    if (!error.empty()) throw Error(error, kind);
     return;
   }
-  // Which ranks failed, and how long their messages are (0: this rank did not fail).
-  const std::int64_t mine = error.empty() ? 0 : std::int64_t(error.size()) + 1;
+  // Which ranks failed, how long their messages are and of which kind: 2 * (length + 1) + usage
+  // (0: this rank did not fail).
+  const std::int64_t mine =
+      error.empty() ? 0 : 2 * (std::int64_t(error.size()) + 1) + (kind == Error::Kind::kUsage ? 1 : 0);
   std::vector<std::int64_t> failed(std::size_t(comm.size()));
   comm.allgather<std::int64_t>(std::span(&mine, 1), std::span(failed));
   const auto first = std::find_if(failed.begin(), failed.end(), [](std::int64_t n) { return n != 0; });
   if (first == failed.end()) return;
   const int root = int(first - failed.begin());
-  std::string message = comm.rank() == root ? error : std::string(std::size_t(*first - 1), '\0');
+  std::string message = comm.rank() == root ? error : std::string(std::size_t(*first / 2 - 1), '\0');
   comm.broadcast(std::as_writable_bytes(std::span(message)), root);
   const auto others = std::count_if(failed.begin(), failed.end(), [](std::int64_t n) { return n != 0; }) - 1;
   throw AgreedError(fmt::format("rank {}: {}{}", root, message,
-                          others > 0 ? fmt::format(" (and {} other rank(s) failed)", others) : ""));
+                                others > 0 ? fmt::format(" (and {} other rank(s) failed)", others) : ""),
+                    *first % 2 == 1 ? Error::Kind::kUsage : Error::Kind::kData);
 }
 
 namespace {

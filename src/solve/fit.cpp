@@ -33,6 +33,7 @@ FitResult fit(const Dataset& data, const FitSpec& spec, const Context& context) 
   // agreed on below, so no rank is left waiting for one that has stopped.
   std::string local_error;
   const RowLayout layout = row_layout(comm, data.rows());  // this rank's first row, for messages
+  Error::Kind local_kind = Error::Kind::kData;
   try {
     resolved = resolve_model(data, spec.model, spec.x, spec.y, spec.params, layout.offset);
     const Model& model = *resolved.model;
@@ -47,15 +48,15 @@ FitResult fit(const Dataset& data, const FitSpec& spec, const Context& context) 
     problem.fixed.assign(p, false);
     for (const auto& [name, value] : spec.start) {
       const std::size_t j = parameter_index(model, name, option_name("start").c_str());
-      if (given[j]) throw Error(fmt::format("{}: parameter '{}' given twice", option_name("start"), name));
+      if (given[j]) throw usage_error(fmt::format("{}: parameter '{}' given twice", option_name("start"), name));
       given[j] = true;
       start[j] = value;
     }
     for (const auto& [name, value] : spec.fix) {
       const std::size_t j = parameter_index(model, name, option_name("fix").c_str());
-      if (problem.fixed[j]) throw Error(fmt::format("{}: parameter '{}' given twice", option_name("fix"), name));
+      if (problem.fixed[j]) throw usage_error(fmt::format("{}: parameter '{}' given twice", option_name("fix"), name));
       if (given[j])
-        throw Error(fmt::format("parameter '{}' is both fixed ({}) and started ({}); give it once",
+        throw usage_error(fmt::format("parameter '{}' is both fixed ({}) and started ({}); give it once",
                                 name, option_name("fix"), option_name("start")));
       given[j] = true;
       problem.fixed[j] = true;
@@ -65,14 +66,24 @@ FitResult fit(const Dataset& data, const FitSpec& spec, const Context& context) 
     std::vector<bool> bounded(p, false);
     for (const auto& [name, box] : spec.bounds) {
       const std::size_t j = parameter_index(model, name, option_name("bounds").c_str());
-      if (bounded[j]) throw Error(fmt::format("{}: parameter '{}' given twice", option_name("bounds"), name));
+      if (bounded[j]) throw usage_error(fmt::format("{}: parameter '{}' given twice", option_name("bounds"), name));
       bounded[j] = true;
       problem.bounds[j] = box;
     }
+    // A value the user gave outside the bounds the user gave: named by the option that gave it.
+    for (std::size_t j = 0; j < p; ++j) {
+      const ParameterBounds b = problem.bounds[j];
+      if (given[j] && !(start[j] >= b.lower && start[j] <= b.upper))
+        throw usage_error(fmt::format("{}: {} value of parameter '{}' is {}, outside its bounds [{}, {}] ({})",
+                                      option_name(problem.fixed[j] ? "fix" : "start"),
+                                      problem.fixed[j] ? "fixed" : "start", model.parameter_names()[j], start[j],
+                                      b.lower, b.upper, option_name("bounds")));
+    }
   } catch (const Error& e) {
     local_error = e.marked();
+    local_kind = e.kind();
   }
-  agree_or_throw(comm, local_error);
+  agree_or_throw(comm, local_error, local_kind);
   problem.first_row = layout.offset;
   if (comm.size() > 1 && data.rows() > 0 && layout.offset % std::max<std::size_t>(context.chunk_rows, 1) != 0)
     local_error = "rank's rows do not start at a chunk boundary: call align_to_chunks first";
@@ -91,7 +102,7 @@ FitResult fit(const Dataset& data, const FitSpec& spec, const Context& context) 
     if (!given[j]) missing.push_back(model.parameter_names()[j]);
   if (!missing.empty()) {
     if (looks_like_formula(spec.model))
-      throw Error(fmt::format("formula models have no self-start rule: give {} for {}", option_name("start"),
+      throw usage_error(fmt::format("formula models have no self-start rule: give {} for {}", option_name("start"),
                               fmt::join(missing, ", ")));
     std::vector<std::span<const double>> columns(problem.inputs.begin(), problem.inputs.end());
     columns.push_back(problem.y);

@@ -15,8 +15,8 @@ std::size_t parameter_index(const Model& model, const std::string& name, const c
   const auto& names = model.parameter_names();
   const auto it = std::find(names.begin(), names.end(), name);
   if (it == names.end())
-    throw Error(fmt::format("{}: model '{}' has no parameter '{}'; its parameters are: {}", what,
-                            model.name(), name, fmt::join(names, ", ")));
+    throw usage_error(fmt::format("{}: model '{}' has no parameter '{}'; its parameters are: {}", what,
+                                  model.name(), printable(name), fmt::join(names, ", ")));
   return std::size_t(it - names.begin());
 }
 
@@ -32,13 +32,13 @@ ResolvedModel resolve_model(const Dataset& data, const std::string& model, const
   ResolvedModel r;
   if (!looks_like_formula(spec.model)) {
     if (!spec.params.empty())
-      throw Error(fmt::format("parameter names ({}) are for formula models; built-in model '{}' "
-                              "names its own parameters",
-                              option_name("params"), spec.model));
+      throw usage_error(fmt::format("parameter names ({}) are for formula models; built-in model '{}' "
+                                    "names its own parameters",
+                                    option_name("params"), spec.model));
     r.model = make_builtin_model(spec.model);
     r.inputs = spec.x.empty() ? std::vector<std::string>{"x"} : spec.x;
     if (r.inputs.size() != r.model->num_inputs())
-      throw Error(fmt::format("model '{}' takes {} input column(s), but {} given with {}",
+      throw usage_error(fmt::format("model '{}' takes {} input column(s), but {} given with {}",
                               r.model->name(), r.model->num_inputs(), r.inputs.size(), option_name("x")));
     r.response = spec.y;
     r.response_columns = {spec.y};

@@ -106,7 +106,7 @@ TrainState read_checkpoint(const std::string& path, const std::string& fingerpri
   try {
     j = json::parse(buffer.str());
   } catch (const json::parse_error& e) {
-    throw Error(fmt::format("checkpoint '{}' is damaged or truncated (not valid JSON: {})", path, e.what()));
+    throw Error(fmt::format("checkpoint '{}' is damaged or truncated (not valid JSON: {})", path, printable(e.what())));
   }
   try {
     if (!j.is_object() || j.value("format", "") != kFormat)

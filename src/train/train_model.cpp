@@ -106,7 +106,7 @@ std::vector<double> starting_weights(const TrainModel& m, const TrainSpec& spec,
   try {
     for (const auto& [name, value] : spec.model.start) {
       const std::size_t j = parameter_index(model, name, option_name("model.start").c_str());
-      if (given[j]) throw Error(fmt::format("{}: parameter '{}' given twice", option_name("model.start"), name));
+      if (given[j]) throw usage_error(fmt::format("{}: parameter '{}' given twice", option_name("model.start"), name));
       given[j] = true;
       theta0[j] = value;
     }
@@ -115,7 +115,7 @@ std::vector<double> starting_weights(const TrainModel& m, const TrainSpec& spec,
       if (!given[j]) missing.push_back(model.parameter_names()[j]);
     if (!missing.empty()) {
       if (looks_like_formula(spec.model.name))
-        throw Error(fmt::format("formula models have no self-start rule: give {} for {}", option_name("model.start"),
+        throw usage_error(fmt::format("formula models have no self-start rule: give {} for {}", option_name("model.start"),
                                 fmt::join(missing, ", ")));
       std::vector<std::span<const double>> columns = m.curve_inputs;
       columns.push_back(m.curve_y);
@@ -128,7 +128,7 @@ std::vector<double> starting_weights(const TrainModel& m, const TrainSpec& spec,
   } catch (const AgreedError&) {
     throw;
   } catch (const Error& e) {
-    throw AgreedError(e.marked());
+    throw AgreedError(e.marked(), e.kind());
   }
   return theta0;
 }

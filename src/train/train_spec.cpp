@@ -67,15 +67,15 @@ void validate(const TrainSpec& spec) {
   std::string why;
   if (!spec.model.IsValid(&why) || !spec.optimizer.IsValid(&why) || !spec.trainer.IsValid(&why) ||
       !spec.checkpoint.IsValid(&why))
-    throw Error(why);
+    throw usage_error(why);
   if (!spec.optimizer.is_step_optimizer()) {
     if (!spec.checkpoint.path.empty() || !spec.checkpoint.resume.empty())
-      throw Error(fmt::format("{} and {} are for the mini-batch optimizers (sgd, adam, adamw), not lbfgs",
+      throw usage_error(fmt::format("{} and {} are for the mini-batch optimizers (sgd, adam, adamw), not lbfgs",
                               option_name("checkpoint.path"), option_name("checkpoint.resume")));
     if (spec.trainer.accumulate != 1)
-      throw Error(fmt::format("{} is for the mini-batch optimizers, not lbfgs", option_name("trainer.accumulate")));
+      throw usage_error(fmt::format("{} is for the mini-batch optimizers, not lbfgs", option_name("trainer.accumulate")));
     if (spec.trainer.shard_optimizer == TrainerOptions::ShardOptimizer::kOn)
-      throw Error(fmt::format("{} is for the mini-batch optimizers, not lbfgs", option_name("trainer.shard_optimizer")));
+      throw usage_error(fmt::format("{} is for the mini-batch optimizers, not lbfgs", option_name("trainer.shard_optimizer")));
   }
 }
 

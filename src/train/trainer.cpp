@@ -156,12 +156,14 @@ void Trainer::Init() {
   redistribute_rows(s.local, comm, bounds);
 
   std::string local_error;
+  Error::Kind local_kind = Error::Kind::kData;
   try {
     s.model = detail::resolve_train_model(spec.model, s.local);
   } catch (const Error& e) {
     local_error = e.marked();
+    local_kind = e.kind();
   }
-  agree_or_throw(comm, local_error);
+  agree_or_throw(comm, local_error, local_kind);
 
   detail::StrataRows rows = detail::split_strata(s.plan, comm, bounds[std::size_t(comm.rank())], s.local.rows(),
                                                  spec.trainer.seed, spec.trainer.validation_fraction);

@@ -36,9 +36,10 @@ std::string render_options(std::string_view marked, const std::function<std::str
   return out;
 }
 
-Error::Error(const std::string& message)
+Error::Error(const std::string& message, Kind kind)
     : std::runtime_error(render_options(message, [](std::string_view name) { return "`" + std::string(name) + "`"; })),
-      marked_(message) {}
+      marked_(message),
+      kind_(kind) {}
 
 std::string marked_message(const std::exception& e) {
   if (const auto* error = dynamic_cast<const Error*>(&e)) return error->marked();
