@@ -17,6 +17,7 @@
 #include "parafit/table.h"
 #include "parafit/train.h"
 #include "option_flags.h"
+#include "rank_timeout.h"
 #include "test_seam.h"
 
 namespace parafit::cli {
@@ -97,6 +98,7 @@ class TrainCommand final : public Command {
         ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
     app->add_option("--max-iterations", spec_.optimizer.lbfgs.max_iterations, "L-BFGS iteration limit")->capture_default_str();
     app->add_option("--threads", threads_, "Worker threads per rank (default: all cores)")->check(CLI::Range(1, 4096));
+    add_rank_timeout_option(*app, rank_timeout);
     app->add_option("--shard-optimizer", shard_,
                     "ZeRO-1 across MPI ranks: each rank keeps and updates only its slice of the optimizer state "
                     "(the same weights, bit for bit): auto (on for models of at least " +
@@ -170,7 +172,10 @@ class TrainCommand final : public Command {
     std::size_t steps = 0;
     const TrainResult result = train(std::move(data), spec_, ctx, [&](const TrainProgress& p) {
       if (root) printer(p);
-      if (!p.epoch_end) ++steps;
+      if (!p.epoch_end) {
+        ++steps;
+        if (test_seam().after_step) test_seam().after_step(comm.rank(), steps);
+      }
       return stop_after == 0 || steps < stop_after;
     });
 

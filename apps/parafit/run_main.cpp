@@ -13,6 +13,7 @@
 #include "parafit/distributed.h"
 #include "parafit/error.h"
 #include "option_flags.h"
+#include "rank_timeout.h"
 #include "run_main.h"
 
 namespace {
@@ -70,6 +71,7 @@ int run_main(int argc, char** argv) {
       if (!app.got_subcommand(cmd->app)) continue;
       if (!root && !cmd->runs_on_every_rank()) return 0;
       cmd->parallel = &parallel;
+      parallel.set_rank_timeout(rank_timeout(cmd->rank_timeout));
       return cmd->run();
     }
   } catch (const parafit::cli::UsageError& e) {
@@ -78,6 +80,13 @@ int run_main(int argc, char** argv) {
   } catch (const parafit::AgreedError& e) {
     // Every rank throws this same error; rank 0 reports it once.
     if (root) fmt::print(stderr, "parafit: error: {}\n", message_with_flags(e));
+    return kExitFailure;
+  } catch (const parafit::TimedOut& e) {
+    // A rank does not answer: the others could not finish together (MPI_Finalize waits for every
+    // rank), so this one, the only one to report it, ends the job.
+    fmt::print(stderr, "parafit: error: {} (--rank-timeout or PARAFIT_RANK_TIMEOUT set how long ranks wait)\n",
+               e.what());
+    parallel.abort_job(kExitFailure);
     return kExitFailure;
   } catch (const parafit::RankFailed&) {
     // Another rank failed and says why itself: this one only stops.

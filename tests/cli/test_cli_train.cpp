@@ -249,6 +249,26 @@ TEST(CliTrainMpi, ResumeOnAnotherNumberOfRanks) {
   EXPECT_EQ(a["history"], b["history"]);
 }
 
+// A rank killed by SIGKILL after its checkpoint: resuming on another number of ranks gives the
+// weights and history of the run that was never interrupted, bit for bit.
+TEST(CliTrainMpi, ResumeAfterSigkillOnAnotherNumberOfRanks) {
+  const auto dir = scratch_dir();
+  const std::string data = decay_csv(dir, 6000);
+  const std::string common = "train --data '" + data + "' --model exp-decay --lr 0.02 --epochs 2 ";
+  ASSERT_EQ(run_parafit(common + "--json '" + dir + "/whole.json'", dir).code, 0);
+  const auto killed = run_mpi(3, common + "--checkpoint '" + dir + "/c.ckpt' --checkpoint-every 10", dir,
+                              "PARAFIT_TESTING_KILL_RANK=2 PARAFIT_TESTING_AT_STEP=25");
+  EXPECT_NE(killed.code, 0) << killed.err;
+  EXPECT_TRUE(has(killed.err, "killing itself with SIGKILL after step 25")) << killed.err;
+  const auto resumed = run_mpi(2, common + "--resume '" + dir + "/c.ckpt' --json '" + dir + "/r.json'", dir);
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_TRUE(has(resumed.out, "Resumed:    from step 20")) << resumed.out;
+  const json a = without_timings(json::parse(read_file(dir + "/whole.json")));
+  const json b = without_timings(json::parse(read_file(dir + "/r.json")));
+  EXPECT_EQ(a["parameters"], b["parameters"]);
+  EXPECT_EQ(a["history"], b["history"]);
+}
+
 // Failures end every rank with one message, never a hang: a bad line in the last rank's shard, a
 // checkpoint that cannot be written (rank 0 fails, the others must not wait), a rank that dies.
 TEST(CliTrainMpi, FailuresStopEveryRank) {

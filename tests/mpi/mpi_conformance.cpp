@@ -20,9 +20,12 @@ using parafit::conformance::CheckFailed;
 using parafit::conformance::ConformanceCheck;
 
 // What only the MPI backend has: Options::timeout. Rank 0 waits for a message that never comes;
-// after 300 ms it throws Error naming the call and aborts the communicator, so the other ranks'
-// next calls throw RankFailed naming rank 0 and that reason.
-void check_timeout(parafit::Communicator& comm) {
+// after 300 ms it pings the others, throws TimedOut naming the call (and the ranks that did not
+// answer its ping) and aborts the communicator, so the other ranks' next calls throw RankFailed
+// naming rank 0 and that reason. `others_busy`: the other ranks sleep past the ping's window, so
+// the message names them; otherwise they wait in a barrier with the same timeout, time out too,
+// answer each other's pings, and leave the report to rank 0 (the lowest).
+void check_timeout(parafit::Communicator& comm, bool others_busy) {
   using parafit::conformance::require;
   parafit::MpiCommunicator::Options options;
   options.timeout = std::chrono::milliseconds(300);
@@ -33,24 +36,31 @@ void check_timeout(parafit::Communicator& comm) {
     try {
       quick.irecv(never, quick.size() - 1, 7).wait();
       require(false, comm, "irecv returned a message nobody sent");
-    } catch (const parafit::RankFailed& e) {
-      require(false, comm, std::string("RankFailed instead of the timeout: ") + e.what());
+    } catch (const parafit::TimedOut& e) {
+      std::string expected = "rank 0: irecv(8 bytes) from rank " + std::to_string(quick.size() - 1) +
+                             ", tag 7 timed out after 300 ms";
+      if (others_busy) {
+        std::string ranks;
+        for (int r = 1; r < quick.size(); ++r) ranks += (r > 1 ? ", " : "") + std::to_string(r);
+        expected += quick.size() > 2 ? ": ranks " + ranks + " do not answer" : ": rank 1 does not answer";
+        expected += " (hung, stopped, or busy for longer than that)";
+      }
+      require(e.what() == expected, comm, std::string("timeout message: ") + e.what());
     } catch (const parafit::Error& e) {
-      const std::string what = e.what();
-      require(what == "rank 0: irecv(8 bytes) from rank " + std::to_string(quick.size() - 1) +
-                          ", tag 7 timed out after 300 ms",
-              comm, "timeout message: " + what);
+      require(false, comm, std::string("not TimedOut: ") + e.what());
     }
     const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     require(took >= 0.29 && took < 5, comm, "timed out after " + std::to_string(took) + " s");
   } else {
-    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    if (others_busy) std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     try {
       quick.barrier();
       require(false, comm, "barrier after rank 0 timed out returned");
     } catch (const parafit::RankFailed& e) {
       require(e.failed_rank() == 0 && std::string(e.reason()).find("timed out after 300 ms") != std::string::npos, comm,
               std::string("RankFailed: ") + e.what());
+    } catch (const parafit::Error& e) {
+      require(false, comm, std::string("not RankFailed: ") + e.what());
     }
   }
 }
@@ -84,7 +94,9 @@ int main(int argc, char** argv) {
     parafit::MpiCommunicator agree;  // only for the verdicts
     world_rank = agree.rank();
     std::vector<ConformanceCheck> checks = parafit::conformance::conformance_checks();
-    checks.push_back({"mpi_timeout_fails_the_communicator", 1, check_timeout});
+    checks.push_back({"mpi_timeout_names_the_ranks_that_do_not_answer", 2,
+                      [](parafit::Communicator& c) { check_timeout(c, true); }});
+    checks.push_back({"mpi_timeouts_together_report_once", 2, [](parafit::Communicator& c) { check_timeout(c, false); }});
     std::int64_t failed_checks = 0;
     for (const ConformanceCheck& check : checks) {
       if (agree.size() < check.min_ranks) {
