@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -179,6 +180,34 @@ TEST(CliMpi, TheRankTimeoutComesFromTheEnvironmentToo) {
 #else
 TEST(CliMpi, SkippedWithoutMpi) { GTEST_SKIP() << "parafit was built without MPI"; }
 #endif
+
+// --rank-timeout and PARAFIT_RANK_TIMEOUT are checked on every run, MPI or not: a bad value is a
+// usage error naming the flag or the variable, and --help says what they do.
+TEST(CliRankTimeout, BadValuesAreUsageErrorsAndHelpExplains) {
+  const auto dir = scratch_dir();
+  const auto has = [](const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; };
+  for (const char* cmd : {"fit", "train"}) {
+    const auto help = run_parafit(std::string(cmd) + " --help", dir);
+    EXPECT_TRUE(has(help.out, "--rank-timeout")) << help.out;
+    EXPECT_TRUE(has(help.out, "PARAFIT_RANK_TIMEOUT")) << help.out;
+    const auto negative = run_parafit(std::string(cmd) + " --data none.csv --model exp-decay --rank-timeout -1", dir);
+    EXPECT_EQ(negative.code, 2) << negative.err;
+    EXPECT_TRUE(has(negative.err, "--rank-timeout")) << negative.err;
+  }
+  write_file(dir + "/d.csv", "x,y\n0,3\n1,1.4\n2,0.7\n3,0.55\n4,0.51\n");
+  ::setenv("PARAFIT_RANK_TIMEOUT", "soon", 1);
+  const auto bad = run_parafit("fit --data '" + dir + "/d.csv' --model exp-decay", dir);
+  ::setenv("PARAFIT_RANK_TIMEOUT", "-3", 1);
+  const auto negative = run_parafit("fit --data '" + dir + "/d.csv' --model exp-decay", dir);
+  ::setenv("PARAFIT_RANK_TIMEOUT", "5", 1);
+  const auto good = run_parafit("fit --data '" + dir + "/d.csv' --model exp-decay", dir);
+  ::unsetenv("PARAFIT_RANK_TIMEOUT");
+  EXPECT_EQ(bad.code, 2) << bad.err;
+  EXPECT_TRUE(has(bad.err, "PARAFIT_RANK_TIMEOUT: 'soon' is not a finite number")) << bad.err;
+  EXPECT_EQ(negative.code, 2) << negative.err;
+  EXPECT_TRUE(has(negative.err, "PARAFIT_RANK_TIMEOUT: '-3' is not a number of seconds in [0, 1000000]")) << negative.err;
+  EXPECT_EQ(good.code, 0) << good.err;
+}
 
 }  // namespace
 }  // namespace parafit::testing
