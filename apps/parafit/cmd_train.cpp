@@ -110,7 +110,8 @@ class TrainCommand final : public Command {
     app->add_option("--checkpoint", spec_.checkpoint.path, "Write the full training state to this file (atomically)");
     app->add_option("--checkpoint-every", spec_.checkpoint.every,
                     "Steps between checkpoints (default: at the end of each epoch)");
-    app->add_option("--resume", spec_.checkpoint.resume, "Continue from a checkpoint written with the same settings");
+    app->add_option("--resume", spec_.checkpoint.resume, "Continue from a checkpoint written with the same settings (--epochs may grow, unless the schedule is "
+                    "cosine)");
     app->add_flag("--drop-missing", drop_missing_, "Drop rows with empty, NaN or Inf fields instead of failing");
     app->add_option("--delimiter", delimiter_, "Field delimiter (default: detect , tab ;)");
   }

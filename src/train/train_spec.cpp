@@ -109,7 +109,9 @@ std::string fingerprint(const TrainSpec& spec, const TrainLayout& layout) {
   j["schedule"] = o.schedule.describe();
   j["batch"] = t.batch;
   j["accumulate"] = t.accumulate;
-  j["epochs"] = t.epochs;
+  // More epochs extend a run (--resume with a larger --epochs), unless the schedule spans them all:
+  // a cosine's every step depends on the run's length.
+  if (o.schedule.kind == LearningRateSchedule::Kind::kCosine) j["epochs"] = t.epochs;
   j["strata"] = layout.strata;
   j["rows"] = layout.rows;
   j["validation_fraction"] = t.validation_fraction;

@@ -156,6 +156,37 @@ TEST(CliTrain, InterruptedRunResumesToTheSameResult) {
   EXPECT_TRUE(has(other.err, "learning_rate")) << other.err;
 }
 
+// --resume with a larger --epochs extends a finished run: 3 epochs, then 2 more from its last
+// checkpoint, give the bits of 5 epochs in one go, for schedules that do not depend on the run's
+// length (constant, step). A cosine spans the run's epochs, so extending it is refused, naming
+// why; fewer epochs than the checkpoint has done are refused too.
+TEST(CliTrain, ResumeExtendsARunWithMoreEpochs) {
+  const auto dir = scratch_dir();
+  const std::string data = decay_csv(dir, 3000);
+  for (const std::string schedule : {"constant", "step:2:0.5"}) {
+    const std::string common = "train --data '" + data + "' --model exp-decay --lr 0.02 --schedule " + schedule + " ";
+    const auto whole = run_parafit(common + "--epochs 5 --json '" + dir + "/whole.json'", dir);
+    ASSERT_EQ(whole.code, 0) << whole.err;
+    const auto first = run_parafit(common + "--epochs 3 --checkpoint '" + dir + "/c.ckpt'", dir);
+    ASSERT_EQ(first.code, 0) << first.err;
+    const auto more = run_parafit(common + "--epochs 5 --resume '" + dir + "/c.ckpt' --json '" + dir + "/more.json'", dir);
+    ASSERT_EQ(more.code, 0) << schedule << "\n" << more.err;
+    const json a = without_timings(json::parse(read_file(dir + "/whole.json")));
+    const json b = without_timings(json::parse(read_file(dir + "/more.json")));
+    EXPECT_EQ(a["parameters"], b["parameters"]) << schedule;
+    EXPECT_EQ(a["history"], b["history"]) << schedule;
+    EXPECT_EQ(b["history"].size(), 5u) << schedule;
+    const auto fewer = run_parafit(common + "--epochs 2 --resume '" + dir + "/c.ckpt'", dir);
+    EXPECT_EQ(fewer.code, 1) << fewer.err;
+    EXPECT_TRUE(has(fewer.err, "past this run's 2 epochs")) << fewer.err;
+  }
+  const std::string cosine = "train --data '" + data + "' --model exp-decay --lr 0.02 --schedule cosine ";
+  ASSERT_EQ(run_parafit(cosine + "--epochs 3 --checkpoint '" + dir + "/cos.ckpt'", dir).code, 0);
+  const auto extended = run_parafit(cosine + "--epochs 5 --resume '" + dir + "/cos.ckpt'", dir);
+  EXPECT_EQ(extended.code, 1) << extended.err;
+  EXPECT_TRUE(has(extended.err, "epochs: checkpoint 3 vs now 5 (a cosine schedule spans the run's epochs")) << extended.err;
+}
+
 TEST(CliTrain, MlpSavedAndPredictedReproducesItsTrainingLoss) {
   const auto dir = scratch_dir();
   const std::string data = mlp_csv(dir);
