@@ -16,6 +16,7 @@
 #include "parafit/report.h"
 #include "parafit/table.h"
 #include "parafit/train.h"
+#include "init_from.h"
 #include "option_flags.h"
 #include "rank_timeout.h"
 #include "test_seam.h"
@@ -112,6 +113,9 @@ class TrainCommand final : public Command {
                     "Steps between checkpoints (default: at the end of each epoch)");
     app->add_option("--resume", spec_.checkpoint.resume, "Continue from a checkpoint written with the same settings (--epochs may grow, unless the schedule is "
                     "cosine)");
+    app->add_option("--init-from", init_from_,
+                    "Fine-tune a model saved by --save: start from its weights (fresh optimizer state); it must be "
+                    "the model --model asks for, and its inputs, response and activation are the defaults");
     app->add_flag("--drop-missing", drop_missing_, "Drop rows with empty, NaN or Inf fields instead of failing");
     app->add_option("--delimiter", delimiter_, "Field delimiter (default: detect , tab ;)");
   }
@@ -125,6 +129,11 @@ class TrainCommand final : public Command {
     try {
       spec_.model.activation = parse_activation(activation_);
       spec_.model.precision = parse_precision(precision_);
+      if (!init_from_.empty())
+        apply_init_from(init_from_, spec_.model,
+                        {app->count("--x") > 0, app->count("--y") > 0, app->count("--params") > 0,
+                         app->count("--activation") > 0, app->count("--precision") > 0},
+                        parallel->comm());
       spec_.optimizer.schedule = [&] {
         LearningRateSchedule s = parse_schedule(schedule_);
         s.warmup_steps = spec_.optimizer.schedule.warmup_steps;
@@ -138,6 +147,8 @@ class TrainCommand final : public Command {
                                       : shard_ == "off" ? TrainerOptions::ShardOptimizer::kOff
                                                         : TrainerOptions::ShardOptimizer::kAuto;
       validate(spec_);
+    } catch (const AgreedError&) {
+      throw;  // --init-from's file cannot be read: bad input, not bad usage
     } catch (const Error& e) {
       throw UsageError(message_with_flags(e));
     }
@@ -235,7 +246,7 @@ class TrainCommand final : public Command {
   }
 
   TrainSpec spec_;
-  std::string data_, x_, json_, save_, delimiter_, activation_ = "tanh", precision_ = "float32",
+  std::string data_, x_, json_, save_, init_from_, delimiter_, activation_ = "tanh", precision_ = "float32",
                                                    schedule_ = "constant", shard_ = "auto";
   std::vector<std::string> start_, params_;
   double weight_decay_ = 0;

@@ -9,7 +9,7 @@ namespace parafit::cli {
 namespace {
 
 // Library option (FitSpec, TrainSpec) -> flag of `parafit fit` / `parafit train`.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 36> kFlags{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 37> kFlags{{
     {"model", "--model"},
     {"x", "--x"},
     {"y", "--y"},
@@ -45,6 +45,7 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 36> kFlags{{
     {"checkpoint.path", "--checkpoint"},
     {"checkpoint.every", "--checkpoint-every"},
     {"checkpoint.resume", "--resume"},
+    {"model.initial", "--init-from"},
     {"threads", "--threads"},
 }};
 

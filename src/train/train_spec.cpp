@@ -23,6 +23,9 @@ bool TrainModelOptions::IsValid(std::string* why) const {
   if (!is_mlp_name(name) && precision != Precision::kFloat32)
     return fail(why, fmt::format("{} is for MLP models; built-in and formula models train in float64",
                                  option_name("model.precision")));
+  if (initial && !start.empty())
+    return fail(why, fmt::format("{} and {} both give the starting weights: give one", option_name("model.start"),
+                                 option_name("model.initial")));
   return true;
 }
 
@@ -68,6 +71,9 @@ void validate(const TrainSpec& spec) {
   if (!spec.model.IsValid(&why) || !spec.optimizer.IsValid(&why) || !spec.trainer.IsValid(&why) ||
       !spec.checkpoint.IsValid(&why))
     throw Error(why);
+  if (spec.model.initial && !spec.checkpoint.resume.empty())
+    throw Error(fmt::format("{} and {} both give the starting weights: give one", option_name("checkpoint.resume"),
+                            option_name("model.initial")));
   if (!spec.optimizer.is_step_optimizer()) {
     if (!spec.checkpoint.path.empty() || !spec.checkpoint.resume.empty())
       throw Error(fmt::format("{} and {} are for the mini-batch optimizers (sgd, adam, adamw), not lbfgs",

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -219,6 +220,99 @@ TEST(CliTrain, MlpSavedAndPredictedReproducesItsTrainingLoss) {
   const auto broken = run_parafit("predict --model-file '" + dir + "/broken.model' --data '" + data + "'", dir);
   EXPECT_EQ(broken.code, 1);
   EXPECT_TRUE(has(broken.err, "invalid model file")) << broken.err;
+}
+
+// --init-from fine-tunes a saved model: training starts from its weights. With a learning rate
+// too small to move them, the run ends where the saved model was: a curve keeps its estimates;
+// an MLP keeps its predictions even on other rows (its standardisation comes from the file, not
+// from the new rows), and its loss is the trained one, not a fresh network's.
+TEST(CliTrain, InitFromStartsFromASavedModel) {
+  const auto dir = scratch_dir();
+  const std::string data = decay_csv(dir, 3000);
+  ASSERT_EQ(run_parafit("train --data '" + data + "' --model exp-decay --lr 0.02 --epochs 3 --save '" + dir +
+                            "/c.model'", dir).code, 0);
+  const json saved = json::parse(read_file(dir + "/c.model"));
+  const auto tuned = run_parafit("train --data '" + data + "' --model exp-decay --lr 1e-12 --epochs 1 --init-from '" +
+                                     dir + "/c.model' --json '" + dir + "/t.json'", dir);
+  ASSERT_EQ(tuned.code, 0) << tuned.err;
+  const json t = json::parse(read_file(dir + "/t.json"));
+  for (const auto& p : saved["parameters"])
+    EXPECT_NEAR(t["parameters"][p["name"].get<std::string>()].get<double>(), p["estimate"].get<double>(), 1e-9) << p;
+
+  const std::string mlp = mlp_csv(dir);
+  ASSERT_EQ(run_parafit("train --data '" + mlp + "' --model mlp:16 --activation relu --epochs 4 --lr 0.005 --batch 64 "
+                            "--save '" + dir + "/m.model' --json '" + dir + "/m.json'", dir).code, 0);
+  // The first half of the rows: other means and deviations than the whole file's.
+  const std::string text = read_file(mlp);
+  std::size_t cut = 0;
+  for (int line = 0; line <= 2000; ++line) cut = text.find('\n', cut) + 1;
+  write_file(dir + "/half.csv", text.substr(0, cut));
+  const std::string half = dir + "/half.csv";
+  const auto fine = run_parafit("train --data '" + half + "' --model mlp:16 --lr 1e-12 --epochs 1 --init-from '" + dir +
+                                    "/m.model' --save '" + dir + "/f.model' --json '" + dir + "/f.json'", dir);
+  ASSERT_EQ(fine.code, 0) << fine.err;
+  EXPECT_TRUE(has(fine.out, "relu")) << fine.out;  // the file's activation, without --activation
+  const auto fresh = run_parafit("train --data '" + half + "' --model mlp:16 --activation relu --lr 1e-12 --epochs 1 "
+                                     "--json '" + dir + "/n.json'", dir);
+  ASSERT_EQ(fresh.code, 0) << fresh.err;
+  const double trained = json::parse(read_file(dir + "/m.json"))["summary"]["train_mse"].get<double>();
+  const double fine_mse = json::parse(read_file(dir + "/f.json"))["summary"]["train_mse"].get<double>();
+  const double fresh_mse = json::parse(read_file(dir + "/n.json"))["summary"]["train_mse"].get<double>();
+  EXPECT_LT(fine_mse, 3 * trained) << trained;
+  EXPECT_GT(fresh_mse, 10 * fine_mse);
+  for (const char* model : {"m", "f"})
+    ASSERT_EQ(run_parafit(std::string("predict --model-file '") + dir + "/" + model + ".model' --data '" + half +
+                              "' --out '" + dir + "/" + model + ".csv'", dir).code, 0);
+  std::istringstream a(read_file(dir + "/m.csv")), b(read_file(dir + "/f.csv"));
+  std::string la, lb;
+  std::size_t rows = 0;
+  while (std::getline(a, la) && std::getline(b, lb)) {
+    if (rows++ == 0) continue;
+    const double pa = std::stod(la.substr(la.rfind(',') + 1)), pb = std::stod(lb.substr(lb.rfind(',') + 1));
+    ASSERT_NEAR(pa, pb, 1e-6 * (1 + std::fabs(pa))) << "row " << rows;
+  }
+  EXPECT_EQ(rows, 2001u);
+}
+
+// --init-from refuses a model file that is not the model the flags ask for (exit 2, naming the
+// difference), cannot be combined with --start or --resume (exit 2), and reports a missing or
+// damaged file as bad input (exit 1). Nothing is trained or written then.
+TEST(CliTrain, InitFromErrors) {
+  const auto dir = scratch_dir();
+  const std::string data = decay_csv(dir, 1000);
+  ASSERT_EQ(run_parafit("train --data '" + data + "' --model exp-decay --lr 0.02 --epochs 1 --save '" + dir +
+                            "/c.model'", dir).code, 0);
+  ASSERT_EQ(run_parafit("train --data '" + data + "' --model mlp:8 --lr 0.01 --epochs 1 --save '" + dir + "/m.model'",
+                        dir).code, 0);
+  write_file(dir + "/broken.model", read_file(dir + "/c.model").substr(0, 100));
+  struct Case {
+    std::string args;
+    int code;
+    std::string message;
+  };
+  const std::string c = " --init-from '" + dir + "/c.model'", m = " --init-from '" + dir + "/m.model'";
+  const std::vector<Case> cases = {
+      {"--model gauss" + c, 2, "c.model' holds the model 'exp-decay', but --model is 'gauss'"},
+      {"--model mlp:8" + c, 2, "c.model' holds the curve model 'exp-decay', but --model is 'mlp:8'"},
+      {"--model exp-decay --x y" + c, 2, "the model's inputs are x, but --x is y"},
+      {"--model exp-decay" + m, 2, "m.model' holds an MLP (mlp 1-8-1 tanh float32, 25 parameters), but --model is "
+                                   "'exp-decay'"},
+      {"--model mlp:16" + m, 2, "the model's hidden layers are mlp:8, but --model is 'mlp:16'"},
+      {"--model mlp:8 --activation relu" + m, 2, "the model's activation is tanh, but --activation is relu"},
+      {"--model mlp:8 --y x" + m, 2, "the model's response is y, but --y is x"},
+      {"--model exp-decay --start a=1" + c, 2, "--start and --init-from both give the starting weights"},
+      {"--model exp-decay --resume '" + dir + "/none.ckpt'" + c, 2, "--resume and --init-from both give the starting"},
+      {"--model exp-decay --init-from '" + dir + "/none.model'", 1, "--init-from: cannot open model file"},
+      {"--model exp-decay --init-from '" + dir + "/broken.model'", 1, "--init-from: " + dir + "/broken.model: invalid "
+                                                                      "model file"},
+  };
+  for (const auto& k : cases) {
+    const auto r = run_parafit("train --data '" + data + "' --epochs 1 --json '" + dir + "/out.json' " + k.args, dir);
+    EXPECT_EQ(r.code, k.code) << k.args << "\n" << r.err;
+    EXPECT_TRUE(has(r.err, k.message)) << k.args << "\n" << r.err;
+    EXPECT_EQ(r.out, "") << k.args;
+    EXPECT_FALSE(std::ifstream(dir + "/out.json").good()) << k.args;
+  }
 }
 
 #ifdef PARAFIT_MPIEXEC
