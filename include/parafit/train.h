@@ -52,7 +52,9 @@ struct TrainModelOptions {
   Precision precision = Precision::kFloat32;
 
   // Fine-tuning: the weights of a trained model to start from, instead of the seeded initialisation
-  // (MLP) or the start values and self-start rule (curves); the optimizer state starts fresh.
+  // (MLP) or the start values and self-start rule (curves); the optimizer state starts fresh. With
+  // a checkpoint to resume, its weights win; a fine-tuned MLP's checkpoint records the initial
+  // standardisation, so its resume needs the same initial model.
   struct InitialWeights {
     std::vector<double> parameters;  // one per parameter of the model trained
     // MLP: the standardisation the weights were trained in (MlpModel's), kept instead of the

@@ -125,6 +125,10 @@ TrainState read_checkpoint(const std::string& path, const std::string& fingerpri
                                                        "cannot be extended)"
                                                      : ""));
     }
+    // A setting only some runs have (a fine-tuned MLP's init_from) must not be missing now either.
+    // (epochs: checkpoints written before runs could be extended hold it for every schedule.)
+    for (const auto& [key, value] : have.items())
+      if (key != "epochs" && !want.contains(key)) differ.push_back(fmt::format("{} (in the checkpoint, not now)", key));
     if (!differ.empty())
       throw Error(fmt::format("was written by a run with other settings; resume with the same ones ({})",
                               fmt::join(differ, "; ")));

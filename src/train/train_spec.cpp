@@ -71,9 +71,6 @@ void validate(const TrainSpec& spec) {
   if (!spec.model.IsValid(&why) || !spec.optimizer.IsValid(&why) || !spec.trainer.IsValid(&why) ||
       !spec.checkpoint.IsValid(&why))
     throw Error(why);
-  if (spec.model.initial && !spec.checkpoint.resume.empty())
-    throw Error(fmt::format("{} and {} both give the starting weights: give one", option_name("checkpoint.resume"),
-                            option_name("model.initial")));
   if (!spec.optimizer.is_step_optimizer()) {
     if (!spec.checkpoint.path.empty() || !spec.checkpoint.resume.empty())
       throw Error(fmt::format("{} and {} are for the mini-batch optimizers (sgd, adam, adamw), not lbfgs",
@@ -96,6 +93,10 @@ std::string fingerprint(const TrainSpec& spec, const TrainLayout& layout) {
   if (is_mlp_name(spec.model.name)) {
     j["activation"] = to_string(spec.model.activation);
     j["precision"] = to_string(spec.model.precision);
+    // A fine-tuned MLP's weights are in its initial model's units: resume with the same ones.
+    if (const auto& init = spec.model.initial)
+      j["init_from"] = {{"input_mean", init->input_mean}, {"input_scale", init->input_scale},
+                        {"y_mean", init->y_mean}, {"y_scale", init->y_scale}};
   }
   const OptimizerOptions& o = spec.optimizer;
   j["optimizer"] = o.name;

@@ -274,8 +274,34 @@ TEST(CliTrain, InitFromStartsFromASavedModel) {
   EXPECT_EQ(rows, 2001u);
 }
 
+// A fine-tuned MLP's weights are in its initial model's units: its checkpoint resumes with the
+// same --init-from (to the bits of the uninterrupted fine-tuning), and is refused without it
+// instead of resuming in the new rows' units.
+TEST(CliTrain, FineTunedMlpResumesOnlyWithItsInitialModel) {
+  const auto dir = scratch_dir();
+  const std::string data = mlp_csv(dir, 2000);
+  ASSERT_EQ(run_parafit("train --data '" + data + "' --model mlp:8 --epochs 1 --lr 0.005 --save '" + dir + "/m.model'",
+                        dir).code, 0);
+  const std::string common = "train --data '" + data + "' --model mlp:8 --epochs 2 --lr 0.001 --init-from '" + dir +
+                             "/m.model' ";
+  ASSERT_EQ(run_parafit(common + "--json '" + dir + "/whole.json'", dir).code, 0);
+  const int code = std::system(("PARAFIT_TESTING_STOP_AFTER_STEPS=12 '" PARAFIT_TESTING_EXE "' " + common +
+                                "--checkpoint '" + dir + "/c.ckpt' --checkpoint-every 5 >/dev/null 2>&1").c_str());
+  EXPECT_EQ(WEXITSTATUS(code), 1);
+  const auto without = run_parafit("train --data '" + data + "' --model mlp:8 --epochs 2 --lr 0.001 --resume '" + dir +
+                                       "/c.ckpt'", dir);
+  EXPECT_EQ(without.code, 1) << without.err;
+  EXPECT_TRUE(has(without.err, "init_from (in the checkpoint, not now)")) << without.err;
+  const auto resumed = run_parafit(common + "--resume '" + dir + "/c.ckpt' --json '" + dir + "/r.json'", dir);
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  const json a = without_timings(json::parse(read_file(dir + "/whole.json")));
+  const json b = without_timings(json::parse(read_file(dir + "/r.json")));
+  EXPECT_EQ(a["history"], b["history"]);
+  EXPECT_EQ(a["summary"]["train_mse"], b["summary"]["train_mse"]);
+}
+
 // --init-from refuses a model file that is not the model the flags ask for (exit 2, naming the
-// difference), cannot be combined with --start or --resume (exit 2), and reports a missing or
+// difference), cannot be combined with --start (exit 2), and reports a missing or
 // damaged file as bad input (exit 1). Nothing is trained or written then.
 TEST(CliTrain, InitFromErrors) {
   const auto dir = scratch_dir();
@@ -301,7 +327,6 @@ TEST(CliTrain, InitFromErrors) {
       {"--model mlp:8 --activation relu" + m, 2, "the model's activation is tanh, but --activation is relu"},
       {"--model mlp:8 --y x" + m, 2, "the model's response is y, but --y is x"},
       {"--model exp-decay --start a=1" + c, 2, "--start and --init-from both give the starting weights"},
-      {"--model exp-decay --resume '" + dir + "/none.ckpt'" + c, 2, "--resume and --init-from both give the starting"},
       {"--model exp-decay --init-from '" + dir + "/none.model'", 1, "--init-from: cannot open model file"},
       {"--model exp-decay --init-from '" + dir + "/broken.model'", 1, "--init-from: " + dir + "/broken.model: invalid "
                                                                       "model file"},
