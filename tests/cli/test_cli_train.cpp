@@ -419,6 +419,27 @@ TEST(CliTrainMpi, ResumeAfterSigkillOnAnotherNumberOfRanks) {
   EXPECT_EQ(a["history"], b["history"]);
 }
 
+// Fine-tuning under mpirun: every rank loads the model file; the same weights as one process. A
+// model file that is not the model asked for is one usage error (exit 2), from rank 0.
+TEST(CliTrainMpi, InitFromOnSeveralRanks) {
+  const auto dir = scratch_dir();
+  const std::string data = mlp_csv(dir, 2000);
+  ASSERT_EQ(run_parafit("train --data '" + data + "' --model mlp:8 --epochs 1 --lr 0.005 --save '" + dir + "/m.model'",
+                        dir).code, 0);
+  const std::string common = "train --data '" + data + "' --model mlp:8 --epochs 2 --lr 0.001 --threads 1 --init-from '" +
+                             dir + "/m.model' ";
+  ASSERT_EQ(run_parafit(common + "--json '" + dir + "/one.json'", dir).code, 0);
+  const auto r = run_mpi(3, common + "--json '" + dir + "/three.json'", dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(without_timings(json::parse(read_file(dir + "/one.json")))["history"],
+            without_timings(json::parse(read_file(dir + "/three.json")))["history"]);
+  const auto bad = run_mpi(2, "train --data '" + data + "' --model mlp:4 --init-from '" + dir + "/m.model'", dir);
+  EXPECT_EQ(bad.code, 2) << bad.err;
+  const std::string message = "the model's hidden layers are mlp:8, but --model is 'mlp:4'";
+  EXPECT_TRUE(has(bad.err, message)) << bad.err;
+  EXPECT_EQ(bad.err.find(message), bad.err.rfind(message)) << bad.err;
+}
+
 // Failures end every rank with one message, never a hang: a bad line in the last rank's shard, a
 // checkpoint that cannot be written (rank 0 fails, the others must not wait), a rank that dies.
 TEST(CliTrainMpi, FailuresStopEveryRank) {
