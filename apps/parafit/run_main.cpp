@@ -53,6 +53,19 @@ int run_main(int argc, char** argv) {
   commands.push_back(parafit::cli::add_models_command(app));
   commands.push_back(parafit::cli::add_convert_command(app));
 
+  // Errors that every rank meets alike are reported by rank 0 alone. The others wait until it has
+  // (a barrier) before they exit: mpirun ends the whole job as soon as one rank exits with an
+  // error, and rank 0's message would be lost if it came later. Only while every rank is here:
+  // under the commands rank 0 runs alone, the others have already left.
+  bool every_rank_here = true;
+  const auto after_report = [&] {
+    if (!every_rank_here || parallel.comm().size() == 1) return;
+    try {
+      parallel.comm().barrier();
+    } catch (const std::exception&) {
+    }
+  };
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -63,6 +76,7 @@ int run_main(int argc, char** argv) {
     return root ? app.exit(e) : 0;
   } catch (const CLI::ParseError& e) {
     if (root) fmt::print(stderr, "parafit: error: {}\n{}\n", e.what(), usage_of(app));
+    after_report();
     return kExitUsage;
   }
 
@@ -70,16 +84,19 @@ int run_main(int argc, char** argv) {
     for (auto& cmd : commands) {
       if (!app.got_subcommand(cmd->app)) continue;
       if (!root && !cmd->runs_on_every_rank()) return 0;
+      every_rank_here = cmd->runs_on_every_rank();
       cmd->parallel = &parallel;
       parallel.set_rank_timeout(rank_timeout(cmd->rank_timeout));
       return cmd->run();
     }
   } catch (const parafit::cli::UsageError& e) {
     if (root) fmt::print(stderr, "parafit: error: {}\n{}\n", e.what(), usage_of(app));
+    after_report();
     return kExitUsage;
   } catch (const parafit::AgreedError& e) {
     // Every rank throws this same error; rank 0 reports it once.
     if (root) fmt::print(stderr, "parafit: error: {}\n", message_with_flags(e));
+    after_report();
     return kExitFailure;
   } catch (const parafit::TimedOut& e) {
     // A rank does not answer: the others could not finish together (MPI_Finalize waits for every
@@ -93,17 +110,18 @@ int run_main(int argc, char** argv) {
     return kExitFailure;
   } catch (const parafit::Error& e) {
     const std::string message = message_with_flags(e);
-    // The other ranks stop at their next call instead of waiting for this one.
-    if (parallel.comm().size() > 1) parallel.comm().abort(message);
     fmt::print(stderr, "parafit: error: {}{}\n",
                parallel.comm().size() > 1 ? fmt::format("rank {}: ", parallel.comm().rank()) : "", message);
+    // Then the other ranks stop at their next call instead of waiting for this one (not before:
+    // mpirun ends the job when the first of them exits, perhaps before this rank has spoken).
+    if (parallel.comm().size() > 1) parallel.comm().abort(message);
     return kExitFailure;
   } catch (const std::bad_alloc&) {
     fmt::print(stderr, "parafit: error: out of memory\n");
     return kExitFailure;
   } catch (const std::exception& e) {
-    if (parallel.comm().size() > 1) parallel.comm().abort(std::string("internal error: ") + e.what());
     fmt::print(stderr, "parafit: internal error: {}\n", e.what());
+    if (parallel.comm().size() > 1) parallel.comm().abort(std::string("internal error: ") + e.what());
     return kExitFailure;
   }
   return kExitUsage;
