@@ -310,6 +310,8 @@ TEST(CliTrain, InitFromErrors) {
                             "/c.model'", dir).code, 0);
   ASSERT_EQ(run_parafit("train --data '" + data + "' --model mlp:8 --lr 0.01 --epochs 1 --save '" + dir + "/m.model'",
                         dir).code, 0);
+  ASSERT_EQ(run_parafit("train --data '" + data + "' --model 'a*exp(-b*x)+c' --start a=2,b=1,c=0.4 --lr 0.02 --epochs 1 "
+                        "--save '" + dir + "/f.model'", dir).code, 0);
   write_file(dir + "/broken.model", read_file(dir + "/c.model").substr(0, 100));
   struct Case {
     std::string args;
@@ -326,6 +328,8 @@ TEST(CliTrain, InitFromErrors) {
       {"--model mlp:16" + m, 2, "the model's hidden layers are mlp:8, but --model is 'mlp:16'"},
       {"--model mlp:8 --activation relu" + m, 2, "the model's activation is tanh, but --activation is relu"},
       {"--model mlp:8 --y x" + m, 2, "the model's response is y, but --y is x"},
+      {"--model 'a*exp(-b*x)+c' --params c,b,a --init-from '" + dir + "/f.model'", 2,
+       "the model's parameters are a,b,c, but --params is c,b,a"},
       {"--model exp-decay --start a=1" + c, 2, "--start and --init-from both give the starting weights"},
       {"--model exp-decay --init-from '" + dir + "/none.model'", 1, "--init-from: cannot open model file"},
       {"--model exp-decay --init-from '" + dir + "/broken.model'", 1, "--init-from: " + dir + "/broken.model: invalid "
