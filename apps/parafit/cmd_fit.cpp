@@ -11,6 +11,7 @@
 #include "parse_messages.h"
 #include "commands.h"
 #include "output_paths.h"
+#include "rank_timeout.h"
 #include "parafit/distributed.h"
 #include "parafit/error.h"
 #include "parafit/fit.h"
@@ -40,6 +41,7 @@ class FitCommand final : public Command {
     add_list_option(*app, "--fix", fix_, "Hold parameters at values, e.g. b=1.3");
     add_list_option(*app, "--bounds", bounds_, "Box bounds, e.g. a=0:10, b=:5 (open side left empty)");
     app->add_option("--threads", threads_, "Worker threads (default: all cores)")->check(in_range(1, 4096));
+    add_rank_timeout_option(*app, rank_timeout);
     app->add_option("--json", json_, "Write the full result as JSON to this file");
     app->add_option("--save", save_, "Save the fitted model for 'parafit predict'");
     app->add_option("--max-iterations", spec_.solver.max_iterations, "Iteration limit")->capture_default_str()

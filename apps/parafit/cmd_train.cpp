@@ -17,8 +17,10 @@
 #include "parafit/report.h"
 #include "parafit/table.h"
 #include "parafit/train.h"
+#include "init_from.h"
 #include "option_flags.h"
 #include "output_paths.h"
+#include "rank_timeout.h"
 #include "test_seam.h"
 
 namespace parafit::cli {
@@ -99,6 +101,7 @@ class TrainCommand final : public Command {
         ->check(in_range(1, double(std::size_t{1} << 20)));
     app->add_option("--max-iterations", spec_.optimizer.lbfgs.max_iterations, "L-BFGS iteration limit")->capture_default_str();
     app->add_option("--threads", threads_, "Worker threads per rank (default: all cores)")->check(in_range(1, 4096));
+    add_rank_timeout_option(*app, rank_timeout);
     app->add_option("--shard-optimizer", shard_,
                     "ZeRO-1 across MPI ranks: each rank keeps and updates only its slice of the optimizer state "
                     "(the same weights, bit for bit): auto (on for models of at least " +
@@ -110,7 +113,11 @@ class TrainCommand final : public Command {
     app->add_option("--checkpoint", spec_.checkpoint.path, "Write the full training state to this file (atomically)");
     app->add_option("--checkpoint-every", spec_.checkpoint.every,
                     "Steps between checkpoints (default: at the end of each epoch)");
-    app->add_option("--resume", spec_.checkpoint.resume, "Continue from a checkpoint written with the same settings");
+    app->add_option("--resume", spec_.checkpoint.resume, "Continue from a checkpoint written with the same settings (--epochs may grow, unless the schedule is "
+                    "cosine)");
+    app->add_option("--init-from", init_from_,
+                    "Fine-tune a model saved by --save: start from its weights (fresh optimizer state); it must be "
+                    "the model --model asks for, and its inputs, response and activation are the defaults");
     app->add_flag("--drop-missing", drop_missing_, "Drop rows with empty, NaN or Inf fields instead of failing");
     app->add_option("--delimiter", delimiter_, "Field delimiter (default: detect , tab ;)");
   }
@@ -125,6 +132,11 @@ class TrainCommand final : public Command {
     try {
       spec_.model.activation = parse_activation(activation_);
       spec_.model.precision = parse_precision(precision_);
+      if (!init_from_.empty())
+        apply_init_from(init_from_, spec_.model,
+                        {app->count("--x") > 0, app->count("--y") > 0, app->count("--params") > 0,
+                         app->count("--activation") > 0, app->count("--precision") > 0},
+                        parallel->comm());
       spec_.optimizer.schedule = [&] {
         LearningRateSchedule s = parse_schedule(schedule_);
         s.warmup_steps = spec_.optimizer.schedule.warmup_steps;
@@ -138,6 +150,8 @@ class TrainCommand final : public Command {
                                       : shard_ == "off" ? TrainerOptions::ShardOptimizer::kOff
                                                         : TrainerOptions::ShardOptimizer::kAuto;
       validate(spec_);
+    } catch (const AgreedError&) {
+      throw;  // --init-from's file cannot be read: bad input, not bad usage
     } catch (const Error& e) {
       throw UsageError(message_with_flags(e));
     }
@@ -183,7 +197,10 @@ class TrainCommand final : public Command {
       if (root && !warmup_checked) warn_if_warmup_outlasts_run(p);
       warmup_checked = true;
       if (root) printer(p);
-      if (!p.epoch_end) ++steps;
+      if (!p.epoch_end) {
+        ++steps;
+        if (test_seam().after_step) test_seam().after_step(comm.rank(), steps);
+      }
       return stop_after == 0 || steps < stop_after;
     });
 
@@ -272,7 +289,7 @@ class TrainCommand final : public Command {
   }
 
   TrainSpec spec_;
-  std::string data_, x_, json_, save_, delimiter_, activation_ = "tanh", precision_ = "float32",
+  std::string data_, x_, json_, save_, init_from_, delimiter_, activation_ = "tanh", precision_ = "float32",
                                                    schedule_ = "constant", shard_ = "auto";
   std::vector<std::string> start_, params_;
   double weight_decay_ = 0;

@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <optional>
 
 #include "parallel_run.h"
 
@@ -18,6 +19,7 @@ class Command {
   virtual bool runs_on_every_rank() const { return false; }
   CLI::App* app = nullptr;
   ParallelRun* parallel = nullptr;  // set by main before run()
+  std::optional<double> rank_timeout;  // --rank-timeout, for the commands every rank runs
 };
 
 std::unique_ptr<Command> add_fit_command(CLI::App& parent);

@@ -1,6 +1,5 @@
 #include "option_flags.h"
 
-#include <array>
 #include <utility>
 
 #include "parafit/error.h"
@@ -9,7 +8,7 @@ namespace parafit::cli {
 namespace {
 
 // Library option (FitSpec, TrainSpec) -> flag of `parafit fit` / `parafit train`.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 37> kFlags{{
+constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
     {"model", "--model"},
     {"x", "--x"},
     {"y", "--y"},
@@ -45,9 +44,10 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 37> kFlags{{
     {"checkpoint.path", "--checkpoint"},
     {"checkpoint.every", "--checkpoint-every"},
     {"checkpoint.resume", "--resume"},
+    {"model.initial", "--init-from"},
     {"threads", "--threads"},
     {"drop_missing", "--drop-missing"},
-}};
+};
 
 }  // namespace
 

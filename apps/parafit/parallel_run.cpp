@@ -27,6 +27,7 @@ bool started_by_mpirun() {
 struct ParallelRun::Mpi {
   explicit Mpi(int& argc, char**& argv) : session(argc, argv) {}
   MpiSession session;
+  MpiCommunicator* world = nullptr;  // comm_ itself, or what the test seam wraps
 };
 #else
 struct ParallelRun::Mpi {};
@@ -36,7 +37,9 @@ ParallelRun::ParallelRun([[maybe_unused]] int& argc, [[maybe_unused]] char**& ar
 #ifdef PARAFIT_HAVE_MPI
   if (started_by_mpirun()) {
     mpi_ = std::make_unique<Mpi>(argc, argv);
-    comm_ = std::make_unique<MpiCommunicator>();
+    auto world = std::make_unique<MpiCommunicator>();
+    mpi_->world = world.get();
+    comm_ = std::move(world);
   }
 #else
   if (started_by_mpirun())
@@ -50,6 +53,23 @@ ParallelRun::ParallelRun([[maybe_unused]] int& argc, [[maybe_unused]] char**& ar
 CommunicatorStats ParallelRun::stats() const {
   // One process sends nothing to anyone: the JSON says 0 then.
   return comm_->size() > 1 ? comm_->stats() : CommunicatorStats{};
+}
+
+void ParallelRun::set_rank_timeout([[maybe_unused]] std::chrono::milliseconds timeout) {
+#ifdef PARAFIT_HAVE_MPI
+  if (mpi_) mpi_->world->set_timeout(timeout);
+#endif
+}
+
+void ParallelRun::abort_job([[maybe_unused]] int code) {
+#ifdef PARAFIT_HAVE_MPI
+  std::fflush(stdout);
+  std::fflush(stderr);
+  // Leaving without MPI_Finalize makes mpirun end the other ranks. MPI_Abort would too, but Open
+  // MPI 4.1's mpirun then sometimes crashes (a segmentation fault in pmix_server_finalize) or logs
+  // ORTE_ERROR_LOG lines when a rank is hung.
+  if (mpi_) std::_Exit(code);
+#endif
 }
 
 ParallelRun::~ParallelRun() {

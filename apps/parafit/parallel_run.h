@@ -1,6 +1,7 @@
 // The process's place in a run: alone, or one rank of several started by mpirun.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 
@@ -23,6 +24,14 @@ class ParallelRun {
   // What this rank has sent to the others through comm() (collectives count the bytes this rank
   // passed in, once per call); all zero for a process alone.
   CommunicatorStats stats() const;
+
+  // How long a rank waits for the others in any call before it gives up (zero: forever). A rank
+  // alone never waits.
+  void set_rank_timeout(std::chrono::milliseconds timeout);
+  // Ends this process now, without MPI_Finalize, so that mpirun ends every rank of the job: for a
+  // rank that timed out (a rank that does not answer would keep the others from finishing
+  // together). Returns when the process runs alone.
+  void abort_job(int code);
 
  private:
   struct Mpi;

@@ -14,6 +14,7 @@
 #include "parafit/error.h"
 #include "option_flags.h"
 #include "parse_messages.h"
+#include "rank_timeout.h"
 #include "run_main.h"
 
 namespace {
@@ -72,8 +73,22 @@ int run_main(int argc, char** argv) {
   add_number_checks(app);
   add_help_footers(app);
 
+  // Errors that every rank meets alike are reported by rank 0 alone. The others wait until it has
+  // (a barrier) before they exit: mpirun ends the whole job as soon as one rank exits with an
+  // error, and rank 0's message would be lost if it came later. Only while every rank is here:
+  // under the commands rank 0 runs alone, the others have already left.
+  bool every_rank_here = true;
+  const auto after_report = [&] {
+    if (!every_rank_here || parallel.comm().size() == 1) return;
+    try {
+      parallel.comm().barrier();
+    } catch (const std::exception&) {
+    }
+  };
+
   if (const std::string unknown = unknown_subcommand(app, argc, argv); !unknown.empty()) {
     if (root) fmt::print(stderr, "parafit: error: {}\n{}\n", shown(unknown), usage_of(app));
+    after_report();
     return kExitUsage;
   }
   try {
@@ -86,6 +101,7 @@ int run_main(int argc, char** argv) {
     return root ? app.exit(e) : 0;
   } catch (const CLI::ParseError& e) {
     if (root) fmt::print(stderr, "parafit: error: {}\n{}\n", shown(parse_error_message(e, app, argc, argv)), usage_of(app));
+    after_report();
     return kExitUsage;
   }
 
@@ -93,38 +109,48 @@ int run_main(int argc, char** argv) {
     for (auto& cmd : commands) {
       if (!app.got_subcommand(cmd->app)) continue;
       if (!root && !cmd->runs_on_every_rank()) return 0;
+      every_rank_here = cmd->runs_on_every_rank();
       cmd->parallel = &parallel;
+      parallel.set_rank_timeout(rank_timeout(cmd->rank_timeout));
       return cmd->run();
     }
   } catch (const parafit::cli::UsageError& e) {
     if (root) fmt::print(stderr, "parafit: error: {}\n{}\n", shown(e.what()), usage_of(app));
+    after_report();
     return kExitUsage;
   } catch (const parafit::AgreedError& e) {
     // Every rank throws this same error; rank 0 reports it once.
     if (root && e.is_usage()) fmt::print(stderr, "parafit: error: {}\n{}\n", shown(message_with_flags(e)), usage_of(app));
     else if (root) fmt::print(stderr, "parafit: error: {}\n", shown(message_with_flags(e)));
+    after_report();
     return e.is_usage() ? kExitUsage : kExitFailure;
+  } catch (const parafit::TimedOut& e) {
+    // A rank does not answer: the others could not finish together (MPI_Finalize waits for every
+    // rank), so this one, the only one to report it, ends the job.
+    fmt::print(stderr, "parafit: error: {} (--rank-timeout or PARAFIT_RANK_TIMEOUT set how long ranks wait)\n",
+               shown(e.what()));
+    parallel.abort_job(kExitFailure);
+    return kExitFailure;
   } catch (const parafit::RankFailed&) {
     // Another rank failed and says why itself: this one only stops.
     return kExitFailure;
   } catch (const parafit::Error& e) {
     const std::string message = message_with_flags(e);
-    // The other ranks stop at their next call instead of waiting for this one.
-    if (parallel.comm().size() > 1) parallel.comm().abort(message);
     fmt::print(stderr, "parafit: error: {}{}\n",
                parallel.comm().size() > 1 ? fmt::format("rank {}: ", parallel.comm().rank()) : "", shown(message));
     // An option's value that the library refused (an unknown model, a start for no parameter).
-    if (e.is_usage()) {
-      fmt::print(stderr, "{}\n", usage_of(app));
-      return kExitUsage;
-    }
+    if (e.is_usage()) fmt::print(stderr, "{}\n", usage_of(app));
+    // Then the other ranks stop at their next call instead of waiting for this one (not before:
+    // mpirun ends the job when the first of them exits, perhaps before this rank has spoken).
+    if (parallel.comm().size() > 1) parallel.comm().abort(message);
+    if (e.is_usage()) return kExitUsage;
     return kExitFailure;
   } catch (const std::bad_alloc&) {
     fmt::print(stderr, "parafit: error: out of memory\n");
     return kExitFailure;
   } catch (const std::exception& e) {
-    if (parallel.comm().size() > 1) parallel.comm().abort(std::string("internal error: ") + e.what());
     fmt::print(stderr, "parafit: internal error: {}\n", shown(e.what()));
+    if (parallel.comm().size() > 1) parallel.comm().abort(std::string("internal error: ") + e.what());
     return kExitFailure;
   }
   return kExitUsage;

@@ -77,6 +77,14 @@ class RankFailed : public Error {
   std::string reason_;
 };
 
+// Thrown by the rank whose wait ran out of time (MpiCommunicator's Options::timeout), after it
+// failed the communicator: "rank 0: allreduce(...) timed out after 60000 ms: rank 2 does not answer
+// (...)". The other ranks get RankFailed naming it.
+class TimedOut : public Error {
+ public:
+  using Error::Error;
+};
+
 // A nonblocking operation in flight. Its buffers must stay valid, and (for a send) unchanged, until
 // it has completed. wait() blocks until it completes; test() makes progress and says whether it
 // has. Both throw RankFailed when another rank failed before the operation could complete (the

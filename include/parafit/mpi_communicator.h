@@ -47,8 +47,11 @@
 // uses the same form for each call (MPI forbids matching a blocking collective with a nonblocking
 // one); that is automatic since every rank runs this code.
 //
-// Options::timeout (default: none) bounds every wait: when it runs out, the rank aborts the
-// communicator with "<call> timed out after N ms" and throws Error naming the call. A timeout is a
+// Options::timeout (default: none) bounds every wait: when it runs out, the rank pings the others
+// on the control channel and waits up to a second for their answers, aborts the communicator with
+// "<call> timed out after N ms" (adding ": rank M does not answer (...)" for the ranks that did not
+// answer: a hung or stopped rank) and throws TimedOut naming the call. Several ranks that time out
+// together ping each other; only the lowest of them throws TimedOut, the others RankFailed. A timeout is a
 // last resort against a rank that never calls again: if a rank times out inside a guard's barrier
 // and the missing rank enters that barrier before it has seen the notice, the others complete the
 // barrier and wait in the blocking call for the rank that gave up. Choose it far above any
@@ -145,6 +148,9 @@ class MpiCommunicator final : public Communicator {
 
   // The duplicated communicator parafit's data moves on.
   MPI_Comm comm() const;
+
+  // Replaces Options::timeout, for this communicator and those split from it afterwards.
+  void set_timeout(std::chrono::milliseconds timeout);
 
  protected:
   void do_allreduce(void* values, std::size_t count, DataType type, ReduceOp op) override;

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,6 +50,19 @@ struct TrainModelOptions {
   // regression targets standardised to unit variance need no more than float32's 7 digits for SGD
   // (PyTorch trains in float32 too). Master weights and optimizer state stay float64 either way.
   Precision precision = Precision::kFloat32;
+
+  // Fine-tuning: the weights of a trained model to start from, instead of the seeded initialisation
+  // (MLP) or the start values and self-start rule (curves); the optimizer state starts fresh. With
+  // a checkpoint to resume, its weights win; a fine-tuned MLP's checkpoint records the initial
+  // standardisation, so its resume needs the same initial model.
+  struct InitialWeights {
+    std::vector<double> parameters;  // one per parameter of the model trained
+    // MLP: the standardisation the weights were trained in (MlpModel's), kept instead of the
+    // training rows'.
+    std::vector<double> input_mean, input_scale;
+    double y_mean = 0, y_scale = 1;
+  };
+  std::optional<InitialWeights> initial;
 
   // True if every option is consistent; otherwise false and *why (if given) names the option.
   bool IsValid(std::string* why = nullptr) const;

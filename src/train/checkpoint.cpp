@@ -119,8 +119,16 @@ TrainState read_checkpoint(const std::string& path, const std::string& fingerpri
     for (const auto& [key, value] : want.items()) {
       const auto it = have.find(key);
       if (it == have.end()) differ.push_back(fmt::format("{} (missing in the checkpoint)", key));
-      else if (*it != value) differ.push_back(fmt::format("{}: checkpoint {} vs now {}", key, it->dump(), value.dump()));
+      else if (*it != value)
+        differ.push_back(fmt::format("{}: checkpoint {} vs now {}{}", key, it->dump(), value.dump(),
+                                     key == "epochs" ? " (a cosine schedule spans the run's epochs, so a run with it "
+                                                       "cannot be extended)"
+                                                     : ""));
     }
+    // A setting only some runs have (a fine-tuned MLP's init_from) must not be missing now either.
+    // (epochs: checkpoints written before runs could be extended hold it for every schedule.)
+    for (const auto& [key, value] : have.items())
+      if (key != "epochs" && !want.contains(key)) differ.push_back(fmt::format("{} (in the checkpoint, not now)", key));
     if (!differ.empty())
       throw Error(fmt::format("was written by a run with other settings; resume with the same ones ({})",
                               fmt::join(differ, "; ")));

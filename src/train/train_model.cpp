@@ -96,7 +96,27 @@ void standardise(MlpModel& mlp, const Dataset& data, const StrataPlan& plan, Com
   mlp.y_scale = scale_of(d);
 }
 
+void keep_standardisation(MlpModel& mlp, const TrainModelOptions::InitialWeights& initial) {
+  const std::size_t d = mlp.inputs.size();
+  if (initial.input_mean.size() != d || initial.input_scale.size() != d)
+    throw AgreedError(fmt::format("{}: the standardisation is for {} inputs, the model has {}",
+                                  option_name("model.initial"), initial.input_mean.size(), d));
+  mlp.input_mean = initial.input_mean;
+  mlp.input_scale = initial.input_scale;
+  mlp.y_mean = initial.y_mean;
+  mlp.y_scale = initial.y_scale;
+}
+
 std::vector<double> starting_weights(const TrainModel& m, const TrainSpec& spec, Communicator& comm) {
+  if (spec.model.initial) {
+    const std::vector<double>& w = spec.model.initial->parameters;
+    if (w.size() != m.num_parameters)
+      throw AgreedError(fmt::format("{}: {} weights for a model with {} parameters", option_name("model.initial"),
+                                    w.size(), m.num_parameters));
+    for (double v : w)
+      if (!std::isfinite(v)) throw AgreedError(fmt::format("{}: a weight is not finite", option_name("model.initial")));
+    return w;
+  }
   if (m.is_mlp) return init_mlp_weights(m.mlp.widths, m.mlp.activation, spec.trainer.seed);
   const Model& model = *m.curve.model;
   const std::size_t p = model.num_parameters();

@@ -42,7 +42,11 @@ TrainModel resolve_train_model(const TrainModelOptions& options, const Dataset& 
 void standardise(MlpModel& mlp, const Dataset& local, const StrataPlan& plan, Communicator& comm,
                  const StrataRows& rows);
 
-// The starting weights: seeded initialisation for an MLP; for a curve, the spec's start values
+// Fine-tuning: the standardisation the initial weights were trained in. Throws AgreedError if its
+// sizes do not fit the model.
+void keep_standardisation(MlpModel& mlp, const TrainModelOptions::InitialWeights& initial);
+
+// The starting weights: the initial weights when given (AgreedError unless one per parameter); seeded initialisation for an MLP; for a curve, the spec's start values
 // and the self-start rule (on a global sample, the same on every rank) for the others. A
 // collective; throws AgreedError.
 std::vector<double> starting_weights(const TrainModel& model, const TrainSpec& spec, Communicator& comm);

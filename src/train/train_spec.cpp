@@ -23,6 +23,9 @@ bool TrainModelOptions::IsValid(std::string* why) const {
   if (!is_mlp_name(name) && precision != Precision::kFloat32)
     return fail(why, fmt::format("{} is for MLP models; built-in and formula models train in float64",
                                  option_name("model.precision")));
+  if (initial && !start.empty())
+    return fail(why, fmt::format("{} and {} both give the starting weights: give one", option_name("model.start"),
+                                 option_name("model.initial")));
   return true;
 }
 
@@ -90,6 +93,10 @@ std::string fingerprint(const TrainSpec& spec, const TrainLayout& layout) {
   if (is_mlp_name(spec.model.name)) {
     j["activation"] = to_string(spec.model.activation);
     j["precision"] = to_string(spec.model.precision);
+    // A fine-tuned MLP's weights are in its initial model's units: resume with the same ones.
+    if (const auto& init = spec.model.initial)
+      j["init_from"] = {{"input_mean", init->input_mean}, {"input_scale", init->input_scale},
+                        {"y_mean", init->y_mean}, {"y_scale", init->y_scale}};
   }
   const OptimizerOptions& o = spec.optimizer;
   j["optimizer"] = o.name;
@@ -109,7 +116,9 @@ std::string fingerprint(const TrainSpec& spec, const TrainLayout& layout) {
   j["schedule"] = o.schedule.describe();
   j["batch"] = t.batch;
   j["accumulate"] = t.accumulate;
-  j["epochs"] = t.epochs;
+  // More epochs extend a run (--resume with a larger --epochs), unless the schedule spans them all:
+  // a cosine's every step depends on the run's length.
+  if (o.schedule.kind == LearningRateSchedule::Kind::kCosine) j["epochs"] = t.epochs;
   j["strata"] = layout.strata;
   j["rows"] = layout.rows;
   j["validation_fraction"] = t.validation_fraction;

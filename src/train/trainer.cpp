@@ -170,7 +170,12 @@ void Trainer::Init() {
   std::size_t train_total = 0;
   for (std::size_t c : rows.train_counts) train_total += c;
   if (train_total == 0) throw AgreedError("no training rows left after the validation split");
-  if (s.model.is_mlp) detail::standardise(s.model.mlp, s.local, s.plan, comm, rows);
+  if (s.model.is_mlp) {
+    if (spec.model.initial)
+      detail::keep_standardisation(s.model.mlp, *spec.model.initial);
+    else
+      detail::standardise(s.model.mlp, s.local, s.plan, comm, rows);
+  }
   s.theta = detail::starting_weights(s.model, spec, comm);
   s.objective = detail::make_objective(s.model, s.local, s.threads);
   s.engine = std::make_unique<detail::StrataEngine>(s.plan, std::move(rows), comm, s.threads, spec.trainer.batch,

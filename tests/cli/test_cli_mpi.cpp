@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -128,9 +129,99 @@ TEST(CliMpi, ARankThatDiesEndsTheJobWithinSeconds) {
   EXPECT_NE(r.code, 124) << "timed out: a rank hung";
   EXPECT_TRUE(contains(r.err, "rank 1: exiting on purpose")) << r.err;
 }
+
+std::size_t count_of(const std::string& text, const std::string& part) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// A rank killed by SIGKILL cannot say a word: mpirun sees it die and ends the job (Open MPI 4.1:
+// about 1.4 s here, start-up included). Its line, naming the rank and the signal, is the one
+// message; no other rank adds an error of its own.
+TEST(CliMpi, ARankKilledBySigkillEndsTheJobWithinSeconds) {
+  const auto dir = scratch_dir();
+  const std::string data = make_data(dir, 20000);
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = run_mpi(3, "train --data '" + data + "' --model exp-decay --lr 0.02 --epochs 50", dir,
+                         "PARAFIT_TESTING_KILL_RANK=1 PARAFIT_TESTING_AT_STEP=5");
+  const double took = seconds_since(start);
+  EXPECT_LT(took, 10.0) << r.err;
+  EXPECT_NE(r.code, 0) << r.err;
+  EXPECT_NE(r.code, 124) << "timed out: a rank hung";
+  EXPECT_TRUE(contains(r.err, "rank 1: killing itself with SIGKILL after step 5")) << r.err;
+  EXPECT_TRUE(contains(r.err, "process rank 1")) << r.err;
+  EXPECT_TRUE(contains(r.err, "signal 9")) << r.err;
+  EXPECT_EQ(count_of(r.err, "parafit: error"), 0u) << r.err;
+  std::fprintf(stderr, "SIGKILL of rank 1 of 3: the job ended after %.2f s\n", took);
+}
+
+// A rank that hangs (stops answering without dying): the rank waiting for it gives up after
+// --rank-timeout, names it, and ends the job; one parafit message, whichever rank hangs.
+TEST(CliMpi, AHungRankIsNamedAfterTheRankTimeout) {
+  const auto dir = scratch_dir();
+  const std::string data = make_data(dir, 20000);
+  for (const auto& [ranks, hung] : std::vector<std::pair<int, int>>{{3, 2}, {2, 0}}) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto r = run_mpi(ranks, "train --data '" + data + "' --model exp-decay --lr 0.02 --epochs 50 --rank-timeout 2",
+                           dir, "PARAFIT_TESTING_HANG_RANK=" + std::to_string(hung) + " PARAFIT_TESTING_AT_STEP=5");
+    const double took = seconds_since(start);
+    EXPECT_LT(took, 10.0) << r.err;
+    EXPECT_GE(took, 2.0) << r.err;
+    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_TRUE(contains(r.err, "timed out after 2000 ms: rank " + std::to_string(hung) + " does not answer")) << r.err;
+    EXPECT_TRUE(contains(r.err, "--rank-timeout")) << r.err;
+    EXPECT_EQ(count_of(r.err, "parafit: error:"), 1u) << r.err;
+    std::fprintf(stderr, "rank %d of %d hung, --rank-timeout 2: the job ended after %.2f s\n", hung, ranks, took);
+  }
+}
+
+// PARAFIT_RANK_TIMEOUT sets the timeout when the flag is not given.
+TEST(CliMpi, TheRankTimeoutComesFromTheEnvironmentToo) {
+  const auto dir = scratch_dir();
+  const std::string data = make_data(dir, 20000);
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = run_mpi(2, "train --data '" + data + "' --model exp-decay --lr 0.02 --epochs 50", dir,
+                         "PARAFIT_RANK_TIMEOUT=1.5 PARAFIT_TESTING_HANG_RANK=1 PARAFIT_TESTING_AT_STEP=3");
+  EXPECT_LT(seconds_since(start), 10.0) << r.err;
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, "timed out after 1500 ms: rank 1 does not answer")) << r.err;
+}
 #else
 TEST(CliMpi, SkippedWithoutMpi) { GTEST_SKIP() << "parafit was built without MPI"; }
 #endif
+
+// --rank-timeout and PARAFIT_RANK_TIMEOUT are checked on every run, MPI or not: a bad value is a
+// usage error naming the flag or the variable, and --help says what they do.
+TEST(CliRankTimeout, BadValuesAreUsageErrorsAndHelpExplains) {
+  const auto dir = scratch_dir();
+  const auto has = [](const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; };
+  for (const char* cmd : {"fit", "train"}) {
+    const auto help = run_parafit(std::string(cmd) + " --help", dir);
+    EXPECT_TRUE(has(help.out, "--rank-timeout")) << help.out;
+    EXPECT_TRUE(has(help.out, "PARAFIT_RANK_TIMEOUT")) << help.out;
+    const auto negative = run_parafit(std::string(cmd) + " --data none.csv --model exp-decay --rank-timeout -1", dir);
+    EXPECT_EQ(negative.code, 2) << negative.err;
+    EXPECT_TRUE(has(negative.err, "--rank-timeout: '-1' is not a number of seconds in [0, 1e+06]")) << negative.err;
+  }
+  write_file(dir + "/d.csv", "x,y\n0,3\n1,1.4\n2,0.7\n3,0.55\n4,0.51\n");
+  ::setenv("PARAFIT_RANK_TIMEOUT", "soon", 1);
+  const auto bad = run_parafit("fit --data '" + dir + "/d.csv' --model exp-decay", dir);
+  ::setenv("PARAFIT_RANK_TIMEOUT", "-3", 1);
+  const auto negative = run_parafit("fit --data '" + dir + "/d.csv' --model exp-decay", dir);
+  ::setenv("PARAFIT_RANK_TIMEOUT", "5", 1);
+  const auto good = run_parafit("fit --data '" + dir + "/d.csv' --model exp-decay", dir);
+  ::unsetenv("PARAFIT_RANK_TIMEOUT");
+  EXPECT_EQ(bad.code, 2) << bad.err;
+  EXPECT_TRUE(has(bad.err, "PARAFIT_RANK_TIMEOUT: 'soon' is not a finite number")) << bad.err;
+  EXPECT_EQ(negative.code, 2) << negative.err;
+  EXPECT_TRUE(has(negative.err, "PARAFIT_RANK_TIMEOUT: '-3' is not a number of seconds in [0, 1e+06]")) << negative.err;
+  EXPECT_EQ(good.code, 0) << good.err;
+}
 
 }  // namespace
 }  // namespace parafit::testing

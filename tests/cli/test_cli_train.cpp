@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -156,6 +157,37 @@ TEST(CliTrain, InterruptedRunResumesToTheSameResult) {
   EXPECT_TRUE(has(other.err, "learning_rate")) << other.err;
 }
 
+// --resume with a larger --epochs extends a finished run: 3 epochs, then 2 more from its last
+// checkpoint, give the bits of 5 epochs in one go, for schedules that do not depend on the run's
+// length (constant, step). A cosine spans the run's epochs, so extending it is refused, naming
+// why; fewer epochs than the checkpoint has done are refused too.
+TEST(CliTrain, ResumeExtendsARunWithMoreEpochs) {
+  const auto dir = scratch_dir();
+  const std::string data = decay_csv(dir, 3000);
+  for (const std::string schedule : {"constant", "step:2:0.5"}) {
+    const std::string common = "train --data '" + data + "' --model exp-decay --lr 0.02 --schedule " + schedule + " ";
+    const auto whole = run_parafit(common + "--epochs 5 --json '" + dir + "/whole.json'", dir);
+    ASSERT_EQ(whole.code, 0) << whole.err;
+    const auto first = run_parafit(common + "--epochs 3 --checkpoint '" + dir + "/c.ckpt'", dir);
+    ASSERT_EQ(first.code, 0) << first.err;
+    const auto more = run_parafit(common + "--epochs 5 --resume '" + dir + "/c.ckpt' --json '" + dir + "/more.json'", dir);
+    ASSERT_EQ(more.code, 0) << schedule << "\n" << more.err;
+    const json a = without_timings(json::parse(read_file(dir + "/whole.json")));
+    const json b = without_timings(json::parse(read_file(dir + "/more.json")));
+    EXPECT_EQ(a["parameters"], b["parameters"]) << schedule;
+    EXPECT_EQ(a["history"], b["history"]) << schedule;
+    EXPECT_EQ(b["history"].size(), 5u) << schedule;
+    const auto fewer = run_parafit(common + "--epochs 2 --resume '" + dir + "/c.ckpt'", dir);
+    EXPECT_EQ(fewer.code, 1) << fewer.err;
+    EXPECT_TRUE(has(fewer.err, "past this run's 2 epochs")) << fewer.err;
+  }
+  const std::string cosine = "train --data '" + data + "' --model exp-decay --lr 0.02 --schedule cosine ";
+  ASSERT_EQ(run_parafit(cosine + "--epochs 3 --checkpoint '" + dir + "/cos.ckpt'", dir).code, 0);
+  const auto extended = run_parafit(cosine + "--epochs 5 --resume '" + dir + "/cos.ckpt'", dir);
+  EXPECT_EQ(extended.code, 1) << extended.err;
+  EXPECT_TRUE(has(extended.err, "epochs: checkpoint 3 vs now 5 (a cosine schedule spans the run's epochs")) << extended.err;
+}
+
 TEST(CliTrain, MlpSavedAndPredictedReproducesItsTrainingLoss) {
   const auto dir = scratch_dir();
   const std::string data = mlp_csv(dir);
@@ -188,6 +220,128 @@ TEST(CliTrain, MlpSavedAndPredictedReproducesItsTrainingLoss) {
   const auto broken = run_parafit("predict --model-file '" + dir + "/broken.model' --data '" + data + "'", dir);
   EXPECT_EQ(broken.code, 1);
   EXPECT_TRUE(has(broken.err, "invalid model file")) << broken.err;
+}
+
+// --init-from fine-tunes a saved model: training starts from its weights. With a learning rate
+// too small to move them, the run ends where the saved model was: a curve keeps its estimates;
+// an MLP keeps its predictions even on other rows (its standardisation comes from the file, not
+// from the new rows), and its loss is the trained one, not a fresh network's.
+TEST(CliTrain, InitFromStartsFromASavedModel) {
+  const auto dir = scratch_dir();
+  const std::string data = decay_csv(dir, 3000);
+  ASSERT_EQ(run_parafit("train --data '" + data + "' --model exp-decay --lr 0.02 --epochs 3 --save '" + dir +
+                            "/c.model'", dir).code, 0);
+  const json saved = json::parse(read_file(dir + "/c.model"));
+  const auto tuned = run_parafit("train --data '" + data + "' --model exp-decay --lr 1e-12 --epochs 1 --init-from '" +
+                                     dir + "/c.model' --json '" + dir + "/t.json'", dir);
+  ASSERT_EQ(tuned.code, 0) << tuned.err;
+  const json t = json::parse(read_file(dir + "/t.json"));
+  for (const auto& p : saved["parameters"])
+    EXPECT_NEAR(t["parameters"][p["name"].get<std::string>()].get<double>(), p["estimate"].get<double>(), 1e-9) << p;
+
+  const std::string mlp = mlp_csv(dir);
+  ASSERT_EQ(run_parafit("train --data '" + mlp + "' --model mlp:16 --activation relu --epochs 4 --lr 0.005 --batch 64 "
+                            "--save '" + dir + "/m.model' --json '" + dir + "/m.json'", dir).code, 0);
+  // The first half of the rows: other means and deviations than the whole file's.
+  const std::string text = read_file(mlp);
+  std::size_t cut = 0;
+  for (int line = 0; line <= 2000; ++line) cut = text.find('\n', cut) + 1;
+  write_file(dir + "/half.csv", text.substr(0, cut));
+  const std::string half = dir + "/half.csv";
+  const auto fine = run_parafit("train --data '" + half + "' --model mlp:16 --lr 1e-12 --epochs 1 --init-from '" + dir +
+                                    "/m.model' --save '" + dir + "/f.model' --json '" + dir + "/f.json'", dir);
+  ASSERT_EQ(fine.code, 0) << fine.err;
+  EXPECT_TRUE(has(fine.out, "relu")) << fine.out;  // the file's activation, without --activation
+  const auto fresh = run_parafit("train --data '" + half + "' --model mlp:16 --activation relu --lr 1e-12 --epochs 1 "
+                                     "--json '" + dir + "/n.json'", dir);
+  ASSERT_EQ(fresh.code, 0) << fresh.err;
+  const double trained = json::parse(read_file(dir + "/m.json"))["summary"]["train_mse"].get<double>();
+  const double fine_mse = json::parse(read_file(dir + "/f.json"))["summary"]["train_mse"].get<double>();
+  const double fresh_mse = json::parse(read_file(dir + "/n.json"))["summary"]["train_mse"].get<double>();
+  EXPECT_LT(fine_mse, 3 * trained) << trained;
+  EXPECT_GT(fresh_mse, 10 * fine_mse);
+  for (const char* model : {"m", "f"})
+    ASSERT_EQ(run_parafit(std::string("predict --model-file '") + dir + "/" + model + ".model' --data '" + half +
+                              "' --out '" + dir + "/" + model + ".csv'", dir).code, 0);
+  std::istringstream a(read_file(dir + "/m.csv")), b(read_file(dir + "/f.csv"));
+  std::string la, lb;
+  std::size_t rows = 0;
+  while (std::getline(a, la) && std::getline(b, lb)) {
+    if (rows++ == 0) continue;
+    const double pa = std::stod(la.substr(la.rfind(',') + 1)), pb = std::stod(lb.substr(lb.rfind(',') + 1));
+    ASSERT_NEAR(pa, pb, 1e-6 * (1 + std::fabs(pa))) << "row " << rows;
+  }
+  EXPECT_EQ(rows, 2001u);
+}
+
+// A fine-tuned MLP's weights are in its initial model's units: its checkpoint resumes with the
+// same --init-from (to the bits of the uninterrupted fine-tuning), and is refused without it
+// instead of resuming in the new rows' units.
+TEST(CliTrain, FineTunedMlpResumesOnlyWithItsInitialModel) {
+  const auto dir = scratch_dir();
+  const std::string data = mlp_csv(dir, 2000);
+  ASSERT_EQ(run_parafit("train --data '" + data + "' --model mlp:8 --epochs 1 --lr 0.005 --save '" + dir + "/m.model'",
+                        dir).code, 0);
+  const std::string common = "train --data '" + data + "' --model mlp:8 --epochs 2 --lr 0.001 --init-from '" + dir +
+                             "/m.model' ";
+  ASSERT_EQ(run_parafit(common + "--json '" + dir + "/whole.json'", dir).code, 0);
+  const int code = std::system(("PARAFIT_TESTING_STOP_AFTER_STEPS=12 '" PARAFIT_TESTING_EXE "' " + common +
+                                "--checkpoint '" + dir + "/c.ckpt' --checkpoint-every 5 >/dev/null 2>&1").c_str());
+  EXPECT_EQ(WEXITSTATUS(code), 1);
+  const auto without = run_parafit("train --data '" + data + "' --model mlp:8 --epochs 2 --lr 0.001 --resume '" + dir +
+                                       "/c.ckpt'", dir);
+  EXPECT_EQ(without.code, 1) << without.err;
+  EXPECT_TRUE(has(without.err, "init_from (in the checkpoint, not now)")) << without.err;
+  const auto resumed = run_parafit(common + "--resume '" + dir + "/c.ckpt' --json '" + dir + "/r.json'", dir);
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  const json a = without_timings(json::parse(read_file(dir + "/whole.json")));
+  const json b = without_timings(json::parse(read_file(dir + "/r.json")));
+  EXPECT_EQ(a["history"], b["history"]);
+  EXPECT_EQ(a["summary"]["train_mse"], b["summary"]["train_mse"]);
+}
+
+// --init-from refuses a model file that is not the model the flags ask for (exit 2, naming the
+// difference), cannot be combined with --start (exit 2), and reports a missing or
+// damaged file as bad input (exit 1). Nothing is trained or written then.
+TEST(CliTrain, InitFromErrors) {
+  const auto dir = scratch_dir();
+  const std::string data = decay_csv(dir, 1000);
+  ASSERT_EQ(run_parafit("train --data '" + data + "' --model exp-decay --lr 0.02 --epochs 1 --save '" + dir +
+                            "/c.model'", dir).code, 0);
+  ASSERT_EQ(run_parafit("train --data '" + data + "' --model mlp:8 --lr 0.01 --epochs 1 --save '" + dir + "/m.model'",
+                        dir).code, 0);
+  ASSERT_EQ(run_parafit("train --data '" + data + "' --model 'a*exp(-b*x)+c' --start a=2,b=1,c=0.4 --lr 0.02 --epochs 1 "
+                        "--save '" + dir + "/f.model'", dir).code, 0);
+  write_file(dir + "/broken.model", read_file(dir + "/c.model").substr(0, 100));
+  struct Case {
+    std::string args;
+    int code;
+    std::string message;
+  };
+  const std::string c = " --init-from '" + dir + "/c.model'", m = " --init-from '" + dir + "/m.model'";
+  const std::vector<Case> cases = {
+      {"--model gauss" + c, 2, "c.model' holds the model 'exp-decay', but --model is 'gauss'"},
+      {"--model mlp:8" + c, 2, "c.model' holds the curve model 'exp-decay', but --model is 'mlp:8'"},
+      {"--model exp-decay --x y" + c, 2, "the model's inputs are x, but --x is y"},
+      {"--model exp-decay" + m, 2, "m.model' holds an MLP (mlp 1-8-1 tanh float32, 25 parameters), but --model is "
+                                   "'exp-decay'"},
+      {"--model mlp:16" + m, 2, "the model's hidden layers are mlp:8, but --model is 'mlp:16'"},
+      {"--model mlp:8 --activation relu" + m, 2, "the model's activation is tanh, but --activation is relu"},
+      {"--model mlp:8 --y x" + m, 2, "the model's response is y, but --y is x"},
+      {"--model 'a*exp(-b*x)+c' --params c,b,a --init-from '" + dir + "/f.model'", 2,
+       "the model's parameters are a,b,c, but --params is c,b,a"},
+      {"--model exp-decay --start a=1" + c, 2, "--start and --init-from both give the starting weights"},
+      {"--model exp-decay --init-from '" + dir + "/none.model'", 1, "--init-from: cannot open model file"},
+      {"--model exp-decay --init-from '" + dir + "/broken.model'", 1, "--init-from: " + dir + "/broken.model: invalid "
+                                                                      "model file"},
+  };
+  for (const auto& k : cases) {
+    const auto r = run_parafit("train --data '" + data + "' --epochs 1 --json '" + dir + "/out.json' " + k.args, dir);
+    EXPECT_EQ(r.code, k.code) << k.args << "\n" << r.err;
+    EXPECT_TRUE(has(r.err, k.message)) << k.args << "\n" << r.err;
+    EXPECT_EQ(r.out, "") << k.args;
+    EXPECT_FALSE(std::ifstream(dir + "/out.json").good()) << k.args;
+  }
 }
 
 #ifdef PARAFIT_MPIEXEC
@@ -247,6 +401,47 @@ TEST(CliTrainMpi, ResumeOnAnotherNumberOfRanks) {
   const json b = without_timings(json::parse(read_file(dir + "/r.json")));
   EXPECT_EQ(a["parameters"], b["parameters"]);
   EXPECT_EQ(a["history"], b["history"]);
+}
+
+// A rank killed by SIGKILL after its checkpoint: resuming on another number of ranks gives the
+// weights and history of the run that was never interrupted, bit for bit.
+TEST(CliTrainMpi, ResumeAfterSigkillOnAnotherNumberOfRanks) {
+  const auto dir = scratch_dir();
+  const std::string data = decay_csv(dir, 6000);
+  const std::string common = "train --data '" + data + "' --model exp-decay --lr 0.02 --epochs 2 ";
+  ASSERT_EQ(run_parafit(common + "--json '" + dir + "/whole.json'", dir).code, 0);
+  const auto killed = run_mpi(3, common + "--checkpoint '" + dir + "/c.ckpt' --checkpoint-every 10", dir,
+                              "PARAFIT_TESTING_KILL_RANK=2 PARAFIT_TESTING_AT_STEP=25");
+  EXPECT_NE(killed.code, 0) << killed.err;
+  EXPECT_TRUE(has(killed.err, "killing itself with SIGKILL after step 25")) << killed.err;
+  const auto resumed = run_mpi(2, common + "--resume '" + dir + "/c.ckpt' --json '" + dir + "/r.json'", dir);
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_TRUE(has(resumed.out, "Resumed:    from step 20")) << resumed.out;
+  const json a = without_timings(json::parse(read_file(dir + "/whole.json")));
+  const json b = without_timings(json::parse(read_file(dir + "/r.json")));
+  EXPECT_EQ(a["parameters"], b["parameters"]);
+  EXPECT_EQ(a["history"], b["history"]);
+}
+
+// Fine-tuning under mpirun: every rank loads the model file; the same weights as one process. A
+// model file that is not the model asked for is one usage error (exit 2), from rank 0.
+TEST(CliTrainMpi, InitFromOnSeveralRanks) {
+  const auto dir = scratch_dir();
+  const std::string data = mlp_csv(dir, 2000);
+  ASSERT_EQ(run_parafit("train --data '" + data + "' --model mlp:8 --epochs 1 --lr 0.005 --save '" + dir + "/m.model'",
+                        dir).code, 0);
+  const std::string common = "train --data '" + data + "' --model mlp:8 --epochs 2 --lr 0.001 --threads 1 --init-from '" +
+                             dir + "/m.model' ";
+  ASSERT_EQ(run_parafit(common + "--json '" + dir + "/one.json'", dir).code, 0);
+  const auto r = run_mpi(3, common + "--json '" + dir + "/three.json'", dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(without_timings(json::parse(read_file(dir + "/one.json")))["history"],
+            without_timings(json::parse(read_file(dir + "/three.json")))["history"]);
+  const auto bad = run_mpi(2, "train --data '" + data + "' --model mlp:4 --init-from '" + dir + "/m.model'", dir);
+  EXPECT_EQ(bad.code, 2) << bad.err;
+  const std::string message = "the model's hidden layers are mlp:8, but --model is 'mlp:4'";
+  EXPECT_TRUE(has(bad.err, message)) << bad.err;
+  EXPECT_EQ(bad.err.find(message), bad.err.rfind(message)) << bad.err;
 }
 
 // Failures end every rank with one message, never a hang: a bad line in the last rank's shard, a

@@ -5,13 +5,18 @@
 //   PARAFIT_TESTING_EXIT_RANK=r           rank r exits with code 3, without a word to the others,
 //   PARAFIT_TESTING_EXIT_AFTER=n          when it enters its n-th all-reduce (default 1)
 //   PARAFIT_TESTING_STOP_AFTER_STEPS=n    train stops after n optimizer steps, as if killed
+//   PARAFIT_TESTING_KILL_RANK=r           rank r of train sends itself SIGKILL after its n-th step
+//   PARAFIT_TESTING_HANG_RANK=r           rank r of train sleeps forever after its n-th step (a hung rank)
+//   PARAFIT_TESTING_AT_STEP=n             the step of KILL_RANK and HANG_RANK (default 1)
 #include <fmt/format.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unistd.h>
 
 #include "run_main.h"
 #include "test_seam.h"
@@ -56,6 +61,25 @@ int main(int argc, char** argv) {
     seam.wrap_communicator = [exit_rank, after](std::unique_ptr<parafit::Communicator> comm) {
       if (comm->rank() != exit_rank) return comm;
       return std::unique_ptr<parafit::Communicator>(std::make_unique<ExitingCommunicator>(std::move(comm), after));
+    };
+  }
+  const long kill_rank = env_number("PARAFIT_TESTING_KILL_RANK", -1);
+  const long hang_rank = env_number("PARAFIT_TESTING_HANG_RANK", -1);
+  if (kill_rank >= 0 || hang_rank >= 0) {
+    const long at = env_number("PARAFIT_TESTING_AT_STEP", 1);
+    seam.after_step = [kill_rank, hang_rank, at](int rank, std::size_t step) {
+      if (long(step) != at) return;
+      if (rank == kill_rank) {
+        fmt::print(stderr, "parafit: rank {}: killing itself with SIGKILL after step {} (PARAFIT_TESTING_KILL_RANK)\n",
+                   rank, step);
+        std::fflush(stderr);
+        std::raise(SIGKILL);
+      }
+      if (rank == hang_rank) {
+        fmt::print(stderr, "parafit: rank {}: hanging after step {} (PARAFIT_TESTING_HANG_RANK)\n", rank, step);
+        std::fflush(stderr);
+        for (;;) pause();
+      }
     };
   }
   seam.stop_after_steps = std::size_t(env_number("PARAFIT_TESTING_STOP_AFTER_STEPS", 0));

@@ -52,6 +52,8 @@ MpiCommunicator::~MpiCommunicator() = default;
 
 MPI_Comm MpiCommunicator::comm() const { return state_->data; }
 
+void MpiCommunicator::set_timeout(std::chrono::milliseconds timeout) { state_->timeout = timeout; }
+
 void MpiCommunicator::abort_job(int code) {
   MPI_Abort(state_->data, code);
   std::abort();  // MPI_Abort does not return; should an implementation return anyway, end here.

@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <fmt/ranges.h>
+
+#include <algorithm>
 #include <cstring>
 
 namespace parafit::mpi_backend {
@@ -38,23 +41,45 @@ void progress_outgoing(State& s) {
   std::erase_if(s.abandoned_messages, finished);
 }
 
+void receive_notice(State& s, const MPI_Status& status) {
+  int length = 0;
+  check(MPI_Get_count(&status, MPI_BYTE, &length), "MPI_Get_count of a failure notice");
+  std::vector<char> bytes(static_cast<std::size_t>(length));
+  check(MPI_Recv(bytes.data(), length, MPI_BYTE, status.MPI_SOURCE, kNoticeTag, s.control, MPI_STATUS_IGNORE),
+        "MPI_Recv of a failure notice");
+  NoticeHeader header{};
+  if (bytes.size() < sizeof header) return;
+  std::memcpy(&header, bytes.data(), sizeof header);
+  std::int64_t& after = s.gave_up_after[static_cast<std::size_t>(status.MPI_SOURCE)];
+  if (after < 0) after = header.guards;
+  mark_failed(s, Failure{header.rank, header.levels, std::string(bytes.begin() + sizeof header, bytes.end())});
+}
+
+// Pings and their answers are empty messages; an answer is a send completed later, like a notice.
+void receive_ping(State& s, const MPI_Status& status) {
+  check(MPI_Recv(nullptr, 0, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, s.control, MPI_STATUS_IGNORE),
+        "MPI_Recv of a ping");
+  const auto source = static_cast<std::size_t>(status.MPI_SOURCE);
+  if (status.MPI_TAG == kPongTag) {
+    s.answered[source] = 1;
+    return;
+  }
+  s.pinged_me[source] = 1;
+  MPI_Request request = MPI_REQUEST_NULL;
+  if (MPI_Isend(nullptr, 0, MPI_BYTE, status.MPI_SOURCE, kPongTag, s.control, &request) == MPI_SUCCESS)
+    s.abandoned_messages.push_back(request);
+}
+
 void receive_notices(State& s) {
   for (;;) {
     int arrived = 0;
     MPI_Status status;
-    check(MPI_Iprobe(MPI_ANY_SOURCE, kNoticeTag, s.control, &arrived, &status), "MPI_Iprobe for failure notices");
+    check(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, s.control, &arrived, &status), "MPI_Iprobe for failure notices");
     if (!arrived) return;
-    int length = 0;
-    check(MPI_Get_count(&status, MPI_BYTE, &length), "MPI_Get_count of a failure notice");
-    std::vector<char> bytes(static_cast<std::size_t>(length));
-    check(MPI_Recv(bytes.data(), length, MPI_BYTE, status.MPI_SOURCE, kNoticeTag, s.control, MPI_STATUS_IGNORE),
-          "MPI_Recv of a failure notice");
-    NoticeHeader header{};
-    if (bytes.size() < sizeof header) continue;
-    std::memcpy(&header, bytes.data(), sizeof header);
-    std::int64_t& after = s.gave_up_after[static_cast<std::size_t>(status.MPI_SOURCE)];
-    if (after < 0) after = header.guards;
-    mark_failed(s, Failure{header.rank, header.levels, std::string(bytes.begin() + sizeof header, bytes.end())});
+    if (status.MPI_TAG == kNoticeTag)
+      receive_notice(s, status);
+    else
+      receive_ping(s, status);
   }
 }
 
@@ -72,6 +97,8 @@ void set_up(State& s, std::chrono::milliseconds timeout) {
   check(MPI_Comm_rank(s.data, &s.rank), "MPI_Comm_rank");
   check(MPI_Comm_size(s.data, &s.size), "MPI_Comm_size");
   s.gave_up_after.assign(static_cast<std::size_t>(s.size), -1);
+  s.pinged_me.assign(static_cast<std::size_t>(s.size), 0);
+  s.answered.assign(static_cast<std::size_t>(s.size), 0);
 }
 
 }  // namespace
@@ -164,10 +191,47 @@ void throw_if_failed(State& s) {
   if (s.failure) throw rank_failed(*s.failure);
 }
 
-Error timed_out(State& s, const std::string& what) {
-  const std::string message = fmt::format("rank {}: {} timed out after {} ms", s.rank, what, s.timeout.count());
+void time_out(State& s, const std::string& what) {
+  std::string message = fmt::format("rank {}: {} timed out after {} ms", s.rank, what, s.timeout.count());
+  // Who is still there: the ranks that answer a ping within a second (or the timeout, if shorter).
+  std::fill(s.answered.begin(), s.answered.end(), 0);
+  for (int r = 0; r < s.size; ++r) {
+    if (r == s.rank) continue;
+    MPI_Request request = MPI_REQUEST_NULL;
+    if (MPI_Isend(nullptr, 0, MPI_BYTE, r, kPingTag, s.control, &request) == MPI_SUCCESS)
+      s.abandoned_messages.push_back(request);
+  }
+  const auto others_answered = [&] {
+    for (int r = 0; r < s.size; ++r)
+      if (r != s.rank && !s.answered[static_cast<std::size_t>(r)]) return false;
+    return true;
+  };
+  const auto window = std::min<std::chrono::milliseconds>(s.timeout, std::chrono::seconds(1));
+  // Polls until `done` or the window has passed; throws RankFailed once a notice has come.
+  const auto poll_for = [&](const auto& done) {
+    Poller poller(window);
+    while (!done() && !poller.expired()) {
+      poll(s);
+      if (s.failure) throw rank_failed(*s.failure);
+      poller.pause();
+    }
+  };
+  poll_for(others_answered);
+  // A lower rank that timed out too reports; wait for its notice (and report if none comes).
+  const auto lower_timed_out = [&] {
+    for (int r = 0; r < s.rank; ++r)
+      if (s.pinged_me[static_cast<std::size_t>(r)]) return true;
+    return false;
+  };
+  if (lower_timed_out()) poll_for([] { return false; });
+  std::vector<int> silent;
+  for (int r = 0; r < s.size; ++r)
+    if (r != s.rank && !s.answered[static_cast<std::size_t>(r)]) silent.push_back(r);
+  if (!silent.empty())
+    message += fmt::format(": rank{} {} {} not answer (hung, stopped, or busy for longer than that)",
+                           silent.size() > 1 ? "s" : "", fmt::join(silent, ", "), silent.size() > 1 ? "do" : "does");
   mark_failed(s, Failure{s.rank, 0, message});
-  return Error(message);
+  throw TimedOut(message);
 }
 
 bool guard_cannot_complete(const State& s, std::int64_t guard) {

@@ -18,8 +18,11 @@ namespace parafit::mpi_backend {
 
 using Clock = std::chrono::steady_clock;
 
-// The tag of failure notices on a control channel (outside the tags users may pass).
+// The tags of the control channel: failure notices, and the pings (and their answers) of a rank
+// whose wait ran out of time, asking who is still there.
 constexpr int kNoticeTag = Communicator::kMaxTag;
+constexpr int kPingTag = Communicator::kMaxTag - 1;
+constexpr int kPongTag = Communicator::kMaxTag - 2;
 
 struct State {
   State() = default;
@@ -45,6 +48,9 @@ struct State {
   // up (from its notice; -1 while none came): it never enters a later one.
   std::int64_t guards = 0;
   std::vector<std::int64_t> gave_up_after;
+  // Per rank: whether it has pinged this one (its own wait ran out of time), and whether it has
+  // answered this one's pings.
+  std::vector<char> pinged_me, answered;
 
   struct Notice {
     std::vector<char> bytes;
@@ -62,15 +68,20 @@ std::shared_ptr<State> make_state(MPI_Comm comm, std::chrono::milliseconds timeo
 std::shared_ptr<State> make_child_state(const std::shared_ptr<State>& parent, MPI_Comm split);
 
 // Completes finished notices, then receives the notices that have arrived here and at every
-// ancestor; a notice fails the communicator (and those split from it).
+// ancestor (a notice fails the communicator and those split from it), and answers pings.
 void poll(State& state);
 // Records the first failure, sends this rank's notice to the others and fails every communicator
 // split from this one. Never blocks.
 void mark_failed(State& state, const Failure& failure, bool from_ancestor = false);
 // Polls, then throws RankFailed if the communicator has failed.
 void throw_if_failed(State& state);
-// The error a wait that ran out of time throws, after aborting the communicator with it.
-Error timed_out(State& state, const std::string& what);
+// What a wait that ran out of time ends with. The rank pings the others on the control channel and
+// waits up to a second for their answers: the ranks that do not answer are the ones it waited for
+// (hung, stopped, or computing far longer than the timeout), and its message names them. Of several
+// ranks that time out together (they ping each other), the lowest reports: the others wait for its
+// notice and throw RankFailed. The reporting rank aborts the communicator and gets TimedOut
+// ("rank R: <what> timed out after N ms[: rank(s) M do(es) not answer]") to throw.
+[[noreturn]] void time_out(State& state, const std::string& what);
 
 // Counts time and spins of a polling loop: spins at first (for latency), then yields the core.
 class Poller {
@@ -113,7 +124,7 @@ void guard(State& state, const What& what) {
     }
     if (poller.expired()) {
       state.abandoned_collectives.push_back(barrier);
-      throw timed_out(state, what());
+      time_out(state, what());
     }
     poller.pause();
   }

@@ -39,8 +39,12 @@ class RequestWork final : public Work::Impl {
     while (!test()) {
       if (poller.expired()) {
         abandon();
-        error_ = std::make_exception_ptr(timed_out(*state_, what_));
-        std::rethrow_exception(error_);
+        try {
+          time_out(*state_, what_);
+        } catch (...) {
+          error_ = std::current_exception();
+          throw;
+        }
       }
       poller.pause();
     }
