@@ -188,6 +188,15 @@ SavedModel parse_model(const std::string& text, const std::string& source) {
   } catch (const Error& e) {
     r.fail("model.name", e.what());
   }
+  // The model is built from model.name; model.formula is written for people to read. A file whose
+  // formula was edited would otherwise be used with its old formula, silently.
+  if (const auto formula = m.find("formula"); formula != m.end()) {
+    const std::string text = r.string(*formula, "model.formula");
+    if (text != s.model->formula())
+      r.fail("model.formula", fmt::format("'{}' is not the formula of model.name '{}' ('{}'); parafit builds the "
+                                          "model from model.name: make the two agree",
+                                          text, name, s.model->formula()));
+  }
   const std::size_t p = s.model->num_parameters();
   r.array(inputs, "inputs", s.model->num_inputs());
   r.array(params, "parameters", p);

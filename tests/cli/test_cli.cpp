@@ -240,6 +240,9 @@ TEST(Cli, DamagedModelFilesGetAClearError) {
       {replaced("\"name\": \"exp-decay\"", "\"name\": \"exp-decoy\""), "unknown model 'exp-decoy'"},
       {replaced("\"response\": \"y\",", ""), "response: missing"},
       {replaced("\"df\": ", "\"df\": \"many\", \"old_df\": "), "df: expected a number"},
+      // An edited formula was ignored (the model is built from its name): now refused.
+      {replaced("\"formula\": \"a*exp(-b*x) + c\"", "\"formula\": \"a*exp(-b*x)\""),
+       "model.formula: 'a*exp(-b*x)' is not the formula of model.name 'exp-decay'"},
   };
   for (const auto& c : cases) {
     const auto r = predict_with(c.text);

@@ -115,6 +115,7 @@ TEST(CliFitHonesty, NonFinitePredictionIsAnErrorNamingRowAndQuantity) {
   // at x = 0 (it used to give se_fit 0 there).
   json formula = json::parse(read_file(dir + "/m.json"));
   formula["model"]["name"] = "a*exp(-b*x) + sqrt(c*x)";
+  formula["model"]["formula"] = "a*exp(-b*x) + sqrt(c*x)";
   write_file(dir + "/msqrt.json", formula.dump());
   const auto d = run_parafit("predict --model-file '" + dir + "/msqrt.json' --data '" + dir + "/new.csv'", dir);
   EXPECT_EQ(d.code, 1) << d.out;
