@@ -71,6 +71,7 @@ NistFitOutcome run_nist_fit(const NistProblem& p, const std::string& formula, in
     out.error = fmt::format("the fit reports {} parameters, the problem has {}", fitted.size(), np);
   if (result.summary.termination != parafit::Termination::kNonFiniteStart) {
     out.rss = result.statistics.rss;
+    out.relative_offset = result.statistics.relative_offset;
     out.rss_lre = lre(out.rss, p.certified_rss);
   }
   out.min_param_lre = np == 0 ? 0 : *std::min_element(out.param_lre.begin(), out.param_lre.end());

@@ -36,6 +36,7 @@ struct NistFitOutcome {
   std::vector<double> param_lre;    // LRE of each estimate against the certified value
   std::vector<double> se_lre;       // LRE of each standard error against the certified sd
   double rss = 0;
+  double relative_offset = 0;  // R's nls convergence criterion at the estimates
   double min_param_lre = 0;
   double min_se_lre = 0;
   double rss_lre = 0;
