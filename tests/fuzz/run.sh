@@ -34,13 +34,14 @@ max_len() {
 }
 
 run_one() {
-  local name=$1 dir=build-asan/fuzz/$1
+  # Absolute paths: the command-line target runs inside a scratch directory.
+  local name=$1 dir=$PWD/build-asan/fuzz/$1
   mkdir -p "$dir/corpus"
   # New inputs go to build-asan/fuzz/<target>/corpus (kept between runs); the seeds are only read.
   # Leaks are errors too (-detect_leaks=1 is libFuzzer's default under ASan).
   if "build-asan/tests/fuzz/${name}_fuzz" -max_total_time="$seconds" -max_len="$(max_len "$name")" \
        -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix="$dir/" \
-       "$dir/corpus" "tests/fuzz/corpus/$name" > "$dir/fuzz.log" 2>&1; then
+       "$dir/corpus" "$PWD/tests/fuzz/corpus/$name" > "$dir/fuzz.log" 2>&1; then
     local runs cov
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/fuzz.log")
     cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$dir/fuzz.log" | tail -n 1)
