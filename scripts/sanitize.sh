@@ -38,7 +38,8 @@ case $kind in
   asan)
     dir=build-asan
     flags=(-DPARAFIT_SANITIZE=address,undefined -DPARAFIT_BUILD_FUZZERS=ON)
-    # Leaks are reported, except Open MPI's own at exit (scripts/sanitizers/lsan.supp).
+    # Leaks are reported (libomp's own are suppressed: scripts/sanitizers/lsan.supp), except in
+    # the mpirun tests ($MPI_TESTS), run below with detect_leaks=0.
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1}
     export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$here/scripts/sanitizers/lsan.supp:print_suppressions=0}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -74,6 +75,14 @@ echo "sanitize: $kind: built in $((built - start)) s"
 if [ "$kind" = tsan ]; then
   ctest --test-dir "$dir" --output-on-failure -j"$jobs" -R "$TSAN_TESTS" "$@"
 else
-  ctest --test-dir "$dir" --output-on-failure -j"$jobs" "$@"
+  # Open MPI leaks at exit from components it has unloaded by then ("<unknown module>" frames, so
+  # no suppression can name them): the tests that run under mpirun go without leak detection,
+  # every other check of ASan and UBSan still on. Every other test has leak detection on.
+  MPI_TESTS='^(mpi\.|CliMpi\.|CliTrainMpi\.)'
+  status=0
+  ctest --test-dir "$dir" --output-on-failure -j"$jobs" -E "$MPI_TESTS" "$@" || status=1
+  ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" \
+    ctest --test-dir "$dir" --output-on-failure -j"$jobs" -R "$MPI_TESTS" "$@" || status=1
+  [ "$status" = 0 ] || { echo "sanitize: asan: tests FAILED"; exit 1; }
 fi
 echo "sanitize: $kind: tests ran in $(( $(date +%s) - built )) s"
