@@ -3,7 +3,8 @@
 // run_main on a small fixed data file.
 //
 // The contract: any command line ends with an exit code (0, 1 or 2), never a crash, hang, leak or
-// undefined behaviour. Every run happens inside a scratch directory that is emptied after it (all
+// undefined behaviour, nor an "internal error" (an exception that is not a parafit::Error: a
+// message the user cannot act on). Every run happens inside a scratch directory that is emptied after it (all
 // but the data file), and an argument that is an absolute path or contains ".." is not run, so
 // the files the fuzzer names (--json, --save, --checkpoint...) stay there. Numbers above 100 are
 // not run either: `--epochs 1000000` is a long run, not a bug, and would read as a hang.
@@ -15,6 +16,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -43,12 +46,15 @@ struct Scratch {
     std::FILE* f = std::fopen("d.csv", "wb");
     if (f == nullptr || std::fputs(kData, f) < 0 || std::fclose(f) != 0) std::abort();
     // The program's messages would drown libFuzzer's; PARAFIT_FUZZ_VERBOSE=1 keeps them (to
-    // see what a crashing input printed).
+    // see what a crashing input printed). Its stderr goes to a file next to the scratch
+    // directory (out of the fuzzer's reach), read back after each run.
     const char* verbose = std::getenv("PARAFIT_FUZZ_VERBOSE");
     quiet = !(verbose && *verbose == '1');
+    err_path = dir.string() + ".stderr";
   }
   ~Scratch() {
     std::error_code ec;
+    fs::remove(err_path, ec);
     fs::current_path(dir.parent_path(), ec);
     fs::remove_all(dir, ec);
   }
@@ -58,6 +64,7 @@ struct Scratch {
       if (entry.path().filename() != "d.csv") fs::remove_all(entry.path());
   }
   fs::path dir;
+  std::string err_path;
   bool quiet = true;
 };
 
@@ -98,9 +105,12 @@ int run_quietly(std::vector<char*>& argv) {
     saved_out = ::dup(1);
     saved_err = ::dup(2);
     const int null = ::open("/dev/null", O_WRONLY);
+    const int err = ::open(scratch().err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (null < 0 || err < 0) std::abort();
     ::dup2(null, 1);
-    ::dup2(null, 2);
+    ::dup2(err, 2);
     ::close(null);
+    ::close(err);
   }
   const int rc = parafit::cli::run_main(static_cast<int>(argv.size()) - 1, argv.data());
   if (quiet) {
@@ -142,5 +152,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const int rc = run_quietly(argv);
   s.clean();
   if (rc < 0 || rc > 2) std::abort();  // an exit code outside the documented ones
+  if (s.quiet) {
+    std::ifstream in(s.err_path);
+    const std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // At a line start only: the fuzzer soon learns to put the words into a formula it is echoed.
+    const std::string internal = "parafit: internal error:";
+    if (err.rfind(internal, 0) == 0 || err.find("\n" + internal) != std::string::npos) {
+      std::fprintf(stderr, "cli_fuzz: the program reported an internal error:\n%s\n", err.c_str());
+      std::abort();
+    }
+  }
   return 0;
 }
