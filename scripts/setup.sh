@@ -8,8 +8,9 @@ packages=(
   build-essential cmake pkg-config
   libeigen3-dev libcli11-dev nlohmann-json3-dev libfmt-dev libfast-float-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  # The formula fuzzer (tests/fuzz/run.sh): clang and its libFuzzer/sanitizer runtimes.
-  clang libclang-rt-14-dev
+  # The fuzzers and sanitizer builds (tests/fuzz/run.sh, scripts/sanitize.sh): clang, its
+  # libFuzzer/sanitizer runtimes, and its OpenMP runtime with Archer (libarcher.so, for TSan).
+  clang libclang-rt-14-dev libomp-dev
   # The MPI backend (src/parallel/mpi_communicator.cpp) and its mpirun tests (tests/mpi/).
   libopenmpi-dev openmpi-bin
 )
