@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages parafit needs to build and test.
+# Installs the Debian 12 packages parafit needs to build (the main job: scripts/quickstart.sh) and,
+# with --test, also those only the tests need (scripts/test.sh). Bench-only packages are in
+# scripts/setup-bench.sh.
 # Idempotent: when everything is present it prints nothing and takes well under a second.
-# Usage: scripts/setup.sh
+# Usage: scripts/setup.sh [--test]
 set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
   libeigen3-dev libcli11-dev nlohmann-json3-dev libfmt-dev libfast-float-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  # The formula fuzzer (tests/fuzz/run.sh): clang and its libFuzzer/sanitizer runtimes.
-  clang libclang-rt-14-dev
-  # The MPI backend (src/parallel/mpi_communicator.cpp) and its mpirun tests (tests/mpi/).
+  # The MPI backend (src/parallel/mpi_communicator.cpp): parafit runs under mpirun.
   libopenmpi-dev openmpi-bin
 )
+if [ "${1:-}" = --test ]; then
+  packages+=(
+    libgtest-dev libgmock-dev
+    # The fuzzers and sanitizer builds (tests/fuzz/run.sh, scripts/sanitize.sh): clang, its
+    # libFuzzer/sanitizer runtimes, and its OpenMP runtime with Archer (libarcher.so, for TSan).
+    clang libclang-rt-14-dev libomp-dev
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -404,10 +404,14 @@ struct ColumnFile {
     length = values;
     const std::size_t available = file.size() - header.data_offset;
     if (values > available / dtype.size) {
-      fail(path, fmt::format("truncated .npy file: the header says {} values of '{}' ({} bytes) "
+      // The size in bytes may not fit in 64 bits (a shape of 2^61 float64s): say so, not a wrapped number.
+      const bool fits = values <= std::numeric_limits<std::size_t>::max() / dtype.size;
+      fail(path, fmt::format("truncated .npy file: the header says {} values of '{}' ({}) "
                              "but only {} bytes of data follow it",
                              values, shown(header.descr),
-                             static_cast<unsigned long long>(values) * dtype.size, available));
+                             fits ? fmt::format("{} bytes", values * dtype.size)
+                                  : fmt::format("more than {} bytes", std::numeric_limits<std::size_t>::max()),
+                             available));
     }
     if (available != values * dtype.size) {
       fail(path, fmt::format("{} unexpected bytes after the {} values the header announces",

@@ -96,6 +96,9 @@ MlpModel parse_mlp(const std::string& text, const std::string& source) {
     doc = json::parse(text);
   } catch (const json::parse_error& e) {
     throw Error(fmt::format("{}: invalid model file: not valid JSON (truncated or damaged?) at byte {}", source, e.byte));
+  } catch (const json::exception& e) {
+    // Valid JSON syntax nlohmann cannot hold, such as a number beyond double's range (1e999).
+    throw Error(fmt::format("{}: invalid model file: not valid JSON (damaged?): {}", source, e.what()));
   }
   const Reader r(source);
   if (r.string(r.field(doc, "format", ""), "format") != kFormat) r.fail("format", fmt::format("expected \"{}\"", kFormat));

@@ -148,6 +148,9 @@ SavedModel parse_model(const std::string& text, const std::string& source) {
   } catch (const json::parse_error& e) {
     throw Error(fmt::format("{}: invalid model file: not valid JSON (truncated or damaged?) at byte {}: {}",
                             source, e.byte, printable(e.what())));
+  } catch (const json::exception& e) {
+    // Valid JSON syntax nlohmann cannot hold, such as a number beyond double's range (1e999).
+    throw Error(fmt::format("{}: invalid model file: not valid JSON (damaged?): {}", source, printable(e.what())));
   }
   const Reader r(source);
   if (r.string(r.field(doc, "format", ""), "format") != kFormat)

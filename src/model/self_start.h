@@ -114,7 +114,8 @@ double minimise_1d(F f, double lo, double hi, int grid, int golden_steps, double
   constexpr double kInf = std::numeric_limits<double>::infinity();
   auto eval = [&f](double t) {
     const double v = f(t);
-    return v == v ? v : kInf;  // NaN -> +inf
+    // (Not kInf: clang 14 refuses that use of a constexpr local inside a template's lambda.)
+    return v == v ? v : std::numeric_limits<double>::infinity();  // NaN -> +inf
   };
   if (grid < 2) grid = 2;
   const double step = (hi - lo) / (grid - 1);

@@ -107,6 +107,9 @@ TrainState read_checkpoint(const std::string& path, const std::string& fingerpri
     j = json::parse(buffer.str());
   } catch (const json::parse_error& e) {
     throw Error(fmt::format("checkpoint '{}' is damaged or truncated (not valid JSON: {})", path, printable(e.what())));
+  } catch (const json::exception& e) {
+    // Valid JSON syntax nlohmann cannot hold, such as a number beyond double's range (1e999).
+    throw Error(fmt::format("checkpoint '{}' is damaged (not valid JSON: {})", path, printable(e.what())));
   }
   try {
     if (!j.is_object() || j.value("format", "") != kFormat)

@@ -302,6 +302,10 @@ TEST(NpyError, EveryBadFileSaysWhatIsWrong) {
       {npy_bytes(dict("<f8", "(4,)"), d3),
        "truncated .npy file: the header says 4 values of '<f8' (32 bytes) but only 24 bytes of "
        "data follow it"},
+      // 2^61 float64s are 2^64 bytes: the size is not shown wrapped round to 0.
+      {npy_bytes(dict("<f8", "(2305843009213693952,)"), d3),
+       "truncated .npy file: the header says 2305843009213693952 values of '<f8' (more than "
+       "18446744073709551615 bytes) but only 24 bytes of data follow it"},
       {npy_bytes(dict("<f8", "(3,)"), d3 + "x"),
        "1 unexpected bytes after the 3 values the header announces"},
       {npy_bytes(dict("<f8", "(99999999999999999999,)"), d3),
