@@ -170,6 +170,15 @@ void Trainer::Init() {
   std::size_t train_total = 0;
   for (std::size_t c : rows.train_counts) train_total += c;
   if (train_total == 0) throw AgreedError("no training rows left after the validation split");
+  std::size_t validation_total = 0;
+  for (std::size_t c : rows.validation_counts) validation_total += c;
+  // Each row is held out with probability validation_fraction (by the seed): few rows may give
+  // none, and validation (and early stopping with it) would then be skipped without a word.
+  if (spec.trainer.validation_fraction > 0 && validation_total == 0)
+    throw AgreedError(fmt::format("{} {} held out none of the {} rows (each row is held out with that "
+                                  "probability, by the seed): give more rows or a larger fraction",
+                                  option_name("trainer.validation_fraction"), spec.trainer.validation_fraction,
+                                  train_total));
   if (s.model.is_mlp) {
     if (spec.model.initial)
       detail::keep_standardisation(s.model.mlp, *spec.model.initial);

@@ -67,7 +67,7 @@ TEST(CliUsage, OptionValuesTheLibraryRefusesExitTwo) {
 
 #ifdef PARAFIT_MPIEXEC
 // The kind of an error survives agreement between ranks: a usage error on every rank exits 2, once.
-TEST(CliUsage, UsageErrorsUnderMpiExitTwo) {
+TEST(CliUsageMpi, UsageErrorsExitTwo) {
   const auto dir = scratch_dir();
   const auto r = run_mpi(2, "fit --data '" + decay_csv(dir) + "' --model exp-decay --start z=1", dir);
   EXPECT_EQ(r.code, 2) << r.err;

@@ -191,6 +191,29 @@ TEST(TrainCurve, EarlyStoppingKeepsTheBestEpochsWeights) {
   EXPECT_EQ(r.summary.final_validation_mse, h[best - 1].validation_loss);
 }
 
+TEST(TrainCurve, AValidationSplitThatHoldsOutNoRowIsAnError) {
+  // Each row is held out with probability 0.2: with 4 rows, some seed holds out none. Validation
+  // and early stopping were then skipped without a word ("0 validation rows").
+  const Dataset data = test::exp_decay_data(4);
+  TrainSpec spec = adam_spec();
+  spec.trainer.validation_fraction = 0.2;
+  spec.trainer.early_stop = 1;
+  spec.trainer.epochs = 2;
+  int refused = 0;
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    spec.trainer.seed = seed;
+    try {
+      const TrainResult r = train(data, spec);
+      EXPECT_GT(r.summary.validation_rows, 0u) << "seed " << seed;
+    } catch (const Error& e) {
+      ++refused;
+      EXPECT_NE(std::string(e.what()).find("`trainer.validation_fraction` 0.2 held out none of the 4 rows"),
+                std::string::npos) << e.what();
+    }
+  }
+  EXPECT_GT(refused, 0);  // 0.8^4 = 41% of seeds hold out no row
+}
+
 TEST(TrainCurve, ResumeFromACheckpointGivesTheUninterruptedWeights) {
   const Dataset data = test::exp_decay_data(3000);
   const fs::path dir = fs::temp_directory_path() / ("parafit-ckpt-" + std::to_string(::getpid()));
