@@ -18,6 +18,8 @@ enum class Termination {
   kFlatRegion,          // LM: stopped where a parameter lost its influence (a plateau)
   kSingularGradient,    // LM: J^T W J is rank-deficient where it stopped: the parameters are not
                         // identifiable there (R's "singular gradient")
+  kNotAMinimum,         // LM: a convergence rule fired where the gradient is far from zero (the
+                        // steps down leave the model's domain): not a minimum of the RSS
   kLineSearchFailed,    // L-BFGS: no step decreased the cost enough, even along -g
   kNotConverged,        // training by L-BFGS: the solver stopped without converging (its message says why)
   kDiverged,            // training: the loss became non-finite or exploded; the weights are the last good ones

@@ -13,6 +13,7 @@ const char* to_string(Termination t) {
     case Termination::kNoProgress: return "no progress";
     case Termination::kFlatRegion: return "flat region";
     case Termination::kSingularGradient: return "singular gradient";
+    case Termination::kNotAMinimum: return "not a minimum";
     case Termination::kLineSearchFailed: return "line search failed";
     case Termination::kNotConverged: return "not converged";
     case Termination::kDiverged: return "diverged";

@@ -51,6 +51,7 @@ NistFitOutcome run_nist_fit(const NistProblem& p, const std::string& formula, in
   out.converged = parafit::converged(result.summary.termination);
   out.termination = parafit::to_string(result.summary.termination);
   out.iterations = result.summary.iterations;
+  out.max_gradient_cosine = result.summary.max_gradient_cosine;
 
   // Match the fitted parameters to the file's by name: a formula's parameters may come in another
   // order (first appearance: MGH17 has b1 b2 b4 b3 b5).

@@ -37,6 +37,7 @@ struct NistFitOutcome {
   std::vector<double> se_lre;       // LRE of each standard error against the certified sd
   double rss = 0;
   double relative_offset = 0;  // R's nls convergence criterion at the estimates
+  double max_gradient_cosine = 0;  // LM's gradient measure at the estimates
   double min_param_lre = 0;
   double min_se_lre = 0;
   double rss_lre = 0;

@@ -37,9 +37,9 @@ int main(int argc, char** argv) {
 
   fmt::print("NIST StRD nonlinear regression: parafit::fit, default solver options\n");
   fmt::print("LRE = -log10(|estimate - certified| / |certified|), capped at 11; 'param' and 'se' "
-             "are minima over the parameters; 'offset' is R's relative-offset convergence criterion\n\n");
-  fmt::print("{:<10} {:>5}  {:<8} {:>6} {:>6} {:>6} {:>6} {:>9}  {}\n", "problem", "start", "level",
-             "param", "se", "RSS", "iter", "offset", "termination");
+             "are minima over the parameters; 'offset' is R's relative-offset convergence criterion, 'cosine' LM's largest gradient cosine\n\n");
+  fmt::print("{:<10} {:>5}  {:<8} {:>6} {:>6} {:>6} {:>6} {:>9} {:>9}  {}\n", "problem", "start", "level",
+             "param", "se", "RSS", "iter", "offset", "cosine", "termination");
 
   int total = 0, at4 = 0, at6 = 0, at8 = 0, converged = 0;
   std::vector<std::string> notes;
@@ -55,8 +55,9 @@ int main(int argc, char** argv) {
       converged += r.converged;
       const std::string rss = nist::rss_is_unreachable(m.name) ? fmt::format("({:.1f})", r.rss_lre)
                                                                : fmt::format("{:.1f}", r.rss_lre);
-      fmt::print("{:<10} {:>5}  {:<8} {:>6.1f} {:>6.1f} {:>6} {:>6} {:>9.2e}  {}\n", m.name, start,
+      fmt::print("{:<10} {:>5}  {:<8} {:>6.1f} {:>6.1f} {:>6} {:>6} {:>9.2e} {:>9.2e}  {}\n", m.name, start,
                  p.difficulty, r.min_param_lre, r.min_se_lre, rss, r.iterations, r.relative_offset,
+                 r.max_gradient_cosine,
                  r.converged ? r.termination : r.termination + " (not converged)");
       if (!r.error.empty()) notes.push_back(fmt::format("{} start {}: {}", m.name, start, r.error));
     }

@@ -89,5 +89,35 @@ TEST(LevenbergMarquardt, IdentifiableVersionOfTheSameModelConverges) {
   EXPECT_FALSE(r.statistics.singular);
 }
 
+
+// c + sqrt(a*x) on exponential-decay data: LM drives a to the edge of sqrt's domain (a -> 0+, where
+// d/da grows without bound) and stops on the parameter tolerance with the residual still along
+// a's column (gradient cosine 0.18). parafit used to print "Converged" there.
+TEST(LevenbergMarquardt, AStopAtTheEdgeOfTheDomainIsNotAMinimum) {
+  const auto model = make_builtin_model("exp-decay");
+  const auto s = testing::make_synthetic(*model, {2.5, 1.3, 0.5}, 2000, 0.0, 5.0, 0.05);
+  FitSpec spec;
+  spec.model = "c + sqrt(a*x)";
+  spec.start = {{"a", 1}, {"c", 1}};
+  const FitResult r = fit(testing::to_dataset(s), spec, Context{});
+  EXPECT_EQ(r.summary.termination, Termination::kNotAMinimum) << r.summary.FullReport();
+  EXPECT_FALSE(r.summary.IsSolutionUsable());
+  EXPECT_GT(r.summary.max_gradient_cosine, 0.1);
+  EXPECT_NE(r.summary.message.find("not a minimum of the RSS"), std::string::npos) << r.summary.message;
+}
+
+// Noise-free data: the fit explains all but rounding, whose gradient cosines are large and
+// meaningless; such a fit stays converged.
+TEST(LevenbergMarquardt, APerfectFitStaysConvergedWhateverItsRoundingCosines) {
+  const auto model = make_builtin_model("gauss");
+  const auto s = testing::make_synthetic(*model, {3.0, 5.0, 1.2, 0.4}, 1000, 0.1, 10.0, 0.0);
+  FitSpec spec;
+  spec.model = "gauss";
+  const FitResult r = fit(testing::to_dataset(s), spec, Context{});
+  EXPECT_TRUE(r.summary.IsSolutionUsable()) << r.summary.FullReport();
+  EXPECT_GT(r.summary.max_gradient_cosine, 1e-2);  // what the exemption is for
+  EXPECT_LT(r.statistics.rss, 1e-12 * r.statistics.tss);
+}
+
 }  // namespace
 }  // namespace parafit
