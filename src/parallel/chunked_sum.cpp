@@ -26,9 +26,12 @@ class FirstError {
       error_ = error;
     }
   }
-  bool failed() const {
+  // True when a chunk before `chunk` has failed: `chunk` need not run. A chunk after the failure
+  // seen so far must still run, since it may fail first (skipping it on any failure let a later
+  // chunk's error win when threads raced, as TSan's scheduling showed).
+  bool failed_before(std::size_t chunk) const {
     std::lock_guard lock(mutex_);
-    return error_ != nullptr;
+    return chunk_ < chunk;
   }
   void rethrow() const {
     if (error_) std::rethrow_exception(error_);
@@ -105,7 +108,7 @@ std::vector<double> chunked_sum(const Context& ctx, std::size_t rows, const RowK
     }
 #pragma omp for schedule(dynamic, 1)
     for (std::size_t c = 0; c < chunks; ++c) {
-      if (error.failed()) continue;
+      if (!worker || !sums || error.failed_before(c)) continue;  // no worker: its error is recorded
       try {
         const std::size_t begin = c * chunk_rows;
         worker->accumulate(RowSet::range(begin, std::min(rows, begin + chunk_rows)), *sums);
@@ -152,7 +155,7 @@ void parallel_chunks(const Context& ctx, std::size_t rows,
   const int threads = chunk_threads(ctx, chunks);
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if (threads > 1)
   for (std::size_t c = 0; c < chunks; ++c) {
-    if (error.failed()) continue;
+    if (error.failed_before(c)) continue;
     try {
       const std::size_t begin = c * chunk_rows;
       body(begin, std::min(rows, begin + chunk_rows));
