@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libeigen3-dev libcli11-dev nlohmann-json3-dev libfmt-dev libfast-float-dev
+  libeigen3-dev libcli11-dev nlohmann-json3-dev libfmt-dev libfast-float-dev libhwy-dev
   # The MPI backend (src/parallel/mpi_communicator.cpp): parafit runs under mpirun.
   libopenmpi-dev openmpi-bin
 )
