@@ -16,6 +16,7 @@
 #include "parse_messages.h"
 #include "rank_timeout.h"
 #include "run_main.h"
+#include "simd/target.h"
 
 namespace {
 
@@ -51,6 +52,16 @@ std::string shown(std::string_view message) {
   }
 }
 
+// --version: the program's version and the SIMD target its kernels run on here.
+std::string version_text() {
+  std::string available;
+  for (const parafit::simd::TargetInfo& t : parafit::simd::available_targets())
+    available += (available.empty() ? "" : ", ") + t.name;
+  const parafit::simd::TargetInfo active = parafit::simd::active_target();
+  return fmt::format("parafit 0.1.0\nSIMD target: {} — {}\navailable here: {} (PARAFIT_SIMD_TARGET=NAME forces one)",
+                     active.name, active.description, available);
+}
+
 }  // namespace
 
 namespace parafit::cli {
@@ -62,7 +73,7 @@ int run_main(int argc, char** argv) {
   CLI::App app{"parafit: fast parallel nonlinear regression (Levenberg-Marquardt on all cores)",
                "parafit"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "parafit 0.1.0");
+  app.set_version_flag("--version", [] { return version_text(); });
   std::vector<std::unique_ptr<parafit::cli::Command>> commands;
   commands.push_back(parafit::cli::add_fit_command(app));
   commands.push_back(parafit::cli::add_train_command(app));
@@ -85,6 +96,15 @@ int run_main(int argc, char** argv) {
     } catch (const std::exception&) {
     }
   };
+
+  // The SIMD target, if the environment forces one: before anything runs a kernel.
+  try {
+    parafit::simd::apply_target_from_environment();
+  } catch (const parafit::Error& e) {
+    if (root) fmt::print(stderr, "parafit: error: {}\n", shown(e.what()));
+    after_report();
+    return kExitUsage;
+  }
 
   if (const std::string unknown = unknown_subcommand(app, argc, argv); !unknown.empty()) {
     if (root) fmt::print(stderr, "parafit: error: {}\n{}\n", shown(unknown), usage_of(app));

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "parafit/error.h"
-#include "model/fast_exp.h"
 #include "parafit/optimizer.h"
 #include "optim/optimizer_state.h"
+#include "optim/update_kernels.h"
 
 namespace parafit {
 
@@ -31,28 +31,6 @@ namespace {
 
 constexpr detail::ExpectedStateEntry kAdamMoments[] = {{"exp_avg", false}, {"exp_avg_sq", true}};
 
-// The scalars of one step.
-struct AdamStep {
-  double b1, b2, c1, c2, step_size, bias_correction2_sqrt, eps, lambda, decay;
-};
-enum DecayKind { kNoDecay, kL2Decay, kDecoupledDecay };
-
-// The update of optimizer.h, element by element (see Adam::step).
-template <DecayKind kDecay>
-[[gnu::always_inline]] inline void adam_loop(std::size_t n, double* __restrict p, double* __restrict m,
-                                             double* __restrict v, const double* __restrict g, AdamStep c) {
-  for (std::size_t i = 0; i < n; ++i) {
-    double pi = p[i];
-    if constexpr (kDecay == kDecoupledDecay) pi = pi * c.decay;
-    const double gi = kDecay == kL2Decay ? g[i] + c.lambda * pi : g[i];
-    const double mi = c.b1 * m[i] + c.c1 * gi;
-    const double vi = c.b2 * v[i] + c.c2 * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] = pi - c.step_size * mi / (std::sqrt(vi) / c.bias_correction2_sqrt + c.eps);
-  }
-}
-
 class Adam final : public Optimizer {
  public:
   Adam(std::size_t n, const AdamOptions& options, bool decoupled)
@@ -69,15 +47,12 @@ class Adam final : public Optimizer {
   std::size_t num_parameters() const override { return n_; }
   std::uint64_t steps_taken() const override { return steps_; }
 
-  // One pass over the parameters, each element updated by the scalar formulas in the order of
-  // optimizer.h, every operation a separately rounded IEEE operation (+, *, /, sqrt: the library
-  // is built without FMA contraction). The loop has a baseline (SSE2) and an AVX2 copy
-  // (model/fast_exp.h's dispatch); both vectorise, the square root included (this file is built
-  // with -fno-math-errno: sqrt of v >= 0 never sets errno), and give the same bits.
+  // One pass over the parameters (optim/update_kernels.h: the formulas of optimizer.h, the same bits
+  // on every SIMD target).
   void step(std::span<double> params, std::span<const double> grad, double lr) override {
     detail::check_step_arguments(decoupled_ ? "adamw" : "adam", n_, params, grad, lr);
     const double t = static_cast<double>(steps_ + 1);
-    AdamStep c;
+    detail::AdamStep c;
     c.b1 = beta1_;
     c.b2 = beta2_;
     c.c1 = 1.0 - beta1_;
@@ -87,17 +62,10 @@ class Adam final : public Optimizer {
     c.eps = epsilon_;
     c.lambda = lambda_;
     c.decay = 1.0 - lr * lambda_;
-    const std::size_t n = n_;
-    double* p = params.data();
-    double* m = m_.data();
-    double* v = v_.data();
-    const double* g = grad.data();
-    if (decoupled_ && lambda_ != 0)
-      detail::run_dispatched<adam_loop<kDecoupledDecay>>(n, p, m, v, g, c);
-    else if (!decoupled_ && lambda_ != 0)
-      detail::run_dispatched<adam_loop<kL2Decay>>(n, p, m, v, g, c);
-    else
-      detail::run_dispatched<adam_loop<kNoDecay>>(n, p, m, v, g, c);
+    const detail::AdamDecay decay = lambda_ == 0      ? detail::AdamDecay::kNone
+                                    : decoupled_ ? detail::AdamDecay::kDecoupled
+                                                 : detail::AdamDecay::kL2;
+    detail::adam_update(decay, n_, params.data(), m_.data(), v_.data(), grad.data(), c);
     ++steps_;
   }
 

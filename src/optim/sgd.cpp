@@ -9,6 +9,7 @@
 #include "parafit/error.h"
 #include "parafit/optimizer.h"
 #include "optim/optimizer_state.h"
+#include "optim/update_kernels.h"
 
 namespace parafit {
 
@@ -43,35 +44,16 @@ class Sgd final : public Optimizer {
 
   void step(std::span<double> params, std::span<const double> grad, double lr) override {
     detail::check_step_arguments("sgd", n_, params, grad, lr);
-    const std::size_t n = n_;
-    double* p = params.data();
-    const double* g = grad.data();
     const double lambda = options_.weight_decay;
     const double mu = options_.momentum;
     if (mu == 0) {
-      if (lambda == 0) {
-        for (std::size_t i = 0; i < n; ++i) p[i] = p[i] - lr * g[i];
-      } else {
-        for (std::size_t i = 0; i < n; ++i) p[i] = p[i] - lr * (g[i] + lambda * p[i]);
-      }
+      detail::sgd_update(n_, params.data(), grad.data(), lr, lambda);
     } else {
-      double* b = buffer_.data();
       // On the first step the buffer is the gradient itself: b = 0 * 0 + 1 * g_t exactly.
       const double keep = steps_ == 0 ? 0.0 : mu;
       const double take = steps_ == 0 ? 1.0 : 1.0 - options_.dampening;
-      if (options_.nesterov) {
-        for (std::size_t i = 0; i < n; ++i) {
-          const double gt = g[i] + lambda * p[i];
-          b[i] = keep * b[i] + take * gt;
-          p[i] = p[i] - lr * (gt + mu * b[i]);
-        }
-      } else {
-        for (std::size_t i = 0; i < n; ++i) {
-          const double gt = g[i] + lambda * p[i];
-          b[i] = keep * b[i] + take * gt;
-          p[i] = p[i] - lr * b[i];
-        }
-      }
+      detail::sgd_momentum_update(options_.nesterov, n_, params.data(), buffer_.data(), grad.data(), lr, lambda,
+                                  keep, take, mu);
     }
     ++steps_;
   }

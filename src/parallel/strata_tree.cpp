@@ -2,16 +2,11 @@
 
 #include <algorithm>
 
-#include "model/fast_exp.h"
 #include "parallel/thread_loops.h"
+#include "simd/array_ops.h"
 
 namespace parafit::detail {
 namespace {
-
-// a[i] = a[i] + b[i]: the same IEEE additions on the baseline and the AVX2 copy.
-[[gnu::always_inline]] inline void add_loop(std::size_t n, double* __restrict a, const double* __restrict b) {
-  for (std::size_t i = 0; i < n; ++i) a[i] = a[i] + b[i];
-}
 
 void cover_into(std::size_t lo, std::size_t hi, std::size_t first, std::size_t last,
                 std::vector<std::pair<std::size_t, std::size_t>>& out) {
@@ -25,9 +20,7 @@ void cover_into(std::size_t lo, std::size_t hi, std::size_t first, std::size_t l
   cover_into(mid, hi, first, last, out);
 }
 
-void add_into(std::vector<double>& a, const std::vector<double>& b) {
-  for (std::size_t i = 0; i < a.size(); ++i) a[i] = a[i] + b[i];
-}
+void add_into(std::vector<double>& a, const std::vector<double>& b) { simd::add_arrays(a.size(), a.data(), b.data()); }
 
 }  // namespace
 
@@ -71,7 +64,7 @@ void StrataTree::node(std::size_t lo, std::size_t hi, std::span<double> local, s
   node(lo, mid, local, c0, c1);
   node(mid, hi, local, c0, c1);
   const double* second = local.data() + (mid - first_) * width_;
-  run_dispatched<add_loop>(c1 - c0, first + c0, second + c0);
+  simd::add_arrays(c1 - c0, first + c0, second + c0);
 }
 
 std::vector<double> StrataTree::top(std::size_t lo, std::size_t hi, std::span<const double> slots, std::size_t c0,

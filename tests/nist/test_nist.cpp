@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -26,6 +28,7 @@
 #include "nist_models.h"
 #include "nist_problem.h"
 #include "parafit/error.h"
+#include "simd/target.h"
 
 namespace nist {
 namespace {
@@ -338,6 +341,30 @@ INSTANTIATE_TEST_SUITE_P(Nist, Fit, testing::ValuesIn(fit_cases()),
                          [](const testing::TestParamInfo<FitCase>& info) {
                            return info.param.problem + "_start" + std::to_string(info.param.start);
                          });
+
+// The same fit on every SIMD target this machine runs, forced in turn, gives the same bits as on
+// the best one: estimates, standard errors, RSS and iteration count (the formula tape, the Gram
+// kernel and the solver's reductions all take part).
+TEST_P(Fit, HasTheSameBitsOnEverySimdTarget) {
+  const FitCase& c = GetParam();
+  const NistProblem p = read_nist_problem(data_path(c.problem));
+  const std::vector<parafit::simd::TargetInfo> targets = parafit::simd::available_targets();
+  ASSERT_FALSE(targets.empty());
+  const NistFitOutcome best = run_nist_fit(p, nist_model(c.problem).formula, c.start);
+  const auto bits = [](double x) { return std::bit_cast<std::uint64_t>(x); };
+  for (std::size_t t = 1; t < targets.size(); ++t) {
+    parafit::simd::ScopedTarget forced(targets[t]);
+    const NistFitOutcome r = run_nist_fit(p, nist_model(c.problem).formula, c.start);
+    EXPECT_EQ(r.error, best.error) << targets[t].name;
+    EXPECT_EQ(r.iterations, best.iterations) << targets[t].name;
+    EXPECT_EQ(bits(r.rss), bits(best.rss)) << targets[t].name;
+    ASSERT_EQ(r.estimates.size(), best.estimates.size());
+    for (std::size_t k = 0; k < r.estimates.size(); ++k) {
+      EXPECT_EQ(bits(r.estimates[k]), bits(best.estimates[k])) << targets[t].name << " " << r.names[k];
+      EXPECT_EQ(bits(r.std_errors[k]), bits(best.std_errors[k])) << targets[t].name << " " << r.names[k];
+    }
+  }
+}
 
 }  // namespace
 }  // namespace nist
