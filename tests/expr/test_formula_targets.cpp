@@ -4,6 +4,7 @@
 // count.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "expr/formula_test_util.h"
+#include "expr/kernels.h"
 #include "parafit/model.h"
 #include "simd/exp_scalar.h"
 #include "simd/log_scalar.h"
@@ -70,6 +72,29 @@ const std::vector<std::string> kFormulas = {
 };
 
 const std::vector<double> kTheta = {0.5, 1.25, -0.75};
+
+// A formula compiled under a forced target runs that target's loops: each target hands the tape
+// its own copy (so the comparisons below compare different code, not one copy with itself).
+TEST(FormulaTargets, EachTargetHasItsOwnLoops) {
+  std::vector<expr::ValueKernel> seen;
+  std::vector<expr::DerivKernel> seen_chain;
+  for (const simd::TargetInfo& t : simd::available_targets()) {
+    simd::ScopedTarget forced(t);
+    const expr::ValueKernel k = expr::value_kernel(expr::Op::kDiv, true, false, true, true);
+    const expr::DerivKernel c = expr::deriv_kernel(true, false, true, true, true);
+    ASSERT_NE(k, nullptr);
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), k), 0) << t.name;
+    EXPECT_EQ(std::count(seen_chain.begin(), seen_chain.end(), c), 0) << t.name;
+    seen.push_back(k);
+    seen_chain.push_back(c);
+  }
+  // Registers only, and library functions, have one target-independent loop.
+  const simd::TargetInfo& scalar = simd::available_targets().back();
+  const expr::ValueKernel best = expr::value_kernel(expr::Op::kSin, true, false, true, false);
+  simd::ScopedTarget forced(scalar);
+  EXPECT_EQ(expr::value_kernel(expr::Op::kSin, true, false, true, false), best);
+}
 
 TEST(FormulaTargets, EveryTargetGivesTheBitsOfTheScalarTarget) {
   const Columns cols = columns();
