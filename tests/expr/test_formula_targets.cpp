@@ -90,7 +90,7 @@ TEST(FormulaTargets, EachTargetHasItsOwnLoops) {
     seen_chain.push_back(c);
   }
   // Registers only, and library functions, have one target-independent loop.
-  const simd::TargetInfo& scalar = simd::available_targets().back();
+  const simd::TargetInfo scalar = simd::available_targets().back();
   const expr::ValueKernel best = expr::value_kernel(expr::Op::kSin, true, false, true, false);
   simd::ScopedTarget forced(scalar);
   EXPECT_EQ(expr::value_kernel(expr::Op::kSin, true, false, true, false), best);
