@@ -98,7 +98,12 @@ inline Unary exp_rule(double a, ExpFn exp_fn) noexcept {
 inline Unary exp_rule(double a) noexcept {
   return exp_rule(a, [](double x) { return std::exp(x); });
 }
-// d log(a) = da / a
+// d log(a) = da / a. `log_fn` computes log: the formula tape passes the library's vectorisable log
+// (as for exp_rule); Jet uses std::log.
+template <typename LogFn>
+inline Unary log_rule(double a, LogFn log_fn) noexcept {
+  return {log_fn(a), 1.0 / a};
+}
 inline Unary log_rule(double a) noexcept { return {std::log(a), 1.0 / a}; }
 // d log10(a) = da / (a ln 10)
 inline Unary log10_rule(double a) noexcept {

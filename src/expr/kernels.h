@@ -1,5 +1,6 @@
-// The loops of the tape, one per (operation, operand kinds, partials wanted), each calling a rule of
-// parafit/jet.h row by row.
+// The loops of the tape, one per (operation, operand kinds, partials wanted), each applying a rule of
+// parafit/jet.h to every row: on Highway vectors for the operations that vectorise, of the SIMD
+// target chosen when the kernel is asked for (kernels.cpp), element by element otherwise.
 #pragma once
 
 #include "expr/ops.h"

@@ -1,21 +1,97 @@
 // log and power: the families defined only for x > 0.
-#include <cmath>
+//
+// The row loops are written once on Highway vectors, compiled per SIMD target (foreach_target.h)
+// and run on the target HWY_DYNAMIC_DISPATCH picks. ln x is simd's Log and x^b = exp(b ln x) takes
+// simd's Exp: branch-free, vectorised, and the same bits on every target and every libm (and the
+// same as a formula's log and exp, so the formula "a + b*log(x)" rounds like this model).
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "model/log_power.cpp"  // NOLINT(bugprone-suspicious-include)
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include <cstddef>
 #include <limits>
+
+#include "simd/exp-inl.h"
+#include "simd/log-inl.h"
+#include "simd/ops-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace parafit::detail::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+namespace simd = parafit::simd::HWY_NAMESPACE;
+
+using D = hn::ScalableTag<double>;
+using V = hn::Vec<D>;
+
+// ln x for x > 0, NaN otherwise (log gives -inf at 0, which is not "undefined" enough: it turns
+// into NaN or +-inf downstream depending on the parameters).
+HWY_INLINE V LogPositive(D d, V x) {
+  return hn::IfThenElse(hn::Gt(x, hn::Zero(d)), simd::Log(d, x),
+                        hn::Set(d, std::numeric_limits<double>::quiet_NaN()));
+}
+
+// f and J compute f the same way, so that f does not depend on whether J is wanted.
+
+void LogValues(std::size_t n, double a, double b, const double* x, double* f) {
+  const D d;
+  const V av = hn::Set(d, a), bv = hn::Set(d, b);
+  simd::ForEachVector(d, n, [&](auto load, auto store) {
+    store(f, hn::Add(av, hn::Mul(bv, LogPositive(d, load(x)))));
+  });
+}
+
+void LogRows(std::size_t n, double a, double b, const double* x, double* f, double* ja, double* jb) {
+  const D d;
+  const V av = hn::Set(d, a), bv = hn::Set(d, b), one = hn::Set(d, 1.0);
+  simd::ForEachVector(d, n, [&](auto load, auto store) {
+    const V l = LogPositive(d, load(x));
+    store(f, hn::Add(av, hn::Mul(bv, l)));
+    store(ja, hn::Add(hn::Sub(l, l), one));  // 1, or NaN with the rest of an undefined row
+    store(jb, l);
+  });
+}
+
+// power: a*x^b = a*exp(b*ln x).
+
+void PowerValues(std::size_t n, double a, double b, const double* x, double* f) {
+  const D d;
+  const V av = hn::Set(d, a), bv = hn::Set(d, b);
+  simd::ForEachVector(d, n, [&](auto load, auto store) {
+    store(f, hn::Mul(av, simd::Exp(d, hn::Mul(bv, LogPositive(d, load(x))))));
+  });
+}
+
+void PowerRows(std::size_t n, double a, double b, const double* x, double* f, double* ja, double* jb) {
+  const D d;
+  const V av = hn::Set(d, a), bv = hn::Set(d, b);
+  simd::ForEachVector(d, n, [&](auto load, auto store) {
+    const V l = LogPositive(d, load(x));
+    const V p = simd::Exp(d, hn::Mul(bv, l));
+    const V v = hn::Mul(av, p);
+    store(f, v);
+    store(ja, p);
+    store(jb, hn::Mul(v, l));
+  });
+}
+
+}  // namespace parafit::detail::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include <cmath>
 #include <vector>
 
 #include "model/family.h"
-#include "model/fast_exp.h"
 #include "model/self_start.h"
 
 namespace parafit::detail {
+HWY_EXPORT(LogValues);
+HWY_EXPORT(LogRows);
+HWY_EXPORT(PowerValues);
+HWY_EXPORT(PowerRows);
 
 namespace {
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-// ln x for x > 0, NaN otherwise (std::log would give -inf at 0, which is not "undefined" enough:
-// it turns into NaN or +-inf downstream depending on the parameters).
-inline double log_positive(double x) { return x > 0.0 ? std::log(x) : kNaN; }
 
 Sample positive_x_sample(std::string_view model, std::span<const double> x,
                          std::span<const double> y) {
@@ -28,57 +104,6 @@ Sample positive_x_sample(std::string_view model, std::span<const double> x,
   return pos;
 }
 
-// The row loops take __restrict pointer parameters because GCC honours restrict only there;
-// without it a loop writing f and several J columns needs more run-time alias checks than GCC
-// will emit, and stays scalar. Both variants compute f the same way, so that f does not depend
-// on whether J is wanted.
-
-void log_values(std::size_t n, double a, double b, const double* __restrict x,
-                double* __restrict f) {
-  for (std::size_t i = 0; i < n; ++i) f[i] = a + b * log_positive(x[i]);
-}
-
-void log_rows(std::size_t n, double a, double b, const double* __restrict x, double* __restrict f,
-              double* __restrict ja, double* __restrict jb) {
-  for (std::size_t i = 0; i < n; ++i) {
-    const double l = log_positive(x[i]);
-    f[i] = a + b * l;
-    ja[i] = l - l + 1.0;  // 1, or NaN with the rest of an undefined row
-    jb[i] = l;
-  }
-}
-
-// power: x^b = exp(b*ln x). The power loops are always_inline and called through run_dispatched
-// (model/fast_exp.h), which compiles each into a baseline and an AVX2 copy, and use vexp, never
-// std::exp, so both copies give the same bits. std::log is a library call and keeps a loop
-// scalar, so ln x goes into f in a loop of its own and the exp loop after it vectorises.
-
-[[gnu::always_inline]] inline void log_positive_rows(std::size_t n, const double* __restrict x,
-                                                     double* __restrict l) {
-  for (std::size_t i = 0; i < n; ++i) l[i] = log_positive(x[i]);
-}
-
-[[gnu::always_inline]] inline void power_values(std::size_t n, double a, double b,
-                                                const double* __restrict x,
-                                                double* __restrict f) {
-  log_positive_rows(n, x, f);
-  for (std::size_t i = 0; i < n; ++i) f[i] = a * vexp(b * f[i]);
-}
-
-[[gnu::always_inline]] inline void power_rows(std::size_t n, double a, double b,
-                                              const double* __restrict x, double* __restrict f,
-                                              double* __restrict ja, double* __restrict jb) {
-  log_positive_rows(n, x, f);
-  for (std::size_t i = 0; i < n; ++i) {
-    const double l = f[i];
-    const double p = vexp(b * l);
-    const double v = a * p;
-    f[i] = v;
-    ja[i] = p;
-    jb[i] = v * l;
-  }
-}
-
 class Log final : public FamilyModel {
  public:
   Log() : FamilyModel("log", "a + b*ln(x)", {"a", "b"}) {}
@@ -86,9 +111,9 @@ class Log final : public FamilyModel {
   void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
                 std::size_t ldj) const override {
     if (J == nullptr) {
-      log_values(block.size, theta[0], theta[1], block.inputs[0], f);
+      HWY_DYNAMIC_DISPATCH(LogValues)(block.size, theta[0], theta[1], block.inputs[0], f);
     } else {
-      log_rows(block.size, theta[0], theta[1], block.inputs[0], f, J, J + ldj);
+      HWY_DYNAMIC_DISPATCH(LogRows)(block.size, theta[0], theta[1], block.inputs[0], f, J, J + ldj);
     }
   }
 
@@ -111,9 +136,9 @@ class Power final : public FamilyModel {
   void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
                 std::size_t ldj) const override {
     if (J == nullptr) {
-      run_dispatched<power_values>(block.size, theta[0], theta[1], block.inputs[0], f);
+      HWY_DYNAMIC_DISPATCH(PowerValues)(block.size, theta[0], theta[1], block.inputs[0], f);
     } else {
-      run_dispatched<power_rows>(block.size, theta[0], theta[1], block.inputs[0], f, J, J + ldj);
+      HWY_DYNAMIC_DISPATCH(PowerRows)(block.size, theta[0], theta[1], block.inputs[0], f, J, J + ldj);
     }
   }
 
@@ -160,3 +185,4 @@ std::unique_ptr<Model> make_log() { return std::make_unique<Log>(); }
 std::unique_ptr<Model> make_power() { return std::make_unique<Power>(); }
 
 }  // namespace parafit::detail
+#endif  // HWY_ONCE
