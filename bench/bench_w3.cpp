@@ -3,19 +3,48 @@
 // x ~ U[-1, 1]^16. Prints samples/s and the final training MSE on 1 and 2 threads, and the same
 // in float64. The data is generated in memory (seeded); loading is not timed, training alone is.
 // PyTorch, scikit-learn and MPI ranks: bench/compare/run_w3.sh (same workload, same run).
+// Prints the CPU model and the SIMD target the kernels run on; PARAFIT_SIMD_TARGET=AVX2 (SSE4,
+// SCALAR, ...) forces another one (simd/target.h).
 //
 //   build/bench/bench_w3 [rows] [threads...] [float32|float64]     (BENCH_W3_STRATA=G: --strata G)
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdio>
+#include <exception>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "parafit/train.h"
 #include "parallel/strata.h"
+#include "simd/target.h"
+
+namespace {
+
+// /proc/cpuinfo's first "model name", or "unknown CPU".
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("model name", 0) != 0) continue;
+    const std::size_t colon = line.find(':');
+    if (colon == std::string::npos) break;
+    const std::size_t start = line.find_first_not_of(" \t", colon + 1);
+    return start == std::string::npos ? "unknown CPU" : line.substr(start);
+  }
+  return "unknown CPU";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
+  try {
+    parafit::simd::apply_target_from_environment();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "bench_w3: {}\n", e.what());
+    return 2;
+  }
   const std::size_t rows = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
   std::vector<int> threads;
   std::vector<parafit::Precision> precisions;
@@ -40,6 +69,8 @@ int main(int argc, char** argv) {
   for (std::size_t k = 0; k < 16; ++k) data.add_column("x" + std::to_string(k), x[k]);
   data.add_column("y", y);
   fmt::print("W3: {} rows, MLP 16-64-64-1 tanh, Adam lr 1e-3, batch 256, 1 epoch\n", rows);
+  fmt::print("CPU: {}; SIMD target: {} ({})\n", cpu_model(), parafit::simd::active_target().name,
+             parafit::simd::active_target().description);
   for (const auto precision : precisions) {
     for (int t : threads) {
       parafit::TrainSpec spec;
