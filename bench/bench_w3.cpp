@@ -7,6 +7,7 @@
 // SCALAR, ...) forces another one (simd/target.h).
 //
 //   build/bench/bench_w3 [rows] [threads...] [float32|float64]     (BENCH_W3_STRATA=G: --strata G)
+//   build/bench/bench_w3 0        the CPU and SIMD target line only
 #include <fmt/format.h>
 
 #include <cmath>
@@ -46,6 +47,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::size_t rows = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
+  fmt::print("CPU: {}; SIMD target: {} ({})\n", cpu_model(), parafit::simd::active_target().name,
+             parafit::simd::active_target().description);
+  if (rows == 0) return 0;  // `bench_w3 0`: the line above only (bench/compare/run_w3.sh)
   std::vector<int> threads;
   std::vector<parafit::Precision> precisions;
   for (int i = 2; i < argc; ++i) {
@@ -69,8 +73,6 @@ int main(int argc, char** argv) {
   for (std::size_t k = 0; k < 16; ++k) data.add_column("x" + std::to_string(k), x[k]);
   data.add_column("y", y);
   fmt::print("W3: {} rows, MLP 16-64-64-1 tanh, Adam lr 1e-3, batch 256, 1 epoch\n", rows);
-  fmt::print("CPU: {}; SIMD target: {} ({})\n", cpu_model(), parafit::simd::active_target().name,
-             parafit::simd::active_target().description);
   for (const auto precision : precisions) {
     for (int t : threads) {
       parafit::TrainSpec spec;

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
 
 #include "model/mlp_kernels.h"
 #include "simd/activation-inl.h"
@@ -330,6 +331,53 @@ void Backward(Activation act, std::size_t count, const T* z, const T* a, T* dp) 
   }
 }
 
+// ---- Hand-over between double and the model's precision ------------------------------------------
+//
+// Element-wise, so the register width does not matter to the bits; the widest stores matter to the
+// speed: the trainer hands over one gradient per stratum and step (8 x 4.4k elements for W3).
+
+// Whole vectors of double lanes, with the matching lanes of T (a half or a whole vector).
+template <class T>
+void TakeSums(std::size_t count, T* sum, double* out) {
+  const hn::ScalableTag<double> dd;
+  const hn::Rebind<T, decltype(dd)> dt;
+  const std::size_t N = hn::Lanes(dd);
+  const auto zero_d = hn::Zero(dd);
+  std::size_t i = 0;
+  for (; i + N <= count; i += N) {
+    if constexpr (std::is_same_v<T, double>) {
+      hn::StoreU(hn::Add(hn::LoadU(dd, sum + i), zero_d), dd, out + i);
+    } else {
+      hn::StoreU(hn::Add(hn::PromoteTo(dd, hn::LoadU(dt, sum + i)), zero_d), dd, out + i);
+    }
+    hn::StoreU(hn::Zero(dt), dt, sum + i);
+  }
+  for (; i < count; ++i) {
+    out[i] = static_cast<double>(sum[i]) + 0.0;
+    sum[i] = T(0);
+  }
+}
+
+template <class T>
+void NarrowParameters(std::size_t count, const double* theta, T* out) {
+  std::size_t i = 0;
+#if HWY_TARGET != HWY_SCALAR
+  // (Highway's scalar DemoteTo saturates at +-FLT_MAX, inf and overflow included, where the
+  // conversion rounds to inf: the scalar target keeps the plain conversion below.)
+  const hn::ScalableTag<double> dd;
+  const hn::Rebind<T, decltype(dd)> dt;
+  const std::size_t N = hn::Lanes(dd);
+  for (; i + N <= count; i += N) {
+    if constexpr (std::is_same_v<T, double>) {
+      hn::StoreU(hn::LoadU(dd, theta + i), dd, out + i);
+    } else {
+      hn::StoreU(hn::DemoteTo(dt, hn::LoadU(dd, theta + i)), dt, out + i);
+    }
+  }
+#endif
+  for (; i < count; ++i) out[i] = static_cast<T>(theta[i]);
+}
+
 // ---- The entry points HWY_EXPORT takes (plain functions, one per element type) -------------------
 
 void AffineF(std::size_t m, std::size_t n, std::size_t k, const float* A, std::size_t lda, const float* B,
@@ -363,6 +411,11 @@ void BackwardD(Activation act, std::size_t count, const double* z, const double*
   Backward(act, count, z, a, dp);
 }
 
+void TakeSumsF(std::size_t count, float* sum, double* out) { TakeSums(count, sum, out); }
+void TakeSumsD(std::size_t count, double* sum, double* out) { TakeSums(count, sum, out); }
+void NarrowParametersF(std::size_t count, const double* theta, float* out) { NarrowParameters(count, theta, out); }
+void NarrowParametersD(std::size_t count, const double* theta, double* out) { NarrowParameters(count, theta, out); }
+
 }  // namespace parafit::detail::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
@@ -381,6 +434,10 @@ HWY_EXPORT(ForwardF);
 HWY_EXPORT(ForwardD);
 HWY_EXPORT(BackwardF);
 HWY_EXPORT(BackwardD);
+HWY_EXPORT(TakeSumsF);
+HWY_EXPORT(TakeSumsD);
+HWY_EXPORT(NarrowParametersF);
+HWY_EXPORT(NarrowParametersD);
 
 template <class T>
 void affine(std::size_t m, std::size_t n, std::size_t k, const T* A, std::size_t lda, const T* B, std::size_t ldb,
@@ -438,6 +495,26 @@ void activate_backward(Activation act, std::size_t count, const T* z, const T* a
   }
 }
 
+template <class T>
+void take_sums(std::size_t count, T* sum, double* out) {
+  if (count == 0) return;
+  if constexpr (std::is_same_v<T, float>) {
+    HWY_DYNAMIC_DISPATCH(TakeSumsF)(count, sum, out);
+  } else {
+    HWY_DYNAMIC_DISPATCH(TakeSumsD)(count, sum, out);
+  }
+}
+
+template <class T>
+void narrow_parameters(std::size_t count, const double* theta, T* out) {
+  if (count == 0) return;
+  if constexpr (std::is_same_v<T, float>) {
+    HWY_DYNAMIC_DISPATCH(NarrowParametersF)(count, theta, out);
+  } else {
+    HWY_DYNAMIC_DISPATCH(NarrowParametersD)(count, theta, out);
+  }
+}
+
 #define PARAFIT_MLP_INSTANTIATE(T)                                                                      \
   template void affine<T>(std::size_t, std::size_t, std::size_t, const T*, std::size_t, const T*, std::size_t, \
                           const T*, T*, std::size_t);                                                   \
@@ -445,7 +522,9 @@ void activate_backward(Activation act, std::size_t count, const T* z, const T* a
                                     std::size_t, T*, std::size_t);                                      \
   template void accumulate_rows<T>(std::size_t, std::size_t, const T*, std::size_t, T*);                \
   template void activate_forward<T>(Activation, std::size_t, const T*, T*);                             \
-  template void activate_backward<T>(Activation, std::size_t, const T*, const T*, T*);
+  template void activate_backward<T>(Activation, std::size_t, const T*, const T*, T*);                   \
+  template void take_sums<T>(std::size_t, T*, double*);                                                 \
+  template void narrow_parameters<T>(std::size_t, const double*, T*);
 PARAFIT_MLP_INSTANTIATE(float)
 PARAFIT_MLP_INSTANTIATE(double)
 #undef PARAFIT_MLP_INSTANTIATE

@@ -94,4 +94,15 @@ void activate_forward(Activation act, std::size_t count, const T* z, T* a);
 template <class T>
 void activate_backward(Activation act, std::size_t count, const T* z, const T* a, T* d);
 
+// ---- Hand-over between the trainer (double) and the model's precision -------------------------
+
+// out[i] = sum[i] as double, + 0.0 (so that -0 becomes +0), then sum[i] = 0, count elements: the
+// hand-over of a gradient accumulator to the trainer's sums. Exact.
+template <class T>
+void take_sums(std::size_t count, T* sum, double* out);
+
+// out[i] = theta[i] rounded to T (correctly rounded; exact for double), count elements.
+template <class T>
+void narrow_parameters(std::size_t count, const double* theta, T* out);
+
 }  // namespace parafit::detail

@@ -268,7 +268,9 @@ HWY_INLINE V Gelu(D d, V z) {
     V v, n, r;
 #if HWY_TARGET == HWY_SCALAR
     {
-      // One lane: no halves to split into (and Highway's scalar target has no UpperHalf).
+      // One lane: no halves to split into (and Highway's scalar target has no UpperHalf). The
+      // scalar DemoteTo saturates at +-FLT_MAX, which never matters here: v, n and r are finite
+      // (z is clamped to +-100 first) or NaN.
       const hn::Rebind<double, D> dd;
       hn::Vec<decltype(dd)> vd, nd, rd;
       GeluReduceForFloat(dd, hn::PromoteTo(dd, z), vd, nd, rd);

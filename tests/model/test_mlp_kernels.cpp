@@ -587,3 +587,46 @@ TEST(MlpKernels, ActivationInPlace) {
 
 }  // namespace
 }  // namespace parafit::detail
+
+namespace parafit::detail {
+namespace {
+
+// The trainer's hand-over loops on every target against plain conversions: -0 becomes +0 in
+// take_sums (which also clears the accumulator), and narrowing rounds as a conversion does,
+// overflow to inf included (Highway's scalar DemoteTo would saturate).
+template <class T>
+void check_hand_over() {
+  using L = std::numeric_limits<double>;
+  std::mt19937_64 rng(67);
+  std::vector<double> theta = wide_range_vector<double>(1000, rng);
+  for (const double x : {0.0, -0.0, L::infinity(), -L::infinity(), L::quiet_NaN(), 1e300, -1e300, 3.4028235677973366e38,
+                         1e-310, -1e-46, 1.0 + 0x1p-30})
+    theta.push_back(x);
+  for (const TargetInfo& t : targets()) {
+    ScopedTarget scoped(t);
+    for (const std::size_t count : {theta.size(), std::size_t{1}, std::size_t{7}, std::size_t{17}}) {
+      std::vector<T> narrow(count, T(5));
+      narrow_parameters<T>(count, theta.data(), narrow.data());
+      std::vector<T> expected(count);
+      for (std::size_t i = 0; i < count; ++i) expected[i] = static_cast<T>(theta[i]);
+      EXPECT_EQ(first_difference(narrow, expected), -1) << t.name << " count " << count;
+
+      std::vector<T> sum = narrow;
+      sum[0] = T(-0.0);
+      std::vector<double> out(count + 1, 7.0);
+      take_sums<T>(count, sum.data(), out.data());
+      for (std::size_t i = 0; i < count; ++i) {
+        const double want = i == 0 ? 0.0 : static_cast<double>(narrow[i]) + 0.0;
+        ASSERT_TRUE(same_bits(out[i], want)) << t.name << " " << i << ": " << out[i];
+        ASSERT_TRUE(same_bits(sum[i], T(0))) << t.name << " " << i;
+      }
+      EXPECT_EQ(out[count], 7.0);  // nothing written past the end
+    }
+  }
+}
+
+TEST(MlpKernels, HandOverLoopsConvertExactlyOnEveryTargetFloat) { check_hand_over<float>(); }
+TEST(MlpKernels, HandOverLoopsConvertExactlyOnEveryTargetDouble) { check_hand_over<double>(); }
+
+}  // namespace
+}  // namespace parafit::detail
