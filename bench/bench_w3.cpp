@@ -3,20 +3,53 @@
 // x ~ U[-1, 1]^16. Prints samples/s and the final training MSE on 1 and 2 threads, and the same
 // in float64. The data is generated in memory (seeded); loading is not timed, training alone is.
 // PyTorch, scikit-learn and MPI ranks: bench/compare/run_w3.sh (same workload, same run).
+// Prints the CPU model and the SIMD target the kernels run on; PARAFIT_SIMD_TARGET=AVX2 (SSE4,
+// SCALAR, ...) forces another one (simd/target.h).
 //
 //   build/bench/bench_w3 [rows] [threads...] [float32|float64]     (BENCH_W3_STRATA=G: --strata G)
+//   build/bench/bench_w3 0        the CPU and SIMD target line only
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdio>
+#include <exception>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "parafit/train.h"
 #include "parallel/strata.h"
+#include "simd/target.h"
+
+namespace {
+
+// /proc/cpuinfo's first "model name", or "unknown CPU".
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("model name", 0) != 0) continue;
+    const std::size_t colon = line.find(':');
+    if (colon == std::string::npos) break;
+    const std::size_t start = line.find_first_not_of(" \t", colon + 1);
+    return start == std::string::npos ? "unknown CPU" : line.substr(start);
+  }
+  return "unknown CPU";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
+  try {
+    parafit::simd::apply_target_from_environment();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "bench_w3: {}\n", e.what());
+    return 2;
+  }
   const std::size_t rows = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
+  fmt::print("CPU: {}; SIMD target: {} ({})\n", cpu_model(), parafit::simd::active_target().name,
+             parafit::simd::active_target().description);
+  if (rows == 0) return 0;  // `bench_w3 0`: the line above only (bench/compare/run_w3.sh)
   std::vector<int> threads;
   std::vector<parafit::Precision> precisions;
   for (int i = 2; i < argc; ++i) {

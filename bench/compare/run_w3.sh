@@ -13,6 +13,11 @@
 #   PYTHON   interpreter with Debian's torch/sklearn/numpy (default /usr/bin/python3)
 #   PARAFIT  parafit CLI (default build/apps/parafit/parafit); its runs are skipped when it is
 #            not built
+#   CONFIGS  the configurations to run, space-separated (default: all of parafit_t1 parafit_t2
+#            parafit_mpi2 pytorch_t1 pytorch_t2 pytorch_ddp2 sklearn_t1); e.g.
+#            CONFIGS="parafit_t1 pytorch_t1" for the single-thread comparison alone
+#   PARAFIT_SIMD_TARGET  forces parafit's SIMD target (AVX3, AVX2, SSE4, SCALAR; default the best
+#            this CPU runs): the header names the target, as build/bench/bench_w3 reports it
 # The raw key=value lines and the table are also saved to bench-build/compare/w3-results-ROWS.txt.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -34,6 +39,13 @@ log=bench-build/compare/w3-results-$ROWS.txt
 {
   echo "# W3 tool comparison, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, ROWS=$ROWS REPS=$REPS"
   echo "# $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  # parafit's SIMD target, from bench_w3 (the same library and environment as the CLI).
+  bench_w3=$(dirname "$PARAFIT")/../../bench/bench_w3
+  if [ -x "$bench_w3" ]; then
+    echo "# parafit $("$bench_w3" 0 | grep -m1 '^CPU:' | sed 's/^CPU: .*; //')"
+  else
+    echo "# parafit SIMD target: ${PARAFIT_SIMD_TARGET:-the best this CPU runs} (build bench_w3 to name it)"
+  fi
 } | tee "$log"
 "$PYTHON" "$here/w3_data.py" --rows "$ROWS" --seed "$SEED" --out "$data" | tee -a "$log"
 
@@ -85,6 +97,12 @@ else
   echo "# parafit: '$PARAFIT train' not found (build it: scripts/build.sh); parafit rows skipped" | tee -a "$log"
 fi
 configs+=(pytorch_t1 pytorch_t2 pytorch_ddp2 sklearn_t1)
+if [ -n "${CONFIGS:-}" ]; then  # keep the requested ones, in the default order
+  wanted=" $CONFIGS "
+  kept=()
+  for c in "${configs[@]}"; do [[ $wanted == *" $c "* ]] && kept+=("$c"); done
+  configs=("${kept[@]}")
+fi
 
 run_one() {
   case $1 in
@@ -126,23 +144,26 @@ for c in "${configs[@]}"; do
   n=0
   [ -n "$lines" ] && n=$(wc -l <<<"$lines")
   col() { [ "$n" -gt 0 ] && while read -r l; do kv "$l" "$1"; done <<<"$lines" | median || echo NA; }
+  best() { [ "$n" -gt 0 ] && while read -r l; do kv "$l" samples_per_s; done <<<"$lines" | { grep -v '^NA$' || true; } |
+             sort -g | tail -1 | grep . || echo NA; }
   first=$(head -1 <<<"$lines")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$(kv "$first" processes)" "$(kv "$first" threads)" \
-    "$(col samples_per_s)" "$(col train_mse)" "$(col seconds)" "$n" "$(kv "$first" tool)" >>"$table"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$(kv "$first" processes)" "$(kv "$first" threads)" \
+    "$(col samples_per_s)" "$(col train_mse)" "$(col seconds)" "$n" "$(kv "$first" tool)" "$(best)" >>"$table"
 done
 {
   echo
   awk -F'\t' -v rows="$ROWS" '
-    { line[NR] = $0; sps[$1] = $4 }
+    { line[NR] = $0; sps[$1] = $4; top[$1] = $9 }
     END {
       ref = "parafit_t2"; if (!(ref in sps) || sps[ref] == "NA") ref = "pytorch_t1"
       printf "W3, %d rows, MLP 16-64-64-1 tanh, Adam 1e-3, batch 256, 1 epoch: medians of the runs\n", rows
-      printf "ratio = median samples/s / %s median samples/s\n", ref
-      printf "%-14s %5s %7s %13s %8s %11s %9s %4s\n", "config", "procs", "threads", "samples_per_s", "ratio", "train_mse", "seconds", "runs"
+      printf "ratio = median samples/s / %s median samples/s; best = the fastest run, best ratio = best / %s best\n", ref, ref
+      printf "%-14s %5s %7s %13s %8s %11s %9s %4s %13s %10s\n", "config", "procs", "threads", "samples_per_s", "ratio", "train_mse", "seconds", "runs", "best", "best ratio"
       for (i = 1; i <= NR; i++) {
         split(line[i], f, "\t")
         ratio = (f[4] != "NA" && sps[ref] != "NA" && sps[ref] > 0) ? sprintf("%.2f", f[4] / sps[ref]) : "-"
-        printf "%-14s %5s %7s %13s %8s %11s %9s %4s\n", f[1], (f[2] == "" ? 1 : f[2]), f[3], f[4], ratio, f[5], f[6], f[7]
+        bratio = (f[9] != "NA" && top[ref] != "NA" && top[ref] > 0) ? sprintf("%.2f", f[9] / top[ref]) : "-"
+        printf "%-14s %5s %7s %13s %8s %11s %9s %4s %13s %10s\n", f[1], (f[2] == "" ? 1 : f[2]), f[3], f[4], ratio, f[5], f[6], f[7], f[9], bratio
       }
     }' "$table"
 } | tee -a "$log"

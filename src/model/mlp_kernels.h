@@ -1,11 +1,13 @@
 // mlp_kernels.h — the compute kernels of the MLP regressor: dense layers (affine), weight and bias
-// gradients (accumulate_outer, accumulate_rows) and activations, for float and double, with an
-// AVX2+FMA path chosen at run time and a portable path that gives the same bits.
+// gradients (accumulate_outer, accumulate_rows) and activations, for float and double. Written
+// once on Google Highway and compiled for every SIMD target in the build; the best one this CPU
+// runs is chosen at run time (simd/target.h: simd::ScopedTarget and PARAFIT_SIMD_TARGET force
+// another), and every target gives the same bits.
 //
 // Determinism contract (what the trainer's bit-for-bit promise rests on):
 //   * Every output element is ONE chain of correctly rounded operations in a fixed order, whatever
 //     the shape of the call, the position of the element in it (full register tile or remainder)
-//     and the code path:
+//     and the SIMD target:
 //       affine:            acc = bias[n] (or +0); for k ascending: acc = fma(A[i][k], B[k][n], acc)
 //       accumulate_outer:  for i ascending: G[j][n] = fma(A[i][j], D[i][n], G[j][n])
 //       accumulate_rows:   for i ascending: g[n] = g[n] + D[i][n]
@@ -14,16 +16,19 @@
 //     as one call (the calls continue one sequential fold).
 //   * Activations are built only from correctly rounded IEEE operations (+, -, *, /, fma) and
 //     exact ones (sign manipulation, compare-and-select, integer operations on exponent bits) in a
-//     fixed order, written once (mlp_kernels.cpp) and compiled for 8/4-lane AVX2 vectors and for
-//     scalars: both paths give identical bits.
-//   * FMAs are explicit (std::fma in the portable path); nothing else is contracted
-//     (mlp_kernels.cpp is compiled with -ffp-contract=off, src/CMakeLists.txt).
+//     fixed order, written once (simd/activation-inl.h) and compiled for the vectors of every
+//     target (16/8 lanes on AVX-512, 8/4 on AVX2, 4/2 on SSE4, 1 on the scalar target): all give
+//     identical bits.
+//   * FMAs are explicit (MulAddExact, simd/ops-inl.h: the hardware FMA where the target has one,
+//     std::fma per lane where it does not); nothing else is contracted (parafit is compiled with
+//     -ffp-contract=off, src/CMakeLists.txt).
 //
 // Matrices are row-major with explicit leading dimensions, in elements. No alignment is required
 // (the kernels use unaligned loads; 32- or 64-byte aligned rows are faster). Reads never go past
-// the last element of a row (column remainders use masked loads), so nothing needs padding.
-// A, B, D and bias must not overlap the output. All functions are thread-safe (no shared state
-// except the kernel-path switch below).
+// the last element of a row (column remainders use masked loads, or padded copies on targets
+// without non-faulting ones), so nothing needs padding. A, B, D and bias must not overlap the
+// output. All functions are thread-safe (no shared state except the process-wide SIMD target
+// choice of simd/target.h).
 #pragma once
 
 #include <cstddef>
@@ -89,32 +94,15 @@ void activate_forward(Activation act, std::size_t count, const T* z, T* a);
 template <class T>
 void activate_backward(Activation act, std::size_t count, const T* z, const T* a, T* d);
 
-// ---- Kernel path (test hook) --------------------------------------------------------------------
+// ---- Hand-over between the trainer (double) and the model's precision -------------------------
 
-enum class MlpKernelPath {
-  kAuto,      // AVX2+FMA if the CPU has both, else portable; PARAFIT_MLP_KERNELS=portable in the
-              // environment (read once) makes kAuto mean portable
-  kPortable,  // scalar code with std::fma: any machine, slow without hardware FMA
-  kAvx2,      // AVX2+FMA; falls back to portable on a CPU without them
-};
+// out[i] = sum[i] as double, + 0.0 (so that -0 becomes +0), then sum[i] = 0, count elements: the
+// hand-over of a gradient accumulator to the trainer's sums. Exact.
+template <class T>
+void take_sums(std::size_t count, T* sum, double* out);
 
-// Chooses the path for the whole process. Not for use while kernels run on other threads.
-void set_mlp_kernel_path(MlpKernelPath path);
-// The path the kernels take now: kPortable or kAvx2.
-MlpKernelPath active_mlp_kernel_path();
-// Whether this CPU (and OS) can run the AVX2+FMA path.
-bool mlp_avx2_available();
-
-// Sets a path while it lives, restoring the previous setting after (tests, benchmarks).
-class ScopedMlpKernelPath {
- public:
-  explicit ScopedMlpKernelPath(MlpKernelPath path);
-  ~ScopedMlpKernelPath();
-  ScopedMlpKernelPath(const ScopedMlpKernelPath&) = delete;
-  ScopedMlpKernelPath& operator=(const ScopedMlpKernelPath&) = delete;
-
- private:
-  MlpKernelPath previous_;
-};
+// out[i] = theta[i] rounded to T (correctly rounded; exact for double), count elements.
+template <class T>
+void narrow_parameters(std::size_t count, const double* theta, T* out);
 
 }  // namespace parafit::detail

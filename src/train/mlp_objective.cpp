@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "model/fast_exp.h"
 #include "model/mlp_compute.h"
+#include "model/mlp_kernels.h"
 #include "model/mlp_shape.h"
 #include "parallel/thread_loops.h"
 
@@ -12,21 +12,6 @@ namespace {
 
 // Rows gathered at a time: bounds the gather buffers; MlpCompute tiles them further.
 constexpr std::size_t kGatherRows = 1024;
-
-// out[i] = sum[i] as double (+ 0.0), sum[i] = 0: one sweep, baseline and AVX2 copies alike.
-template <class T>
-[[gnu::always_inline]] inline void take_loop(std::size_t n, T* __restrict sum, double* __restrict out) {
-  for (std::size_t i = 0; i < n; ++i) {
-    out[i] = static_cast<double>(sum[i]) + 0.0;
-    sum[i] = T(0);
-  }
-}
-
-// theta (double) to the model's precision.
-template <class T>
-[[gnu::always_inline]] inline void narrow_loop(std::size_t n, const double* __restrict theta, T* __restrict out) {
-  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<T>(theta[i]);
-}
 
 // [g..., L]: the gradient in the model's precision, the loss in double.
 template <class T>
@@ -38,7 +23,7 @@ class GradientSums final : public RowSums {
     loss = 0;
   }
   void take(std::span<double> out) override {
-    run_dispatched<take_loop<T>>(g.size(), g.data(), out.data());
+    take_sums<T>(g.size(), g.data(), out.data());
     out[g.size()] = loss;  // a sum of squares from +0.0: never -0.0
     loss = 0;
   }
@@ -56,7 +41,7 @@ class MlpWorker final : public RowWorker {
  public:
   MlpWorker(const MlpObjective<T>& o, bool gradient);
   void set_parameters(std::span<const double> theta) override {
-    run_dispatched<narrow_loop<T>>(theta.size(), theta.data(), params_.data());
+    narrow_parameters<T>(theta.size(), theta.data(), params_.data());
     compute_.prepare(params_.data());
   }
   void accumulate(const RowSet& rows, RowSums& sums) override;

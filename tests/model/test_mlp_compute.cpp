@@ -1,7 +1,7 @@
 // MlpCompute (src/model/mlp_compute.h): the loss and predictions against a naive forward pass
 // written here with std:: functions, the gradient against central finite differences of that
 // reference loss, and the determinism promises: the same bits for any tile_rows, for rows split
-// over several calls, and on both kernel paths.
+// over several calls, and on every SIMD target.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,17 +14,15 @@
 #include <vector>
 
 #include "model/mlp_compute.h"
+#include "simd/target.h"
 
 namespace parafit::detail {
 namespace {
 
-std::vector<MlpKernelPath> paths() {
-  std::vector<MlpKernelPath> p{MlpKernelPath::kPortable};
-  if (mlp_avx2_available()) p.push_back(MlpKernelPath::kAvx2);
-  return p;
-}
+// The SIMD targets this machine runs (forced in turn with simd::ScopedTarget), best first.
+std::vector<simd::TargetInfo> paths() { return simd::available_targets(); }
 
-const char* name(MlpKernelPath p) { return p == MlpKernelPath::kAvx2 ? "avx2" : "portable"; }
+const char* name(const simd::TargetInfo& t) { return t.name.c_str(); }
 
 const Activation kAllActivations[] = {Activation::kIdentity, Activation::kTanh, Activation::kRelu,
                                       Activation::kSigmoid, Activation::kGelu};
@@ -121,8 +119,8 @@ TEST(MlpCompute, GradientMatchesFiniteDifferencesOfTheReferenceLoss) {
     const auto params = random_vector<double>(shape.num_parameters(), rng, 0.7);
     const auto X = random_vector<double>(rows * 3, rng, 1.0);
     const auto y = random_vector<double>(rows, rng, 1.0);
-    for (const MlpKernelPath path : paths()) {
-      ScopedMlpKernelPath scoped(path);
+    for (const simd::TargetInfo& path : paths()) {
+      simd::ScopedTarget scoped(path);
       SCOPED_TRACE(name(path));
       MlpCompute<double> mlp(shape, 7);
       std::vector<double> grad(shape.num_parameters(), 0.0);
@@ -167,8 +165,8 @@ TEST(MlpCompute, GradientAccumulatesIntoTheCallersBuffer) {
 }
 
 // The determinism contract on a training-sized network: the gradient, the loss and the predictions
-// are the same bits for tile_rows 1, 7, 64 and 256, for the rows cut into several calls, and on both
-// kernel paths; predict gives the f that the loss used.
+// are the same bits for tile_rows 1, 7, 64 and 256, for the rows cut into several calls, and on
+// every SIMD target; predict gives the f that the loss used.
 template <class T>
 void check_bitwise_determinism(Activation act) {
   const MlpShape shape{{16, 64, 64, 1}, act};
@@ -182,8 +180,8 @@ void check_bitwise_determinism(Activation act) {
   double loss_ref_value = 0;
   std::vector<T> f_ref;
   bool first = true;
-  for (const MlpKernelPath path : paths()) {
-    ScopedMlpKernelPath scoped(path);
+  for (const simd::TargetInfo& path : paths()) {
+    simd::ScopedTarget scoped(path);
     for (const std::size_t tile : {1, 7, 64, 256}) {
       for (const std::size_t piece : {rows, std::size_t{37}, std::size_t{128}}) {
         SCOPED_TRACE(std::string(name(path)) + " tile " + std::to_string(tile) + " piece " +

@@ -1,8 +1,8 @@
 // The MLP kernels (src/model/mlp_kernels.h): the dense kernels against naive std::fma loops written
-// here (exact bits, every shape, both kernel paths), the row-independence and split-fold
-// properties the trainer's determinism rests on, and the activations against long double
-// references (ulp bounds), their derivatives against closed forms and finite differences, and the
-// AVX2 path against the portable one (bits).
+// here (exact bits, every shape, every SIMD target this machine runs, forced in turn with
+// simd::ScopedTarget), the row-independence and split-fold properties the trainer's determinism
+// rests on, and the activations against long double references (ulp bounds), their derivatives
+// against closed forms and finite differences, and every target against the SCALAR one (bits).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -16,18 +16,18 @@
 #include <vector>
 
 #include "model/mlp_kernels.h"
+#include "simd/target.h"
 
 namespace parafit::detail {
 namespace {
 
-// The paths this machine can run: portable always, AVX2+FMA where the CPU has it.
-std::vector<MlpKernelPath> paths() {
-  std::vector<MlpKernelPath> p{MlpKernelPath::kPortable};
-  if (mlp_avx2_available()) p.push_back(MlpKernelPath::kAvx2);
-  return p;
-}
+using simd::ScopedTarget;
+using simd::TargetInfo;
 
-const char* name(MlpKernelPath p) { return p == MlpKernelPath::kAvx2 ? "avx2" : "portable"; }
+// The SIMD targets this machine runs, best first; the last is SCALAR.
+std::vector<TargetInfo> targets() { return simd::available_targets(); }
+
+const char* name(const TargetInfo& t) { return t.name.c_str(); }
 
 template <class T>
 std::vector<T> random_vector(std::size_t n, std::mt19937_64& rng, T lo = T(-1), T hi = T(1)) {
@@ -84,7 +84,9 @@ void outer_ref(std::size_t rows, std::size_t m, std::size_t n, const T* A, std::
   }
 }
 
-const std::size_t kSizes[] = {1, 3, 7, 8, 9, 16, 17, 64, 65};
+// Every tile shape on every target: 1..6 rows, 1..4 vectors of 16/8/4/1 lanes, with and without a
+// partial last vector.
+const std::size_t kSizes[] = {1, 3, 7, 8, 9, 16, 17, 33, 48, 64, 65};
 
 // Entries of C outside the m x n block (leading-dimension padding) must keep this value.
 constexpr double kSentinel = 12345.0;
@@ -92,8 +94,8 @@ constexpr double kSentinel = 12345.0;
 template <class T>
 void check_affine_all_shapes() {
   std::mt19937_64 rng(17);
-  for (const MlpKernelPath path : paths()) {
-    ScopedMlpKernelPath scoped(path);
+  for (const TargetInfo& path : targets()) {
+    ScopedTarget scoped(path);
     for (const std::size_t m : kSizes) {
       for (const std::size_t n : kSizes) {
         for (const std::size_t k : kSizes) {
@@ -121,8 +123,8 @@ TEST(MlpKernels, AffineIsTheFmaChainBitForBitDouble) { check_affine_all_shapes<d
 template <class T>
 void check_outer_all_shapes() {
   std::mt19937_64 rng(23);
-  for (const MlpKernelPath path : paths()) {
-    ScopedMlpKernelPath scoped(path);
+  for (const TargetInfo& path : targets()) {
+    ScopedTarget scoped(path);
     for (const std::size_t rows : kSizes) {
       for (const std::size_t m : kSizes) {
         for (const std::size_t n : kSizes) {
@@ -150,8 +152,8 @@ TEST(MlpKernels, AccumulateOuterIsTheFmaFoldBitForBitDouble) { check_outer_all_s
 template <class T>
 void check_rows_all_shapes() {
   std::mt19937_64 rng(29);
-  for (const MlpKernelPath path : paths()) {
-    ScopedMlpKernelPath scoped(path);
+  for (const TargetInfo& path : targets()) {
+    ScopedTarget scoped(path);
     for (const std::size_t rows : {1, 2, 7, 64, 255}) {
       for (const std::size_t n : kSizes) {
         const std::size_t ldd = n + 1;
@@ -190,8 +192,8 @@ void check_split_fold() {
   const std::size_t rows = 77, m = 19, n = 33;
   const auto A = wide_range_vector<T>(rows * m, rng);
   const auto D = wide_range_vector<T>(rows * n, rng);
-  for (const MlpKernelPath path : paths()) {
-    ScopedMlpKernelPath scoped(path);
+  for (const TargetInfo& path : targets()) {
+    ScopedTarget scoped(path);
     std::vector<T> G_one(m * n, T(0)), g_one(n, T(0));
     accumulate_outer<T>(rows, m, n, A.data(), m, D.data(), n, G_one.data(), n);
     accumulate_rows<T>(rows, n, D.data(), n, g_one.data());
@@ -226,8 +228,8 @@ void check_row_independence() {
   const auto A = wide_range_vector<T>(m * k, rng);
   const auto B = wide_range_vector<T>(k * n, rng);
   const auto bias = wide_range_vector<T>(n, rng);
-  for (const MlpKernelPath path : paths()) {
-    ScopedMlpKernelPath scoped(path);
+  for (const TargetInfo& path : targets()) {
+    ScopedTarget scoped(path);
     std::vector<T> all(m * n);
     affine<T>(m, n, k, A.data(), k, B.data(), n, bias.data(), all.data(), n);
     for (const std::size_t first : {0, 1, 5, 6, 13, 60}) {
@@ -249,8 +251,8 @@ TEST(MlpKernels, AffineRowDoesNotDependOnTheOtherRowsDouble) { check_row_indepen
 TEST(MlpKernels, AffineWithNoInnerDimensionIsTheBias) {
   const std::vector<double> bias{1.5, -2.0, 3.25};
   std::vector<double> C(6, 9.0);
-  for (const MlpKernelPath path : paths()) {
-    ScopedMlpKernelPath scoped(path);
+  for (const TargetInfo& path : targets()) {
+    ScopedTarget scoped(path);
     affine<double>(2, 3, 0, nullptr, 0, nullptr, 3, bias.data(), C.data(), 3);
     EXPECT_EQ(C, (std::vector<double>{1.5, -2.0, 3.25, 1.5, -2.0, 3.25}));
     affine<double>(2, 3, 0, nullptr, 0, nullptr, 3, nullptr, C.data(), 3);
@@ -258,20 +260,17 @@ TEST(MlpKernels, AffineWithNoInnerDimensionIsTheBias) {
   }
 }
 
-TEST(MlpKernels, PathSwitch) {
-  {
-    ScopedMlpKernelPath scoped(MlpKernelPath::kPortable);
-    EXPECT_EQ(active_mlp_kernel_path(), MlpKernelPath::kPortable);
-    {
-      ScopedMlpKernelPath inner(MlpKernelPath::kAvx2);
-      EXPECT_EQ(active_mlp_kernel_path(), mlp_avx2_available() ? MlpKernelPath::kAvx2
-                                                               : MlpKernelPath::kPortable);
-    }
-    EXPECT_EQ(active_mlp_kernel_path(), MlpKernelPath::kPortable);
-  }
+// The SIMD targets the kernels are checked on: at least the scalar fallback; on x86-64 the
+// vector ones too (a silent fallback to fewer targets would leave them untested).
+TEST(MlpKernels, EveryTargetIsChecked) {
+  const std::vector<TargetInfo> all = targets();
+  ASSERT_FALSE(all.empty());
+  EXPECT_EQ(all.back().name, "SCALAR");
+  std::string names;
+  for (const TargetInfo& t : all) names += t.name + " ";
+  RecordProperty("targets", names);
 #if defined(__x86_64__)
-  // Every x86-64 CPU this project benchmarks on has AVX2 and FMA; make a silent fallback visible.
-  RecordProperty("avx2_available", mlp_avx2_available() ? "yes" : "no");
+  EXPECT_GE(all.size(), 2u) << names;
 #endif
 }
 
@@ -378,8 +377,8 @@ template <class T>
 void check_activation_accuracy(double tanh_bound, double sigmoid_bound, double gelu_bound,
                                double gelu_per_v) {
   const std::vector<T> z = activation_points<T>(400'000, 41);
-  for (const MlpKernelPath path : paths()) {
-    ScopedMlpKernelPath scoped(path);
+  for (const TargetInfo& path : targets()) {
+    ScopedTarget scoped(path);
     const double t = worst_ulp<T>(Activation::kTanh, tanh_ref, z, tanh_bound);
     const double s = worst_ulp<T>(Activation::kSigmoid, sigmoid_ref, z, sigmoid_bound);
     const double g = worst_ulp<T>(Activation::kGelu, gelu_ref, z, gelu_bound, gelu_per_v);
@@ -402,8 +401,8 @@ template <class T>
 void check_activation_specials() {
   using L = std::numeric_limits<T>;
   const T inf = L::infinity(), nan = L::quiet_NaN();
-  for (const MlpKernelPath path : paths()) {
-    ScopedMlpKernelPath scoped(path);
+  for (const TargetInfo& path : targets()) {
+    ScopedTarget scoped(path);
     SCOPED_TRACE(name(path));
     const std::vector<T> z{T(0), T(-0.0), inf, -inf, nan, T(1e-30), T(-1e-30), L::denorm_min(),
                            T(3), T(-3)};
@@ -454,8 +453,8 @@ void check_derivatives() {
   std::vector<T> z = random_vector<T>(50'000, rng, T(-12), T(12));
   const auto tiny = random_vector<T>(1000, rng, T(-1e-3), T(1e-3));
   z.insert(z.end(), tiny.begin(), tiny.end());
-  for (const MlpKernelPath path : paths()) {
-    ScopedMlpKernelPath scoped(path);
+  for (const TargetInfo& path : targets()) {
+    ScopedTarget scoped(path);
     SCOPED_TRACE(name(path));
     for (const Activation act :
          {Activation::kTanh, Activation::kSigmoid, Activation::kRelu, Activation::kGelu,
@@ -535,40 +534,49 @@ TEST(MlpKernels, DerivativesMatchFiniteDifferences) {
   }
 }
 
-// The AVX2 path against the portable one: every activation forward and backward, bits, on counts
+// Every target against the SCALAR one: every activation forward and backward, bits, on counts
 // that leave remainders (the tail goes through a padded vector).
 template <class T>
-void check_activation_paths() {
-  if (!mlp_avx2_available()) GTEST_SKIP() << "no AVX2+FMA on this CPU";
+void check_activation_targets() {
   std::vector<T> z = activation_points<T>(100'003, 53);
   z.push_back(std::numeric_limits<T>::quiet_NaN());
   std::mt19937_64 rng(59);
   const std::vector<T> d0 = random_vector<T>(z.size(), rng, T(-2), T(2));
+  const std::vector<TargetInfo> all = targets();
   for (const Activation act : {Activation::kTanh, Activation::kSigmoid, Activation::kRelu,
                                Activation::kGelu, Activation::kIdentity}) {
-    for (const std::size_t count : {z.size(), std::size_t{1}, std::size_t{5}, std::size_t{13}}) {
-      std::vector<T> a[2], d[2];
-      for (int p = 0; p < 2; ++p) {
-        ScopedMlpKernelPath scoped(p == 0 ? MlpKernelPath::kPortable : MlpKernelPath::kAvx2);
-        a[p].assign(count, T(0));
-        activate_forward<T>(act, count, z.data(), a[p].data());
-        d[p].assign(d0.begin(), d0.begin() + static_cast<long>(count));
-        activate_backward<T>(act, count, z.data(), a[0].data(), d[p].data());
+    for (const std::size_t count : {z.size(), std::size_t{1}, std::size_t{5}, std::size_t{13}, std::size_t{17},
+                                    std::size_t{31}}) {
+      std::vector<T> a_ref, d_ref;
+      {
+        ScopedTarget scalar("SCALAR");
+        a_ref.assign(count, T(0));
+        activate_forward<T>(act, count, z.data(), a_ref.data());
+        d_ref.assign(d0.begin(), d0.begin() + static_cast<long>(count));
+        activate_backward<T>(act, count, z.data(), a_ref.data(), d_ref.data());
       }
-      EXPECT_EQ(first_difference(a[0], a[1]), -1) << "forward act " << static_cast<int>(act);
-      EXPECT_EQ(first_difference(d[0], d[1]), -1) << "backward act " << static_cast<int>(act);
+      for (const TargetInfo& t : all) {
+        ScopedTarget scoped(t);
+        std::vector<T> a(count, T(0)), d(d0.begin(), d0.begin() + static_cast<long>(count));
+        activate_forward<T>(act, count, z.data(), a.data());
+        activate_backward<T>(act, count, z.data(), a_ref.data(), d.data());
+        EXPECT_EQ(first_difference(a, a_ref), -1) << t.name << " forward act " << static_cast<int>(act)
+                                                  << " count " << count;
+        EXPECT_EQ(first_difference(d, d_ref), -1) << t.name << " backward act " << static_cast<int>(act)
+                                                  << " count " << count;
+      }
     }
   }
 }
 
-TEST(MlpKernels, ActivationsSameBitsOnBothPathsFloat) { check_activation_paths<float>(); }
-TEST(MlpKernels, ActivationsSameBitsOnBothPathsDouble) { check_activation_paths<double>(); }
+TEST(MlpKernels, ActivationsSameBitsOnEveryTargetFloat) { check_activation_targets<float>(); }
+TEST(MlpKernels, ActivationsSameBitsOnEveryTargetDouble) { check_activation_targets<double>(); }
 
 TEST(MlpKernels, ActivationInPlace) {
   std::mt19937_64 rng(61);
   const std::vector<float> z = random_vector<float>(37, rng, -4.0f, 4.0f);
-  for (const MlpKernelPath path : paths()) {
-    ScopedMlpKernelPath scoped(path);
+  for (const TargetInfo& path : targets()) {
+    ScopedTarget scoped(path);
     for (const Activation act : {Activation::kTanh, Activation::kGelu, Activation::kIdentity}) {
       std::vector<float> inplace = z;
       activate_forward<float>(act, inplace.size(), inplace.data(), inplace.data());
@@ -576,6 +584,49 @@ TEST(MlpKernels, ActivationInPlace) {
     }
   }
 }
+
+}  // namespace
+}  // namespace parafit::detail
+
+namespace parafit::detail {
+namespace {
+
+// The trainer's hand-over loops on every target against plain conversions: -0 becomes +0 in
+// take_sums (which also clears the accumulator), and narrowing rounds as a conversion does,
+// overflow to inf included (Highway's scalar DemoteTo would saturate).
+template <class T>
+void check_hand_over() {
+  using L = std::numeric_limits<double>;
+  std::mt19937_64 rng(67);
+  std::vector<double> theta = wide_range_vector<double>(1000, rng);
+  for (const double x : {0.0, -0.0, L::infinity(), -L::infinity(), L::quiet_NaN(), 1e300, -1e300, 3.4028235677973366e38,
+                         1e-310, -1e-46, 1.0 + 0x1p-30})
+    theta.push_back(x);
+  for (const TargetInfo& t : targets()) {
+    ScopedTarget scoped(t);
+    for (const std::size_t count : {theta.size(), std::size_t{1}, std::size_t{7}, std::size_t{17}}) {
+      std::vector<T> narrow(count, T(5));
+      narrow_parameters<T>(count, theta.data(), narrow.data());
+      std::vector<T> expected(count);
+      for (std::size_t i = 0; i < count; ++i) expected[i] = static_cast<T>(theta[i]);
+      EXPECT_EQ(first_difference(narrow, expected), -1) << t.name << " count " << count;
+
+      std::vector<T> sum = narrow;
+      sum[0] = T(-0.0);
+      std::vector<double> out(count + 1, 7.0);
+      take_sums<T>(count, sum.data(), out.data());
+      for (std::size_t i = 0; i < count; ++i) {
+        const double want = i == 0 ? 0.0 : static_cast<double>(narrow[i]) + 0.0;
+        ASSERT_TRUE(same_bits(out[i], want)) << t.name << " " << i << ": " << out[i];
+        ASSERT_TRUE(same_bits(sum[i], T(0))) << t.name << " " << i;
+      }
+      EXPECT_EQ(out[count], 7.0);  // nothing written past the end
+    }
+  }
+}
+
+TEST(MlpKernels, HandOverLoopsConvertExactlyOnEveryTargetFloat) { check_hand_over<float>(); }
+TEST(MlpKernels, HandOverLoopsConvertExactlyOnEveryTargetDouble) { check_hand_over<double>(); }
 
 }  // namespace
 }  // namespace parafit::detail

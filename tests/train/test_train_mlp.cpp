@@ -9,6 +9,7 @@
 #include "parafit/thread_communicator.h"
 #include "parafit/train.h"
 #include "model/fast_exp.h"
+#include "simd/target.h"
 #include "train/mlp_init.h"
 #include "train/mlp_objective.h"
 #include "parallel/strata_engine.h"
@@ -182,6 +183,25 @@ TEST(TrainMlp, SameWeightsOnBothInstructionSets) {
     weights.push_back(train(data, mlp_spec()).mlp->parameters);
   }
   EXPECT_EQ(weights[0], weights[1]);
+}
+
+// The MLP kernels on every SIMD target this machine runs (simd::ScopedTarget), float and double:
+// the same weights after two epochs, bit for bit, as on the SCALAR target.
+TEST(TrainMlp, SameWeightsOnEverySimdTarget) {
+  const Dataset data = test::w3_data(1000);
+  for (const Precision precision : {Precision::kFloat32, Precision::kFloat64}) {
+    TrainSpec spec = mlp_spec();
+    spec.model.precision = precision;
+    std::vector<double> scalar;
+    {
+      simd::ScopedTarget force("SCALAR");
+      scalar = train(data, spec).mlp->parameters;
+    }
+    for (const simd::TargetInfo& t : simd::available_targets()) {
+      simd::ScopedTarget force(t);
+      EXPECT_EQ(train(data, spec).mlp->parameters, scalar) << t.name << " " << to_string(precision);
+    }
+  }
 }
 
 }  // namespace
