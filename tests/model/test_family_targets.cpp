@@ -1,5 +1,5 @@
 // The built-in families' row loops (model/exponential.cpp, gauss.cpp, sigmoid.cpp,
-// michaelis_menten.cpp), written once on Highway: on every available SIMD target (forced with
+// michaelis_menten.cpp, poly.cpp), written once on Highway: on every available SIMD target (forced with
 // simd::ScopedTarget) f and J have the bits of the SCALAR target and of the scalar formulas
 // below, which use simd::exp_scalar in the loops' order of operations (the bits parafit gave
 // before the loops moved onto Highway). NaN results must be NaN on both sides (their payloads
@@ -111,6 +111,14 @@ void michaelis_menten(const std::vector<double>& t, double x, double& f, double*
   J[1] = -t[0] * sat * r;
 }
 
+void poly(const std::vector<double>& t, double x, double& f, double* J) {
+  const int degree = static_cast<int>(t.size()) - 1;
+  f = t[static_cast<std::size_t>(degree)];
+  for (int j = degree - 1; j >= 0; --j) f = f * x + t[static_cast<std::size_t>(j)];
+  J[0] = 1.0;
+  for (int j = 1; j <= degree; ++j) J[j] = J[j - 1] * x;
+}
+
 struct FamilyCase {
   std::string name;
   RowFormula formula;
@@ -131,6 +139,9 @@ std::vector<FamilyCase> families() {
        -1.0, 20.0},
       {"gompertz", gompertz, {{10.0, 5.0, 0.5}, {2.0, 0.5, 2.0}, {-3.0, 2.0, 90.0}}, -10.0, 15.0},
       {"michaelis-menten", michaelis_menten, {{2.0, 0.5}, {-1.0, 3.0}, {1e300, 1e-300}}, -1.0, 20.0},
+      {"poly:0", poly, {{1.5}}, -3.0, 3.0},
+      {"poly:1", poly, {{1.5, -2.0}}, -3.0, 3.0},
+      {"poly:5", poly, {{0.5, -1.0, 0.3, 0.2, -0.05, 0.01}, {1e300, 1e10, -1e200, 3.0, 0.0, -1e-300}}, -3.0, 3.0},
   };
 }
 
