@@ -1,11 +1,72 @@
 // W1 benchmark: 10,000,000 rows, x ~ U[0,5], y = 2.5 exp(-1.3 x) + 0.5 + N(0, 0.05^2), fitted with
-// exp-decay from the start (1, 1, 0) at 1 and 2 threads. Prints the fit's wall time (data already
-// in memory), iterations, time per iteration and per data pass, peak memory, and two floors: one
-// plain fused loop over x and y accumulating RSS, J^T J and J^T r for this model with std::exp,
-// and the same loop with the library's vexp, compiled for AVX2 and dispatched like the model
-// loops (model/fast_exp.h) — the floor for what parafit's exp-decay loops can reach.
+// exp-decay from the start (1, 1, 0) at 1 and 2 threads. Prints the CPU, then the fit's wall time
+// (data already in memory), iterations, time per iteration and per data pass, peak memory, and two
+// floors: one plain fused loop over x and y accumulating RSS, J^T J and J^T r for this model with
+// std::exp, and the same loop on Highway with simd's Exp (the library's exp), dispatched like the
+// library's kernels — the floor for what parafit's exp-decay loops can reach. Then, for each SIMD
+// target this CPU runs, forced in turn (simd::ScopedTarget): time per iteration, that target's
+// floor, and their ratio.
 //
 //   bench_w1 [rows] [max_threads]
+#include <cstddef>
+
+// The per-target code is this file again, included by Highway once per target; the path is
+// relative to src/, the benchmarks' include directory.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "../bench/bench_w1.cpp"  // NOLINT(bugprone-suspicious-include)
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include "simd/exp-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace w1::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// The fused loop with Exp over whole registers (8 doubles on AVX-512), the 10 sums lane by lane
+// and added up at the end: faster than any fixed summation order, which is what a floor is for.
+// The rows after the last whole register go through exp_scalar. Mul then Add, as in the library.
+void FusedChunk(std::size_t n, const double* x, const double* y, double a, double b, double c,
+                double* sum) {
+  const hn::ScalableTag<double> d;
+  const std::size_t N = hn::Lanes(d);
+  const auto va = hn::Set(d, a), vnb = hn::Set(d, -b), vna = hn::Set(d, -a), vc = hn::Set(d, c);
+  const auto one = hn::Set(d, 1.0);
+  auto s0 = hn::Zero(d), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0, s8 = s0,
+       s9 = s0;
+  std::size_t i = 0;
+  for (; i + N <= n; i += N) {
+    const auto xv = hn::LoadU(d, x + i);
+    const auto e = parafit::simd::HWY_NAMESPACE::Exp(d, hn::Mul(vnb, xv));
+    const auto r = hn::Sub(hn::LoadU(d, y + i), hn::Add(hn::Mul(va, e), vc));
+    const auto j1 = hn::Mul(hn::Mul(vna, xv), e);  // j0 = e, j2 = 1
+    s0 = hn::Add(s0, hn::Mul(r, r));
+    s1 = hn::Add(s1, hn::Mul(e, r));
+    s2 = hn::Add(s2, hn::Mul(j1, r));
+    s3 = hn::Add(s3, r);
+    s4 = hn::Add(s4, hn::Mul(e, e));
+    s5 = hn::Add(s5, hn::Mul(e, j1));
+    s6 = hn::Add(s6, e);
+    s7 = hn::Add(s7, hn::Mul(j1, j1));
+    s8 = hn::Add(s8, j1);
+    s9 = hn::Add(s9, one);
+  }
+  const auto all = hn::Add(hn::Add(hn::Add(hn::Add(s0, s1), hn::Add(s2, s3)), hn::Add(hn::Add(s4, s5), hn::Add(s6, s7))),
+                           hn::Add(s8, s9));
+  double total = hn::GetLane(hn::SumOfLanes(d, all));
+  for (; i < n; ++i) {
+    const double e = parafit::simd::exp_scalar(-b * x[i]);
+    const double r = y[i] - (a * e + c);
+    const double j1 = -a * x[i] * e;
+    total += r * r + e * r + j1 * r + r + e * e + e * j1 + e + j1 * j1 + j1 + 1.0;
+  }
+  *sum = total;
+}
+
+}  // namespace w1::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -20,8 +81,12 @@
 #include <string>
 #include <vector>
 
-#include "model/fast_exp.h"
 #include "parafit/fit.h"
+#include "simd/target.h"
+
+namespace w1 {
+HWY_EXPORT(FusedChunk);
+}  // namespace w1
 
 namespace {
 
@@ -70,53 +135,64 @@ double fused_pass(std::span<const double> x, std::span<const double> y, int thre
   return s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7 + s8 + s9;
 }
 
-// The same fused loop with vexp. std::exp kept the loop above scalar; here the loop can be
-// vectorised, but only if the sums may be reassociated, which `omp simd` allows. It is
-// always_inline so that run_dispatched compiles it into its baseline and AVX2 copies, as the model
-// loops are; the parallel region stays outside, in baseline code, because GCC outlines an OpenMP
-// body before it inlines, so a region inside the copy would not inherit its instruction set.
-[[gnu::always_inline]] inline void fused_chunk_vexp(std::size_t n, const double* __restrict x,
-                                                    const double* __restrict y, double a,
-                                                    double b, double c, double* __restrict sum) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0, s8 = 0, s9 = 0;
-  const double nb = -b;
-  const double na = -a;
-#pragma omp simd reduction(+ : s0, s1, s2, s3, s4, s5, s6, s7, s8, s9)
-  for (std::size_t i = 0; i < n; ++i) {
-    const double e = parafit::detail::vexp(nb * x[i]);
-    const double r = y[i] - (a * e + c);
-    const double j0 = e, j1 = na * x[i] * e;  // j2 = 1
-    s0 += r * r;
-    s1 += j0 * r;
-    s2 += j1 * r;
-    s3 += r;
-    s4 += j0 * j0;
-    s5 += j0 * j1;
-    s6 += j0;
-    s7 += j1 * j1;
-    s8 += j1;
-    s9 += 1.0;
-  }
-  *sum = s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7 + s8 + s9;
-}
-
-double fused_pass_vexp(std::span<const double> x, std::span<const double> y, int threads,
-                       double a, double b, double c) {
+// The fused loop with simd's Exp on the active target; the parallel region is outside the
+// per-target code, one chunk per thread as the schedule(static) loop above.
+double fused_pass_exp(std::span<const double> x, std::span<const double> y, int threads,
+                      double a, double b, double c) {
   const std::size_t n = x.size();
   double total = 0;
 #pragma omp parallel num_threads(threads) reduction(+ : total)
   {
-    // Static split, one chunk per thread, as the schedule(static) loop above.
     const auto nt = static_cast<std::size_t>(omp_get_num_threads());
     const auto t = static_cast<std::size_t>(omp_get_thread_num());
     const std::size_t begin = n * t / nt;
     const std::size_t end = n * (t + 1) / nt;
     double sum = 0;
-    parafit::detail::run_dispatched<fused_chunk_vexp>(end - begin, x.data() + begin,
-                                                       y.data() + begin, a, b, c, &sum);
+    HWY_DYNAMIC_DISPATCH(w1::FusedChunk)(end - begin, x.data() + begin, y.data() + begin, a, b, c, &sum);
     total += sum;
   }
   return total;
+}
+
+// Best of `reps` passes of `pass`, in seconds; the checksum keeps the passes from being elided.
+template <class Pass>
+double best_pass(int reps, double& sink, const Pass& pass) {
+  double best = 1e30;
+  for (int rep = 0; rep < reps; ++rep) {
+    const auto t0 = Clock::now();
+    sink += pass();
+    best = std::min(best, seconds_since(t0));
+  }
+  return best;
+}
+
+// The best of 3 W1 fits at `threads` threads.
+parafit::FitResult best_fit(const parafit::Dataset& data, int threads, double& best_s) {
+  parafit::FitSpec spec;
+  spec.model = "exp-decay";
+  spec.start = {{"a", 1.0}, {"b", 1.0}, {"c", 0.0}};
+  parafit::Context ctx;
+  ctx.threads = threads;
+  best_s = 1e30;
+  parafit::FitResult best_result;
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto t0 = Clock::now();
+    parafit::FitResult r = parafit::fit(data, spec, ctx);
+    const double s = seconds_since(t0);
+    if (s < best_s) best_s = s, best_result = std::move(r);
+  }
+  return best_result;
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      return colon == std::string::npos ? line : line.substr(line.find_first_not_of(" \t", colon + 1));
+    }
+  return "unknown CPU";
 }
 
 }  // namespace
@@ -139,51 +215,34 @@ int main(int argc, char** argv) {
   parafit::Dataset data;
   data.add_column("x", std::move(x));
   data.add_column("y", std::move(y));
+  const std::span<const double> xs = data.column(0), ys = data.column(1);
   fmt::print("W1: {} rows, exp-decay from (1, 1, 0); data {:.1f} MB; {} cores\n", rows, data_bytes / 1e6,
              omp_get_num_procs());
+  const parafit::simd::TargetInfo active = parafit::simd::active_target();
+  const std::vector<parafit::simd::TargetInfo> targets = parafit::simd::available_targets();
+  std::string names;
+  for (const auto& t : targets) names += (names.empty() ? "" : ", ") + t.name;
+  fmt::print("CPU: {}; SIMD target {} (available, best first: {})\n", cpu_model(), active.description, names);
 
   double floor_s[3] = {};
   for (int t = 1; t <= max_threads && t <= 2; ++t) {
-    double best = 1e30, sink = 0;
-    for (int rep = 0; rep < 5; ++rep) {
-      const auto t0 = Clock::now();
-      sink += fused_pass(data.column(0), data.column(1), t, 2.5, 1.3, 0.5);
-      best = std::min(best, seconds_since(t0));
-    }
-    floor_s[t] = best;
+    double sink = 0;
+    floor_s[t] = best_pass(5, sink, [&] { return fused_pass(xs, ys, t, 2.5, 1.3, 0.5); });
     fmt::print("floor (fused loop, {} thread{}): {:.4f} s per pass  [checksum {:.3e}]\n", t, t > 1 ? "s" : "",
-               best, sink);
+               floor_s[t], sink);
   }
-  const char* vexp_isa =
-      parafit::detail::active_loop_isa() == parafit::detail::LoopIsa::avx2 ? "AVX2" : "baseline";
-  double vexp_floor_s[3] = {};
+  double exp_floor_s[3] = {};
   for (int t = 1; t <= max_threads && t <= 2; ++t) {
-    double best = 1e30, sink = 0;
-    for (int rep = 0; rep < 5; ++rep) {
-      const auto t0 = Clock::now();
-      sink += fused_pass_vexp(data.column(0), data.column(1), t, 2.5, 1.3, 0.5);
-      best = std::min(best, seconds_since(t0));
-    }
-    vexp_floor_s[t] = best;
-    fmt::print("floor (fused loop with vexp, {} copy, {} thread{}): {:.4f} s per pass  [checksum {:.3e}]\n",
-               vexp_isa, t, t > 1 ? "s" : "", best, sink);
+    double sink = 0;
+    exp_floor_s[t] = best_pass(5, sink, [&] { return fused_pass_exp(xs, ys, t, 2.5, 1.3, 0.5); });
+    fmt::print("floor (fused loop with simd Exp, {}, {} thread{}): {:.4f} s per pass  [checksum {:.3e}]\n",
+               active.name, t, t > 1 ? "s" : "", exp_floor_s[t], sink);
   }
   const double rss_before_fits = peak_rss_bytes();
 
   for (int t = 1; t <= max_threads; ++t) {
-    parafit::FitSpec spec;
-    spec.model = "exp-decay";
-    spec.start = {{"a", 1.0}, {"b", 1.0}, {"c", 0.0}};
-    parafit::Context ctx;
-    ctx.threads = t;
-    double best = 1e30;
-    parafit::FitResult best_result;
-    for (int rep = 0; rep < 3; ++rep) {
-      const auto t0 = Clock::now();
-      parafit::FitResult r = parafit::fit(data, spec, ctx);
-      const double s = seconds_since(t0);
-      if (s < best) best = s, best_result = std::move(r);
-    }
+    double best = 0;
+    const parafit::FitResult best_result = best_fit(data, t, best);
     const auto& sm = best_result.summary;
     const double per_iter = sm.seconds / sm.iterations;
     const double per_pass = sm.seconds / sm.function_evaluations;
@@ -193,10 +252,10 @@ int main(int argc, char** argv) {
         t, t > 1 ? "s" : "", best, sm.seconds, sm.iterations, sm.function_evaluations, per_iter, per_pass,
         floor_s[std::min(t, 2)] > 0 ? per_iter / floor_s[std::min(t, 2)] : 0.0,
         sm.IsSolutionUsable() ? "converged" : "NOT converged");
-    // A line of its own, so that the line above keeps the format scripts parse.
-    const double vexp_floor = vexp_floor_s[std::min(t, 2)];
-    fmt::print("  per-iteration/floor with vexp ({} copy) {:.2f}\n", vexp_isa,
-               vexp_floor > 0 ? per_iter / vexp_floor : 0.0);
+    // A line of its own, so that the line above keeps the format scripts parse (bench/ab/run.sh).
+    const double exp_floor = exp_floor_s[std::min(t, 2)];
+    fmt::print("  per-iteration/floor with simd Exp ({}) {:.2f}\n", active.name,
+               exp_floor > 0 ? per_iter / exp_floor : 0.0);
     if (t == 1)
       fmt::print("  estimates a={:.6f} b={:.6f} c={:.6f}, sigma={:.6f}\n", sm.parameters[0], sm.parameters[1],
                  sm.parameters[2], best_result.statistics.sigma);
@@ -204,5 +263,21 @@ int main(int argc, char** argv) {
   const double peak = peak_rss_bytes();
   fmt::print("peak memory (whole process, VmHWM): {:.1f} MB = {:.2f} x the data ({:.1f} MB before the fits)\n",
              peak / 1e6, peak / data_bytes, rss_before_fits / 1e6);
+
+  // Each target forced in turn: the kernels' gain per instruction set. Same fit, same bits.
+  fmt::print("per SIMD target (forced; best of 3 fits, floor best of 5 passes with simd Exp):\n");
+  for (const auto& target : targets) {
+    const parafit::simd::ScopedTarget force(target);
+    for (int t = std::min(max_threads, 2); t >= 1; --t) {
+      double sink = 0, best = 0;
+      const double floor = best_pass(5, sink, [&] { return fused_pass_exp(xs, ys, t, 2.5, 1.3, 0.5); });
+      const auto& sm = best_fit(data, t, best).summary;
+      const double per_iter = sm.seconds / sm.iterations;
+      fmt::print("  target {:<6} {} thread{}: {:.4f} s/iteration, floor {:.4f} s/pass, per-iteration/floor {:.2f}, "
+                 "{} iterations, final RSS {:.17g}\n",
+                 target.name, t, t > 1 ? "s" : " ", per_iter, floor, per_iter / floor, sm.iterations, sm.final_rss);
+    }
+  }
   return 0;
 }
+#endif  // HWY_ONCE

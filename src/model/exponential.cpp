@@ -1,13 +1,119 @@
 // exp-decay, asymptotic and exp-growth: the exponential families.
+//
+// The row loops are written once on Highway (per-target code below, compiled for each target by
+// hwy/foreach_target.h and dispatched at run time) with simd's Exp, which has exp_scalar's bits:
+// every target gives the same f and J, the bits of the scalar formulas written in the comments,
+// operation for operation (Mul then Add, never fused). f is computed the same way with and
+// without J, so that it does not depend on whether J is wanted.
+#include <cstddef>
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "model/exponential.cpp"  // NOLINT(bugprone-suspicious-include)
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include "simd/exp-inl.h"
+#include "simd/ops-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace parafit::detail::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+using simd::HWY_NAMESPACE::Exp;
+using simd::HWY_NAMESPACE::ForEachVector;
+
+// f = a*exp(-b*x) + c
+void ExpDecayValues(std::size_t n, double a, double b, double c, const double* x, double* f) {
+  const hn::ScalableTag<double> d;
+  const auto va = hn::Set(d, a), vnb = hn::Set(d, -b), vc = hn::Set(d, c);
+  ForEachVector(d, n, [&](auto load, auto store) {
+    store(f, hn::Add(hn::Mul(va, Exp(d, hn::Mul(vnb, load(x)))), vc));
+  });
+}
+
+// e = exp(-b*x); f = a*e + c; J = (e, (-a*x)*e, 1)
+void ExpDecayRows(std::size_t n, double a, double b, double c, const double* x, double* f,
+                  double* ja, double* jb, double* jc) {
+  const hn::ScalableTag<double> d;
+  const auto va = hn::Set(d, a), vnb = hn::Set(d, -b), vc = hn::Set(d, c), vna = hn::Set(d, -a);
+  const auto one = hn::Set(d, 1.0);
+  ForEachVector(d, n, [&](auto load, auto store) {
+    const auto xv = load(x);
+    const auto e = Exp(d, hn::Mul(vnb, xv));
+    store(f, hn::Add(hn::Mul(va, e), vc));
+    store(ja, e);
+    store(jb, hn::Mul(hn::Mul(vna, xv), e));
+    store(jc, one);
+  });
+}
+
+// f = asym + range*exp(nrate*x), range = r0 - asym, nrate = -exp(lrc)
+void AsymptoticValues(std::size_t n, double asym, double range, double nrate, const double* x,
+                      double* f) {
+  const hn::ScalableTag<double> d;
+  const auto vasym = hn::Set(d, asym), vrange = hn::Set(d, range), vnrate = hn::Set(d, nrate);
+  ForEachVector(d, n, [&](auto load, auto store) {
+    store(f, hn::Add(vasym, hn::Mul(vrange, Exp(d, hn::Mul(vnrate, load(x))))));
+  });
+}
+
+// e = exp(nrate*x); f = asym + range*e; J = (1 - e, e, (k*x)*e), k = -range*exp(lrc)
+void AsymptoticRows(std::size_t n, double asym, double range, double nrate, double k,
+                    const double* x, double* f, double* j_asym, double* j_r0, double* j_lrc) {
+  const hn::ScalableTag<double> d;
+  const auto vasym = hn::Set(d, asym), vrange = hn::Set(d, range), vnrate = hn::Set(d, nrate);
+  const auto vk = hn::Set(d, k), one = hn::Set(d, 1.0);
+  ForEachVector(d, n, [&](auto load, auto store) {
+    const auto xv = load(x);
+    const auto e = Exp(d, hn::Mul(vnrate, xv));
+    store(f, hn::Add(vasym, hn::Mul(vrange, e)));
+    store(j_asym, hn::Sub(one, e));
+    store(j_r0, e);
+    store(j_lrc, hn::Mul(hn::Mul(vk, xv), e));
+  });
+}
+
+// f = a*exp(b*x)
+void ExpGrowthValues(std::size_t n, double a, double b, const double* x, double* f) {
+  const hn::ScalableTag<double> d;
+  const auto va = hn::Set(d, a), vb = hn::Set(d, b);
+  ForEachVector(d, n, [&](auto load, auto store) { store(f, hn::Mul(va, Exp(d, hn::Mul(vb, load(x))))); });
+}
+
+// e = exp(b*x); f = a*e; J = (e, f*x)
+void ExpGrowthRows(std::size_t n, double a, double b, const double* x, double* f, double* ja,
+                   double* jb) {
+  const hn::ScalableTag<double> d;
+  const auto va = hn::Set(d, a), vb = hn::Set(d, b);
+  ForEachVector(d, n, [&](auto load, auto store) {
+    const auto xv = load(x);
+    const auto e = Exp(d, hn::Mul(vb, xv));
+    const auto v = hn::Mul(va, e);
+    store(f, v);
+    store(ja, e);
+    store(jb, hn::Mul(v, xv));
+  });
+}
+
+}  // namespace parafit::detail::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
 #include <cmath>
 #include <string_view>
 #include <vector>
 
 #include "model/family.h"
-#include "model/fast_exp.h"
 #include "model/self_start.h"
+#include "simd/exp_scalar.h"
 
 namespace parafit::detail {
+
+HWY_EXPORT(ExpDecayValues);
+HWY_EXPORT(ExpDecayRows);
+HWY_EXPORT(AsymptoticValues);
+HWY_EXPORT(AsymptoticRows);
+HWY_EXPORT(ExpGrowthValues);
+HWY_EXPORT(ExpGrowthRows);
 
 namespace {
 
@@ -15,80 +121,6 @@ namespace {
 // few percent of the range.
 constexpr double kMinRate = 0.02;
 constexpr double kMaxRate = 100.0;
-
-// The row loops. They take __restrict pointer parameters because GCC honours restrict only
-// there; without it a loop writing f and several J columns needs more run-time alias checks than
-// GCC will emit, and stays scalar. f and the J columns must be computed the same way in both
-// variants so that f does not depend on whether J is wanted. They are always_inline and called
-// through run_dispatched (model/fast_exp.h), which compiles each into a baseline and an AVX2
-// copy; they use vexp, never std::exp, so both copies (and every machine) give the same bits.
-
-[[gnu::always_inline]] inline void exp_decay_values(std::size_t n, double a, double b, double c,
-                                                    const double* __restrict x,
-                                                    double* __restrict f) {
-  const double nb = -b;
-  for (std::size_t i = 0; i < n; ++i) f[i] = a * vexp(nb * x[i]) + c;
-}
-
-[[gnu::always_inline]] inline void exp_decay_rows(std::size_t n, double a, double b, double c,
-                                                  const double* __restrict x, double* __restrict f,
-                                                  double* __restrict ja, double* __restrict jb,
-                                                  double* __restrict jc) {
-  const double nb = -b;
-  const double na = -a;
-  for (std::size_t i = 0; i < n; ++i) {
-    const double e = vexp(nb * x[i]);
-    f[i] = a * e + c;
-    ja[i] = e;
-    jb[i] = na * x[i] * e;
-    jc[i] = 1.0;
-  }
-}
-
-[[gnu::always_inline]] inline void asymptotic_values(std::size_t n, double asym, double r0,
-                                                     double lrc, const double* __restrict x,
-                                                     double* __restrict f) {
-  const double range = r0 - asym;
-  const double nrate = -vexp(lrc);  // vexp here too: evaluate() uses no libm exp
-  for (std::size_t i = 0; i < n; ++i) f[i] = asym + range * vexp(nrate * x[i]);
-}
-
-[[gnu::always_inline]] inline void asymptotic_rows(std::size_t n, double asym, double r0,
-                                                   double lrc, const double* __restrict x,
-                                                   double* __restrict f, double* __restrict j_asym,
-                                                   double* __restrict j_r0,
-                                                   double* __restrict j_lrc) {
-  const double range = r0 - asym;
-  const double rate = vexp(lrc);
-  const double nrate = -rate;
-  const double k = -range * rate;  // d/dlrc of exp(-exp(lrc)*x) is -exp(lrc)*x*e
-  for (std::size_t i = 0; i < n; ++i) {
-    const double e = vexp(nrate * x[i]);
-    f[i] = asym + range * e;
-    j_asym[i] = 1.0 - e;
-    j_r0[i] = e;
-    j_lrc[i] = k * x[i] * e;
-  }
-}
-
-[[gnu::always_inline]] inline void exp_growth_values(std::size_t n, double a, double b,
-                                                     const double* __restrict x,
-                                                     double* __restrict f) {
-  for (std::size_t i = 0; i < n; ++i) f[i] = a * vexp(b * x[i]);
-}
-
-[[gnu::always_inline]] inline void exp_growth_rows(std::size_t n, double a, double b,
-                                                   const double* __restrict x,
-                                                   double* __restrict f, double* __restrict ja,
-                                                   double* __restrict jb) {
-  for (std::size_t i = 0; i < n; ++i) {
-    const double e = vexp(b * x[i]);
-    const double v = a * e;
-    f[i] = v;
-    ja[i] = e;
-    jb[i] = v * x[i];
-  }
-}
 
 // a*exp(-b*x) + c. For a given b the model is linear in (a, c), so only b is searched; the
 // exponential is taken relative to the smallest x so that it stays in range for any offset of x.
@@ -128,11 +160,11 @@ class ExpDecay final : public FamilyModel {
   void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
                 std::size_t ldj) const override {
     if (J == nullptr) {
-      run_dispatched<exp_decay_values>(block.size, theta[0], theta[1], theta[2], block.inputs[0],
-                                       f);
+      HWY_DYNAMIC_DISPATCH(ExpDecayValues)(block.size, theta[0], theta[1], theta[2],
+                                           block.inputs[0], f);
     } else {
-      run_dispatched<exp_decay_rows>(block.size, theta[0], theta[1], theta[2], block.inputs[0], f,
-                                     J, J + ldj, J + 2 * ldj);
+      HWY_DYNAMIC_DISPATCH(ExpDecayRows)(block.size, theta[0], theta[1], theta[2], block.inputs[0],
+                                         f, J, J + ldj, J + 2 * ldj);
     }
   }
 
@@ -152,12 +184,15 @@ class Asymptotic final : public FamilyModel {
 
   void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
                 std::size_t ldj) const override {
+    const double asym = theta[0];
+    const double range = theta[1] - asym;
+    const double rate = simd::exp_scalar(theta[2]);  // not std::exp: evaluate() uses no libm exp
     if (J == nullptr) {
-      run_dispatched<asymptotic_values>(block.size, theta[0], theta[1], theta[2], block.inputs[0],
-                                        f);
+      HWY_DYNAMIC_DISPATCH(AsymptoticValues)(block.size, asym, range, -rate, block.inputs[0], f);
     } else {
-      run_dispatched<asymptotic_rows>(block.size, theta[0], theta[1], theta[2], block.inputs[0], f,
-                                      J, J + ldj, J + 2 * ldj);
+      // d/dlrc of exp(-exp(lrc)*x) is -exp(lrc)*x*e
+      HWY_DYNAMIC_DISPATCH(AsymptoticRows)(block.size, asym, range, -rate, -range * rate,
+                                           block.inputs[0], f, J, J + ldj, J + 2 * ldj);
     }
   }
 
@@ -176,10 +211,10 @@ class ExpGrowth final : public FamilyModel {
   void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
                 std::size_t ldj) const override {
     if (J == nullptr) {
-      run_dispatched<exp_growth_values>(block.size, theta[0], theta[1], block.inputs[0], f);
+      HWY_DYNAMIC_DISPATCH(ExpGrowthValues)(block.size, theta[0], theta[1], block.inputs[0], f);
     } else {
-      run_dispatched<exp_growth_rows>(block.size, theta[0], theta[1], block.inputs[0], f, J,
-                                      J + ldj);
+      HWY_DYNAMIC_DISPATCH(ExpGrowthRows)(block.size, theta[0], theta[1], block.inputs[0], f, J,
+                                          J + ldj);
     }
   }
 
@@ -228,3 +263,4 @@ std::unique_ptr<Model> make_asymptotic() { return std::make_unique<Asymptotic>()
 std::unique_ptr<Model> make_exp_growth() { return std::make_unique<ExpGrowth>(); }
 
 }  // namespace parafit::detail
+#endif  // HWY_ONCE

@@ -1,52 +1,75 @@
 // gauss: a*exp(-(x - mu)^2/(2*s^2)) + c, a peak on a baseline.
+//
+// The row loops are written once on Highway (per-target code below, compiled for each target by
+// hwy/foreach_target.h and dispatched at run time) with simd's Exp, which has exp_scalar's bits:
+// every target gives the same f and J, the bits of the scalar formulas written in the comments,
+// operation for operation (Mul then Add, never fused). f is computed the same way with and
+// without J, so that it does not depend on whether J is wanted.
+#include <cstddef>
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "model/gauss.cpp"  // NOLINT(bugprone-suspicious-include)
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include "simd/exp-inl.h"
+#include "simd/ops-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace parafit::detail::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+using simd::HWY_NAMESPACE::Exp;
+using simd::HWY_NAMESPACE::ForEachVector;
+
+// z = (x - mu)*inv_s; f = a*exp((-0.5*z)*z) + c
+void GaussValues(std::size_t n, double a, double mu, double inv_s, double c, const double* x,
+                 double* f) {
+  const hn::ScalableTag<double> d;
+  const auto va = hn::Set(d, a), vmu = hn::Set(d, mu), vinv_s = hn::Set(d, inv_s);
+  const auto vc = hn::Set(d, c), half = hn::Set(d, -0.5);
+  ForEachVector(d, n, [&](auto load, auto store) {
+    const auto z = hn::Mul(hn::Sub(load(x), vmu), vinv_s);
+    store(f, hn::Add(hn::Mul(va, Exp(d, hn::Mul(hn::Mul(half, z), z))), vc));
+  });
+}
+
+// z and e = exp((-0.5*z)*z) as above, t = (a_inv_s*e)*z; f = a*e + c; J = (e, t, t*z, 1)
+void GaussRows(std::size_t n, double a, double mu, double inv_s, double c, const double* x,
+               double* f, double* ja, double* jmu, double* js, double* jc) {
+  const hn::ScalableTag<double> d;
+  const auto va = hn::Set(d, a), vmu = hn::Set(d, mu), vinv_s = hn::Set(d, inv_s);
+  const auto vc = hn::Set(d, c), half = hn::Set(d, -0.5), one = hn::Set(d, 1.0);
+  const auto va_inv_s = hn::Set(d, a * inv_s);
+  ForEachVector(d, n, [&](auto load, auto store) {
+    const auto z = hn::Mul(hn::Sub(load(x), vmu), vinv_s);
+    const auto e = Exp(d, hn::Mul(hn::Mul(half, z), z));
+    const auto t = hn::Mul(hn::Mul(va_inv_s, e), z);  // a*e*(x - mu)/s^2
+    store(f, hn::Add(hn::Mul(va, e), vc));
+    store(ja, e);
+    store(jmu, t);
+    store(js, hn::Mul(t, z));
+    store(jc, one);
+  });
+}
+
+}  // namespace parafit::detail::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
 #include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <vector>
 
 #include "model/family.h"
-#include "model/fast_exp.h"
 #include "model/self_start.h"
 
 namespace parafit::detail {
 
+HWY_EXPORT(GaussValues);
+HWY_EXPORT(GaussRows);
+
 namespace {
-
-// The row loops take __restrict pointer parameters because GCC honours restrict only there;
-// without it a loop writing f and several J columns needs more run-time alias checks than GCC
-// will emit, and stays scalar. Both variants compute f the same way, so that f does not depend
-// on whether J is wanted. They are always_inline and called through run_dispatched
-// (model/fast_exp.h), which compiles each into a baseline and an AVX2 copy; they use vexp, never
-// std::exp, so both copies (and every machine) give the same bits.
-
-[[gnu::always_inline]] inline void gauss_values(std::size_t n, double a, double mu, double s,
-                                                double c, const double* __restrict x,
-                                                double* __restrict f) {
-  const double inv_s = 1.0 / s;
-  for (std::size_t i = 0; i < n; ++i) {
-    const double z = (x[i] - mu) * inv_s;
-    f[i] = a * vexp(-0.5 * z * z) + c;
-  }
-}
-
-[[gnu::always_inline]] inline void gauss_rows(std::size_t n, double a, double mu, double s,
-                                              double c, const double* __restrict x,
-                                              double* __restrict f, double* __restrict ja,
-                                              double* __restrict jmu, double* __restrict js,
-                                              double* __restrict jc) {
-  const double inv_s = 1.0 / s;
-  const double a_inv_s = a * inv_s;
-  for (std::size_t i = 0; i < n; ++i) {
-    const double z = (x[i] - mu) * inv_s;
-    const double e = vexp(-0.5 * z * z);
-    const double t = a_inv_s * e * z;  // a*e*(x - mu)/s^2
-    f[i] = a * e + c;
-    ja[i] = e;
-    jmu[i] = t;
-    js[i] = t * z;
-    jc[i] = 1.0;
-  }
-}
 
 class Gauss final : public FamilyModel {
  public:
@@ -54,12 +77,13 @@ class Gauss final : public FamilyModel {
 
   void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
                 std::size_t ldj) const override {
+    const double inv_s = 1.0 / theta[2];
     if (J == nullptr) {
-      run_dispatched<gauss_values>(block.size, theta[0], theta[1], theta[2], theta[3],
-                                   block.inputs[0], f);
+      HWY_DYNAMIC_DISPATCH(GaussValues)(block.size, theta[0], theta[1], inv_s, theta[3],
+                                        block.inputs[0], f);
     } else {
-      run_dispatched<gauss_rows>(block.size, theta[0], theta[1], theta[2], theta[3],
-                                 block.inputs[0], f, J, J + ldj, J + 2 * ldj, J + 3 * ldj);
+      HWY_DYNAMIC_DISPATCH(GaussRows)(block.size, theta[0], theta[1], inv_s, theta[3],
+                                      block.inputs[0], f, J, J + ldj, J + 2 * ldj, J + 3 * ldj);
     }
   }
 
@@ -131,3 +155,4 @@ class Gauss final : public FamilyModel {
 std::unique_ptr<Model> make_gauss() { return std::make_unique<Gauss>(); }
 
 }  // namespace parafit::detail
+#endif  // HWY_ONCE

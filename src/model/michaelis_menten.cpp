@@ -1,4 +1,54 @@
 // michaelis-menten: vmax*x/(km + x).
+//
+// The row loops are written once on Highway (per-target code below, compiled for each target by
+// hwy/foreach_target.h and dispatched at run time): every target gives the same f and J, the bits
+// of the scalar formulas written in the comments, operation for operation (IEEE division is
+// correctly rounded on every target). f is computed the same way with and without J, so that it
+// does not depend on whether J is wanted.
+#include <cstddef>
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "model/michaelis_menten.cpp"  // NOLINT(bugprone-suspicious-include)
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include "simd/ops-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace parafit::detail::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+using simd::HWY_NAMESPACE::ForEachVector;
+
+// f = vmax*(x*(1/(km + x)))
+void MmValues(std::size_t n, double vmax, double km, const double* x, double* f) {
+  const hn::ScalableTag<double> d;
+  const auto vvmax = hn::Set(d, vmax), vkm = hn::Set(d, km), one = hn::Set(d, 1.0);
+  ForEachVector(d, n, [&](auto load, auto store) {
+    const auto xv = load(x);
+    store(f, hn::Mul(vvmax, hn::Mul(xv, hn::Div(one, hn::Add(vkm, xv)))));
+  });
+}
+
+// r = 1/(km + x), sat = x*r; f = vmax*sat; J = (sat, (-vmax*sat)*r)
+void MmRows(std::size_t n, double vmax, double km, const double* x, double* f, double* jv,
+            double* jk) {
+  const hn::ScalableTag<double> d;
+  const auto vvmax = hn::Set(d, vmax), vnvmax = hn::Set(d, -vmax), vkm = hn::Set(d, km);
+  const auto one = hn::Set(d, 1.0);
+  ForEachVector(d, n, [&](auto load, auto store) {
+    const auto xv = load(x);
+    const auto r = hn::Div(one, hn::Add(vkm, xv));  // one division per row
+    const auto sat = hn::Mul(xv, r);
+    store(f, hn::Mul(vvmax, sat));
+    store(jv, sat);
+    store(jk, hn::Mul(hn::Mul(vnvmax, sat), r));
+  });
+}
+
+}  // namespace parafit::detail::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -8,28 +58,10 @@
 
 namespace parafit::detail {
 
+HWY_EXPORT(MmValues);
+HWY_EXPORT(MmRows);
+
 namespace {
-
-// The row loops take __restrict pointer parameters because GCC honours restrict only there;
-// without it a loop writing f and several J columns needs more run-time alias checks than GCC
-// will emit, and stays scalar. Both variants compute f the same way, so that f does not depend
-// on whether J is wanted.
-
-void mm_values(std::size_t n, double vmax, double km, const double* __restrict x,
-               double* __restrict f) {
-  for (std::size_t i = 0; i < n; ++i) f[i] = vmax * (x[i] * (1.0 / (km + x[i])));
-}
-
-void mm_rows(std::size_t n, double vmax, double km, const double* __restrict x,
-             double* __restrict f, double* __restrict jv, double* __restrict jk) {
-  for (std::size_t i = 0; i < n; ++i) {
-    const double r = 1.0 / (km + x[i]);  // one division per row
-    const double sat = x[i] * r;
-    f[i] = vmax * sat;
-    jv[i] = sat;
-    jk[i] = -vmax * sat * r;
-  }
-}
 
 class MichaelisMenten final : public FamilyModel {
  public:
@@ -38,9 +70,9 @@ class MichaelisMenten final : public FamilyModel {
   void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
                 std::size_t ldj) const override {
     if (J == nullptr) {
-      mm_values(block.size, theta[0], theta[1], block.inputs[0], f);
+      HWY_DYNAMIC_DISPATCH(MmValues)(block.size, theta[0], theta[1], block.inputs[0], f);
     } else {
-      mm_rows(block.size, theta[0], theta[1], block.inputs[0], f, J, J + ldj);
+      HWY_DYNAMIC_DISPATCH(MmRows)(block.size, theta[0], theta[1], block.inputs[0], f, J, J + ldj);
     }
   }
 
@@ -95,3 +127,4 @@ class MichaelisMenten final : public FamilyModel {
 std::unique_ptr<Model> make_michaelis_menten() { return std::make_unique<MichaelisMenten>(); }
 
 }  // namespace parafit::detail
+#endif  // HWY_ONCE

@@ -1,4 +1,46 @@
 // poly:k — b0 + b1*x + ... + bk*x^k.
+//
+// The row loop is written once on Highway (per-target code below, compiled for each target by
+// hwy/foreach_target.h and dispatched at run time): every target gives the bits of the scalar
+// Horner recurrence f = (...(bk*x + b(k-1))*x + ...)*x + b0 and of J_j = J_(j-1)*x, J_0 = 1,
+// operation for operation (Mul then Add, never fused).
+#include <cstddef>
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "model/poly.cpp"  // NOLINT(bugprone-suspicious-include)
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include "simd/ops-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace parafit::detail::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+using simd::HWY_NAMESPACE::ForEachVector;
+
+// f = Horner over theta[0..degree]; J (ldj apart, or none when J is nullptr) = 1, x, x*x, ...
+void PolyRows(std::size_t n, int degree, const double* theta, const double* x, double* f, double* J,
+              std::size_t ldj) {
+  const hn::ScalableTag<double> d;
+  ForEachVector(d, n, [&](auto load, auto store) {
+    const auto xv = load(x);
+    auto acc = hn::Set(d, theta[degree]);
+    for (int j = degree - 1; j >= 0; --j) acc = hn::Add(hn::Mul(acc, xv), hn::Set(d, theta[j]));
+    store(f, acc);
+    if (J == nullptr) return;
+    auto p = hn::Set(d, 1.0);
+    store(J, p);
+    for (int j = 1; j <= degree; ++j) {
+      p = hn::Mul(p, xv);
+      store(J + static_cast<std::size_t>(j) * ldj, p);
+    }
+  });
+}
+
+}  // namespace parafit::detail::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
 #include <Eigen/Dense>
 #include <algorithm>
 #include <array>
@@ -14,6 +56,8 @@
 #include "model/self_start.h"
 
 namespace parafit::detail {
+
+HWY_EXPORT(PolyRows);
 
 namespace {
 
@@ -61,24 +105,7 @@ class Poly final : public FamilyModel {
 
   void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
                 std::size_t ldj) const override {
-    const double* __restrict x = block.inputs[0];
-    const std::size_t n = block.size;
-    // Horner, one coefficient per pass over the block, so each pass is a plain vector loop.
-    double* __restrict out = f;
-    const double top = theta[degree_];
-    for (std::size_t i = 0; i < n; ++i) out[i] = top;
-    for (int j = degree_ - 1; j >= 0; --j) {
-      const double b = theta[j];
-      for (std::size_t i = 0; i < n; ++i) out[i] = out[i] * x[i] + b;
-    }
-    if (J == nullptr) return;
-    double* __restrict c0 = J;
-    for (std::size_t i = 0; i < n; ++i) c0[i] = 1.0;
-    for (int j = 1; j <= degree_; ++j) {
-      double* __restrict cj = J + static_cast<std::size_t>(j) * ldj;
-      const double* __restrict prev = cj - ldj;
-      for (std::size_t i = 0; i < n; ++i) cj[i] = prev[i] * x[i];
-    }
+    HWY_DYNAMIC_DISPATCH(PolyRows)(block.size, degree_, theta, block.inputs[0], f, J, ldj);
   }
 
   // The exact least-squares fit over all rows. Monomial normal equations are hopeless beyond a
@@ -200,3 +227,4 @@ class Poly final : public FamilyModel {
 std::unique_ptr<Model> make_poly(int degree) { return std::make_unique<Poly>(degree); }
 
 }  // namespace parafit::detail
+#endif  // HWY_ONCE

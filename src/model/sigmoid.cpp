@@ -1,109 +1,132 @@
 // logistic4 and gompertz: the S-shaped families.
+//
+// The exp row loops are written once on Highway (per-target code below, compiled for each target
+// by hwy/foreach_target.h and dispatched at run time) with simd's Exp, which has exp_scalar's
+// bits: every target gives the same f and J, the bits of the scalar formulas written in the
+// comments, operation for operation (Mul then Add, never fused). f is computed the same way with
+// and without J, so that it does not depend on whether J is wanted.
+#include <cstddef>
+#include <limits>
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "model/sigmoid.cpp"  // NOLINT(bugprone-suspicious-include)
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include "simd/exp-inl.h"
+#include "simd/ops-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace parafit::detail::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+using simd::HWY_NAMESPACE::Exp;
+using simd::HWY_NAMESPACE::ForEachVector;
+
+// q = (x/c)^b = exp(z), z = b*l clamped to [-700, 700], from l = ln(x/c). At x = 0, b*l = -+inf
+// gives the right limits once clamped; the clamp also keeps q finite so that w and s below never
+// become 0*inf. NaN passes through.
+template <class D, class V>
+HWY_INLINE V ClampedPower(D d, V b, V l) {
+  const V z = hn::Mul(b, l);
+  const V lim = hn::Set(d, 700.0);
+  return Exp(d, hn::IfThenElse(hn::Gt(hn::Abs(z), lim), hn::CopySign(lim, z), z));
+}
+
+// f holds l = ln(x/c) on entry. q as above, w = 1/(1 + q); f = d + (a - d)*w
+void Logistic4Values(std::size_t n, double b, double amd, double dd, double* f) {
+  const hn::ScalableTag<double> d;
+  const auto vb = hn::Set(d, b), vamd = hn::Set(d, amd), vd = hn::Set(d, dd);
+  const auto one = hn::Set(d, 1.0);
+  ForEachVector(d, n, [&](auto load, auto store) {
+    const auto q = ClampedPower(d, vb, load(f));
+    const auto w = hn::Div(one, hn::Add(one, q));  // weight of a
+    store(f, hn::Add(vd, hn::Mul(vamd, w)));
+  });
+}
+
+// f holds l = ln(x/c) on entry. q and w as above, s = q*w, ws = w*s;
+// f = d + (a - d)*w; J = (w, (-(a - d)*ws)*l0, jc_factor*ws, s), l0 = 0 where l = -inf
+void Logistic4Rows(std::size_t n, double b, double amd, double dd, double jc_factor, double* f,
+                   double* ja, double* jb, double* jc, double* jd) {
+  const hn::ScalableTag<double> d;
+  const auto vb = hn::Set(d, b), vamd = hn::Set(d, amd), vd = hn::Set(d, dd);
+  const auto vnamd = hn::Set(d, -amd), vjc = hn::Set(d, jc_factor);
+  const auto one = hn::Set(d, 1.0), zero = hn::Zero(d);
+  const auto minus_inf = hn::Set(d, -std::numeric_limits<double>::infinity());
+  ForEachVector(d, n, [&](auto load, auto store) {
+    const auto l = load(f);
+    const auto q = ClampedPower(d, vb, l);
+    const auto w = hn::Div(one, hn::Add(one, q));  // weight of a
+    const auto s = hn::Mul(q, w);                  // weight of d, = 1 - w without cancellation
+    store(f, hn::Add(vd, hn::Mul(vamd, w)));
+    const auto ws = hn::Mul(w, s);  // -dw/dz
+    // The b- and c-derivatives vanish as x -> 0 (w*s decays faster than ln x grows); l = -inf
+    // exactly where x/c is 0.
+    const auto l_safe = hn::IfThenElse(hn::Eq(l, minus_inf), zero, l);
+    store(ja, w);
+    store(jb, hn::Mul(hn::Mul(vnamd, ws), l_safe));
+    store(jc, hn::Mul(vjc, ws));
+    store(jd, s);
+  });
+}
+
+// f = a*exp(-b*exp(-c*x))
+void GompertzValues(std::size_t n, double a, double b, double c, const double* x, double* f) {
+  const hn::ScalableTag<double> d;
+  const auto va = hn::Set(d, a), vnb = hn::Set(d, -b), vnc = hn::Set(d, -c);
+  ForEachVector(d, n, [&](auto load, auto store) {
+    store(f, hn::Mul(va, Exp(d, hn::Mul(vnb, Exp(d, hn::Mul(vnc, load(x)))))));
+  });
+}
+
+// g = exp(-c*x), h = exp(-b*g), gh = g*h; f = a*h; J = (h, -a*gh, (a*b*x)*gh)
+void GompertzRows(std::size_t n, double a, double b, double c, const double* x, double* f,
+                  double* ja, double* jb, double* jc) {
+  const hn::ScalableTag<double> d;
+  const auto va = hn::Set(d, a), vnb = hn::Set(d, -b), vnc = hn::Set(d, -c);
+  const auto vna = hn::Set(d, -a), vab = hn::Set(d, a * b);
+  ForEachVector(d, n, [&](auto load, auto store) {
+    const auto xv = load(x);
+    const auto g = Exp(d, hn::Mul(vnc, xv));
+    const auto h = Exp(d, hn::Mul(vnb, g));
+    const auto gh = hn::Mul(g, h);
+    store(f, hn::Mul(va, h));
+    store(ja, h);
+    store(jb, hn::Mul(vna, gh));
+    store(jc, hn::Mul(hn::Mul(vab, xv), gh));
+  });
+}
+
+}  // namespace parafit::detail::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
 #include "model/family.h"
-#include "model/fast_exp.h"
 #include "model/self_start.h"
 
 namespace parafit::detail {
+
+HWY_EXPORT(Logistic4Values);
+HWY_EXPORT(Logistic4Rows);
+HWY_EXPORT(GompertzValues);
+HWY_EXPORT(GompertzRows);
 
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// The row loops take __restrict pointer parameters because GCC honours restrict only there;
-// without it a loop writing f and several J columns needs more run-time alias checks than GCC
-// will emit, and stays scalar. Both variants compute f the same way, so that f does not depend
-// on whether J is wanted. They are always_inline and called through run_dispatched
-// (model/fast_exp.h), which compiles each into a baseline and an AVX2 copy; they use vexp, never
-// std::exp, so both copies give the same bits.
-
-// ln(x/c) per row into `l`, -inf at x = 0 and NaN where x/c < 0. std::log is a library call, so
-// this loop stays scalar; it is kept apart from the exp loop that follows so that one vectorises.
-[[gnu::always_inline]] inline void log_ratio(std::size_t n, double inv_c,
-                                             const double* __restrict x, double* __restrict l) {
+// ln(x/c) per row into `l`, -inf at x = 0 and NaN where x/c < 0. std::log is a library call (its
+// bits are glibc's), so this loop is scalar on every target, and kept apart from the exp loop.
+void log_ratio(std::size_t n, double inv_c, const double* __restrict x, double* __restrict l) {
   for (std::size_t i = 0; i < n; ++i) {
     const double u = x[i] * inv_c;
     l[i] = u > 0.0 ? std::log(u) : (u == 0.0 ? -kInf : kNaN);
-  }
-}
-
-// (x/c)^b = exp(b*ln(x/c)) from l = ln(x/c). At x = 0, b*l = -+inf gives the right limits once
-// clamped; the clamp also keeps q finite so that w and s below never become 0*inf. It is written
-// with copysign, like vexp's own: a constant would make GCC split the loop body into branches
-// and leave it scalar.
-[[gnu::always_inline]] inline double clamped_power(double b, double l) {
-  double z = b * l;
-  z = std::fabs(z) > 700.0 ? std::copysign(700.0, z) : z;
-  return vexp(z);
-}
-
-// logistic4 uses f to hold ln(x/c) between its two loops.
-[[gnu::always_inline]] inline void logistic4_values(std::size_t n, double a, double b, double c,
-                                                    double d, const double* __restrict x,
-                                                    double* __restrict f) {
-  const double amd = a - d;
-  log_ratio(n, 1.0 / c, x, f);
-  for (std::size_t i = 0; i < n; ++i) {
-    const double q = clamped_power(b, f[i]);
-    const double w = 1.0 / (1.0 + q);  // weight of a
-    f[i] = d + amd * w;
-  }
-}
-
-[[gnu::always_inline]] inline void logistic4_rows(std::size_t n, double a, double b, double c,
-                                                  double d, const double* __restrict x,
-                                                  double* __restrict f, double* __restrict ja,
-                                                  double* __restrict jb, double* __restrict jc,
-                                                  double* __restrict jd) {
-  const double amd = a - d;
-  const double inv_c = 1.0 / c;
-  const double jc_factor = amd * b * inv_c;
-  log_ratio(n, inv_c, x, f);
-  for (std::size_t i = 0; i < n; ++i) {
-    const double l = f[i];
-    const double q = clamped_power(b, l);
-    const double w = 1.0 / (1.0 + q);  // weight of a
-    const double s = q * w;            // weight of d, = 1 - w without cancellation
-    f[i] = d + amd * w;
-    const double ws = w * s;  // -dw/dz
-    // The b- and c-derivatives vanish as x -> 0 (w*s decays faster than ln x grows); l = -inf
-    // exactly where x/c is 0.
-    const double l_safe = l == -kInf ? 0.0 : l;
-    ja[i] = w;
-    jb[i] = -amd * ws * l_safe;
-    jc[i] = jc_factor * ws;
-    jd[i] = s;
-  }
-}
-
-[[gnu::always_inline]] inline void gompertz_values(std::size_t n, double a, double b, double c,
-                                                   const double* __restrict x,
-                                                   double* __restrict f) {
-  const double nb = -b;
-  const double nc = -c;
-  for (std::size_t i = 0; i < n; ++i) f[i] = a * vexp(nb * vexp(nc * x[i]));
-}
-
-[[gnu::always_inline]] inline void gompertz_rows(std::size_t n, double a, double b, double c,
-                                                 const double* __restrict x, double* __restrict f,
-                                                 double* __restrict ja, double* __restrict jb,
-                                                 double* __restrict jc) {
-  const double nb = -b;
-  const double nc = -c;
-  const double ab = a * b;
-  for (std::size_t i = 0; i < n; ++i) {
-    const double g = vexp(nc * x[i]);
-    const double h = vexp(nb * g);
-    const double gh = g * h;
-    f[i] = a * h;
-    ja[i] = h;
-    jb[i] = -a * gh;
-    jc[i] = ab * x[i] * gh;
   }
 }
 
@@ -114,12 +137,15 @@ class Logistic4 final : public FamilyModel {
 
   void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
                 std::size_t ldj) const override {
+    const double a = theta[0], b = theta[1], c = theta[2], d = theta[3];
+    const double amd = a - d;
+    const double inv_c = 1.0 / c;
+    log_ratio(block.size, inv_c, block.inputs[0], f);  // f holds ln(x/c) until the exp loop
     if (J == nullptr) {
-      run_dispatched<logistic4_values>(block.size, theta[0], theta[1], theta[2], theta[3],
-                                       block.inputs[0], f);
+      HWY_DYNAMIC_DISPATCH(Logistic4Values)(block.size, b, amd, d, f);
     } else {
-      run_dispatched<logistic4_rows>(block.size, theta[0], theta[1], theta[2], theta[3],
-                                     block.inputs[0], f, J, J + ldj, J + 2 * ldj, J + 3 * ldj);
+      HWY_DYNAMIC_DISPATCH(Logistic4Rows)(block.size, b, amd, d, amd * b * inv_c, f, J, J + ldj,
+                                          J + 2 * ldj, J + 3 * ldj);
     }
   }
 
@@ -135,11 +161,11 @@ class Gompertz final : public FamilyModel {
   void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
                 std::size_t ldj) const override {
     if (J == nullptr) {
-      run_dispatched<gompertz_values>(block.size, theta[0], theta[1], theta[2], block.inputs[0],
-                                      f);
+      HWY_DYNAMIC_DISPATCH(GompertzValues)(block.size, theta[0], theta[1], theta[2],
+                                           block.inputs[0], f);
     } else {
-      run_dispatched<gompertz_rows>(block.size, theta[0], theta[1], theta[2], block.inputs[0], f,
-                                    J, J + ldj, J + 2 * ldj);
+      HWY_DYNAMIC_DISPATCH(GompertzRows)(block.size, theta[0], theta[1], theta[2], block.inputs[0],
+                                         f, J, J + ldj, J + 2 * ldj);
     }
   }
 
@@ -273,3 +299,4 @@ std::unique_ptr<Model> make_logistic4() { return std::make_unique<Logistic4>(); 
 std::unique_ptr<Model> make_gompertz() { return std::make_unique<Gompertz>(); }
 
 }  // namespace parafit::detail
+#endif  // HWY_ONCE

@@ -3,12 +3,11 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstring>
 #include <stdexcept>
 #include <vector>
 
-#include "model/fast_exp.h"
 #include "parallel/chunked_sum.h"
+#include "solve/gram_block.h"
 
 namespace parafit::detail {
 namespace {
@@ -23,165 +22,11 @@ namespace {
 // registers), otherwise in tiles of at most 8 or 10 sums, one pass over the block each.
 //
 // Same bits everywhere. Every sum has 4 lanes; row i of a block goes to lane i mod 4, the lanes
-// start at zero in each block and are added into the chunk's lanes at its end, and the 4 lanes of
-// a chunk are combined as (l0 + l1) + (l2 + l3). Those are all the roundings, in a fixed order
-// written out in the source with GCC's vector extensions (element-wise IEEE operations, never
-// reassociated), so the AVX2 copy (one 4-double register) and the baseline copy (two SSE2
-// registers) of the kernel give identical bits, as do the one-pass and the tiled kernels for a
-// given sum; nothing is contracted into an FMA (this file is compiled with -ffp-contract=off, see
-// src/CMakeLists.txt). Rows that do not fill the last 4 lanes of a block are padded with zeros:
-// they add +0 to those lanes.
-//
-// Speed. The loops over columns below are unrolled (#pragma GCC unroll) so that the arrays of Lanes
-// become registers: left as loops, GCC kept some of them in memory, written in 16-byte halves and
-// read back whole, and the tiled kernels ran 3x slower.
-
-using Lanes = double __attribute__((vector_size(32)));
-constexpr std::size_t kLanes = 4;
-
-// Vectors go in and out of functions by reference only: a 32-byte vector passed by value changes
-// the ABI between the baseline and the AVX2 copies (and GCC warns, -Wpsabi).
-[[gnu::always_inline]] inline void load(Lanes& v, const double* p) { std::memcpy(&v, p, sizeof v); }
-[[gnu::always_inline]] inline void store(double* p, const Lanes& v) { std::memcpy(p, &v, sizeof v); }
-
-// A tile's sums accumulated over one block are added into the chunk's lanes acc[4*index[k] + lane].
-template <int S>
-[[gnu::always_inline]] inline void add_into(double* acc, const std::size_t* index,
-                                            const Lanes (&s)[S]) {
-#pragma GCC unroll 16
-  for (int k = 0; k < S; ++k) {
-    Lanes a;
-    load(a, acc + kLanes * index[k]);
-    a += s[k];
-    store(acc + kLanes * index[k], a);
-  }
-}
-
-// Inputs of one kernel call, rows [0, n) of a block: the columns v_0.. (v_0 = y - f computed on the
-// fly where Residual), and the weights w (Weighted).
-struct TileInputs {
-  const double* const* col;
-  const double* y;
-  const double* f;
-  const double* w;
-};
-
-// Rows [i, i+4) of a triangular tile on columns v_0..v_{A-1}: s(a, c) += (w v_a) v_c, c >= a, row
-// by row of the triangle.
-template <int A, bool Residual, bool Weighted>
-[[gnu::always_inline]] inline void tri_step(const TileInputs& in, std::size_t i,
-                                            Lanes (&s)[A * (A + 1) / 2]) {
-  Lanes v[A];
-#pragma GCC unroll 16
-  for (int a = 0; a < A; ++a) {
-    if (Residual && a == 0) {
-      Lanes y, f;
-      load(y, in.y + i);
-      load(f, in.f + i);
-      v[0] = y - f;
-    } else {
-      load(v[a], in.col[a] + i);
-    }
-  }
-  Lanes w{};
-  if constexpr (Weighted) load(w, in.w + i);
-  int k = 0;
-#pragma GCC unroll 16
-  for (int a = 0; a < A; ++a) {
-    Lanes u = v[a];
-    if constexpr (Weighted) u = w * v[a];
-#pragma GCC unroll 16
-    for (int c = a; c < A; ++c) s[k++] += u * v[c];
-  }
-}
-
-// Rows [i, i+4) of a rectangular tile: s(a, c) += (w u_a) v_c for the columns u_0..u_{A-1} (col[0..A))
-// and v_0..v_{B-1} (col[A..A+B)).
-template <int A, int B, bool Weighted>
-[[gnu::always_inline]] inline void rect_step(const TileInputs& in, std::size_t i, Lanes (&s)[A * B]) {
-  Lanes v[B];
-#pragma GCC unroll 16
-  for (int c = 0; c < B; ++c) load(v[c], in.col[A + c] + i);
-  Lanes w{};
-  if constexpr (Weighted) load(w, in.w + i);
-#pragma GCC unroll 16
-  for (int a = 0; a < A; ++a) {
-    Lanes u;
-    load(u, in.col[a] + i);
-    if constexpr (Weighted) u = w * u;
-#pragma GCC unroll 16
-    for (int c = 0; c < B; ++c) s[a * B + c] += u * v[c];
-  }
-}
-
-// The 1..3 rows after the last full group of 4, copied into zero-padded groups of 4, so that the
-// same step handles them.
-template <int Cols, bool Residual, bool Weighted>
-struct PaddedTail {
-  double pad[Cols + 3][kLanes] = {};
-  const double* col[Cols] = {};
-  TileInputs in{col, pad[Cols], pad[Cols + 1], pad[Cols + 2]};
-
-  PaddedTail(const TileInputs& from, std::size_t i, std::size_t n) {
-    const std::size_t bytes = (n - i) * sizeof(double);
-    for (int a = 0; a < Cols; ++a) {
-      if (!(Residual && a == 0)) std::memcpy(pad[a], from.col[a] + i, bytes);
-      col[a] = pad[a];
-    }
-    if constexpr (Residual) {
-      std::memcpy(pad[Cols], from.y + i, bytes);
-      std::memcpy(pad[Cols + 1], from.f + i, bytes);
-    }
-    if constexpr (Weighted) std::memcpy(pad[Cols + 2], from.w + i, bytes);
-  }
-};
-
-template <int A, bool Residual, bool Weighted>
-[[gnu::always_inline]] inline void tri_block(std::size_t n, const TileInputs* in, double* acc,
-                                             const std::size_t* index) {
-  Lanes s[A * (A + 1) / 2] = {};
-  std::size_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) tri_step<A, Residual, Weighted>(*in, i, s);
-  if (i < n) {
-    const PaddedTail<A, Residual, Weighted> tail(*in, i, n);
-    tri_step<A, Residual, Weighted>(tail.in, 0, s);
-  }
-  add_into(acc, index, s);
-}
-
-template <int A, int B, bool Weighted>
-[[gnu::always_inline]] inline void rect_block(std::size_t n, const TileInputs* in, double* acc,
-                                              const std::size_t* index) {
-  Lanes s[A * B] = {};
-  std::size_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) rect_step<A, B, Weighted>(*in, i, s);
-  if (i < n) {
-    const PaddedTail<A + B, false, Weighted> tail(*in, i, n);
-    rect_step<A, B, Weighted>(tail.in, 0, s);
-  }
-  add_into(acc, index, s);
-}
-
-// Compile-time sizes from run-time ones; each kernel is dispatched to its baseline or AVX2 copy.
-template <bool Residual, bool Weighted>
-void run_tri(int a, std::size_t n, const TileInputs* in, double* acc, const std::size_t* index) {
-  switch (a) {
-    case 1: run_dispatched<tri_block<1, Residual, Weighted>>(n, in, acc, index); break;
-    case 2: run_dispatched<tri_block<2, Residual, Weighted>>(n, in, acc, index); break;
-    case 3: run_dispatched<tri_block<3, Residual, Weighted>>(n, in, acc, index); break;
-    default: run_dispatched<tri_block<4, Residual, Weighted>>(n, in, acc, index); break;
-  }
-}
-
-template <int A, bool Weighted>
-void run_rect(int b, std::size_t n, const TileInputs* in, double* acc, const std::size_t* index) {
-  switch (b) {
-    case 1: run_dispatched<rect_block<A, 1, Weighted>>(n, in, acc, index); break;
-    case 2: run_dispatched<rect_block<A, 2, Weighted>>(n, in, acc, index); break;
-    case 3: run_dispatched<rect_block<A, 3, Weighted>>(n, in, acc, index); break;
-    default: run_dispatched<rect_block<A, 4, Weighted>>(n, in, acc, index); break;
-  }
-}
+// start at zero in each block and are added into the chunk's lanes at its end (gram_block, the
+// SIMD part, on every target alike), and the 4 lanes of a chunk are combined as
+// (l0 + l1) + (l2 + l3) (GramChunk::finish). Those are all the roundings, in a fixed order, so
+// every SIMD target, the one-pass and the tiled kernels for a given sum, and any thread count give
+// identical bits.
 
 // Columns per triangular tile, and per side of a rectangular one (whose rows go 2 at a time):
 // 10 or 8 accumulators plus the loaded columns fit the 16 AVX2 registers.
@@ -228,18 +73,15 @@ class GramChunk {
  public:
   // m columns: the residual and the m - 1 chosen Jacobian columns.
   GramChunk(std::size_t m, const std::vector<Tile>& tiles, bool weighted)
-      : m_(m), tiles_(tiles), weighted_(weighted), acc_(kLanes * m * (m + 1) / 2, 0.0) {}
+      : m_(m), tiles_(tiles), weighted_(weighted), acc_(kGramLanes * m * (m + 1) / 2, 0.0) {}
 
   // Rows of a block: y, f, the weights (or nullptr), and cols[1..m) the Jacobian columns;
   // r must have room for n values (used when the block takes more than one pass).
   void add_block(std::size_t n, const double* y, const double* f, const double* w,
                  const double* const* cols, double* r) {
     if (tiles_.size() == 1) {  // one pass; r = y - f on the fly
-      const TileInputs in{cols, y, f, w};
-      if (weighted_)
-        run_tri<true, true>(int(m_), n, &in, acc_.data(), tiles_[0].index.data());
-      else
-        run_tri<true, false>(int(m_), n, &in, acc_.data(), tiles_[0].index.data());
+      const GramTileShape shape{int(m_), 0, true, true, weighted_};
+      gram_block(shape, n, GramInputs{cols, y, f, w}, acc_.data(), tiles_[0].index.data());
       return;
     }
     for (std::size_t i = 0; i < n; ++i) r[i] = y[i] - f[i];
@@ -249,31 +91,15 @@ class GramChunk {
       for (std::size_t i = 0; i < t.a; ++i) tile_cols[i] = column(t.u0 + i);
       if (!t.triangular())
         for (std::size_t j = 0; j < t.b; ++j) tile_cols[t.a + j] = column(t.v0 + j);
-      const TileInputs in{tile_cols.data(), y, f, w};
-      const int a = int(t.a), b = int(t.b);
-      if (t.triangular()) {
-        if (weighted_)
-          run_tri<false, true>(a, n, &in, acc_.data(), t.index.data());
-        else
-          run_tri<false, false>(a, n, &in, acc_.data(), t.index.data());
-      } else if (a == 1) {
-        if (weighted_)
-          run_rect<1, true>(b, n, &in, acc_.data(), t.index.data());
-        else
-          run_rect<1, false>(b, n, &in, acc_.data(), t.index.data());
-      } else {
-        if (weighted_)
-          run_rect<2, true>(b, n, &in, acc_.data(), t.index.data());
-        else
-          run_rect<2, false>(b, n, &in, acc_.data(), t.index.data());
-      }
+      const GramTileShape shape{int(t.a), int(t.b), t.triangular(), false, weighted_};
+      gram_block(shape, n, GramInputs{tile_cols.data(), y, f, w}, acc_.data(), t.index.data());
     }
   }
 
   // The chunk's sums: each sum's lanes combined as (l0 + l1) + (l2 + l3).
   void finish(std::span<double> out) const {
     for (std::size_t k = 0; k < out.size(); ++k) {
-      const double* l = acc_.data() + kLanes * k;
+      const double* l = acc_.data() + kGramLanes * k;
       out[k] = (l[0] + l[1]) + (l[2] + l[3]);
     }
   }

@@ -3,10 +3,11 @@
 // r = y - f. Everything LM needs from the data comes from here.
 //
 // Per block of kBlockRows rows the sums are taken in one fused pass over f and J (up to 3 chosen
-// columns; more take a few tiled passes over the L1-resident block), 4 lanes per sum, in a
-// baseline and an AVX2 copy dispatched like the model row loops (model/fast_exp.h). Both copies,
-// and any thread count, give the same bits; ScopedLoopIsa (model/fast_exp.h) forces one copy, for
-// tests and benchmarks. residual_sum_of_squares gives the same bits as the rss here.
+// columns; more take a few tiled passes over the L1-resident block), 4 lanes per sum, by a SIMD
+// kernel written once on Highway and dispatched to the best target of the CPU
+// (solve/gram_block.h). Every target, and any thread count, gives the same bits;
+// simd::ScopedTarget (simd/target.h) forces one, for tests and benchmarks.
+// residual_sum_of_squares gives the same bits as the rss here.
 #pragma once
 
 #include <Eigen/Core>

@@ -1,9 +1,12 @@
-// The normal-equations kernel (solve/normal_equations.cpp): RSS, g = J^T W r and H = J^T W J
-// against a long double reference, and its promise of the same bits whichever copy of the kernel
-// runs (baseline or AVX2, forced with ScopedLoopIsa), however many threads run it, and whether the
-// sums are taken in one pass (up to 3 free parameters) or in tiles (more).
+// The normal-equations kernel (solve/normal_equations.cpp, solve/gram_block.cpp): RSS,
+// g = J^T W r and H = J^T W J against a long double reference, and its promise of the same bits
+// whichever SIMD target runs it (each available one forced with simd::ScopedTarget, against the
+// SCALAR target and against a plain scalar rendering of the summation order), however many
+// threads run it, and whether the sums are taken in one pass (up to 3 free parameters) or in
+// tiles (more).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -15,10 +18,10 @@
 #include <string>
 #include <vector>
 
-#include "model/fast_exp.h"
 #include "parafit/fit.h"
 #include "parafit/model.h"
 #include "parafit/problem.h"
+#include "simd/target.h"
 #include "solve/normal_equations.h"
 #include "support/synthetic.h"
 
@@ -107,8 +110,8 @@ std::vector<double> flatten(const NormalEquations& ne) {
 }
 
 NormalEquations run(const Problem& pr, const Context& ctx, const std::vector<std::size_t>& columns,
-                    LoopIsa isa) {
-  const ScopedLoopIsa force(isa);
+                    const simd::TargetInfo& target = simd::active_target()) {
+  const simd::ScopedTarget force(target);
   const std::vector<double> theta(pr.model->num_parameters(), 0.0);
   return accumulate_normal_equations(pr, ctx, theta, columns);
 }
@@ -137,8 +140,63 @@ std::vector<std::vector<std::size_t>> column_sets(std::size_t p) {
   return sets;
 }
 
-TEST(NormalEquations, Avx2AndBaselineKernelsAndAnyThreadCountGiveIdenticalBits) {
-  const bool avx2 = cpu_has_avx2();
+// The summation order the kernel promises, written out in scalar code for one chunk: per block of
+// kBlockRows rows, row i of the block adds (w v_k) v_l (v_k v_l unweighted) into lane i mod 4 of
+// the block's lanes, which start at zero and are added into the chunk's lanes at the block's end;
+// the chunk's lanes are combined as (l0 + l1) + (l2 + l3). Sums in the kernel's layout.
+std::vector<double> reference_sums(const Data& d, bool weighted, const std::vector<std::size_t>& cols) {
+  const std::size_t rows = d.y.size();
+  std::vector<double> r(rows);
+  for (std::size_t i = 0; i < rows; ++i) r[i] = d.y[i] - d.in[0][i];
+  std::vector<const double*> v{r.data()};
+  for (const std::size_t j : cols) v.push_back(d.in[1 + j].data());
+  std::vector<double> out;
+  for (std::size_t a = 0; a < v.size(); ++a)
+    for (std::size_t c = a; c < v.size(); ++c) {
+      double chunk[4] = {0, 0, 0, 0};
+      for (std::size_t b = 0; b < rows; b += kBlockRows) {
+        double block[4] = {0, 0, 0, 0};
+        for (std::size_t i = b; i < std::min(rows, b + kBlockRows); ++i) {
+          const double u = weighted ? d.w[i] * v[a][i] : v[a][i];
+          block[(i - b) % 4] = block[(i - b) % 4] + u * v[c][i];
+        }
+        for (int l = 0; l < 4; ++l) chunk[l] = chunk[l] + block[l];
+      }
+      out.push_back((chunk[0] + chunk[1]) + (chunk[2] + chunk[3]));
+    }
+  return out;
+}
+
+const simd::TargetInfo& scalar_target() {
+  static const simd::TargetInfo t = simd::find_target("scalar");
+  return t;
+}
+
+// Every target, in one chunk, has the bits of the scalar rendering of the summation order: odd
+// row counts (tails of 1..3 rows), weights, 1..3 chosen columns (one pass) and more (tiles).
+TEST(NormalEquations, EveryTargetGivesTheBitsOfTheScalarSummationOrder) {
+  std::uint64_t seed = 700;
+  for (const std::size_t p : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{4},
+                              std::size_t{5}, std::size_t{7}, std::size_t{10}}) {
+    for (const std::size_t rows : kRows) {
+      const Data d(p, rows, ++seed);
+      for (const bool weighted : {false, true}) {
+        const Problem pr = d.problem(weighted);
+        for (const auto& cols : column_sets(p)) {
+          const auto want = reference_sums(d, weighted, cols);
+          for (const simd::TargetInfo& t : simd::available_targets()) {
+            SCOPED_TRACE(t.name + " p=" + std::to_string(p) + " rows=" + std::to_string(rows) +
+                         " weighted=" + std::to_string(weighted) + " q=" + std::to_string(cols.size()));
+            EXPECT_TRUE(same_bits(want, flatten(run(pr, context(1, 1 << 20), cols, t))));
+          }
+        }
+      }
+    }
+  }
+}
+
+// Every target against the SCALAR target, however many threads and whatever the chunks.
+TEST(NormalEquations, EveryTargetAndAnyThreadCountGiveTheBitsOfTheScalarTarget) {
   std::uint64_t seed = 100;
   for (std::size_t p = 1; p <= 10; ++p) {
     for (const std::size_t rows : kRows) {
@@ -148,20 +206,38 @@ TEST(NormalEquations, Avx2AndBaselineKernelsAndAnyThreadCountGiveIdenticalBits) 
         for (const auto& cols : column_sets(p)) {
           SCOPED_TRACE("p=" + std::to_string(p) + " rows=" + std::to_string(rows) +
                        " weighted=" + std::to_string(weighted) + " q=" + std::to_string(cols.size()));
-          const auto base = flatten(run(pr, context(1), cols, LoopIsa::baseline));
-          EXPECT_TRUE(same_bits(base, flatten(run(pr, context(3), cols, LoopIsa::baseline))));
-          if (avx2) {
-            EXPECT_TRUE(same_bits(base, flatten(run(pr, context(1), cols, LoopIsa::avx2))));
-            EXPECT_TRUE(same_bits(base, flatten(run(pr, context(2), cols, LoopIsa::avx2))));
-          }
+          const auto base = flatten(run(pr, context(1), cols, scalar_target()));
           // Small chunks that end mid-group of 4 rows: more chunks than threads.
-          const auto small = flatten(run(pr, context(1, 103), cols, LoopIsa::baseline));
-          EXPECT_TRUE(same_bits(small, flatten(run(pr, context(3, 103), cols, LoopIsa::avx2))));
+          const auto small = flatten(run(pr, context(1, 103), cols, scalar_target()));
+          for (const simd::TargetInfo& t : simd::available_targets()) {
+            SCOPED_TRACE(t.name);
+            EXPECT_TRUE(same_bits(base, flatten(run(pr, context(1), cols, t))));
+            EXPECT_TRUE(same_bits(base, flatten(run(pr, context(3), cols, t))));
+            EXPECT_TRUE(same_bits(small, flatten(run(pr, context(2, 103), cols, t))));
+          }
         }
       }
     }
   }
-  if (!avx2) GTEST_SKIP() << "this CPU has no AVX2: only the baseline kernel was run";
+}
+
+// residual_sum_of_squares on every target: the bits of the SCALAR target.
+TEST(NormalEquations, ResidualSumOfSquaresIsTheSameOnEveryTarget) {
+  for (const std::size_t rows : {std::size_t{1}, std::size_t{7}, std::size_t{1029}, std::size_t{20011}}) {
+    const Data d(2, rows, rows + 1);
+    for (const bool weighted : {false, true}) {
+      const Problem pr = d.problem(weighted);
+      const std::vector<double> theta(2, 0.0);
+      const auto rss_on = [&](const simd::TargetInfo& t) {
+        const simd::ScopedTarget force(t);
+        return residual_sum_of_squares(pr, context(2), theta);
+      };
+      const double want = rss_on(scalar_target());
+      for (const simd::TargetInfo& t : simd::available_targets())
+        EXPECT_EQ(std::bit_cast<std::uint64_t>(want), std::bit_cast<std::uint64_t>(rss_on(t)))
+            << t.name << " rows=" << rows << " weighted=" << weighted;
+    }
+  }
 }
 
 // Each sum against long double accumulation of the same double products' exact values. The bound
@@ -179,7 +255,7 @@ TEST(NormalEquations, MatchLongDoubleReference) {
         for (const auto& cols : column_sets(p)) {
           SCOPED_TRACE("p=" + std::to_string(p) + " rows=" + std::to_string(rows) +
                        " weighted=" + std::to_string(weighted) + " q=" + std::to_string(cols.size()));
-          const auto got = flatten(run(pr, context(2), cols, active_loop_isa()));
+          const auto got = flatten(run(pr, context(2), cols));
           // Columns of the Gram matrix: r, then the chosen J columns.
           std::vector<const double*> v{nullptr};
           for (const std::size_t j : cols) v.push_back(d.in[1 + j].data());
@@ -239,17 +315,16 @@ TEST(NormalEquations, NonFiniteValuesPropagate) {
   d.in[0][258] = std::numeric_limits<double>::quiet_NaN();  // f at one row of the second block
   d.in[2][7] = std::numeric_limits<double>::infinity();     // J column 1 at one row
   const Problem pr = d.problem(false);
-  const NormalEquations ne = run(pr, context(1), {0, 1}, active_loop_isa());
+  const NormalEquations ne = run(pr, context(1), {0, 1});
   EXPECT_TRUE(std::isnan(ne.rss));
   EXPECT_TRUE(std::isnan(ne.g(0)));
   EXPECT_TRUE(std::isinf(ne.H(1, 1)));
   EXPECT_TRUE(std::isfinite(ne.H(0, 0)));
 }
 
-// A whole fit gives the same result with either copy of the kernels (and of the model loops),
-// through the one-pass kernel (exp-decay) and the tiled one (poly:5, six parameters).
-TEST(NormalEquations, FitsAreIdenticalOnBothKernels) {
-  if (!cpu_has_avx2()) GTEST_SKIP() << "this CPU has no AVX2: only the baseline kernel can run";
+// A whole fit gives the same result on every target (the kernels and the model loops), through
+// the one-pass kernel (exp-decay) and the tiled one (poly:5, six parameters).
+TEST(NormalEquations, FitsAreIdenticalOnEveryTarget) {
   struct Case {
     const char* model;
     std::vector<double> theta;
@@ -265,15 +340,16 @@ TEST(NormalEquations, FitsAreIdenticalOnBothKernels) {
     spec.model = c.model;
     spec.weights = "w";
     std::vector<std::vector<double>> estimates;
-    for (const LoopIsa isa : {LoopIsa::baseline, LoopIsa::avx2}) {
-      const ScopedLoopIsa force(isa);
+    for (const simd::TargetInfo& t : simd::available_targets()) {
+      const simd::ScopedTarget force(t);
       const FitResult r = fit(parafit::testing::to_dataset(s, true), spec, context(2));
       ASSERT_TRUE(r.summary.IsSolutionUsable()) << r.summary.FullReport();
       std::vector<double> e = r.summary.parameters;
       e.push_back(r.summary.final_rss);
       estimates.push_back(e);
     }
-    EXPECT_TRUE(same_bits(estimates[0], estimates[1]));
+    for (std::size_t k = 1; k < estimates.size(); ++k)
+      EXPECT_TRUE(same_bits(estimates[0], estimates[k])) << simd::available_targets()[k].name;
   }
 }
 
