@@ -34,10 +34,9 @@ constexpr std::uint64_t shifter_bits() { return std::bit_cast<std::uint64_t>(kSh
   using namespace exp_constants;
 
   // exp(-746) is 0 and exp(746) is inf, as is everything beyond, so |x| is clamped to 746: that
-  // keeps |n| <= 1076, for which 2^n is built below, and one compare serves both ends. The clamped
-  // value is built with copysign rather than written as a constant: a constant lets GCC fold the
-  // rest of the function into a separate branch, which is then no longer if-convertible and the
-  // loop stays scalar. NaN compares false and passes through to a NaN result.
+  // keeps |n| <= 1076, for which 2^n is built below, and one compare serves both ends (the vector
+  // Exp selects copysign(746, x) the same way). NaN compares false and passes through to a NaN
+  // result.
   x = std::fabs(x) > 746.0 ? std::copysign(746.0, x) : x;
 
   // x = n*ln2 + r, n = round(x/ln2), |r| <= ln2/2 (Cody–Waite: x - n*kLn2Hi is exact).
@@ -47,10 +46,10 @@ constexpr std::uint64_t shifter_bits() { return std::bit_cast<std::uint64_t>(kSh
 
   // exp(r) = 1 + r + r^2*h(r), h = 1/2! + r/3! + ... + r^11/13! (the series' remainder is below
   // 0.04 ulp). h is summed in Estrin's form: its terms are independent, so the longest chain of
-  // dependent operations in the polynomial is 8 instead of Horner's 26, and the row loops are
-  // bound by that latency more than by the number of operations (Horner made them 1.5x slower).
+  // dependent operations in the polynomial is 8 instead of Horner's 26, and the vector row loops
+  // are bound by that latency more than by the number of operations (Horner made them 1.5x slower).
   // Adding r and then 1 last keeps the rounding errors of h small against the result: within 1.2
-  // ulp in all (the analysis is in tests/model/test_model_fast_exp.cpp).
+  // ulp in all (the analysis is in tests/simd/test_exp_scalar.cpp).
   const double r2 = r * r;
   const double r4 = r2 * r2;
   const double r8 = r4 * r4;

@@ -8,7 +8,6 @@
 #include "parafit/error.h"
 #include "parafit/thread_communicator.h"
 #include "parafit/train.h"
-#include "model/fast_exp.h"
 #include "simd/target.h"
 #include "train/mlp_init.h"
 #include "train/mlp_objective.h"
@@ -172,18 +171,6 @@ TEST(TrainMlp, ColumnErrorsNameTheColumns) {
 
 namespace parafit {
 namespace {
-
-// The trainer's own loops (weights narrowed to float, accumulators handed over, tree additions,
-// the Adam update) have baseline and AVX2 copies: the same weights either way.
-TEST(TrainMlp, SameWeightsOnBothInstructionSets) {
-  const Dataset data = test::w3_data(2000);
-  std::vector<std::vector<double>> weights;
-  for (const detail::LoopIsa isa : {detail::LoopIsa::baseline, detail::LoopIsa::avx2}) {
-    detail::ScopedLoopIsa force(isa);
-    weights.push_back(train(data, mlp_spec()).mlp->parameters);
-  }
-  EXPECT_EQ(weights[0], weights[1]);
-}
 
 // The MLP kernels on every SIMD target this machine runs (simd::ScopedTarget), float and double:
 // the same weights after two epochs, bit for bit, as on the SCALAR target.
