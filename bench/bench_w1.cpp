@@ -223,6 +223,29 @@ double exp_floor(std::span<const double> x, std::span<const double> y, int threa
   return std::min(one, two);
 }
 
+// The machine's own 2-thread ceiling now: a compute-bound loop (four multiply-add chains, no memory
+// traffic) on one thread alone, then on two threads at once; the speed-up of the second (ideal 2).
+// The second core of these machines is often busy, so W1's 2-thread scaling is read against this.
+double thread_ceiling() {
+  const auto loop = [] {
+    const auto t0 = Clock::now();
+    double a = 1.0, b = 1.0, c = 1.0, d = 1.0;
+    for (long i = 0; i < 100'000'000; ++i) {
+      a = a * 0.999999999 + 1e-9;
+      b = b * 0.999999998 + 1e-9;
+      c = c * 0.999999997 + 1e-9;
+      d = d * 0.999999996 + 1e-9;
+    }
+    if (a + b + c + d == 0) std::abort();  // keeps the loop
+    return seconds_since(t0);
+  };
+  const double alone = loop();
+  double together = 0;
+#pragma omp parallel num_threads(2) reduction(max : together)
+  together = loop();
+  return 2.0 * alone / together;
+}
+
 // The best of 3 W1 fits at `threads` threads.
 parafit::FitResult best_fit(const parafit::Dataset& data, int threads, double& best_s) {
   parafit::FitSpec spec;
@@ -322,6 +345,7 @@ int main(int argc, char** argv) {
              peak / 1e6, peak / data_bytes, rss_before_fits / 1e6);
 
   // Each target forced in turn: the kernels' gain per instruction set. Same fit, same bits.
+  fmt::print("2-thread ceiling of this machine now (compute-bound loop): speed-up {:.2f} (ideal 2)\n", thread_ceiling());
   fmt::print("per SIMD target (forced; best of 3 fits, floor best of 5 passes with simd Exp):\n");
   for (const auto& target : targets) {
     const parafit::simd::ScopedTarget force(target);
