@@ -114,9 +114,11 @@ TargetInfo active_target() {
 TargetInfo find_target(std::string_view name) {
   std::string want = lower(name);
   if (want == "avx512" || want == "avx-512") want = "avx3";
-  if (want == "baseline") want = "scalar";
   for (const TargetInfo& t : targets())
     if (lower(t.name) == want) return t;
+  // The fallback without SIMD is SCALAR in GCC 12 builds and EMU128 (the same code on 128-bit
+  // arrays) in clang's: "baseline" and "scalar" name whichever this build has.
+  if (want == "baseline" || want == "scalar") return targets().back();
   throw usage_error("SIMD target '" + printable(name, 40) + "' is not available on this machine; " +
                     "available: " + available_list() + " (best first)");
 }

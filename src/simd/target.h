@@ -30,7 +30,7 @@ std::vector<TargetInfo> available_targets();
 TargetInfo active_target();
 
 // The available target called `name` (case-insensitive; "avx512" is an alias of AVX3, "baseline"
-// and "scalar" of the scalar fallback). Throws parafit::Error (usage) naming the available
+// and "scalar" of the fallback without SIMD: SCALAR in GCC builds, EMU128 in clang builds). Throws parafit::Error (usage) naming the available
 // targets when there is no such target here.
 TargetInfo find_target(std::string_view name);
 

@@ -71,14 +71,16 @@ bool same_bits(T a, T b) {
 TEST(SimdTargets, TheBestAvailableTargetIsActiveAndEachCanBeForced) {
   const std::vector<TargetInfo> all = available_targets();
   ASSERT_FALSE(all.empty());
-  EXPECT_EQ(all.back().name, "SCALAR");  // the fallback is always there, and worst
+  // The fallback without SIMD is always there, and worst (SCALAR with GCC 12, EMU128 with clang).
+  EXPECT_TRUE(all.back().name == "SCALAR" || all.back().name == "EMU128") << all.back().name;
   EXPECT_EQ(active_target().name, all.front().name);
   for (const TargetInfo& t : all) {
     ScopedTarget forced(t);
     EXPECT_EQ(active_target().name, t.name);
   }
   EXPECT_EQ(active_target().name, all.front().name);  // restored
-  EXPECT_EQ(find_target("baseline").name, "SCALAR");
+  EXPECT_EQ(find_target("baseline").name, all.back().name);
+  EXPECT_EQ(find_target("scalar").name, all.back().name);
 #if HWY_ARCH_X86
   if (all.front().name == "AVX3") {
     EXPECT_EQ(find_target("avx512").name, "AVX3");
@@ -94,7 +96,7 @@ TEST(SimdTargets, AnUnknownTargetIsAUsageErrorNamingTheAvailableOnes) {
   } catch (const Error& e) {
     EXPECT_TRUE(e.is_usage());
     EXPECT_NE(std::string(e.what()).find("'avx1024' is not available"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("SCALAR"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(available_targets().back().name), std::string::npos) << e.what();
   }
 }
 
