@@ -341,7 +341,7 @@ void Backward(Activation act, std::size_t count, const T* z, const T* a, T* dp) 
 // Vectors of up to 4 double lanes, with the matching lanes of T.
 template <class T>
 void TakeSums(std::size_t count, T* sum, double* out) {
-  const hn::CappedTag<double, 4> dd;
+  const hn::CappedTag<double, 8> dd;
   const hn::Rebind<T, decltype(dd)> dt;
   const std::size_t N = hn::Lanes(dd);
   const auto zero_d = hn::Zero(dd);

@@ -58,7 +58,10 @@ class RowSums {
   // out[k] = sum k, converted exactly to double, for k < the kernel's width(); leaves the sums at
   // zero for the next unit — one sweep for both. Never writes -0.0: the strata tree relies on it
   // (strata_tree.h); adding + 0.0 does it.
-  virtual void take(std::span<double> out) = 0;
+  void take(std::span<double> out) { take_values(0, out); }
+  // take() of sums [first, first + out.size()) only, into out (the others are left as they are):
+  // the strata engine takes a stratum's sums a block at a time, straight into the tree's additions.
+  virtual void take_values(std::size_t first, std::span<double> out) = 0;
 };
 
 // Sums held as doubles, which the worker adds to in place (values()).
@@ -66,10 +69,10 @@ class VectorSums final : public RowSums {
  public:
   explicit VectorSums(std::size_t width) : values_(width, 0.0) {}
   void zero() override { std::fill(values_.begin(), values_.end(), 0.0); }
-  void take(std::span<double> out) override {
-    for (std::size_t k = 0; k < values_.size(); ++k) {
-      out[k] = values_[k] + 0.0;
-      values_[k] = 0.0;
+  void take_values(std::size_t first, std::span<double> out) override {
+    for (std::size_t k = 0; k < out.size(); ++k) {
+      out[k] = values_[first + k] + 0.0;
+      values_[first + k] = 0.0;
     }
   }
   std::span<double> values() { return values_; }

@@ -36,9 +36,10 @@ struct StrataRows {
 StrataRows split_strata(const StrataPlan& plan, Communicator& comm, std::size_t first_row,
                         std::size_t local_rows, std::uint64_t seed, double validation_fraction);
 
-// This rank's part of a pass: per owned stratum a row of width() values — the kernel's sums, then
-// a failure flag (1 if a worker threw on that stratum) — with this rank's tree nodes already added
-// up in place (strata_tree.h). Valid until the next pass through the same kernel.
+// This rank's part of a pass: per owned stratum a row of width() values, of which the rows of this
+// rank's tree nodes (strata_tree.h; row 0 alone with one rank) hold those nodes' sums of the
+// strata's leaves — the kernel's sums, then a failure flag (1 if a worker threw on that stratum);
+// the other rows are unspecified. Valid until the next pass through the same kernel.
 struct LocalPass {
   std::span<double> local;
   std::size_t width = 0;      // kernel width + 1

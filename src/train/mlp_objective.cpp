@@ -22,10 +22,13 @@ class GradientSums final : public RowSums {
     std::fill(g.begin(), g.end(), T(0));
     loss = 0;
   }
-  void take(std::span<double> out) override {
-    take_sums<T>(g.size(), g.data(), out.data());
-    out[g.size()] = loss;  // a sum of squares from +0.0: never -0.0
-    loss = 0;
+  void take_values(std::size_t first, std::span<double> out) override {
+    const std::size_t n = g.size();
+    if (first < n) take_sums<T>(std::min(out.size(), n - first), g.data() + first, out.data());
+    if (first + out.size() > n) {
+      out[n - first] = loss;  // a sum of squares from +0.0: never -0.0
+      loss = 0;
+    }
   }
   std::vector<T> g;
   double loss = 0;
