@@ -333,12 +333,13 @@ void Backward(Activation act, std::size_t count, const T* z, const T* a, T* dp) 
 
 // ---- Hand-over between double and the model's precision ------------------------------------------
 //
-// Element-wise, so the register width does not matter to the bits. The trainer hands over one
-// gradient per stratum and step (8 x 4.4k elements, 280 KB of doubles, for W3): the loops are
-// bound by L2 bandwidth, where 4 doubles a vector (AVX2 width, also on AVX-512) measured 18%
-// faster than 8 (bench: 7.4 against 9.3 us for the 8 hand-overs of W3 on AVX-512).
+// Element-wise, so the register width does not matter to the bits. The strata engine takes each
+// stratum's gradient a block of a few hundred values at a time into an L1 buffer of the strata
+// tree (parallel/strata_tree.h): the widest vectors, up to 8 doubles, measured fastest there.
+// narrow_parameters writes the whole parameter vector (L2-bound: 4 doubles a vector, AVX2 width,
+// measured 18% faster than 8 on AVX-512).
 
-// Vectors of up to 4 double lanes, with the matching lanes of T.
+// Vectors of up to 8 double lanes, with the matching lanes of T.
 template <class T>
 void TakeSums(std::size_t count, T* sum, double* out) {
   const hn::CappedTag<double, 8> dd;
