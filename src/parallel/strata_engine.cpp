@@ -85,6 +85,9 @@ StrataEngine::StrataEngine(const StrataPlan& plan, StrataRows rows, Communicator
       micro_per_epoch_ = std::max(micro_per_epoch_, (rows_.train_counts[g] + share_[g] - 1) / share_[g]);
   }
   order_.resize(rows_.train.size());
+  for (const auto& train : rows_.train)
+    train_start_.push_back(!train.empty() && train.back() - train.front() + 1 == train.size() ? train.front()
+                                                                                              : kScattered);
   scratch_.resize(std::size_t(threads_));
 }
 
@@ -193,14 +196,13 @@ LocalPass StrataEngine::fold_batches(const RowKernel& kernel, std::span<const do
     }
   return run(kernel, theta, rows, [&](std::size_t s, RowWorker& w, RowSums& sums, std::vector<std::size_t>& scratch) {
     const std::size_t g = first_owned_ + s;
-    const auto& order = order_[s];
-    const auto& train = rows_.train[s];
+    const std::size_t draws = order_[s].size();
     for (std::size_t m = first; m < last; ++m) {
-      const std::size_t lo = std::min(order.size(), m * share_[g]);
-      const std::size_t hi = std::min(order.size(), lo + share_[g]);
+      const std::size_t lo = std::min(draws, m * share_[g]);
+      const std::size_t hi = std::min(draws, lo + share_[g]);
       if (lo == hi) continue;
       scratch.clear();
-      for (std::size_t k = lo; k < hi; ++k) scratch.push_back(train[order[k]]);
+      for (std::size_t k = lo; k < hi; ++k) scratch.push_back(draw(s, k));
       w.accumulate(RowSet::list(scratch), sums);
     }
   });
