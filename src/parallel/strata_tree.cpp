@@ -63,6 +63,12 @@ void StrataTree::node(std::size_t lo, std::size_t hi, std::size_t b, std::size_t
     leaf(lo, b, e, out);
     return;
   }
+  if (hi - lo <= simd::kTreeSumRows) {
+    // A small node in one pass: its leaves side by side, then their tree in registers.
+    for (std::size_t k = lo; k < hi; ++k) leaf(k, b, e, scratch + (k - lo) * kBlock);
+    simd::tree_sum(hi - lo, scratch, kBlock, e - b, out);
+    return;
+  }
   const std::size_t mid = lo + (hi - lo) / 2;
   node(lo, mid, b, e, out, scratch, leaf);
   node(mid, hi, b, e, scratch, scratch + kBlock, leaf);
@@ -92,9 +98,10 @@ void StrataTree::reduce_local(std::span<double> local, std::size_t c0, std::size
 }
 
 void StrataTree::reduce_leaves(std::span<double> local, std::size_t c0, std::size_t c1, const Leaf& leaf) const {
-  // One block per level of the tree below the root; reused by the thread's later calls.
+  // One block per level of the tree below the root, then the leaves of a small node (node());
+  // reused by the thread's later calls.
   thread_local std::vector<double> scratch;
-  scratch.resize(std::max<std::size_t>(1, std::bit_width(strata_)) * kBlock);
+  scratch.resize((std::bit_width(strata_) + simd::kTreeSumRows) * kBlock);
   for (std::size_t b = c0; b < c1; b += kBlock) {
     const std::size_t e = std::min(c1, b + kBlock);
     const auto run = [&](std::size_t lo, std::size_t hi) {

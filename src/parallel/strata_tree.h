@@ -71,7 +71,9 @@ class StrataTree {
   // the tree) then fit in L1 beside the gradient being read.
   static constexpr std::size_t kBlock = 256;
   // Values [b, e) of node [lo, hi) into out (e - b <= kBlock), in tree order: the leaves from
-  // `leaf`, the right halves' sums in `scratch` (one block per level below).
+  // `leaf`; a node of up to simd::kTreeSumRows leaves in one pass over them (simd::tree_sum), a
+  // larger one as its two halves, the right one's sum in `scratch` (one block per level below,
+  // then the leaves of a small node).
   void node(std::size_t lo, std::size_t hi, std::size_t b, std::size_t e, double* out, double* scratch,
             const Leaf& leaf) const;
   // Columns [c0, c1) of node [lo, hi), from every rank's cover nodes (slots).
