@@ -219,9 +219,77 @@ void OuterNarrowAny(int mv, std::size_t rows, const T* a, std::size_t lda, const
   OuterNarrow<D, MV>(rows, a, lda, dp, ldd, g, ldg);
 }
 
+// affine for one output column stored contiguously (n == 1, ldc == 1: the output layer): vectors
+// run along the rows of A instead, each lane one row's chain acc = fma(A[i][kk], B[kk], acc) over
+// kk ascending (the microkernel's chain), the column kk of a block of rows gathered. The register
+// tile would spend a whole vector on each row's single column. MV vectors of rows at a time.
+template <class D, int MV, class T = hn::TFromD<D>>
+void ColumnRows(std::size_t k, const T* a, std::size_t lda, const T* b, std::size_t ldb, const T* bias, T* c,
+                std::size_t rows) {
+  const D d;
+  const hn::RebindToSigned<D> di;
+  using V = hn::Vec<D>;
+  using I = hn::TFromD<decltype(di)>;
+  constexpr std::size_t W = hn::MaxLanes(D());
+  // Lane j reads row j; the lanes past `rows` (a partial last vector) read row 0 again: nothing
+  // beyond A, and their results are not stored.
+  hn::Vec<decltype(di)> index[MV];
+#pragma GCC unroll 4
+  for (int v = 0; v < MV; ++v) {
+    const auto lane = hn::Add(hn::Iota(di, I(0)), hn::Set(di, I(std::size_t(v) * W)));
+    const auto valid = hn::Lt(lane, hn::Set(di, I(rows)));
+    index[v] = hn::IfThenElseZero(valid, hn::Mul(lane, hn::Set(di, I(lda))));
+  }
+  V acc[MV];
+  const V init = bias != nullptr ? hn::Set(d, bias[0]) : hn::Zero(d);
+#pragma GCC unroll 4
+  for (int v = 0; v < MV; ++v) acc[v] = init;
+  for (std::size_t kk = 0; kk < k; ++kk) {
+    const V bv = hn::Set(d, b[kk * ldb]);
+#pragma GCC unroll 4
+    for (int v = 0; v < MV; ++v) acc[v] = MulAddExact(hn::GatherIndex(d, a + kk, index[v]), bv, acc[v]);
+  }
+#pragma GCC unroll 4
+  for (int v = 0; v < MV; ++v) {
+    const std::size_t first = std::size_t(v) * W;
+    if (first >= rows) break;
+    StoreFirst(d, acc[v], c + first, std::min(W, rows - first));
+  }
+}
+
+// Vectors of rows per ColumnRows call: enough independent chains to hide the FMA latency.
+constexpr int kColumnVecs = 4;
+
+template <class D, class T = hn::TFromD<D>>
+void Column(std::size_t m, std::size_t k, const T* A, std::size_t lda, const T* B, std::size_t ldb, const T* bias,
+            T* C) {
+  constexpr std::size_t W = hn::MaxLanes(D());
+  constexpr std::size_t kRows = kColumnVecs * W;
+  std::size_t r0 = 0;
+  for (; r0 + kRows <= m; r0 += kRows) ColumnRows<D, kColumnVecs>(k, A + r0 * lda, lda, B, ldb, bias, C + r0, kRows);
+  if (r0 == m) return;
+  // The rest with as few vectors as it needs.
+  const std::size_t rest = m - r0;
+  const auto run = [&](auto vecs) {
+    ColumnRows<D, decltype(vecs)::value>(k, A + r0 * lda, lda, B, ldb, bias, C + r0, rest);
+  };
+  static_assert(kColumnVecs == 4);
+  switch ((rest + W - 1) / W) {
+    case 1: return run(std::integral_constant<int, 1>());
+    case 2: return run(std::integral_constant<int, 2>());
+    case 3: return run(std::integral_constant<int, 3>());
+    default: return run(std::integral_constant<int, 4>());
+  }
+}
+
 template <class T>
 void Affine(std::size_t m, std::size_t n, std::size_t k, const T* A, std::size_t lda, const T* B, std::size_t ldb,
             const T* bias, T* C, std::size_t ldc) {
+  using D = hn::ScalableTag<T>;
+  using I = hn::TFromD<hn::RebindToSigned<D>>;
+  // (The gather's indices, lane x lda, must fit its signed lanes.)
+  constexpr std::size_t kMaxLda = std::size_t(hwy::LimitsMax<I>()) / (kColumnVecs * hn::MaxLanes(D()));
+  if (n == 1 && ldc == 1 && lda <= kMaxLda && k > 0) return Column<D>(m, k, A, lda, B, ldb, bias, C);
   Tiled<hn::ScalableTag<T>>(m, n, k, A, lda, 1, B, ldb, bias != nullptr ? Start::kBias : Start::kZero, bias, C,
                             ldc);
 }

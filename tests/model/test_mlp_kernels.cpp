@@ -248,6 +248,34 @@ void check_row_independence() {
 TEST(MlpKernels, AffineRowDoesNotDependOnTheOtherRowsFloat) { check_row_independence<float>(); }
 TEST(MlpKernels, AffineRowDoesNotDependOnTheOtherRowsDouble) { check_row_independence<double>(); }
 
+// One output column stored contiguously (the output layer): its own kernel, vectors along the
+// rows; every count of rows up to several blocks of 4 vectors, and nothing written past row m.
+template <class T>
+void check_affine_column() {
+  std::mt19937_64 rng(19);
+  for (const TargetInfo& path : targets()) {
+    ScopedTarget scoped(path);
+    for (std::size_t m = 1; m <= 140; m += (m < 70 ? 1 : 13)) {
+      for (const std::size_t k : {1, 7, 64, 65}) {
+        const std::size_t lda = k + 3;
+        const auto A = wide_range_vector<T>(m * lda, rng);
+        const auto B = wide_range_vector<T>(k * 2, rng);
+        const auto bias = wide_range_vector<T>(1, rng);
+        for (const bool with_bias : {true, false}) {
+          const T* b = with_bias ? bias.data() : nullptr;
+          std::vector<T> C(m + 1, T(kSentinel)), R(m + 1, T(kSentinel));
+          affine<T>(m, 1, k, A.data(), lda, B.data(), 2, b, C.data(), 1);
+          affine_ref<T>(m, 1, k, A.data(), lda, B.data(), 2, b, R.data(), 1);
+          ASSERT_EQ(first_difference(C, R), -1) << name(path) << " m=" << m << " k=" << k << " bias=" << with_bias;
+        }
+      }
+    }
+  }
+}
+
+TEST(MlpKernels, AffineColumnIsTheFmaChainBitForBitFloat) { check_affine_column<float>(); }
+TEST(MlpKernels, AffineColumnIsTheFmaChainBitForBitDouble) { check_affine_column<double>(); }
+
 TEST(MlpKernels, AffineWithNoInnerDimensionIsTheBias) {
   const std::vector<double> bias{1.5, -2.0, 3.25};
   std::vector<double> C(6, 9.0);
