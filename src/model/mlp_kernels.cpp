@@ -188,12 +188,12 @@ void Tiled(std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t 
 // at a time (the same chains as the microkernel's, only laid out differently).
 template <class D, int MV, class T = hn::TFromD<D>>
 void OuterNarrow(std::size_t rows, const T* a, std::size_t lda, const T* dp, std::size_t ldd, T* g,
-                 std::size_t ldg) {
+                 std::size_t ldg, bool from_zero) {
   const D d;
   using V = hn::Vec<D>;
   constexpr std::size_t W = hn::MaxLanes(D());
   HWY_ALIGN T buf[MV * W];
-  for (std::size_t j = 0; j < MV * W; ++j) buf[j] = g[j * ldg];
+  for (std::size_t j = 0; j < MV * W; ++j) buf[j] = from_zero ? T(0) : g[j * ldg];
   V acc[MV];
 #pragma GCC unroll 8
   for (int v = 0; v < MV; ++v) acc[v] = hn::Load(d, buf + v * W);
@@ -212,11 +212,11 @@ constexpr int kNarrowVecs = 8;
 
 template <class D, int MV = kNarrowVecs, class T = hn::TFromD<D>>
 void OuterNarrowAny(int mv, std::size_t rows, const T* a, std::size_t lda, const T* dp, std::size_t ldd, T* g,
-                    std::size_t ldg) {
+                    std::size_t ldg, bool from_zero) {
   if constexpr (MV > 1) {
-    if (mv < MV) return OuterNarrowAny<D, MV - 1>(mv, rows, a, lda, dp, ldd, g, ldg);
+    if (mv < MV) return OuterNarrowAny<D, MV - 1>(mv, rows, a, lda, dp, ldd, g, ldg, from_zero);
   }
-  OuterNarrow<D, MV>(rows, a, lda, dp, ldd, g, ldg);
+  OuterNarrow<D, MV>(rows, a, lda, dp, ldd, g, ldg, from_zero);
 }
 
 // affine for one output column stored contiguously (n == 1, ldc == 1: the output layer): vectors
@@ -296,7 +296,7 @@ void Affine(std::size_t m, std::size_t n, std::size_t k, const T* A, std::size_t
 
 template <class T>
 void AccumulateOuter(std::size_t rows, std::size_t m, std::size_t n, const T* A, std::size_t lda, const T* Dm,
-                     std::size_t ldd, T* G, std::size_t ldg) {
+                     std::size_t ldd, T* G, std::size_t ldg, bool from_zero) {
   using D = hn::ScalableTag<T>;
   constexpr std::size_t W = hn::MaxLanes(D());
   std::size_t j0 = 0;
@@ -304,18 +304,20 @@ void AccumulateOuter(std::size_t rows, std::size_t m, std::size_t n, const T* A,
     for (std::size_t col = 0; col < n; ++col) {
       for (j0 = 0; j0 + W <= m;) {
         const std::size_t mv = std::min<std::size_t>(kNarrowVecs, (m - j0) / W);
-        OuterNarrowAny<D>(static_cast<int>(mv), rows, A + j0, lda, Dm + col, ldd, G + j0 * ldg + col, ldg);
+        OuterNarrowAny<D>(static_cast<int>(mv), rows, A + j0, lda, Dm + col, ldd, G + j0 * ldg + col, ldg,
+                          from_zero);
         j0 += mv * W;
       }
     }
   }
   // The rows of G not done above (all of them unless D is narrow).
-  if (j0 < m) Tiled<D>(m - j0, n, rows, A + j0, 1, lda, Dm, ldd, Start::kLoad, static_cast<const T*>(nullptr),
-                        G + j0 * ldg, ldg);
+  if (j0 < m)
+    Tiled<D>(m - j0, n, rows, A + j0, 1, lda, Dm, ldd, from_zero ? Start::kZero : Start::kLoad,
+             static_cast<const T*>(nullptr), G + j0 * ldg, ldg);
 }
 
 template <class T>
-void AccumulateRows(std::size_t rows, std::size_t n, const T* Dm, std::size_t ldd, T* g) {
+void AccumulateRows(std::size_t rows, std::size_t n, const T* Dm, std::size_t ldd, T* g, bool from_zero) {
   const hn::ScalableTag<T> d;
   using V = hn::Vec<decltype(d)>;
   constexpr std::size_t W = hn::MaxLanes(decltype(d)());
@@ -323,7 +325,7 @@ void AccumulateRows(std::size_t rows, std::size_t n, const T* Dm, std::size_t ld
   std::size_t c0 = 0;
   for (; c0 + kVecs * W <= n; c0 += kVecs * W) {
     V acc[kVecs];
-    for (std::size_t v = 0; v < kVecs; ++v) acc[v] = hn::LoadU(d, g + c0 + v * W);
+    for (std::size_t v = 0; v < kVecs; ++v) acc[v] = from_zero ? hn::Zero(d) : hn::LoadU(d, g + c0 + v * W);
     for (std::size_t i = 0; i < rows; ++i) {
       const T* row = Dm + i * ldd + c0;
       for (std::size_t v = 0; v < kVecs; ++v) acc[v] = hn::Add(acc[v], hn::LoadU(d, row + v * W));
@@ -332,7 +334,7 @@ void AccumulateRows(std::size_t rows, std::size_t n, const T* Dm, std::size_t ld
   }
   for (; c0 < n; c0 += W) {
     const std::size_t count = std::min(W, n - c0);
-    V acc = LoadFirst(d, g + c0, count);
+    V acc = from_zero ? hn::Zero(d) : LoadFirst(d, g + c0, count);
     for (std::size_t i = 0; i < rows; ++i) acc = hn::Add(acc, LoadFirst(d, Dm + i * ldd + c0, count));
     StoreFirst(d, acc, g + c0, count);
   }
@@ -409,7 +411,7 @@ void Backward(Activation act, std::size_t count, const T* z, const T* a, T* dp) 
 
 // Vectors of up to 8 double lanes, with the matching lanes of T.
 template <class T>
-void TakeSums(std::size_t count, T* sum, double* out) {
+void WidenSums(std::size_t count, const T* sum, double* out) {
   const hn::CappedTag<double, 8> dd;
   const hn::Rebind<T, decltype(dd)> dt;
   const std::size_t N = hn::Lanes(dd);
@@ -421,12 +423,8 @@ void TakeSums(std::size_t count, T* sum, double* out) {
     } else {
       hn::StoreU(hn::Add(hn::PromoteTo(dd, hn::LoadU(dt, sum + i)), zero_d), dd, out + i);
     }
-    hn::StoreU(hn::Zero(dt), dt, sum + i);
   }
-  for (; i < count; ++i) {
-    out[i] = static_cast<double>(sum[i]) + 0.0;
-    sum[i] = T(0);
-  }
+  for (; i < count; ++i) out[i] = static_cast<double>(sum[i]) + 0.0;
 }
 
 template <class T>
@@ -460,18 +458,18 @@ void AffineD(std::size_t m, std::size_t n, std::size_t k, const double* A, std::
   Affine(m, n, k, A, lda, B, ldb, bias, C, ldc);
 }
 void AccumulateOuterF(std::size_t rows, std::size_t m, std::size_t n, const float* A, std::size_t lda,
-                      const float* Dm, std::size_t ldd, float* G, std::size_t ldg) {
-  AccumulateOuter(rows, m, n, A, lda, Dm, ldd, G, ldg);
+                      const float* Dm, std::size_t ldd, float* G, std::size_t ldg, bool from_zero) {
+  AccumulateOuter(rows, m, n, A, lda, Dm, ldd, G, ldg, from_zero);
 }
 void AccumulateOuterD(std::size_t rows, std::size_t m, std::size_t n, const double* A, std::size_t lda,
-                      const double* Dm, std::size_t ldd, double* G, std::size_t ldg) {
-  AccumulateOuter(rows, m, n, A, lda, Dm, ldd, G, ldg);
+                      const double* Dm, std::size_t ldd, double* G, std::size_t ldg, bool from_zero) {
+  AccumulateOuter(rows, m, n, A, lda, Dm, ldd, G, ldg, from_zero);
 }
-void AccumulateRowsF(std::size_t rows, std::size_t n, const float* Dm, std::size_t ldd, float* g) {
-  AccumulateRows(rows, n, Dm, ldd, g);
+void AccumulateRowsF(std::size_t rows, std::size_t n, const float* Dm, std::size_t ldd, float* g, bool from_zero) {
+  AccumulateRows(rows, n, Dm, ldd, g, from_zero);
 }
-void AccumulateRowsD(std::size_t rows, std::size_t n, const double* Dm, std::size_t ldd, double* g) {
-  AccumulateRows(rows, n, Dm, ldd, g);
+void AccumulateRowsD(std::size_t rows, std::size_t n, const double* Dm, std::size_t ldd, double* g, bool from_zero) {
+  AccumulateRows(rows, n, Dm, ldd, g, from_zero);
 }
 void ForwardF(Activation act, std::size_t count, const float* z, float* a) { Forward(act, count, z, a); }
 void ForwardD(Activation act, std::size_t count, const double* z, double* a) { Forward(act, count, z, a); }
@@ -482,8 +480,8 @@ void BackwardD(Activation act, std::size_t count, const double* z, const double*
   Backward(act, count, z, a, dp);
 }
 
-void TakeSumsF(std::size_t count, float* sum, double* out) { TakeSums(count, sum, out); }
-void TakeSumsD(std::size_t count, double* sum, double* out) { TakeSums(count, sum, out); }
+void WidenSumsF(std::size_t count, const float* sum, double* out) { WidenSums(count, sum, out); }
+void WidenSumsD(std::size_t count, const double* sum, double* out) { WidenSums(count, sum, out); }
 void NarrowParametersF(std::size_t count, const double* theta, float* out) { NarrowParameters(count, theta, out); }
 void NarrowParametersD(std::size_t count, const double* theta, double* out) { NarrowParameters(count, theta, out); }
 
@@ -505,8 +503,8 @@ HWY_EXPORT(ForwardF);
 HWY_EXPORT(ForwardD);
 HWY_EXPORT(BackwardF);
 HWY_EXPORT(BackwardD);
-HWY_EXPORT(TakeSumsF);
-HWY_EXPORT(TakeSumsD);
+HWY_EXPORT(WidenSumsF);
+HWY_EXPORT(WidenSumsD);
 HWY_EXPORT(NarrowParametersF);
 HWY_EXPORT(NarrowParametersD);
 
@@ -523,22 +521,31 @@ void affine(std::size_t m, std::size_t n, std::size_t k, const T* A, std::size_t
 
 template <class T>
 void accumulate_outer(std::size_t rows, std::size_t m, std::size_t n, const T* A, std::size_t lda, const T* D,
-                      std::size_t ldd, T* G, std::size_t ldg) {
-  if (rows == 0 || m == 0 || n == 0) return;
+                      std::size_t ldd, T* G, std::size_t ldg, bool from_zero) {
+  if (m == 0 || n == 0) return;
+  if (rows == 0) {
+    if (from_zero)
+      for (std::size_t j = 0; j < m; ++j) std::fill(G + j * ldg, G + j * ldg + n, T(0));
+    return;
+  }
   if constexpr (std::is_same_v<T, float>) {
-    HWY_DYNAMIC_DISPATCH(AccumulateOuterF)(rows, m, n, A, lda, D, ldd, G, ldg);
+    HWY_DYNAMIC_DISPATCH(AccumulateOuterF)(rows, m, n, A, lda, D, ldd, G, ldg, from_zero);
   } else {
-    HWY_DYNAMIC_DISPATCH(AccumulateOuterD)(rows, m, n, A, lda, D, ldd, G, ldg);
+    HWY_DYNAMIC_DISPATCH(AccumulateOuterD)(rows, m, n, A, lda, D, ldd, G, ldg, from_zero);
   }
 }
 
 template <class T>
-void accumulate_rows(std::size_t rows, std::size_t n, const T* D, std::size_t ldd, T* g) {
-  if (rows == 0 || n == 0) return;
+void accumulate_rows(std::size_t rows, std::size_t n, const T* D, std::size_t ldd, T* g, bool from_zero) {
+  if (n == 0) return;
+  if (rows == 0) {
+    if (from_zero) std::fill(g, g + n, T(0));
+    return;
+  }
   if constexpr (std::is_same_v<T, float>) {
-    HWY_DYNAMIC_DISPATCH(AccumulateRowsF)(rows, n, D, ldd, g);
+    HWY_DYNAMIC_DISPATCH(AccumulateRowsF)(rows, n, D, ldd, g, from_zero);
   } else {
-    HWY_DYNAMIC_DISPATCH(AccumulateRowsD)(rows, n, D, ldd, g);
+    HWY_DYNAMIC_DISPATCH(AccumulateRowsD)(rows, n, D, ldd, g, from_zero);
   }
 }
 
@@ -567,12 +574,12 @@ void activate_backward(Activation act, std::size_t count, const T* z, const T* a
 }
 
 template <class T>
-void take_sums(std::size_t count, T* sum, double* out) {
+void widen_sums(std::size_t count, const T* sum, double* out) {
   if (count == 0) return;
   if constexpr (std::is_same_v<T, float>) {
-    HWY_DYNAMIC_DISPATCH(TakeSumsF)(count, sum, out);
+    HWY_DYNAMIC_DISPATCH(WidenSumsF)(count, sum, out);
   } else {
-    HWY_DYNAMIC_DISPATCH(TakeSumsD)(count, sum, out);
+    HWY_DYNAMIC_DISPATCH(WidenSumsD)(count, sum, out);
   }
 }
 
@@ -590,11 +597,11 @@ void narrow_parameters(std::size_t count, const double* theta, T* out) {
   template void affine<T>(std::size_t, std::size_t, std::size_t, const T*, std::size_t, const T*, std::size_t, \
                           const T*, T*, std::size_t);                                                   \
   template void accumulate_outer<T>(std::size_t, std::size_t, std::size_t, const T*, std::size_t, const T*,   \
-                                    std::size_t, T*, std::size_t);                                      \
-  template void accumulate_rows<T>(std::size_t, std::size_t, const T*, std::size_t, T*);                \
+                                    std::size_t, T*, std::size_t, bool);                                \
+  template void accumulate_rows<T>(std::size_t, std::size_t, const T*, std::size_t, T*, bool);          \
   template void activate_forward<T>(Activation, std::size_t, const T*, T*);                             \
   template void activate_backward<T>(Activation, std::size_t, const T*, const T*, T*);                   \
-  template void take_sums<T>(std::size_t, T*, double*);                                                 \
+  template void widen_sums<T>(std::size_t, const T*, double*);                                          \
   template void narrow_parameters<T>(std::size_t, const double*, T*);
 PARAFIT_MLP_INSTANTIATE(float)
 PARAFIT_MLP_INSTANTIATE(double)

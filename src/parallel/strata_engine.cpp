@@ -152,8 +152,7 @@ LocalPass StrataEngine::run(const RowKernel& kernel, std::span<const double> the
       const auto s = static_cast<std::size_t>(si);
       try {
         if (!setup_error.empty()) throw Error(setup_error);
-        // The sums are zero between passes (made so, the tree's take_values leave them so, and a
-        // failed pass clears its own below).
+        // The sums are zero between passes (made so, and cleared after each pass below).
         fold(s, worker, *st.sums[s], scratch_[t]);
       } catch (const std::exception& e) {
         st.errors[s] = e.what();
@@ -172,6 +171,7 @@ LocalPass StrataEngine::run(const RowKernel& kernel, std::span<const double> the
                             if (e > kwidth) out[kwidth - b] = st.errors[s].empty() ? 0.0 : 1.0;
                           });
   }
+  for (const auto& sums : st.sums) sums->zero();
   return LocalPass{local, width, rows, &st.tree, &st.errors};
 }
 

@@ -28,24 +28,31 @@ struct LineAllocator {
   friend bool operator==(const LineAllocator&, const LineAllocator&) { return true; }
 };
 
-// [g..., L]: the gradient in the model's precision, the loss in double.
+// [g..., L]: the gradient in the model's precision, the loss in double. zero() does not clear the
+// gradient: `fresh` says it stands for zero, and the next fold starts from +0 instead (MlpCompute's
+// grad_is_zero) — the same bits, without a pass over it.
 template <class T>
 class GradientSums final : public RowSums {
  public:
   explicit GradientSums(std::size_t n) : g(n, T(0)) {}
   void zero() override {
-    std::fill(g.begin(), g.end(), T(0));
+    fresh = true;
     loss = 0;
   }
   void take_values(std::size_t first, std::span<double> out) override {
     const std::size_t n = g.size();
-    if (first < n) take_sums<T>(std::min(out.size(), n - first), g.data() + first, out.data());
-    if (first + out.size() > n) {
-      out[n - first] = loss;  // a sum of squares from +0.0: never -0.0
-      loss = 0;
+    if (first < n) {
+      const std::size_t count = std::min(out.size(), n - first);
+      if (fresh) {
+        std::fill(out.begin(), out.begin() + std::ptrdiff_t(count), 0.0);
+      } else {
+        widen_sums<T>(count, g.data() + first, out.data());
+      }
     }
+    if (first + out.size() > n) out[n - first] = loss;  // a sum of squares from +0.0: never -0.0
   }
   std::vector<T> g;
+  bool fresh = true;  // g stands for zero (its contents are stale)
   double loss = 0;
 };
 
@@ -158,7 +165,8 @@ void MlpWorker<T>::accumulate(const RowSet& rows, RowSums& sums) {
       const RowSet block = rows.sub(start, kGatherRows);
       gather(block);
       s.loss = compute_.accumulate_gradient(params_.data(), block.size(), x_.data(), o_.d_, y_.data(), s.g.data(),
-                                            s.loss);
+                                            s.loss, s.fresh);
+      s.fresh = false;
     }
     return;
   }
