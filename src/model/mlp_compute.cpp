@@ -95,10 +95,7 @@ void MlpCompute<T>::transpose_weights(const T* params) {
   for (std::size_t l = 1; l < shape_.num_layers(); ++l) {
     const T* W = params + shape_.weight_offset(l);
     T* Wt = wt_.get() + wt_offset_[l];
-    const std::size_t K = w[l], N = w[l + 1];
-    for (std::size_t j = 0; j < K; ++j) {
-      for (std::size_t c = 0; c < N; ++c) Wt[c * K + j] = W[j * N + c];
-    }
+    transpose<T>(w[l], w[l + 1], W, w[l + 1], Wt, w[l]);
   }
 }
 

@@ -447,6 +447,37 @@ void NarrowParameters(std::size_t count, const double* theta, T* out) {
   for (; i < count; ++i) out[i] = static_cast<T>(theta[i]);
 }
 
+// ---- Transposition ------------------------------------------------------------------------------
+//
+// Row c of dst gathered from column c of src a vector at a time: contiguous stores instead of one
+// scattered store per element (the backward pass transposes its weights every step).
+template <class T>
+void Transpose(std::size_t rows, std::size_t cols, const T* src, std::size_t lds, T* dst, std::size_t ldd) {
+  const hn::ScalableTag<T> d;
+  const hn::RebindToSigned<decltype(d)> di;
+  using I = hn::TFromD<decltype(di)>;
+  constexpr std::size_t W = hn::MaxLanes(decltype(d)());
+  if (lds > std::size_t(hwy::LimitsMax<I>()) / W) {  // the gather's indices would overflow
+    for (std::size_t c = 0; c < cols; ++c)
+      for (std::size_t r = 0; r < rows; ++r) dst[c * ldd + r] = src[r * lds + c];
+    return;
+  }
+  const auto lane = hn::Iota(di, I(0));
+  const auto index = hn::Mul(lane, hn::Set(di, I(lds)));
+  std::size_t r0 = 0;
+  for (; r0 + W <= rows; r0 += W) {
+    const T* s = src + r0 * lds;
+    for (std::size_t c = 0; c < cols; ++c) hn::StoreU(hn::GatherIndex(d, s + c, index), d, dst + c * ldd + r0);
+  }
+  if (r0 < rows) {
+    // The lanes past the last row read row r0 again (nothing beyond src) and are not stored.
+    const std::size_t rest = rows - r0;
+    const auto tail = hn::IfThenElseZero(hn::Lt(lane, hn::Set(di, I(rest))), index);
+    const T* s = src + r0 * lds;
+    for (std::size_t c = 0; c < cols; ++c) StoreFirst(d, hn::GatherIndex(d, s + c, tail), dst + c * ldd + r0, rest);
+  }
+}
+
 // ---- The entry points HWY_EXPORT takes (plain functions, one per element type) -------------------
 
 void AffineF(std::size_t m, std::size_t n, std::size_t k, const float* A, std::size_t lda, const float* B,
@@ -482,6 +513,13 @@ void BackwardD(Activation act, std::size_t count, const double* z, const double*
 
 void WidenSumsF(std::size_t count, const float* sum, double* out) { WidenSums(count, sum, out); }
 void WidenSumsD(std::size_t count, const double* sum, double* out) { WidenSums(count, sum, out); }
+void TransposeF(std::size_t rows, std::size_t cols, const float* src, std::size_t lds, float* dst, std::size_t ldd) {
+  Transpose(rows, cols, src, lds, dst, ldd);
+}
+void TransposeD(std::size_t rows, std::size_t cols, const double* src, std::size_t lds, double* dst,
+                std::size_t ldd) {
+  Transpose(rows, cols, src, lds, dst, ldd);
+}
 void NarrowParametersF(std::size_t count, const double* theta, float* out) { NarrowParameters(count, theta, out); }
 void NarrowParametersD(std::size_t count, const double* theta, double* out) { NarrowParameters(count, theta, out); }
 
@@ -505,6 +543,8 @@ HWY_EXPORT(BackwardF);
 HWY_EXPORT(BackwardD);
 HWY_EXPORT(WidenSumsF);
 HWY_EXPORT(WidenSumsD);
+HWY_EXPORT(TransposeF);
+HWY_EXPORT(TransposeD);
 HWY_EXPORT(NarrowParametersF);
 HWY_EXPORT(NarrowParametersD);
 
@@ -584,6 +624,16 @@ void widen_sums(std::size_t count, const T* sum, double* out) {
 }
 
 template <class T>
+void transpose(std::size_t rows, std::size_t cols, const T* src, std::size_t lds, T* dst, std::size_t ldd) {
+  if (rows == 0 || cols == 0) return;
+  if constexpr (std::is_same_v<T, float>) {
+    HWY_DYNAMIC_DISPATCH(TransposeF)(rows, cols, src, lds, dst, ldd);
+  } else {
+    HWY_DYNAMIC_DISPATCH(TransposeD)(rows, cols, src, lds, dst, ldd);
+  }
+}
+
+template <class T>
 void narrow_parameters(std::size_t count, const double* theta, T* out) {
   if (count == 0) return;
   if constexpr (std::is_same_v<T, float>) {
@@ -602,6 +652,7 @@ void narrow_parameters(std::size_t count, const double* theta, T* out) {
   template void activate_forward<T>(Activation, std::size_t, const T*, T*);                             \
   template void activate_backward<T>(Activation, std::size_t, const T*, const T*, T*);                   \
   template void widen_sums<T>(std::size_t, const T*, double*);                                          \
+  template void transpose<T>(std::size_t, std::size_t, const T*, std::size_t, T*, std::size_t);          \
   template void narrow_parameters<T>(std::size_t, const double*, T*);
 PARAFIT_MLP_INSTANTIATE(float)
 PARAFIT_MLP_INSTANTIATE(double)

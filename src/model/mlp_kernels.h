@@ -95,6 +95,11 @@ void activate_forward(Activation act, std::size_t count, const T* z, T* a);
 template <class T>
 void activate_backward(Activation act, std::size_t count, const T* z, const T* a, T* d);
 
+// dst[c][r] = src[r][c] for r < rows, c < cols (dst is cols x rows): the transposed weights of the
+// backward pass. Copies bits.
+template <class T>
+void transpose(std::size_t rows, std::size_t cols, const T* src, std::size_t lds, T* dst, std::size_t ldd);
+
 // ---- Hand-over between the trainer (double) and the model's precision -------------------------
 
 // out[i] = sum[i] as double, + 0.0 (so that -0 becomes +0), count elements: the hand-over of a

@@ -289,6 +289,30 @@ void check_affine_column() {
 TEST(MlpKernels, AffineColumnIsTheFmaChainBitForBitFloat) { check_affine_column<float>(); }
 TEST(MlpKernels, AffineColumnIsTheFmaChainBitForBitDouble) { check_affine_column<double>(); }
 
+// Every target moves every element (bits included: NaN payloads, -0) and nothing else.
+template <class T>
+void check_transpose() {
+  std::mt19937_64 rng(41);
+  for (const TargetInfo& path : targets()) {
+    ScopedTarget scoped(path);
+    for (const std::size_t rows : kSizes) {
+      for (const std::size_t cols : kSizes) {
+        const std::size_t lds = cols + 2, ldd = rows + 3;
+        auto src = wide_range_vector<T>(rows * lds, rng);
+        src[0] = -T(0);
+        std::vector<T> dst(cols * ldd, T(kSentinel)), ref(cols * ldd, T(kSentinel));
+        for (std::size_t r = 0; r < rows; ++r)
+          for (std::size_t c = 0; c < cols; ++c) ref[c * ldd + r] = src[r * lds + c];
+        transpose<T>(rows, cols, src.data(), lds, dst.data(), ldd);
+        ASSERT_EQ(first_difference(dst, ref), -1) << name(path) << " rows=" << rows << " cols=" << cols;
+      }
+    }
+  }
+}
+
+TEST(MlpKernels, TransposeMovesEveryElementFloat) { check_transpose<float>(); }
+TEST(MlpKernels, TransposeMovesEveryElementDouble) { check_transpose<double>(); }
+
 TEST(MlpKernels, AffineWithNoInnerDimensionIsTheBias) {
   const std::vector<double> bias{1.5, -2.0, 3.25};
   std::vector<double> C(6, 9.0);
