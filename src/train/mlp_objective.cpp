@@ -1,5 +1,7 @@
 #include "train/mlp_objective.h"
 
+#include <hwy/cache_control.h>
+
 #include <algorithm>
 #include <new>
 
@@ -47,6 +49,10 @@ class GradientSums final : public RowSums {
         std::fill(out.begin(), out.begin() + std::ptrdiff_t(count), 0.0);
       } else {
         widen_sums<T>(count, g.data() + first, out.data());
+        // The engine takes the next block of these sums next (after the other strata's): start
+        // loading it from L2 now.
+        const std::size_t next_end = std::min(n, first + 2 * count);
+        for (std::size_t k = first + count; k < next_end; k += 64 / sizeof(T)) hwy::Prefetch(g.data() + k);
       }
     }
     if (first + out.size() > n) out[n - first] = loss;  // a sum of squares from +0.0: never -0.0
