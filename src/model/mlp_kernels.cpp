@@ -430,9 +430,10 @@ void WidenSums(std::size_t count, const T* sum, double* out) {
 template <class T>
 void NarrowParameters(std::size_t count, const double* theta, T* out) {
   std::size_t i = 0;
-#if HWY_TARGET != HWY_SCALAR
-  // (Highway's scalar DemoteTo saturates at +-FLT_MAX, inf and overflow included, where the
-  // conversion rounds to inf: the scalar target keeps the plain conversion below.)
+#if HWY_TARGET != HWY_SCALAR && HWY_TARGET != HWY_EMU128
+  // (Highway's scalar and EMU128 DemoteTo saturate at +-FLT_MAX, inf and overflow included, where
+  // the conversion rounds to inf: those targets keep the plain conversion below. clang builds get
+  // EMU128 in place of SCALAR.)
   const hn::CappedTag<double, 4> dd;
   const hn::Rebind<T, decltype(dd)> dt;
   const std::size_t N = hn::Lanes(dd);
