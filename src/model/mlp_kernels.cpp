@@ -403,11 +403,12 @@ void Backward(Activation act, std::size_t count, const T* z, const T* a, T* dp) 
 
 // ---- Hand-over between double and the model's precision ------------------------------------------
 //
-// Element-wise, so the register width does not matter to the bits. The strata engine takes each
+// Element-wise, so the register width does not matter to the bits. The strata engine widens each
 // stratum's gradient a block of a few hundred values at a time into an L1 buffer of the strata
-// tree (parallel/strata_tree.h): the widest vectors, up to 8 doubles, measured fastest there.
-// narrow_parameters writes the whole parameter vector (L2-bound: 4 doubles a vector, AVX2 width,
-// measured 18% faster than 8 on AVX-512).
+// tree (parallel/strata_tree.h): the widest vectors, up to 8 doubles, as the stores now land in L1
+// (the L2-bound full-vector hand-over had measured 4 doubles 18% faster; 8 was not measured apart
+// from the move into the tree). narrow_parameters writes the whole parameter vector (L2-bound: 4
+// doubles a vector, AVX2 width, measured 18% faster than 8 on AVX-512).
 
 // Vectors of up to 8 double lanes, with the matching lanes of T.
 template <class T>
