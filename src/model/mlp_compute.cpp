@@ -95,10 +95,7 @@ void MlpCompute<T>::transpose_weights(const T* params) {
   for (std::size_t l = 1; l < shape_.num_layers(); ++l) {
     const T* W = params + shape_.weight_offset(l);
     T* Wt = wt_.get() + wt_offset_[l];
-    const std::size_t K = w[l], N = w[l + 1];
-    for (std::size_t j = 0; j < K; ++j) {
-      for (std::size_t c = 0; c < N; ++c) Wt[c * K + j] = W[j * N + c];
-    }
+    transpose<T>(w[l], w[l + 1], W, w[l + 1], Wt, w[l]);
   }
 }
 
@@ -135,8 +132,12 @@ void MlpCompute<T>::forward_tile(const T* params, std::size_t n, const T* X, std
 
 template <class T>
 double MlpCompute<T>::accumulate_gradient(const T* params, std::size_t rows, const T* X,
-                                          std::size_t ldx, const T* y, T* grad, double loss) {
-  if (rows == 0) return loss;
+                                          std::size_t ldx, const T* y, T* grad, double loss,
+                                          bool grad_is_zero) {
+  if (rows == 0) {
+    if (grad_is_zero) std::fill(grad, grad + shape_.num_parameters(), T(0));
+    return loss;
+  }
   const std::vector<std::size_t>& w = shape_.widths;
   if (ldx < w[0]) throw std::invalid_argument("MlpCompute: ldx is less than the number of inputs");
   const std::size_t layers = shape_.num_layers();
@@ -160,8 +161,10 @@ double MlpCompute<T>::accumulate_gradient(const T* params, std::size_t rows, con
       const std::size_t K = w[l], N = w[l + 1];
       const T* H = l == 0 ? Xt : a_.get() + act_offset_[l - 1];
       const std::size_t ldH = l == 0 ? ldx : K;
-      accumulate_outer<T>(n, K, N, H, ldH, D, ldD, grad + shape_.weight_offset(l), N);
-      accumulate_rows<T>(n, N, D, ldD, grad + shape_.bias_offset(l));
+      // The first tile's folds start every gradient entry (each layer's weights and biases).
+      const bool from_zero = grad_is_zero && r0 == 0;
+      accumulate_outer<T>(n, K, N, H, ldH, D, ldD, grad + shape_.weight_offset(l), N, from_zero);
+      accumulate_rows<T>(n, N, D, ldD, grad + shape_.bias_offset(l), from_zero);
       if (l == 0) break;
       // Delta of layer l-1's pre-activations: (D W_l^T) * act'(z_{l-1}).
       T* Dn = delta_[next].get();

@@ -50,9 +50,10 @@ class MlpCompute {
   // rounded to T and the squares folded in double in row order. X is rows x inputs, row-major with
   // leading dimension ldx >= inputs; y has `rows` entries. rows == 0 does nothing and returns loss.
   // The squares are folded onto `loss` (the running sum of earlier calls), so a fold split over
-  // calls has the same bits as one call.
+  // calls has the same bits as one call. With grad_is_zero, grad's contents are not read: the
+  // fold starts at +0 — the same bits as zeroing grad first, without a pass to zero it.
   double accumulate_gradient(const T* params, std::size_t rows, const T* X, std::size_t ldx,
-                             const T* y, T* grad, double loss = 0.0);
+                             const T* y, T* grad, double loss = 0.0, bool grad_is_zero = false);
 
   // Builds the transposed weights for `params` once: later accumulate_gradient calls with this
   // same pointer skip that work (4k elements for 16-64-64-1, which matters for calls of a few

@@ -188,12 +188,12 @@ void Tiled(std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t 
 // at a time (the same chains as the microkernel's, only laid out differently).
 template <class D, int MV, class T = hn::TFromD<D>>
 void OuterNarrow(std::size_t rows, const T* a, std::size_t lda, const T* dp, std::size_t ldd, T* g,
-                 std::size_t ldg) {
+                 std::size_t ldg, bool from_zero) {
   const D d;
   using V = hn::Vec<D>;
   constexpr std::size_t W = hn::MaxLanes(D());
   HWY_ALIGN T buf[MV * W];
-  for (std::size_t j = 0; j < MV * W; ++j) buf[j] = g[j * ldg];
+  for (std::size_t j = 0; j < MV * W; ++j) buf[j] = from_zero ? T(0) : g[j * ldg];
   V acc[MV];
 #pragma GCC unroll 8
   for (int v = 0; v < MV; ++v) acc[v] = hn::Load(d, buf + v * W);
@@ -212,23 +212,91 @@ constexpr int kNarrowVecs = 8;
 
 template <class D, int MV = kNarrowVecs, class T = hn::TFromD<D>>
 void OuterNarrowAny(int mv, std::size_t rows, const T* a, std::size_t lda, const T* dp, std::size_t ldd, T* g,
-                    std::size_t ldg) {
+                    std::size_t ldg, bool from_zero) {
   if constexpr (MV > 1) {
-    if (mv < MV) return OuterNarrowAny<D, MV - 1>(mv, rows, a, lda, dp, ldd, g, ldg);
+    if (mv < MV) return OuterNarrowAny<D, MV - 1>(mv, rows, a, lda, dp, ldd, g, ldg, from_zero);
   }
-  OuterNarrow<D, MV>(rows, a, lda, dp, ldd, g, ldg);
+  OuterNarrow<D, MV>(rows, a, lda, dp, ldd, g, ldg, from_zero);
+}
+
+// affine for one output column stored contiguously (n == 1, ldc == 1: the output layer): vectors
+// run along the rows of A instead, each lane one row's chain acc = fma(A[i][kk], B[kk], acc) over
+// kk ascending (the microkernel's chain), the column kk of a block of rows gathered. The register
+// tile would spend a whole vector on each row's single column. MV vectors of rows at a time.
+template <class D, int MV, class T = hn::TFromD<D>>
+void ColumnRows(std::size_t k, const T* a, std::size_t lda, const T* b, std::size_t ldb, const T* bias, T* c,
+                std::size_t rows) {
+  const D d;
+  const hn::RebindToSigned<D> di;
+  using V = hn::Vec<D>;
+  using I = hn::TFromD<decltype(di)>;
+  constexpr std::size_t W = hn::MaxLanes(D());
+  // Lane j reads row j; the lanes past `rows` (a partial last vector) read row 0 again: nothing
+  // beyond A, and their results are not stored.
+  hn::Vec<decltype(di)> index[MV];
+#pragma GCC unroll 4
+  for (int v = 0; v < MV; ++v) {
+    const auto lane = hn::Add(hn::Iota(di, I(0)), hn::Set(di, I(std::size_t(v) * W)));
+    const auto valid = hn::Lt(lane, hn::Set(di, I(rows)));
+    index[v] = hn::IfThenElseZero(valid, hn::Mul(lane, hn::Set(di, I(lda))));
+  }
+  V acc[MV];
+  const V init = bias != nullptr ? hn::Set(d, bias[0]) : hn::Zero(d);
+#pragma GCC unroll 4
+  for (int v = 0; v < MV; ++v) acc[v] = init;
+  for (std::size_t kk = 0; kk < k; ++kk) {
+    const V bv = hn::Set(d, b[kk * ldb]);
+#pragma GCC unroll 4
+    for (int v = 0; v < MV; ++v) acc[v] = MulAddExact(hn::GatherIndex(d, a + kk, index[v]), bv, acc[v]);
+  }
+#pragma GCC unroll 4
+  for (int v = 0; v < MV; ++v) {
+    const std::size_t first = std::size_t(v) * W;
+    if (first >= rows) break;
+    StoreFirst(d, acc[v], c + first, std::min(W, rows - first));
+  }
+}
+
+// Vectors of rows per ColumnRows call: enough independent chains to hide the FMA latency.
+constexpr int kColumnVecs = 4;
+
+template <class D, class T = hn::TFromD<D>>
+void Column(std::size_t m, std::size_t k, const T* A, std::size_t lda, const T* B, std::size_t ldb, const T* bias,
+            T* C) {
+  constexpr std::size_t W = hn::MaxLanes(D());
+  constexpr std::size_t kRows = kColumnVecs * W;
+  std::size_t r0 = 0;
+  for (; r0 + kRows <= m; r0 += kRows) ColumnRows<D, kColumnVecs>(k, A + r0 * lda, lda, B, ldb, bias, C + r0, kRows);
+  if (r0 == m) return;
+  // The rest with as few vectors as it needs.
+  const std::size_t rest = m - r0;
+  const auto run = [&](auto vecs) {
+    ColumnRows<D, decltype(vecs)::value>(k, A + r0 * lda, lda, B, ldb, bias, C + r0, rest);
+  };
+  static_assert(kColumnVecs == 4);
+  switch ((rest + W - 1) / W) {
+    case 1: return run(std::integral_constant<int, 1>());
+    case 2: return run(std::integral_constant<int, 2>());
+    case 3: return run(std::integral_constant<int, 3>());
+    default: return run(std::integral_constant<int, 4>());
+  }
 }
 
 template <class T>
 void Affine(std::size_t m, std::size_t n, std::size_t k, const T* A, std::size_t lda, const T* B, std::size_t ldb,
             const T* bias, T* C, std::size_t ldc) {
+  using D = hn::ScalableTag<T>;
+  using I = hn::TFromD<hn::RebindToSigned<D>>;
+  // (The gather's indices, lane x lda, must fit its signed lanes.)
+  constexpr std::size_t kMaxLda = std::size_t(hwy::LimitsMax<I>()) / (kColumnVecs * hn::MaxLanes(D()));
+  if (n == 1 && ldc == 1 && lda <= kMaxLda && k > 0) return Column<D>(m, k, A, lda, B, ldb, bias, C);
   Tiled<hn::ScalableTag<T>>(m, n, k, A, lda, 1, B, ldb, bias != nullptr ? Start::kBias : Start::kZero, bias, C,
                             ldc);
 }
 
 template <class T>
 void AccumulateOuter(std::size_t rows, std::size_t m, std::size_t n, const T* A, std::size_t lda, const T* Dm,
-                     std::size_t ldd, T* G, std::size_t ldg) {
+                     std::size_t ldd, T* G, std::size_t ldg, bool from_zero) {
   using D = hn::ScalableTag<T>;
   constexpr std::size_t W = hn::MaxLanes(D());
   std::size_t j0 = 0;
@@ -236,18 +304,20 @@ void AccumulateOuter(std::size_t rows, std::size_t m, std::size_t n, const T* A,
     for (std::size_t col = 0; col < n; ++col) {
       for (j0 = 0; j0 + W <= m;) {
         const std::size_t mv = std::min<std::size_t>(kNarrowVecs, (m - j0) / W);
-        OuterNarrowAny<D>(static_cast<int>(mv), rows, A + j0, lda, Dm + col, ldd, G + j0 * ldg + col, ldg);
+        OuterNarrowAny<D>(static_cast<int>(mv), rows, A + j0, lda, Dm + col, ldd, G + j0 * ldg + col, ldg,
+                          from_zero);
         j0 += mv * W;
       }
     }
   }
   // The rows of G not done above (all of them unless D is narrow).
-  if (j0 < m) Tiled<D>(m - j0, n, rows, A + j0, 1, lda, Dm, ldd, Start::kLoad, static_cast<const T*>(nullptr),
-                        G + j0 * ldg, ldg);
+  if (j0 < m)
+    Tiled<D>(m - j0, n, rows, A + j0, 1, lda, Dm, ldd, from_zero ? Start::kZero : Start::kLoad,
+             static_cast<const T*>(nullptr), G + j0 * ldg, ldg);
 }
 
 template <class T>
-void AccumulateRows(std::size_t rows, std::size_t n, const T* Dm, std::size_t ldd, T* g) {
+void AccumulateRows(std::size_t rows, std::size_t n, const T* Dm, std::size_t ldd, T* g, bool from_zero) {
   const hn::ScalableTag<T> d;
   using V = hn::Vec<decltype(d)>;
   constexpr std::size_t W = hn::MaxLanes(decltype(d)());
@@ -255,7 +325,7 @@ void AccumulateRows(std::size_t rows, std::size_t n, const T* Dm, std::size_t ld
   std::size_t c0 = 0;
   for (; c0 + kVecs * W <= n; c0 += kVecs * W) {
     V acc[kVecs];
-    for (std::size_t v = 0; v < kVecs; ++v) acc[v] = hn::LoadU(d, g + c0 + v * W);
+    for (std::size_t v = 0; v < kVecs; ++v) acc[v] = from_zero ? hn::Zero(d) : hn::LoadU(d, g + c0 + v * W);
     for (std::size_t i = 0; i < rows; ++i) {
       const T* row = Dm + i * ldd + c0;
       for (std::size_t v = 0; v < kVecs; ++v) acc[v] = hn::Add(acc[v], hn::LoadU(d, row + v * W));
@@ -264,7 +334,7 @@ void AccumulateRows(std::size_t rows, std::size_t n, const T* Dm, std::size_t ld
   }
   for (; c0 < n; c0 += W) {
     const std::size_t count = std::min(W, n - c0);
-    V acc = LoadFirst(d, g + c0, count);
+    V acc = from_zero ? hn::Zero(d) : LoadFirst(d, g + c0, count);
     for (std::size_t i = 0; i < rows; ++i) acc = hn::Add(acc, LoadFirst(d, Dm + i * ldd + c0, count));
     StoreFirst(d, acc, g + c0, count);
   }
@@ -333,15 +403,17 @@ void Backward(Activation act, std::size_t count, const T* z, const T* a, T* dp) 
 
 // ---- Hand-over between double and the model's precision ------------------------------------------
 //
-// Element-wise, so the register width does not matter to the bits. The trainer hands over one
-// gradient per stratum and step (8 x 4.4k elements, 280 KB of doubles, for W3): the loops are
-// bound by L2 bandwidth, where 4 doubles a vector (AVX2 width, also on AVX-512) measured 18%
-// faster than 8 (bench: 7.4 against 9.3 us for the 8 hand-overs of W3 on AVX-512).
+// Element-wise, so the register width does not matter to the bits. The strata engine widens each
+// stratum's gradient a block of a few hundred values at a time into an L1 buffer of the strata
+// tree (parallel/strata_tree.h): the widest vectors, up to 8 doubles, as the stores now land in L1
+// (the L2-bound full-vector hand-over had measured 4 doubles 18% faster; 8 was not measured apart
+// from the move into the tree). narrow_parameters writes the whole parameter vector (L2-bound: 4
+// doubles a vector, AVX2 width, measured 18% faster than 8 on AVX-512).
 
-// Vectors of up to 4 double lanes, with the matching lanes of T.
+// Vectors of up to 8 double lanes, with the matching lanes of T.
 template <class T>
-void TakeSums(std::size_t count, T* sum, double* out) {
-  const hn::CappedTag<double, 4> dd;
+void WidenSums(std::size_t count, const T* sum, double* out) {
+  const hn::CappedTag<double, 8> dd;
   const hn::Rebind<T, decltype(dd)> dt;
   const std::size_t N = hn::Lanes(dd);
   const auto zero_d = hn::Zero(dd);
@@ -352,20 +424,17 @@ void TakeSums(std::size_t count, T* sum, double* out) {
     } else {
       hn::StoreU(hn::Add(hn::PromoteTo(dd, hn::LoadU(dt, sum + i)), zero_d), dd, out + i);
     }
-    hn::StoreU(hn::Zero(dt), dt, sum + i);
   }
-  for (; i < count; ++i) {
-    out[i] = static_cast<double>(sum[i]) + 0.0;
-    sum[i] = T(0);
-  }
+  for (; i < count; ++i) out[i] = static_cast<double>(sum[i]) + 0.0;
 }
 
 template <class T>
 void NarrowParameters(std::size_t count, const double* theta, T* out) {
   std::size_t i = 0;
-#if HWY_TARGET != HWY_SCALAR
-  // (Highway's scalar DemoteTo saturates at +-FLT_MAX, inf and overflow included, where the
-  // conversion rounds to inf: the scalar target keeps the plain conversion below.)
+#if HWY_TARGET != HWY_SCALAR && HWY_TARGET != HWY_EMU128
+  // (Highway's scalar and EMU128 DemoteTo saturate at +-FLT_MAX, inf and overflow included, where
+  // the conversion rounds to inf: those targets keep the plain conversion below. clang builds get
+  // EMU128 in place of SCALAR.)
   const hn::CappedTag<double, 4> dd;
   const hn::Rebind<T, decltype(dd)> dt;
   const std::size_t N = hn::Lanes(dd);
@@ -380,6 +449,37 @@ void NarrowParameters(std::size_t count, const double* theta, T* out) {
   for (; i < count; ++i) out[i] = static_cast<T>(theta[i]);
 }
 
+// ---- Transposition ------------------------------------------------------------------------------
+//
+// Row c of dst gathered from column c of src a vector at a time: contiguous stores instead of one
+// scattered store per element (the backward pass transposes its weights every step).
+template <class T>
+void Transpose(std::size_t rows, std::size_t cols, const T* src, std::size_t lds, T* dst, std::size_t ldd) {
+  const hn::ScalableTag<T> d;
+  const hn::RebindToSigned<decltype(d)> di;
+  using I = hn::TFromD<decltype(di)>;
+  constexpr std::size_t W = hn::MaxLanes(decltype(d)());
+  if (lds > std::size_t(hwy::LimitsMax<I>()) / W) {  // the gather's indices would overflow
+    for (std::size_t c = 0; c < cols; ++c)
+      for (std::size_t r = 0; r < rows; ++r) dst[c * ldd + r] = src[r * lds + c];
+    return;
+  }
+  const auto lane = hn::Iota(di, I(0));
+  const auto index = hn::Mul(lane, hn::Set(di, I(lds)));
+  std::size_t r0 = 0;
+  for (; r0 + W <= rows; r0 += W) {
+    const T* s = src + r0 * lds;
+    for (std::size_t c = 0; c < cols; ++c) hn::StoreU(hn::GatherIndex(d, s + c, index), d, dst + c * ldd + r0);
+  }
+  if (r0 < rows) {
+    // The lanes past the last row read row r0 again (nothing beyond src) and are not stored.
+    const std::size_t rest = rows - r0;
+    const auto tail = hn::IfThenElseZero(hn::Lt(lane, hn::Set(di, I(rest))), index);
+    const T* s = src + r0 * lds;
+    for (std::size_t c = 0; c < cols; ++c) StoreFirst(d, hn::GatherIndex(d, s + c, tail), dst + c * ldd + r0, rest);
+  }
+}
+
 // ---- The entry points HWY_EXPORT takes (plain functions, one per element type) -------------------
 
 void AffineF(std::size_t m, std::size_t n, std::size_t k, const float* A, std::size_t lda, const float* B,
@@ -391,18 +491,18 @@ void AffineD(std::size_t m, std::size_t n, std::size_t k, const double* A, std::
   Affine(m, n, k, A, lda, B, ldb, bias, C, ldc);
 }
 void AccumulateOuterF(std::size_t rows, std::size_t m, std::size_t n, const float* A, std::size_t lda,
-                      const float* Dm, std::size_t ldd, float* G, std::size_t ldg) {
-  AccumulateOuter(rows, m, n, A, lda, Dm, ldd, G, ldg);
+                      const float* Dm, std::size_t ldd, float* G, std::size_t ldg, bool from_zero) {
+  AccumulateOuter(rows, m, n, A, lda, Dm, ldd, G, ldg, from_zero);
 }
 void AccumulateOuterD(std::size_t rows, std::size_t m, std::size_t n, const double* A, std::size_t lda,
-                      const double* Dm, std::size_t ldd, double* G, std::size_t ldg) {
-  AccumulateOuter(rows, m, n, A, lda, Dm, ldd, G, ldg);
+                      const double* Dm, std::size_t ldd, double* G, std::size_t ldg, bool from_zero) {
+  AccumulateOuter(rows, m, n, A, lda, Dm, ldd, G, ldg, from_zero);
 }
-void AccumulateRowsF(std::size_t rows, std::size_t n, const float* Dm, std::size_t ldd, float* g) {
-  AccumulateRows(rows, n, Dm, ldd, g);
+void AccumulateRowsF(std::size_t rows, std::size_t n, const float* Dm, std::size_t ldd, float* g, bool from_zero) {
+  AccumulateRows(rows, n, Dm, ldd, g, from_zero);
 }
-void AccumulateRowsD(std::size_t rows, std::size_t n, const double* Dm, std::size_t ldd, double* g) {
-  AccumulateRows(rows, n, Dm, ldd, g);
+void AccumulateRowsD(std::size_t rows, std::size_t n, const double* Dm, std::size_t ldd, double* g, bool from_zero) {
+  AccumulateRows(rows, n, Dm, ldd, g, from_zero);
 }
 void ForwardF(Activation act, std::size_t count, const float* z, float* a) { Forward(act, count, z, a); }
 void ForwardD(Activation act, std::size_t count, const double* z, double* a) { Forward(act, count, z, a); }
@@ -413,8 +513,15 @@ void BackwardD(Activation act, std::size_t count, const double* z, const double*
   Backward(act, count, z, a, dp);
 }
 
-void TakeSumsF(std::size_t count, float* sum, double* out) { TakeSums(count, sum, out); }
-void TakeSumsD(std::size_t count, double* sum, double* out) { TakeSums(count, sum, out); }
+void WidenSumsF(std::size_t count, const float* sum, double* out) { WidenSums(count, sum, out); }
+void WidenSumsD(std::size_t count, const double* sum, double* out) { WidenSums(count, sum, out); }
+void TransposeF(std::size_t rows, std::size_t cols, const float* src, std::size_t lds, float* dst, std::size_t ldd) {
+  Transpose(rows, cols, src, lds, dst, ldd);
+}
+void TransposeD(std::size_t rows, std::size_t cols, const double* src, std::size_t lds, double* dst,
+                std::size_t ldd) {
+  Transpose(rows, cols, src, lds, dst, ldd);
+}
 void NarrowParametersF(std::size_t count, const double* theta, float* out) { NarrowParameters(count, theta, out); }
 void NarrowParametersD(std::size_t count, const double* theta, double* out) { NarrowParameters(count, theta, out); }
 
@@ -436,8 +543,10 @@ HWY_EXPORT(ForwardF);
 HWY_EXPORT(ForwardD);
 HWY_EXPORT(BackwardF);
 HWY_EXPORT(BackwardD);
-HWY_EXPORT(TakeSumsF);
-HWY_EXPORT(TakeSumsD);
+HWY_EXPORT(WidenSumsF);
+HWY_EXPORT(WidenSumsD);
+HWY_EXPORT(TransposeF);
+HWY_EXPORT(TransposeD);
 HWY_EXPORT(NarrowParametersF);
 HWY_EXPORT(NarrowParametersD);
 
@@ -454,22 +563,31 @@ void affine(std::size_t m, std::size_t n, std::size_t k, const T* A, std::size_t
 
 template <class T>
 void accumulate_outer(std::size_t rows, std::size_t m, std::size_t n, const T* A, std::size_t lda, const T* D,
-                      std::size_t ldd, T* G, std::size_t ldg) {
-  if (rows == 0 || m == 0 || n == 0) return;
+                      std::size_t ldd, T* G, std::size_t ldg, bool from_zero) {
+  if (m == 0 || n == 0) return;
+  if (rows == 0) {
+    if (from_zero)
+      for (std::size_t j = 0; j < m; ++j) std::fill(G + j * ldg, G + j * ldg + n, T(0));
+    return;
+  }
   if constexpr (std::is_same_v<T, float>) {
-    HWY_DYNAMIC_DISPATCH(AccumulateOuterF)(rows, m, n, A, lda, D, ldd, G, ldg);
+    HWY_DYNAMIC_DISPATCH(AccumulateOuterF)(rows, m, n, A, lda, D, ldd, G, ldg, from_zero);
   } else {
-    HWY_DYNAMIC_DISPATCH(AccumulateOuterD)(rows, m, n, A, lda, D, ldd, G, ldg);
+    HWY_DYNAMIC_DISPATCH(AccumulateOuterD)(rows, m, n, A, lda, D, ldd, G, ldg, from_zero);
   }
 }
 
 template <class T>
-void accumulate_rows(std::size_t rows, std::size_t n, const T* D, std::size_t ldd, T* g) {
-  if (rows == 0 || n == 0) return;
+void accumulate_rows(std::size_t rows, std::size_t n, const T* D, std::size_t ldd, T* g, bool from_zero) {
+  if (n == 0) return;
+  if (rows == 0) {
+    if (from_zero) std::fill(g, g + n, T(0));
+    return;
+  }
   if constexpr (std::is_same_v<T, float>) {
-    HWY_DYNAMIC_DISPATCH(AccumulateRowsF)(rows, n, D, ldd, g);
+    HWY_DYNAMIC_DISPATCH(AccumulateRowsF)(rows, n, D, ldd, g, from_zero);
   } else {
-    HWY_DYNAMIC_DISPATCH(AccumulateRowsD)(rows, n, D, ldd, g);
+    HWY_DYNAMIC_DISPATCH(AccumulateRowsD)(rows, n, D, ldd, g, from_zero);
   }
 }
 
@@ -498,12 +616,22 @@ void activate_backward(Activation act, std::size_t count, const T* z, const T* a
 }
 
 template <class T>
-void take_sums(std::size_t count, T* sum, double* out) {
+void widen_sums(std::size_t count, const T* sum, double* out) {
   if (count == 0) return;
   if constexpr (std::is_same_v<T, float>) {
-    HWY_DYNAMIC_DISPATCH(TakeSumsF)(count, sum, out);
+    HWY_DYNAMIC_DISPATCH(WidenSumsF)(count, sum, out);
   } else {
-    HWY_DYNAMIC_DISPATCH(TakeSumsD)(count, sum, out);
+    HWY_DYNAMIC_DISPATCH(WidenSumsD)(count, sum, out);
+  }
+}
+
+template <class T>
+void transpose(std::size_t rows, std::size_t cols, const T* src, std::size_t lds, T* dst, std::size_t ldd) {
+  if (rows == 0 || cols == 0) return;
+  if constexpr (std::is_same_v<T, float>) {
+    HWY_DYNAMIC_DISPATCH(TransposeF)(rows, cols, src, lds, dst, ldd);
+  } else {
+    HWY_DYNAMIC_DISPATCH(TransposeD)(rows, cols, src, lds, dst, ldd);
   }
 }
 
@@ -521,11 +649,12 @@ void narrow_parameters(std::size_t count, const double* theta, T* out) {
   template void affine<T>(std::size_t, std::size_t, std::size_t, const T*, std::size_t, const T*, std::size_t, \
                           const T*, T*, std::size_t);                                                   \
   template void accumulate_outer<T>(std::size_t, std::size_t, std::size_t, const T*, std::size_t, const T*,   \
-                                    std::size_t, T*, std::size_t);                                      \
-  template void accumulate_rows<T>(std::size_t, std::size_t, const T*, std::size_t, T*);                \
+                                    std::size_t, T*, std::size_t, bool);                                \
+  template void accumulate_rows<T>(std::size_t, std::size_t, const T*, std::size_t, T*, bool);          \
   template void activate_forward<T>(Activation, std::size_t, const T*, T*);                             \
   template void activate_backward<T>(Activation, std::size_t, const T*, const T*, T*);                   \
-  template void take_sums<T>(std::size_t, T*, double*);                                                 \
+  template void widen_sums<T>(std::size_t, const T*, double*);                                          \
+  template void transpose<T>(std::size_t, std::size_t, const T*, std::size_t, T*, std::size_t);          \
   template void narrow_parameters<T>(std::size_t, const double*, T*);
 PARAFIT_MLP_INSTANTIATE(float)
 PARAFIT_MLP_INSTANTIATE(double)

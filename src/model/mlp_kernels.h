@@ -46,14 +46,15 @@ void affine(std::size_t m, std::size_t n, std::size_t k, const T* A, std::size_t
             std::size_t ldb, const T* bias, T* C, std::size_t ldc);
 
 // G (m x n) += A^T D: A is rows x m, D is rows x n, each G[j][n] accumulated over rows in order
-// (the fold continues from G's contents).
+// (the fold continues from G's contents). With from_zero, G's contents are not read: the fold
+// starts at +0 — the same bits as clearing G first, without a pass to clear it.
 template <class T>
 void accumulate_outer(std::size_t rows, std::size_t m, std::size_t n, const T* A, std::size_t lda,
-                      const T* D, std::size_t ldd, T* G, std::size_t ldg);
+                      const T* D, std::size_t ldd, T* G, std::size_t ldg, bool from_zero = false);
 
-// g (n) += the column sums of D (rows x n), row by row in order.
+// g (n) += the column sums of D (rows x n), row by row in order; from_zero as above.
 template <class T>
-void accumulate_rows(std::size_t rows, std::size_t n, const T* D, std::size_t ldd, T* g);
+void accumulate_rows(std::size_t rows, std::size_t n, const T* D, std::size_t ldd, T* g, bool from_zero = false);
 
 // ---- Activations --------------------------------------------------------------------------------
 //
@@ -94,12 +95,18 @@ void activate_forward(Activation act, std::size_t count, const T* z, T* a);
 template <class T>
 void activate_backward(Activation act, std::size_t count, const T* z, const T* a, T* d);
 
+// dst[c][r] = src[r][c] for r < rows, c < cols (dst is cols x rows): the transposed weights of the
+// backward pass. Copies bits.
+template <class T>
+void transpose(std::size_t rows, std::size_t cols, const T* src, std::size_t lds, T* dst, std::size_t ldd);
+
 // ---- Hand-over between the trainer (double) and the model's precision -------------------------
 
-// out[i] = sum[i] as double, + 0.0 (so that -0 becomes +0), then sum[i] = 0, count elements: the
-// hand-over of a gradient accumulator to the trainer's sums. Exact.
+// out[i] = sum[i] as double, + 0.0 (so that -0 becomes +0), count elements: the hand-over of a
+// gradient accumulator to the trainer's sums. Exact. (The accumulator's next fold starts with
+// from_zero instead of a pass clearing it.)
 template <class T>
-void take_sums(std::size_t count, T* sum, double* out);
+void widen_sums(std::size_t count, const T* sum, double* out);
 
 // out[i] = theta[i] rounded to T (correctly rounded; exact for double), count elements.
 template <class T>

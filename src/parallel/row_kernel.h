@@ -54,11 +54,18 @@ class RowSet {
 class RowSums {
  public:
   virtual ~RowSums() = default;
+  // Makes the sums zero, for the next unit.
   virtual void zero() = 0;
-  // out[k] = sum k, converted exactly to double, for k < the kernel's width(); leaves the sums at
-  // zero for the next unit — one sweep for both. Never writes -0.0: the strata tree relies on it
-  // (strata_tree.h); adding + 0.0 does it.
-  virtual void take(std::span<double> out) = 0;
+  // out[k] = sum k, converted exactly to double, for k < the kernel's width(), then zero().
+  void take(std::span<double> out) {
+    take_values(0, out);
+    zero();
+  }
+  // out[k] = sum first + k, converted exactly to double, for k < out.size(), leaving the sums as
+  // they are: the strata engine takes a stratum's sums a block at a time, straight into the tree's
+  // additions (threads on disjoint blocks of one RowSums at once), and calls zero() after the
+  // pass. Never writes -0.0: the strata tree relies on it (strata_tree.h); adding + 0.0 does it.
+  virtual void take_values(std::size_t first, std::span<double> out) = 0;
 };
 
 // Sums held as doubles, which the worker adds to in place (values()).
@@ -66,11 +73,8 @@ class VectorSums final : public RowSums {
  public:
   explicit VectorSums(std::size_t width) : values_(width, 0.0) {}
   void zero() override { std::fill(values_.begin(), values_.end(), 0.0); }
-  void take(std::span<double> out) override {
-    for (std::size_t k = 0; k < values_.size(); ++k) {
-      out[k] = values_[k] + 0.0;
-      values_[k] = 0.0;
-    }
+  void take_values(std::size_t first, std::span<double> out) override {
+    for (std::size_t k = 0; k < out.size(); ++k) out[k] = values_[first + k] + 0.0;
   }
   std::span<double> values() { return values_; }
 

@@ -85,6 +85,9 @@ StrataEngine::StrataEngine(const StrataPlan& plan, StrataRows rows, Communicator
       micro_per_epoch_ = std::max(micro_per_epoch_, (rows_.train_counts[g] + share_[g] - 1) / share_[g]);
   }
   order_.resize(rows_.train.size());
+  for (const auto& train : rows_.train)
+    train_start_.push_back(!train.empty() && train.back() - train.front() + 1 == train.size() ? train.front()
+                                                                                              : kScattered);
   scratch_.resize(std::size_t(threads_));
 }
 
@@ -129,7 +132,7 @@ LocalPass StrataEngine::run(const RowKernel& kernel, std::span<const double> the
   const std::size_t owned = rows_.train.size();
   const std::size_t kwidth = kernel.width();
   const std::size_t width = kwidth + 1;
-  // Every entry is written below (by take(), or zeroed on failure): no need to clear it first.
+  // The tree writes the rows of its nodes below: no need to clear them first.
   st.local.resize(owned * width);
   std::vector<double>& local = st.local;
   std::fill(st.errors.begin(), st.errors.end(), std::string());
@@ -147,26 +150,28 @@ LocalPass StrataEngine::run(const RowKernel& kernel, std::span<const double> the
 #pragma omp for schedule(static)
     for (std::ptrdiff_t si = 0; si < static_cast<std::ptrdiff_t>(owned); ++si) {
       const auto s = static_cast<std::size_t>(si);
-      double* out = local.data() + s * width;
       try {
         if (!setup_error.empty()) throw Error(setup_error);
-        // The sums are zero between passes (made so, take() leaves them so, and a failed pass
-        // clears its own below).
+        // The sums are zero between passes (made so, and cleared after each pass below).
         fold(s, worker, *st.sums[s], scratch_[t]);
-        st.sums[s]->take({out, kwidth});
-        out[kwidth] = 0.0;
       } catch (const std::exception& e) {
         st.errors[s] = e.what();
         st.sums[s]->zero();
-        std::fill(out, out + width, 0.0);
-        out[kwidth] = 1.0;
       }
     }
     // The implicit barrier above has every stratum's sums in place: each thread now adds up its
-    // own range of the values along the tree (the same additions whoever makes them).
+    // own range of the values along the tree (the same additions whoever makes them), taking the
+    // leaves — each stratum's sums as doubles, then its failure flag — a block at a time as the
+    // tree needs them.
     const auto nthreads = static_cast<std::size_t>(omp_get_num_threads());
-    st.tree.reduce_local(local, width * t / nthreads, width * (t + 1) / nthreads);
+    st.tree.reduce_leaves(local, width * t / nthreads, width * (t + 1) / nthreads,
+                          [&](std::size_t stratum, std::size_t b, std::size_t e, double* out) {
+                            const std::size_t s = stratum - first_owned_;
+                            if (b < kwidth) st.sums[s]->take_values(b, {out, std::min(e, kwidth) - b});
+                            if (e > kwidth) out[kwidth - b] = st.errors[s].empty() ? 0.0 : 1.0;
+                          });
   }
+  for (const auto& sums : st.sums) sums->zero();
   return LocalPass{local, width, rows, &st.tree, &st.errors};
 }
 
@@ -191,14 +196,13 @@ LocalPass StrataEngine::fold_batches(const RowKernel& kernel, std::span<const do
     }
   return run(kernel, theta, rows, [&](std::size_t s, RowWorker& w, RowSums& sums, std::vector<std::size_t>& scratch) {
     const std::size_t g = first_owned_ + s;
-    const auto& order = order_[s];
-    const auto& train = rows_.train[s];
+    const std::size_t draws = order_[s].size();
     for (std::size_t m = first; m < last; ++m) {
-      const std::size_t lo = std::min(order.size(), m * share_[g]);
-      const std::size_t hi = std::min(order.size(), lo + share_[g]);
+      const std::size_t lo = std::min(draws, m * share_[g]);
+      const std::size_t hi = std::min(draws, lo + share_[g]);
       if (lo == hi) continue;
       scratch.clear();
-      for (std::size_t k = lo; k < hi; ++k) scratch.push_back(train[order[k]]);
+      for (std::size_t k = lo; k < hi; ++k) scratch.push_back(draw(s, k));
       w.accumulate(RowSet::list(scratch), sums);
     }
   });

@@ -36,9 +36,10 @@ struct StrataRows {
 StrataRows split_strata(const StrataPlan& plan, Communicator& comm, std::size_t first_row,
                         std::size_t local_rows, std::uint64_t seed, double validation_fraction);
 
-// This rank's part of a pass: per owned stratum a row of width() values — the kernel's sums, then
-// a failure flag (1 if a worker threw on that stratum) — with this rank's tree nodes already added
-// up in place (strata_tree.h). Valid until the next pass through the same kernel.
+// This rank's part of a pass: per owned stratum a row of width() values, of which the rows of this
+// rank's tree nodes (strata_tree.h; row 0 alone with one rank) hold those nodes' sums of the
+// strata's leaves — the kernel's sums, then a failure flag (1 if a worker threw on that stratum);
+// the other rows are unspecified. Valid until the next pass through the same kernel.
 struct LocalPass {
   std::span<double> local;
   std::size_t width = 0;      // kernel width + 1
@@ -105,7 +106,17 @@ class StrataEngine {
   std::vector<std::size_t> share_;  // per stratum: rows per micro-batch
   std::size_t micro_per_epoch_ = 0;
   std::size_t train_total_ = 0, validation_total_ = 0;
+  // The local row of draw k of owned stratum s this epoch.
+  std::size_t draw(std::size_t s, std::size_t k) const {
+    const std::size_t j = order_[s][k];
+    return train_start_[s] != kScattered ? train_start_[s] + j : rows_.train[s][j];
+  }
+
   std::vector<std::vector<std::uint32_t>> order_;  // per owned stratum, this epoch's draw order
+  // Per owned stratum, its first training row if its training rows are consecutive (no validation
+  // row among them), else kScattered: draws then skip a lookup in rows_.train, a cache miss each.
+  static constexpr std::size_t kScattered = static_cast<std::size_t>(-1);
+  std::vector<std::size_t> train_start_;
   std::vector<std::vector<std::size_t>> scratch_;  // per thread: row indices
   std::map<const RowKernel*, std::unique_ptr<KernelState>> kernels_;
   std::size_t collectives_ = 0, collective_bytes_ = 0;

@@ -1,6 +1,7 @@
 #include "parallel/strata_tree.h"
 
 #include <algorithm>
+#include <bit>
 
 #include "parallel/thread_loops.h"
 #include "simd/array_ops.h"
@@ -56,15 +57,22 @@ std::size_t StrataTree::payload_values() const {
   return two_halves_ ? width_ : my_slots_ * width_;
 }
 
-void StrataTree::node(std::size_t lo, std::size_t hi, std::span<double> local, std::size_t c0,
-                         std::size_t c1) const {
-  double* first = local.data() + (lo - first_) * width_;
-  if (hi - lo == 1) return;
+void StrataTree::node(std::size_t lo, std::size_t hi, std::size_t b, std::size_t e, double* out, double* scratch,
+                      const Leaf& leaf) const {
+  if (hi - lo == 1) {
+    leaf(lo, b, e, out);
+    return;
+  }
+  if (hi - lo <= simd::kTreeSumRows) {
+    // A small node in one pass: its leaves side by side, then their tree in registers.
+    for (std::size_t k = lo; k < hi; ++k) leaf(k, b, e, scratch + (k - lo) * kBlock);
+    simd::tree_sum(hi - lo, scratch, kBlock, e - b, out);
+    return;
+  }
   const std::size_t mid = lo + (hi - lo) / 2;
-  node(lo, mid, local, c0, c1);
-  node(mid, hi, local, c0, c1);
-  const double* second = local.data() + (mid - first_) * width_;
-  simd::add_arrays(c1 - c0, first + c0, second + c0);
+  node(lo, mid, b, e, out, scratch, leaf);
+  node(mid, hi, b, e, scratch, scratch + kBlock, leaf);
+  simd::add_arrays(e - b, out, scratch);
 }
 
 std::vector<double> StrataTree::top(std::size_t lo, std::size_t hi, std::span<const double> slots, std::size_t c0,
@@ -81,16 +89,29 @@ std::vector<double> StrataTree::top(std::size_t lo, std::size_t hi, std::span<co
 }
 
 void StrataTree::reduce_local(std::span<double> local, std::size_t c0, std::size_t c1) const {
-  // A few hundred values at a time, so that every level of the tree works on data still in L1.
-  constexpr std::size_t kBlock = 512;
+  // The leaves are local's rows; a node's sum goes to the row of its first stratum, which is that
+  // stratum's own leaf (the first one node() reads), so nothing is read after it is overwritten.
+  reduce_leaves(local, c0, c1, [&](std::size_t stratum, std::size_t b, std::size_t e, double* out) {
+    const double* src = local.data() + (stratum - first_) * width_ + b;
+    if (src != out) std::copy(src, src + (e - b), out);
+  });
+}
+
+void StrataTree::reduce_leaves(std::span<double> local, std::size_t c0, std::size_t c1, const Leaf& leaf) const {
+  // One block per level of the tree below the root, then the leaves of a small node (node());
+  // reused by the thread's later calls.
+  thread_local std::vector<double> scratch;
+  scratch.resize((std::bit_width(strata_) + simd::kTreeSumRows) * kBlock);
   for (std::size_t b = c0; b < c1; b += kBlock) {
     const std::size_t e = std::min(c1, b + kBlock);
+    const auto run = [&](std::size_t lo, std::size_t hi) {
+      node(lo, hi, b, e, local.data() + (lo - first_) * width_ + b, scratch.data(), leaf);
+    };
     if (comm_.size() == 1) {
-      node(0, strata_, local, b, e);
+      run(0, strata_);
       continue;
     }
-    for (std::size_t s = my_first_slot_; s < my_first_slot_ + my_slots_; ++s)
-      node(slots_[s].first, slots_[s].second, local, b, e);
+    for (std::size_t s = my_first_slot_; s < my_first_slot_ + my_slots_; ++s) run(slots_[s].first, slots_[s].second);
   }
 }
 

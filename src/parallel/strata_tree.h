@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <span>
 #include <utility>
 #include <vector>
@@ -47,6 +48,13 @@ class StrataTree {
   // reduce_local sums values [c0, c1) of the owned strata into this rank's tree nodes (threads may
   // call it on disjoint ranges at once); exchange then shares the nodes and finishes the tree.
   void reduce_local(std::span<double> local, std::size_t c0, std::size_t c1) const;
+  // reduce_local with the leaves made on demand: leaf(stratum, b, e, out) writes values [b, e) of
+  // owned stratum `stratum` (numbered from 0 over all strata) to out. The tree runs a few hundred
+  // values at a time, so that the leaves and every level of the sums stay in L1, and only the rows
+  // of this rank's tree nodes (row 0 with one rank) are written in `local`; the others are left
+  // alone. The same additions as reduce_local on a `local` holding the leaves, so the same bits.
+  using Leaf = std::function<void(std::size_t stratum, std::size_t b, std::size_t e, double* out)>;
+  void reduce_leaves(std::span<double> local, std::size_t c0, std::size_t c1, const Leaf& leaf) const;
   std::vector<double> exchange(std::span<double> local);
   // exchange() when each rank needs only its own block of the values: the width() values are cut
   // into blocks of counts[r] values, r = 0, 1, ... (the same counts on every rank), and this rank
@@ -59,9 +67,15 @@ class StrataTree {
   std::size_t payload_values() const;
 
  private:
-  // Sums values [c0, c1) of the owned strata [lo, hi) into the row of stratum lo, in place, in
-  // tree order.
-  void node(std::size_t lo, std::size_t hi, std::span<double> local, std::size_t c0, std::size_t c1) const;
+  // Values per block of reduce_leaves: the leaves and partial sums of a block (a few per level of
+  // the tree) then fit in L1 beside the gradient being read.
+  static constexpr std::size_t kBlock = 256;
+  // Values [b, e) of node [lo, hi) into out (e - b <= kBlock), in tree order: the leaves from
+  // `leaf`; a node of up to simd::kTreeSumRows leaves in one pass over them (simd::tree_sum), a
+  // larger one as its two halves, the right one's sum in `scratch` (one block per level below,
+  // then the leaves of a small node).
+  void node(std::size_t lo, std::size_t hi, std::size_t b, std::size_t e, double* out, double* scratch,
+            const Leaf& leaf) const;
   // Columns [c0, c1) of node [lo, hi), from every rank's cover nodes (slots).
   std::vector<double> top(std::size_t lo, std::size_t hi, std::span<const double> slots, std::size_t c0,
                           std::size_t c1) const;

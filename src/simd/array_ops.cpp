@@ -18,6 +18,37 @@ void AddArrays(std::size_t n, double* a, const double* b) {
   ForEachVector(d, n, [&](auto load, auto store) { store(a, hn::Add(load(a), load(b))); });
 }
 
+// Node [0, N) of the tree over the N rows from `rows` on, at the current vector.
+template <std::size_t N, class Load>
+HWY_INLINE auto TreeNode(const Load& load, const double* rows, std::size_t stride) {
+  if constexpr (N == 1) {
+    return load(rows);
+  } else {
+    const auto left = TreeNode<N / 2>(load, rows, stride);
+    return hn::Add(left, TreeNode<N - N / 2>(load, rows + (N / 2) * stride, stride));
+  }
+}
+
+template <std::size_t N>
+void TreeSumOf(const double* rows, std::size_t stride, std::size_t n, double* out) {
+  const hn::ScalableTag<double> d;
+  ForEachVector(d, n, [&](auto load, auto store) { store(out, TreeNode<N>(load, rows, stride)); });
+}
+
+void TreeSum(std::size_t count, const double* rows, std::size_t stride, std::size_t n, double* out) {
+  static_assert(kTreeSumRows == 8);
+  switch (count) {
+    case 1: return TreeSumOf<1>(rows, stride, n, out);
+    case 2: return TreeSumOf<2>(rows, stride, n, out);
+    case 3: return TreeSumOf<3>(rows, stride, n, out);
+    case 4: return TreeSumOf<4>(rows, stride, n, out);
+    case 5: return TreeSumOf<5>(rows, stride, n, out);
+    case 6: return TreeSumOf<6>(rows, stride, n, out);
+    case 7: return TreeSumOf<7>(rows, stride, n, out);
+    default: return TreeSumOf<8>(rows, stride, n, out);
+  }
+}
+
 bool ScaleAndCheckFinite(std::size_t n, double* g, double factor) {
   const hn::ScalableTag<double> d;
   const auto f = hn::Set(d, factor);
@@ -39,6 +70,11 @@ HWY_AFTER_NAMESPACE();
 namespace parafit::simd {
 HWY_EXPORT(AddArrays);
 HWY_EXPORT(ScaleAndCheckFinite);
+HWY_EXPORT(TreeSum);
+
+void tree_sum(std::size_t count, const double* rows, std::size_t stride, std::size_t n, double* out) {
+  HWY_DYNAMIC_DISPATCH(TreeSum)(count, rows, stride, n, out);
+}
 
 void add_arrays(std::size_t n, double* a, const double* b) { HWY_DYNAMIC_DISPATCH(AddArrays)(n, a, b); }
 

@@ -10,6 +10,15 @@ namespace parafit::simd {
 // a[i] = a[i] + b[i] for i < n (a and b must not overlap).
 void add_arrays(std::size_t n, double* a, const double* b);
 
+// The most rows tree_sum adds at once.
+inline constexpr std::size_t kTreeSumRows = 8;
+
+// out[i] = the sum of rows[r * stride + i] over rows r < count, for i < n, added up as the binary
+// tree node [lo, hi) = node [lo, mid) + node [mid, hi), mid = lo + (hi - lo) / 2 (the strata
+// tree's order, parallel/strata_tree.h), in registers. 1 <= count <= kTreeSumRows; out must not
+// overlap the rows.
+void tree_sum(std::size_t count, const double* rows, std::size_t stride, std::size_t n, double* out);
+
 // g[i] = g[i] * factor for i < n; returns whether every result is finite.
 bool scale_and_check_finite(std::size_t n, double* g, double factor);
 

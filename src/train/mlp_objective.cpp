@@ -1,6 +1,9 @@
 #include "train/mlp_objective.h"
 
+#include <hwy/cache_control.h>
+
 #include <algorithm>
+#include <new>
 
 #include "model/mlp_compute.h"
 #include "model/mlp_kernels.h"
@@ -13,21 +16,49 @@ namespace {
 // Rows gathered at a time: bounds the gather buffers; MlpCompute tiles them further.
 constexpr std::size_t kGatherRows = 1024;
 
-// [g..., L]: the gradient in the model's precision, the loss in double.
+// Storage aligned to cache lines: a row of the inputs (16 floats in W3) then spans as few lines as
+// it can — a drawn row is a cache miss per line.
+template <class T>
+struct LineAllocator {
+  using value_type = T;
+  static constexpr std::align_val_t kLine{64};
+  LineAllocator() = default;
+  template <class U>
+  explicit LineAllocator(const LineAllocator<U>&) {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kLine)); }
+  void deallocate(T* p, std::size_t) { ::operator delete(p, kLine); }
+  friend bool operator==(const LineAllocator&, const LineAllocator&) { return true; }
+};
+
+// [g..., L]: the gradient in the model's precision, the loss in double. zero() does not clear the
+// gradient: `fresh` says it stands for zero, and the next fold starts from +0 instead (MlpCompute's
+// grad_is_zero) — the same bits, without a pass over it.
 template <class T>
 class GradientSums final : public RowSums {
  public:
   explicit GradientSums(std::size_t n) : g(n, T(0)) {}
   void zero() override {
-    std::fill(g.begin(), g.end(), T(0));
+    fresh = true;
     loss = 0;
   }
-  void take(std::span<double> out) override {
-    take_sums<T>(g.size(), g.data(), out.data());
-    out[g.size()] = loss;  // a sum of squares from +0.0: never -0.0
-    loss = 0;
+  void take_values(std::size_t first, std::span<double> out) override {
+    const std::size_t n = g.size();
+    if (first < n) {
+      const std::size_t count = std::min(out.size(), n - first);
+      if (fresh) {
+        std::fill(out.begin(), out.begin() + std::ptrdiff_t(count), 0.0);
+      } else {
+        widen_sums<T>(count, g.data() + first, out.data());
+        // The engine takes the next block of these sums next (after the other strata's): start
+        // loading it from L2 now.
+        const std::size_t next_end = std::min(n, first + 2 * count);
+        for (std::size_t k = first + count; k < next_end; k += 64 / sizeof(T)) hwy::Prefetch(g.data() + k);
+      }
+    }
+    if (first + out.size() > n) out[n - first] = loss;  // a sum of squares from +0.0: never -0.0
   }
   std::vector<T> g;
+  bool fresh = true;  // g stands for zero (its contents are stale)
   double loss = 0;
 };
 
@@ -97,7 +128,7 @@ class MlpObjective final : public TrainObjective {
   MlpShape shape_;
   std::size_t d_;
   double y_scale_;
-  std::vector<T> x_, y_;  // row-major standardised inputs, standardised response
+  std::vector<T, LineAllocator<T>> x_, y_;  // row-major standardised inputs, standardised response
   MlpKernel<T> gradient_, loss_;
 };
 
@@ -140,7 +171,8 @@ void MlpWorker<T>::accumulate(const RowSet& rows, RowSums& sums) {
       const RowSet block = rows.sub(start, kGatherRows);
       gather(block);
       s.loss = compute_.accumulate_gradient(params_.data(), block.size(), x_.data(), o_.d_, y_.data(), s.g.data(),
-                                            s.loss);
+                                            s.loss, s.fresh);
+      s.fresh = false;
     }
     return;
   }

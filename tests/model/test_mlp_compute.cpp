@@ -164,6 +164,25 @@ TEST(MlpCompute, GradientAccumulatesIntoTheCallersBuffer) {
   EXPECT_EQ(mlp.accumulate_gradient(params.data(), 0, X.data(), 2, y.data(), twice.data()), 0.0);
 }
 
+// grad_is_zero: the buffer's contents are ignored, as if zeroed — the same bits, also when the
+// rows span several tiles (only the first tile starts the fold) and for no rows at all.
+TEST(MlpCompute, GradientFromZeroIgnoresTheBuffer) {
+  const MlpShape shape{{3, 5, 4, 1}, Activation::kTanh};
+  std::mt19937_64 rng(8);
+  const auto params = random_vector<float>(shape.num_parameters(), rng, 0.5f);
+  const auto X = random_vector<float>(3 * 20, rng, 1.0f);
+  const auto y = random_vector<float>(20, rng, 1.0f);
+  MlpCompute<float> mlp(shape, 7);
+  std::vector<float> zeroed(shape.num_parameters(), 0.0f);
+  const double loss = mlp.accumulate_gradient(params.data(), 20, X.data(), 3, y.data(), zeroed.data(), 0.5);
+  std::vector<float> stale = random_vector<float>(shape.num_parameters(), rng, 100.0f);
+  EXPECT_EQ(mlp.accumulate_gradient(params.data(), 20, X.data(), 3, y.data(), stale.data(), 0.5, true), loss);
+  for (std::size_t j = 0; j < zeroed.size(); ++j)
+    EXPECT_EQ(std::bit_cast<std::uint32_t>(stale[j]), std::bit_cast<std::uint32_t>(zeroed[j])) << j;
+  EXPECT_EQ(mlp.accumulate_gradient(params.data(), 0, X.data(), 3, y.data(), stale.data(), 0.25, true), 0.25);
+  for (const float g : stale) EXPECT_EQ(std::bit_cast<std::uint32_t>(g), 0u);
+}
+
 // The determinism contract on a training-sized network: the gradient, the loss and the predictions
 // are the same bits for tile_rows 1, 7, 64 and 256, for the rows cut into several calls, and on
 // every SIMD target; predict gives the f that the loss used.

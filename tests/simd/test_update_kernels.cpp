@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "optim/update_kernels.h"
@@ -107,6 +108,31 @@ TEST(ArrayOps, AddAndScaleOnEveryTarget) {
         a[where] = bad;
         EXPECT_FALSE(simd::scale_and_check_finite(kN, a.data(), 10.0)) << t.name << " at " << where;
       }
+    }
+  }
+}
+
+// The strata tree's order written out: node [lo, hi) = node [lo, mid) + node [mid, hi).
+double tree_node(const std::vector<double>& rows, std::size_t stride, std::size_t i, std::size_t lo, std::size_t hi) {
+  if (hi - lo == 1) return rows[lo * stride + i];
+  const std::size_t mid = lo + (hi - lo) / 2;
+  return tree_node(rows, stride, i, lo, mid) + tree_node(rows, stride, i, mid, hi);
+}
+
+TEST(ArrayOps, TreeSumIsTheStrataTreeOnEveryTarget) {
+  // Magnitudes from 1e-15 to 1e15, so that the order of the additions shows in the bits.
+  constexpr std::size_t kStride = kN + 3;
+  std::mt19937_64 rng(12);
+  std::vector<double> rows(simd::kTreeSumRows * kStride);
+  for (double& x : rows) x = (std::uniform_real_distribution<double>(-0.5, 0.5)(rng)) * std::pow(10.0, double(rng() % 31) - 15.0);
+  for (std::size_t count = 1; count <= simd::kTreeSumRows; ++count) {
+    std::vector<double> expected(kN);
+    for (std::size_t i = 0; i < kN; ++i) expected[i] = tree_node(rows, kStride, i, 0, count);
+    for (const simd::TargetInfo& t : simd::available_targets()) {
+      simd::ScopedTarget forced(t);
+      std::vector<double> out(kN);
+      simd::tree_sum(count, rows.data(), kStride, kN, out.data());
+      expect_same_bits(out, expected, t.name + " tree of " + std::to_string(count));
     }
   }
 }
