@@ -24,7 +24,8 @@ namespace {
 using simd::ScopedTarget;
 using simd::TargetInfo;
 
-// The SIMD targets this machine runs, best first; the last is SCALAR.
+// The SIMD targets this machine runs, best first; the last is the fallback without SIMD (SCALAR,
+// or EMU128 in clang builds).
 std::vector<TargetInfo> targets() { return simd::available_targets(); }
 
 const char* name(const TargetInfo& t) { return t.name.c_str(); }
@@ -330,7 +331,8 @@ TEST(MlpKernels, AffineWithNoInnerDimensionIsTheBias) {
 TEST(MlpKernels, EveryTargetIsChecked) {
   const std::vector<TargetInfo> all = targets();
   ASSERT_FALSE(all.empty());
-  EXPECT_EQ(all.back().name, "SCALAR");
+  // The fallback without SIMD: SCALAR with GCC 12, EMU128 with clang.
+  EXPECT_TRUE(all.back().name == "SCALAR" || all.back().name == "EMU128") << all.back().name;
   std::string names;
   for (const TargetInfo& t : all) names += t.name + " ";
   RecordProperty("targets", names);
@@ -614,7 +616,7 @@ void check_activation_targets() {
                                     std::size_t{31}}) {
       std::vector<T> a_ref, d_ref;
       {
-        ScopedTarget scalar("SCALAR");
+        ScopedTarget scalar("scalar");
         a_ref.assign(count, T(0));
         activate_forward<T>(act, count, z.data(), a_ref.data());
         d_ref.assign(d0.begin(), d0.begin() + static_cast<long>(count));
