@@ -24,6 +24,29 @@ HWY_BEFORE_NAMESPACE();
 namespace w1::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+// The 10 sums LM needs for a*exp(-b*x)+c, one register each, and the rows of one register added in.
+template <class D>
+struct FloorSums {
+  using V = hn::Vec<D>;
+  V s[10];
+  explicit FloorSums(D d) {
+    for (V& v : s) v = hn::Zero(d);
+  }
+  // Row values x, y and e = exp(-b x); va = a, vna = -a, vc = c.
+  HWY_INLINE void add(D d, V xv, V yv, V e, V va, V vna, V vc) {
+    const V r = hn::Sub(yv, hn::Add(hn::Mul(va, e), vc));
+    const V j1 = hn::Mul(hn::Mul(vna, xv), e);  // j0 = e, j2 = 1
+    const V terms[10] = {hn::Mul(r, r), hn::Mul(e, r), hn::Mul(j1, r), r, hn::Mul(e, e),
+                         hn::Mul(e, j1), e, hn::Mul(j1, j1), j1, hn::Set(d, 1.0)};
+    for (int k = 0; k < 10; ++k) s[k] = hn::Add(s[k], terms[k]);
+  }
+  double total(D d) const {
+    const V all = hn::Add(hn::Add(hn::Add(hn::Add(s[0], s[1]), hn::Add(s[2], s[3])), hn::Add(hn::Add(s[4], s[5]), hn::Add(s[6], s[7]))),
+                          hn::Add(s[8], s[9]));
+    return hn::GetLane(hn::SumOfLanes(d, all));
+  }
+};
+
 // The fused loop with Exp over whole registers (8 doubles on AVX-512), the 10 sums lane by lane
 // and added up at the end: faster than any fixed summation order, which is what a floor is for.
 // The rows after the last whole register go through exp_scalar. Mul then Add, as in the library.
@@ -32,29 +55,13 @@ void FusedChunk(std::size_t n, const double* x, const double* y, double a, doubl
   const hn::ScalableTag<double> d;
   const std::size_t N = hn::Lanes(d);
   const auto va = hn::Set(d, a), vnb = hn::Set(d, -b), vna = hn::Set(d, -a), vc = hn::Set(d, c);
-  const auto one = hn::Set(d, 1.0);
-  auto s0 = hn::Zero(d), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0, s8 = s0,
-       s9 = s0;
+  FloorSums sums(d);
   std::size_t i = 0;
   for (; i + N <= n; i += N) {
     const auto xv = hn::LoadU(d, x + i);
-    const auto e = parafit::simd::HWY_NAMESPACE::Exp(d, hn::Mul(vnb, xv));
-    const auto r = hn::Sub(hn::LoadU(d, y + i), hn::Add(hn::Mul(va, e), vc));
-    const auto j1 = hn::Mul(hn::Mul(vna, xv), e);  // j0 = e, j2 = 1
-    s0 = hn::Add(s0, hn::Mul(r, r));
-    s1 = hn::Add(s1, hn::Mul(e, r));
-    s2 = hn::Add(s2, hn::Mul(j1, r));
-    s3 = hn::Add(s3, r);
-    s4 = hn::Add(s4, hn::Mul(e, e));
-    s5 = hn::Add(s5, hn::Mul(e, j1));
-    s6 = hn::Add(s6, e);
-    s7 = hn::Add(s7, hn::Mul(j1, j1));
-    s8 = hn::Add(s8, j1);
-    s9 = hn::Add(s9, one);
+    sums.add(d, xv, hn::LoadU(d, y + i), parafit::simd::HWY_NAMESPACE::Exp(d, hn::Mul(vnb, xv)), va, vna, vc);
   }
-  const auto all = hn::Add(hn::Add(hn::Add(hn::Add(s0, s1), hn::Add(s2, s3)), hn::Add(hn::Add(s4, s5), hn::Add(s6, s7))),
-                           hn::Add(s8, s9));
-  double total = hn::GetLane(hn::SumOfLanes(d, all));
+  double total = sums.total(d);
   for (; i < n; ++i) {
     const double e = parafit::simd::exp_scalar(-b * x[i]);
     const double r = y[i] - (a * e + c);
@@ -75,33 +82,15 @@ void FusedChunkBlocked(std::size_t n, const double* x, const double* y, double a
   constexpr std::size_t kBlock = 256;
   HWY_ALIGN double ebuf[kBlock];
   const auto va = hn::Set(d, a), vnb = hn::Set(d, -b), vna = hn::Set(d, -a), vc = hn::Set(d, c);
-  const auto one = hn::Set(d, 1.0);
-  auto s0 = hn::Zero(d), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0, s8 = s0,
-       s9 = s0;
+  FloorSums sums(d);
   std::size_t i0 = 0;
   for (; i0 + kBlock <= n; i0 += kBlock) {
     for (std::size_t k = 0; k < kBlock; k += N)
       hn::Store(parafit::simd::HWY_NAMESPACE::Exp(d, hn::Mul(vnb, hn::LoadU(d, x + i0 + k))), d, ebuf + k);
-    for (std::size_t k = 0; k < kBlock; k += N) {
-      const auto xv = hn::LoadU(d, x + i0 + k);
-      const auto e = hn::Load(d, ebuf + k);
-      const auto r = hn::Sub(hn::LoadU(d, y + i0 + k), hn::Add(hn::Mul(va, e), vc));
-      const auto j1 = hn::Mul(hn::Mul(vna, xv), e);
-      s0 = hn::Add(s0, hn::Mul(r, r));
-      s1 = hn::Add(s1, hn::Mul(e, r));
-      s2 = hn::Add(s2, hn::Mul(j1, r));
-      s3 = hn::Add(s3, r);
-      s4 = hn::Add(s4, hn::Mul(e, e));
-      s5 = hn::Add(s5, hn::Mul(e, j1));
-      s6 = hn::Add(s6, e);
-      s7 = hn::Add(s7, hn::Mul(j1, j1));
-      s8 = hn::Add(s8, j1);
-      s9 = hn::Add(s9, one);
-    }
+    for (std::size_t k = 0; k < kBlock; k += N)
+      sums.add(d, hn::LoadU(d, x + i0 + k), hn::LoadU(d, y + i0 + k), hn::Load(d, ebuf + k), va, vna, vc);
   }
-  const auto all = hn::Add(hn::Add(hn::Add(hn::Add(s0, s1), hn::Add(s2, s3)), hn::Add(hn::Add(s4, s5), hn::Add(s6, s7))),
-                           hn::Add(s8, s9));
-  double total = hn::GetLane(hn::SumOfLanes(d, all));
+  double total = sums.total(d);
   double rest = 0;
   FusedChunk(n - i0, x + i0, y + i0, a, b, c, &rest);
   *sum = total + rest;
