@@ -26,6 +26,7 @@
 #include <hwy/highway.h>
 #include <type_traits>
 
+#include "simd/exp_scalar.h"
 #include "simd/ops-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -57,11 +58,12 @@ template <>
 struct ActivationConsts<double> {
   using Bits = std::uint64_t;
   static constexpr double kClamp = 746.0;  // exp(-746) < 2^-1076 rounds to 0; |n| <= 1077
-  static constexpr double kLog2e = 1.4426950408889634074;
-  static constexpr double kLn2Hi = 6.93147180369123816490e-01;  // 32 significant bits
-  static constexpr double kLn2Lo = 1.90821492927058770002e-10;
-  static constexpr double kShifter = 0x1.8p52;
-  static constexpr Bits kShifterBits = std::bit_cast<Bits>(kShifter);
+  // The reduction's constants are exp's (simd/exp_scalar.h): kLn2Hi has 32 significant bits.
+  static constexpr double kLog2e = exp_constants::kLog2e;
+  static constexpr double kLn2Hi = exp_constants::kLn2Hi;
+  static constexpr double kLn2Lo = exp_constants::kLn2Lo;
+  static constexpr double kShifter = exp_constants::kShifter;
+  static constexpr Bits kShifterBits = exp_constants::shifter_bits();
   static constexpr int kMantissaBits = 52;
   static constexpr Bits kBias = 1023;
   static constexpr Bits kBias2 = 2 * 1023;
