@@ -116,14 +116,14 @@ run_one() {
   esac
 }
 
-results=$work/results.tsv  # config \t key=value line
+results=$work/results.tsv  # config \t key=value line \t rep
 : >"$results"
 for rep in $(seq "$REPS"); do
   for c in "${configs[@]}"; do
     echo "== rep $rep/$REPS: $c" >&2
     if line=$(run_one "$c" | grep '^tool=' | tail -1) && [ -n "$line" ]; then
       echo "$line" | tee -a "$log"
-      printf '%s\t%s\n' "$c" "$line" >>"$results"
+      printf '%s\t%s\t%s\n' "$c" "$line" "$rep" >>"$results"
     else
       echo "FAILED: $c (rep $rep)" | tee -a "$log"
     fi
@@ -136,7 +136,18 @@ median() { { grep -v '^NA$' || true; } | sort -g | awk '{a[NR] = $1} END {
   if (NR == 0) print "NA"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 # Table: medians over the successful reps; ratio = the configuration's median samples/s over the
-# reference's (parafit on 2 threads when it ran, otherwise PyTorch on 1 thread).
+# reference's: parafit on 2 threads when it ran, otherwise PyTorch on 1 thread.
+ref=pytorch_t1
+grep -q "^parafit_t2"$'\t'"tool=.*samples_per_s=[0-9]" "$results" && ref=parafit_t2
+# Paired ratio: the median over the reps of (the configuration's samples/s in that rep / the
+# reference's in the same rep). The runs of one rep follow each other within seconds, so this is
+# the figure least moved by the machine's drift between reps.
+paired() {
+  awk -F'\t' -v c="$1" -v ref="$ref" '
+    { split($2, kvs, " "); for (i in kvs) if (kvs[i] ~ /^samples_per_s=/) { v = substr(kvs[i], 15); if (v != "NA") sps[$1, $3] = v } }
+    END { for (k in sps) { split(k, p, SUBSEP); if (p[1] == c && ((ref, p[2]) in sps) && sps[ref, p[2]] > 0) print sps[k] / sps[ref, p[2]] } }' \
+    "$results" | median
+}
 table=$work/table.tsv
 : >"$table"
 for c in "${configs[@]}"; do
@@ -147,23 +158,25 @@ for c in "${configs[@]}"; do
   best() { [ "$n" -gt 0 ] && while read -r l; do kv "$l" samples_per_s; done <<<"$lines" | { grep -v '^NA$' || true; } |
              sort -g | tail -1 | grep . || echo NA; }
   first=$(head -1 <<<"$lines")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$(kv "$first" processes)" "$(kv "$first" threads)" \
-    "$(col samples_per_s)" "$(col train_mse)" "$(col seconds)" "$n" "$(kv "$first" tool)" "$(best)" >>"$table"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$(kv "$first" processes)" "$(kv "$first" threads)" \
+    "$(col samples_per_s)" "$(col train_mse)" "$(col seconds)" "$n" "$(kv "$first" tool)" "$(best)" "$(paired "$c")" \
+    >>"$table"
 done
 {
   echo
-  awk -F'\t' -v rows="$ROWS" '
+  awk -F'\t' -v rows="$ROWS" -v ref="$ref" '
     { line[NR] = $0; sps[$1] = $4; top[$1] = $9 }
     END {
-      ref = "parafit_t2"; if (!(ref in sps) || sps[ref] == "NA") ref = "pytorch_t1"
       printf "W3, %d rows, MLP 16-64-64-1 tanh, Adam 1e-3, batch 256, 1 epoch: medians of the runs\n", rows
-      printf "ratio = median samples/s / %s median samples/s; best = the fastest run, best ratio = best / %s best\n", ref, ref
-      printf "%-14s %5s %7s %13s %8s %11s %9s %4s %13s %10s\n", "config", "procs", "threads", "samples_per_s", "ratio", "train_mse", "seconds", "runs", "best", "best ratio"
+      printf "ratio = median samples/s / %s median samples/s; best = the fastest run, best ratio = best / %s best;\n", ref, ref
+      printf "paired = the median over reps of the ratio to %s in the same rep (least moved by drift)\n", ref
+      printf "%-14s %5s %7s %13s %8s %11s %9s %4s %13s %10s %7s\n", "config", "procs", "threads", "samples_per_s", "ratio", "train_mse", "seconds", "runs", "best", "best ratio", "paired"
       for (i = 1; i <= NR; i++) {
         split(line[i], f, "\t")
         ratio = (f[4] != "NA" && sps[ref] != "NA" && sps[ref] > 0) ? sprintf("%.2f", f[4] / sps[ref]) : "-"
         bratio = (f[9] != "NA" && top[ref] != "NA" && top[ref] > 0) ? sprintf("%.2f", f[9] / top[ref]) : "-"
-        printf "%-14s %5s %7s %13s %8s %11s %9s %4s %13s %10s\n", f[1], (f[2] == "" ? 1 : f[2]), f[3], f[4], ratio, f[5], f[6], f[7], f[9], bratio
+        pratio = (f[10] != "NA" && f[10] != "") ? sprintf("%.2f", f[10]) : "-"
+        printf "%-14s %5s %7s %13s %8s %11s %9s %4s %13s %10s %7s\n", f[1], (f[2] == "" ? 1 : f[2]), f[3], f[4], ratio, f[5], f[6], f[7], f[9], bratio, pratio
       }
     }' "$table"
 } | tee -a "$log"

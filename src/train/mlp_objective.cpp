@@ -1,6 +1,7 @@
 #include "train/mlp_objective.h"
 
 #include <hwy/cache_control.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <new>
@@ -17,16 +18,33 @@ namespace {
 constexpr std::size_t kGatherRows = 1024;
 
 // Storage aligned to cache lines: a row of the inputs (16 floats in W3) then spans as few lines as
-// it can — a drawn row is a cache miss per line.
+// it can — a drawn row is a cache miss per line. A buffer of megabytes (the standardised data) is
+// aligned to 2 MiB and asked to live on transparent huge pages: batches draw rows at random, and
+// with 4 KiB pages nearly every drawn row is also a TLB miss and a page walk (W3's 64 MB of
+// inputs, 25 µs of a 120 µs step on an EPYC). Where THP is off the advice is ignored.
 template <class T>
 struct LineAllocator {
   using value_type = T;
   static constexpr std::align_val_t kLine{64};
+  static constexpr std::size_t kHugePage = std::size_t(2) << 20;
   LineAllocator() = default;
   template <class U>
   explicit LineAllocator(const LineAllocator<U>&) {}
-  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kLine)); }
-  void deallocate(T* p, std::size_t) { ::operator delete(p, kLine); }
+  static bool huge(std::size_t n) { return n * sizeof(T) >= 2 * kHugePage; }
+  T* allocate(std::size_t n) {
+    if (!huge(n)) return static_cast<T*>(::operator new(n * sizeof(T), kLine));
+    void* p = ::operator new(n * sizeof(T), std::align_val_t{kHugePage});
+#ifdef MADV_HUGEPAGE
+    ::madvise(p, n * sizeof(T) / kHugePage * kHugePage, MADV_HUGEPAGE);  // advice: failure is harmless
+#endif
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, std::size_t n) {
+    if (huge(n))
+      ::operator delete(p, std::align_val_t{kHugePage});
+    else
+      ::operator delete(p, kLine);
+  }
   friend bool operator==(const LineAllocator&, const LineAllocator&) { return true; }
 };
 
@@ -156,6 +174,12 @@ MlpWorker<T>::MlpWorker(const MlpObjective<T>& o, bool gradient)
 template <class T>
 void MlpWorker<T>::gather(const RowSet& rows) {
   const std::size_t d = o_.d_;
+  // The rows are drawn at random, each a cache miss or two: ask for all of them first, so the
+  // misses overlap instead of coming one copy at a time.
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    hwy::Prefetch(o_.x_.data() + rows[i] * d);
+    hwy::Prefetch(o_.y_.data() + rows[i]);
+  }
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const T* src = o_.x_.data() + rows[i] * d;
     std::copy(src, src + d, x_.data() + i * d);
