@@ -1,6 +1,8 @@
+#include <fast_float/fast_float.h>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -108,6 +110,17 @@ class TrainCommand final : public Command {
                         std::to_string(TrainerOptions::kShardMinParameters) + " weights on 2+ ranks), on or off")
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "on", "off"}));
+    app->add_option("--sync", sync_,
+                    "How workers combine their work: sync (every step's gradient summed over all workers: the same "
+                    "bits for any threads and ranks) or local:H (local SGD: each MPI rank steps on its own rows with "
+                    "its own optimizer state and the weights are averaged every H steps and at each epoch's end; "
+                    "the same bits for the same number of ranks)")
+        ->capture_default_str();
+    app->add_flag("--average-moments", spec_.trainer.sync.average_moments,
+                  "Local SGD: average the optimizer's moments (Adam's, SGD momentum) with the weights");
+    app->add_option("--debug-slow-rank", slow_rank_,
+                    "Testing aid, R:F: rank R sleeps (F - 1) x its compute time after each step (a straggler F "
+                    "times slower), e.g. 1:2");
     app->add_option("--json", json_, "Write the result (history, summary, run) as JSON to this file");
     app->add_option("--save", save_, "Save the trained model for 'parafit predict'");
     app->add_option("--checkpoint", spec_.checkpoint.path, "Write the full training state to this file (atomically)");
@@ -146,6 +159,10 @@ class TrainCommand final : public Command {
         spec_.optimizer.sgd.weight_decay = weight_decay_;
         spec_.optimizer.adam.weight_decay = weight_decay_;
       }
+      const bool average_moments = spec_.trainer.sync.average_moments;
+      spec_.trainer.sync = parse_sync(sync_);
+      spec_.trainer.sync.average_moments = average_moments;
+      if (!slow_rank_.empty()) parse_slow_rank(slow_rank_);
       spec_.trainer.shard_optimizer = shard_ == "on"    ? TrainerOptions::ShardOptimizer::kOn
                                       : shard_ == "off" ? TrainerOptions::ShardOptimizer::kOff
                                                         : TrainerOptions::ShardOptimizer::kAuto;
@@ -252,6 +269,25 @@ class TrainCommand final : public Command {
       throw UsageError("--warmup is for the mini-batch optimizers (sgd, adam, adamw); lbfgs takes no learning rate");
   }
 
+  // --debug-slow-rank R:F: a rank R >= 0 and a factor F in [1, 1000] (checked by the library).
+  void parse_slow_rank(const std::string& text) {
+    const auto colon = text.find(':');
+    const auto bad = [&] {
+      return UsageError(fmt::format("--debug-slow-rank '{}': expected R:F, a rank and a slow-down factor (e.g. 1:2)",
+                                    printable(text)));
+    };
+    if (colon == std::string::npos) throw bad();
+    const std::string r = text.substr(0, colon), f = text.substr(colon + 1);
+    int rank = -1;
+    const auto [rend, rec] = std::from_chars(r.data(), r.data() + r.size(), rank);
+    if (rec != std::errc() || rend != r.data() + r.size() || r.empty() || rank < 0) throw bad();
+    double factor = 0;
+    const auto [fend, fec] = fast_float::from_chars(f.data(), f.data() + f.size(), factor);
+    if (fec != std::errc() || fend != f.data() + f.size() || f.empty()) throw bad();
+    spec_.trainer.debug_slow_rank = rank;
+    spec_.trainer.debug_slow_factor = factor;
+  }
+
   // A warm-up longer than the run is allowed (the run is still valid, e.g. a short trial of a long
   // schedule), but the learning rate never reaches --lr: said once, on the first step.
   void warn_if_warmup_outlasts_run(const TrainProgress& p) const {
@@ -290,7 +326,8 @@ class TrainCommand final : public Command {
 
   TrainSpec spec_;
   std::string data_, x_, json_, save_, init_from_, delimiter_, activation_ = "tanh", precision_ = "float32",
-                                                   schedule_ = "constant", shard_ = "auto";
+                                                   schedule_ = "constant", shard_ = "auto", sync_ = "sync",
+                                                   slow_rank_;
   std::vector<std::string> start_, params_;
   double weight_decay_ = 0;
   int threads_ = 0;

@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -103,8 +104,37 @@ struct TrainerOptions {
   static constexpr std::size_t kShardMinParameters = 2048;
   ShardOptimizer shard_optimizer = ShardOptimizer::kAuto;
 
+  // How the workers (ranks) combine their work: the gradient-exchange strategy (mini-batch only).
+  //   kSync      every step's gradient is summed over all workers (the strata tree): the same
+  //              bits for any number of threads and ranks.
+  //   kLocalSgd  local SGD (periodic model averaging, Lin et al. 2020): each rank takes optimizer
+  //              steps on its own part of every batch (the rows of its strata) with its own
+  //              optimizer state; every local_period steps, and at each epoch's end and
+  //              checkpoint, the weights are averaged over the ranks, weighted by the rows each
+  //              trained on since the last average. The same bits for a fixed number of ranks
+  //              (any threads); with local_period 1 and plain SGD it is synchronous SGD up to
+  //              rounding.
+  struct Sync {
+    enum class Mode { kSync, kLocalSgd };
+    Mode mode = Mode::kSync;
+    std::size_t local_period = 1;  // H: steps between averages (kLocalSgd)
+    bool average_moments = false;  // kLocalSgd: average the optimizer's moments (Adam, momentum) too
+  };
+  Sync sync;
+
+  // A testing aid (straggler): rank debug_slow_rank sleeps (debug_slow_factor - 1) times its
+  // step's compute time after each optimizer step; -1: none.
+  int debug_slow_rank = -1;
+  double debug_slow_factor = 1;
+
   bool IsValid(std::string* why = nullptr) const;
 };
+
+// "sync" or "local:H" (H >= 1) -> TrainerOptions::Sync (average_moments false). Throws
+// parafit::Error (a usage error) naming trainer.sync and the text otherwise.
+TrainerOptions::Sync parse_sync(std::string_view text);
+// The text parse_sync reads for `sync` ("sync", "local:4").
+std::string to_string(const TrainerOptions::Sync& sync);
 
 // Checkpoints: the full training state, written atomically, and resuming from one.
 struct CheckpointOptions {
@@ -153,6 +183,11 @@ struct TrainSummary {
   std::size_t collectives = 0;      // collectives made by the training passes (this rank)
   std::size_t collective_bytes = 0;
   std::size_t optimizer_state_values = 0;  // optimizer state this rank holds (doubles)
+  std::string sync = "sync";        // the gradient exchange (to_string(TrainerOptions::Sync))
+  // What the result's bits depend on: "threads and ranks: none" for sync, "the number of ranks"
+  // for local SGD (workers are ranks).
+  std::string reproducibility;
+  std::size_t averages = 0;         // local SGD: weight averages made (whole run)
   std::string optimizer_report;     // L-BFGS: its own full report
 
   std::string BriefReport() const;

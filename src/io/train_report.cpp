@@ -76,6 +76,9 @@ std::string format_train_summary(const TrainResult& r, const ReportContext& ctx)
   out += fmt::format("Throughput:  {:.0f} samples/s ({} samples in {:.3f} s) on {} rank(s) x {} thread(s){}\n",
                      s.samples_per_second, s.samples, s.seconds, ctx.ranks, ctx.threads,
                      s.sharded_optimizer ? ", optimizer state sharded (ZeRO-1)" : "");
+  if (s.sync != "sync")
+    out += fmt::format("Sync:        {} (local SGD: {} weight average(s)); {}\n", s.sync, s.averages,
+                       s.reproducibility);
   if (!s.optimizer_report.empty()) out += "\n" + s.optimizer_report;
   return out;
 }
@@ -108,6 +111,9 @@ std::string format_train_json(const TrainResult& r, const ReportContext& ctx) {
     opt["batch"] = spec.trainer.batch;
     opt["accumulate"] = spec.trainer.accumulate;
     opt["epochs"] = spec.trainer.epochs;
+    opt["sync"] = s.sync;
+    if (spec.trainer.sync.mode == TrainerOptions::Sync::Mode::kLocalSgd)
+      opt["average_moments"] = spec.trainer.sync.average_moments;
   }
   opt["strata"] = s.strata;
   opt["seed"] = spec.trainer.seed;
@@ -126,6 +132,8 @@ std::string format_train_json(const TrainResult& r, const ReportContext& ctx) {
   sum["validation_mse"] = number(s.final_validation_mse);
   sum["best_epoch"] = s.best_epoch;
   sum["resumed_from_step"] = s.resumed_from_step;
+  sum["reproducibility"] = s.reproducibility;
+  if (spec.trainer.sync.mode == TrainerOptions::Sync::Mode::kLocalSgd) sum["averages"] = s.averages;
   doc["summary"] = sum;
   if (r.curve) {
     json params = json::object();

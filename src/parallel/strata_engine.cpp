@@ -127,7 +127,8 @@ void StrataEngine::start_epoch(std::size_t epoch) {
 }
 
 template <class Fold>
-LocalPass StrataEngine::run(const RowKernel& kernel, std::span<const double> theta, std::size_t rows, Fold&& fold) {
+LocalPass StrataEngine::run(const RowKernel& kernel, std::span<const double> theta, std::size_t rows,
+                            std::size_t local_rows, Fold&& fold) {
   KernelState& st = state(kernel);
   const std::size_t owned = rows_.train.size();
   const std::size_t kwidth = kernel.width();
@@ -172,7 +173,7 @@ LocalPass StrataEngine::run(const RowKernel& kernel, std::span<const double> the
                           });
   }
   for (const auto& sums : st.sums) sums->zero();
-  return LocalPass{local, width, rows, &st.tree, &st.errors};
+  return LocalPass{local, width, rows, local_rows, &st.tree, &st.errors};
 }
 
 std::vector<double> StrataEngine::reduce(const LocalPass& pass) {
@@ -188,13 +189,16 @@ std::vector<double> StrataEngine::reduce(const LocalPass& pass) {
 
 LocalPass StrataEngine::fold_batches(const RowKernel& kernel, std::span<const double> theta, std::size_t first,
                                      std::size_t last) {
-  std::size_t rows = 0;
+  std::size_t rows = 0, local_rows = 0;
+  const std::size_t owned = rows_.train.size();
   for (std::size_t g = 0; g < plan_.strata; ++g)
     for (std::size_t m = first; m < last; ++m) {
       const std::size_t lo = std::min(rows_.train_counts[g], m * share_[g]);
-      rows += std::min(rows_.train_counts[g], lo + share_[g]) - lo;
+      const std::size_t n = std::min(rows_.train_counts[g], lo + share_[g]) - lo;
+      rows += n;
+      if (g >= first_owned_ && g < first_owned_ + owned) local_rows += n;
     }
-  return run(kernel, theta, rows, [&](std::size_t s, RowWorker& w, RowSums& sums, std::vector<std::size_t>& scratch) {
+  return run(kernel, theta, rows, local_rows, [&](std::size_t s, RowWorker& w, RowSums& sums, std::vector<std::size_t>& scratch) {
     const std::size_t g = first_owned_ + s;
     const std::size_t draws = order_[s].size();
     for (std::size_t m = first; m < last; ++m) {
@@ -209,7 +213,9 @@ LocalPass StrataEngine::fold_batches(const RowKernel& kernel, std::span<const do
 }
 
 LocalPass StrataEngine::fold_all(const RowKernel& kernel, std::span<const double> theta, bool validation) {
-  return run(kernel, theta, validation ? validation_total_ : train_total_,
+  std::size_t local_rows = 0;
+  for (const auto& r : validation ? rows_.validation : rows_.train) local_rows += r.size();
+  return run(kernel, theta, validation ? validation_total_ : train_total_, local_rows,
              [&](std::size_t s, RowWorker& w, RowSums& sums, std::vector<std::size_t>&) {
                w.accumulate(RowSet::list(validation ? rows_.validation[s] : rows_.train[s]), sums);
              });

@@ -44,6 +44,7 @@ struct LocalPass {
   std::span<double> local;
   std::size_t width = 0;      // kernel width + 1
   std::size_t rows = 0;       // rows in the pass, all ranks
+  std::size_t local_rows = 0; // rows in the pass, this rank's strata
   StrataTree* tree = nullptr;
   const std::vector<std::string>* errors = nullptr;  // per owned stratum ("" if none)
 
@@ -94,7 +95,8 @@ class StrataEngine {
   int pass_threads(std::size_t owned, std::size_t work) const;
   // Runs fold(owned stratum, worker, sums) over the owned strata on the threads, then the local tree.
   template <class Fold>
-  LocalPass run(const RowKernel& kernel, std::span<const double> theta, std::size_t rows, Fold&& fold);
+  LocalPass run(const RowKernel& kernel, std::span<const double> theta, std::size_t rows, std::size_t local_rows,
+                Fold&& fold);
 
   StrataPlan plan_;
   StrataRows rows_;

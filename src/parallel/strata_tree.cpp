@@ -147,6 +147,18 @@ std::vector<double> StrataTree::exchange(std::span<double> local) {
   return top(0, strata_, gather_slots(local), 0, width_);
 }
 
+std::vector<double> StrataTree::local_total(std::span<const double> local) const {
+  std::vector<double> total(width_, 0.0);
+  for (std::size_t s = my_first_slot_; s < my_first_slot_ + my_slots_; ++s) {
+    const auto node = row(local, slots_[s].first);
+    if (s == my_first_slot_)
+      std::copy(node.begin(), node.end(), total.begin());
+    else
+      for (std::size_t c = 0; c < width_; ++c) total[c] += node[c];
+  }
+  return total;
+}
+
 std::vector<double> StrataTree::exchange_columns(std::span<double> local, std::span<const std::size_t> counts) {
   const auto me = static_cast<std::size_t>(comm_.rank());
   std::size_t c0 = 0;

@@ -56,6 +56,9 @@ class StrataTree {
   using Leaf = std::function<void(std::size_t stratum, std::size_t b, std::size_t e, double* out)>;
   void reduce_leaves(std::span<double> local, std::size_t c0, std::size_t c1, const Leaf& leaf) const;
   std::vector<double> exchange(std::span<double> local);
+  // The sum of this rank's tree nodes alone (its strata's total), the nodes added left to right:
+  // what local SGD steps on. No communication; zeros for a rank without strata.
+  std::vector<double> local_total(std::span<const double> local) const;
   // exchange() when each rank needs only its own block of the values: the width() values are cut
   // into blocks of counts[r] values, r = 0, 1, ... (the same counts on every rank), and this rank
   // gets the tree total of block rank() — the same bits as those values of exchange()'s result.

@@ -1,6 +1,7 @@
 // TrainSpec: the options' checks (IsValid, validate) and the fingerprint a checkpoint must match.
 #include <fmt/format.h>
 
+#include <charconv>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -57,7 +58,46 @@ bool TrainerOptions::IsValid(std::string* why) const {
                                  option_name("trainer.validation_fraction")));
   if (!(divergence_factor > 1))
     return fail(why, fmt::format("{}: must be > 1, not {}", option_name("trainer.divergence_factor"), divergence_factor));
+  if (sync.mode == Sync::Mode::kLocalSgd && sync.local_period == 0)
+    return fail(why, fmt::format("{}: local:H needs H >= 1", option_name("trainer.sync")));
+  if (sync.average_moments && sync.mode != Sync::Mode::kLocalSgd)
+    return fail(why, fmt::format("{} is for local SGD ({} local:H)", option_name("trainer.sync.average_moments"),
+                                 option_name("trainer.sync")));
+  if (sync.mode == Sync::Mode::kLocalSgd && shard_optimizer == ShardOptimizer::kOn)
+    return fail(why, fmt::format("{} on shards one optimizer state over the ranks; local SGD ({} {}) keeps one per "
+                                 "rank",
+                                 option_name("trainer.shard_optimizer"), option_name("trainer.sync"), to_string(sync)));
+  if (debug_slow_rank < -1)
+    return fail(why, fmt::format("{}: rank must be >= 0, not {}", option_name("trainer.debug_slow"), debug_slow_rank));
+  if (!(debug_slow_factor >= 1 && debug_slow_factor <= 1000))
+    return fail(why, fmt::format("{}: factor must be in [1, 1000], not {}", option_name("trainer.debug_slow"),
+                                 debug_slow_factor));
   return true;
+}
+
+TrainerOptions::Sync parse_sync(std::string_view text) {
+  TrainerOptions::Sync sync;
+  if (text == "sync") return sync;
+  constexpr std::string_view kLocal = "local:";
+  if (text.substr(0, kLocal.size()) == kLocal) {
+    const std::string_view h = text.substr(kLocal.size());
+    std::size_t value = 0;
+    const auto [end, ec] = std::from_chars(h.data(), h.data() + h.size(), value);
+    if (ec == std::errc() && end == h.data() + h.size() && !h.empty() && value >= 1) {
+      sync.mode = TrainerOptions::Sync::Mode::kLocalSgd;
+      sync.local_period = value;
+      return sync;
+    }
+    throw usage_error(fmt::format("{} '{}': H in local:H must be a whole number >= 1", option_name("trainer.sync"),
+                                  text));
+  }
+  throw usage_error(fmt::format("{} '{}': expected sync or local:H (local SGD, average every H steps)",
+                                option_name("trainer.sync"), text));
+}
+
+std::string to_string(const TrainerOptions::Sync& sync) {
+  if (sync.mode == TrainerOptions::Sync::Mode::kLocalSgd) return fmt::format("local:{}", sync.local_period);
+  return "sync";
 }
 
 bool CheckpointOptions::IsValid(std::string* why) const {
@@ -71,6 +111,10 @@ void validate(const TrainSpec& spec) {
   if (!spec.model.IsValid(&why) || !spec.optimizer.IsValid(&why) || !spec.trainer.IsValid(&why) ||
       !spec.checkpoint.IsValid(&why))
     throw usage_error(why);
+  // Flags that would change nothing are refused: moments to average need an optimizer with some.
+  if (spec.trainer.sync.average_moments && spec.optimizer.name == "sgd" && spec.optimizer.sgd.momentum == 0)
+    throw usage_error(fmt::format("{}: plain SGD has no moments to average (use adam, adamw or SGD with momentum)",
+                                  option_name("trainer.sync.average_moments")));
   if (!spec.optimizer.is_step_optimizer()) {
     if (!spec.checkpoint.path.empty() || !spec.checkpoint.resume.empty())
       throw usage_error(fmt::format("{} and {} are for the mini-batch optimizers (sgd, adam, adamw), not lbfgs",
@@ -79,6 +123,9 @@ void validate(const TrainSpec& spec) {
       throw usage_error(fmt::format("{} is for the mini-batch optimizers, not lbfgs", option_name("trainer.accumulate")));
     if (spec.trainer.shard_optimizer == TrainerOptions::ShardOptimizer::kOn)
       throw usage_error(fmt::format("{} is for the mini-batch optimizers, not lbfgs", option_name("trainer.shard_optimizer")));
+    if (spec.trainer.sync.mode != TrainerOptions::Sync::Mode::kSync)
+      throw usage_error(fmt::format("{} {} is for the mini-batch optimizers, not lbfgs", option_name("trainer.sync"),
+                                    to_string(spec.trainer.sync)));
   }
 }
 

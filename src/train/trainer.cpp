@@ -11,6 +11,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <thread>
 
 #include "parafit/distributed.h"
 #include "parafit/error.h"
@@ -46,6 +47,10 @@ std::unique_ptr<detail::GradientExchange> make_exchange(detail::StrataEngine& en
                                                         std::size_t p) {
   const std::size_t ranks = std::size_t(engine.communicator().size());
   using Shard = TrainerOptions::ShardOptimizer;
+  const TrainerOptions::Sync& sync = spec.trainer.sync;
+  if (sync.mode == TrainerOptions::Sync::Mode::kLocalSgd)
+    return detail::make_local_sgd_exchange(engine, p, optimizer_factory(spec.optimizer), sync.local_period,
+                                           sync.average_moments);
   const Shard shard = spec.trainer.shard_optimizer;
   const bool sharded = ranks > 1 && p >= ranks &&
                        (shard == Shard::kOn || (shard == Shard::kAuto && p >= TrainerOptions::kShardMinParameters));
@@ -113,6 +118,12 @@ struct Trainer::State {
     return rows == 0 ? kNaN : loss / double(rows) * scale();
   }
 
+  // The straggler of TrainerOptions::debug_slow_rank: sleeps (factor - 1) x the step's time.
+  void slow_down(double step_seconds_taken) const {
+    if (spec.trainer.debug_slow_rank != comm->rank() || spec.trainer.debug_slow_factor <= 1) return;
+    std::this_thread::sleep_for(
+        std::chrono::duration<double>((spec.trainer.debug_slow_factor - 1) * step_seconds_taken));
+  }
   void init_mini_batch();
   void init_lbfgs();
   void save_checkpoint();
@@ -144,6 +155,10 @@ void Trainer::Init() {
   s.threads = s.context.resolved_threads();
 
   // Layout: rank r holds whole strata (rows move between neighbouring ranks).
+  if (spec.trainer.debug_slow_rank >= comm.size())
+    throw AgreedError(fmt::format("{}: rank {} does not exist ({} rank(s))", option_name("trainer.debug_slow"),
+                                  spec.trainer.debug_slow_rank, comm.size()),
+                      Error::Kind::kUsage);
   const RowLayout layout = row_layout(comm, s.local.rows());
   if (layout.total == 0) throw AgreedError("no data rows");
   if (s.context.strata == 0) throw AgreedError(fmt::format("{}: must be at least 1", option_name("context.strata")));
@@ -281,6 +296,10 @@ bool Trainer::State::mini_batch_step() {
   const std::size_t last = std::min(micro, first + spec.trainer.accumulate);
   const detail::LocalPass pass = engine->fold_batches(objective->gradient(), theta, first, last);
   const double lr = spec.optimizer.learning_rate * spec.optimizer.schedule.factor(st.global_step, per_epoch, total_steps);
+  // Steps after which every rank must hold the same weights: an epoch's last (validation, early
+  // stopping, the epoch's checkpoint) and a checkpoint's.
+  const bool agree = st.step_in_epoch + 1 == per_epoch ||
+                     (spec.checkpoint.every > 0 && (st.global_step + 1) % spec.checkpoint.every == 0);
   double mean = kNaN;
   bool diverged = false;
   // The mean gradient of the squared error: 2/n times the sum (checked after scaling).
@@ -301,7 +320,7 @@ bool Trainer::State::mini_batch_step() {
         }
         st.previous_theta.assign(theta.begin(), theta.end());  // theta still holds the step's start
         return true;
-      });
+      }, agree);
   if (diverged) {
     stop(Termination::kDiverged,
          fmt::format("training diverged at epoch {}, step {}: the batch loss is {:.6g} (first batch: {:.6g}); the "
@@ -311,6 +330,7 @@ bool Trainer::State::mini_batch_step() {
     theta = st.previous_theta;
     return false;
   }
+  slow_down(seconds_since(t0));
   last_lr = lr;
   ++st.global_step;
   ++st.step_in_epoch;
@@ -476,9 +496,16 @@ TrainResult Trainer::Finish() {
     summary.best_epoch = s.st.best_epoch;
     if (summary.termination == Termination::kCompleted)
       summary.message = fmt::format("{} epoch(s) of {} step(s)", s.spec.trainer.epochs, s.per_epoch);
+    // A run stopped between two averages (local SGD) agrees on its weights first.
+    if (summary.termination == Termination::kUserStopped) s.exchange->synchronize(s.theta);
     summary.sharded_optimizer = s.exchange->sharded();
     summary.optimizer_state_values = s.exchange->state_values();
+    summary.averages = s.exchange->averages();
   }
+  summary.sync = to_string(s.spec.trainer.sync);
+  summary.reproducibility = s.spec.trainer.sync.mode == TrainerOptions::Sync::Mode::kLocalSgd
+                                ? "the same bits for the same number of ranks (any threads)"
+                                : "the same bits for any number of threads and ranks";
   summary.final_train_mse = s.mse(false);
   summary.final_validation_mse = s.engine->validation_rows() > 0 ? s.mse(true) : kNaN;
   summary.train_rows = s.engine->train_rows();

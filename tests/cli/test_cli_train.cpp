@@ -60,7 +60,7 @@ TEST(CliTrain, HelpListsTheFlags) {
   EXPECT_EQ(r.code, 0);
   for (const char* flag : {"--optimizer", "--lr", "--schedule", "--batch", "--epochs", "--accum", "--val-split",
                            "--early-stop", "--seed", "--checkpoint", "--checkpoint-every", "--resume", "--precision",
-                           "--activation", "--shard-optimizer"})
+                           "--activation", "--shard-optimizer", "--sync", "--average-moments", "--debug-slow-rank"})
     EXPECT_TRUE(has(r.out, flag)) << flag;
 }
 
@@ -385,6 +385,30 @@ TEST(CliTrainMpi, ShardedOptimizerGivesTheSameWeights) {
   const auto bad = run_parafit(args + "--shard-optimizer sometimes", dir);
   EXPECT_EQ(bad.code, 2);
   EXPECT_TRUE(has(bad.err, "--shard-optimizer")) << bad.err;
+}
+
+// Local SGD under mpirun: every rank averages to the same weights, the summary and the JSON say
+// what the bits depend on, and a straggler (--debug-slow-rank) changes no bits.
+TEST(CliTrainMpi, LocalSgdAveragesAndSaysWhatItsBitsDependOn) {
+  const auto dir = scratch_dir();
+  const std::string data = mlp_csv(dir, 3000);
+  const std::string args = "train --data '" + data + "' --model mlp:16,8 --epochs 2 --lr 0.01 --batch 64 --threads 1 ";
+  const auto r = run_mpi(2, args + "--sync local:4 --json '" + dir + "/a.json'", dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "Sync:        local:4 (local SGD: ")) << r.out;
+  EXPECT_TRUE(has(r.out, "the same bits for the same number of ranks")) << r.out;
+  const json a = json::parse(read_file(dir + "/a.json"));
+  EXPECT_EQ(a["optimizer"]["sync"], "local:4");
+  EXPECT_EQ(a["optimizer"]["average_moments"], false);
+  EXPECT_GT(a["summary"]["averages"].get<int>(), 0);
+  const auto slow = run_mpi(2, args + "--sync local:4 --debug-slow-rank 1:1.5 --json '" + dir + "/b.json'", dir);
+  ASSERT_EQ(slow.code, 0) << slow.err;
+  EXPECT_EQ(without_timings(json::parse(read_file(dir + "/b.json"))), without_timings(a));
+  const auto sync = run_mpi(2, args + "--json '" + dir + "/s.json'", dir);
+  ASSERT_EQ(sync.code, 0) << sync.err;
+  EXPECT_FALSE(has(sync.out, "Sync:")) << sync.out;
+  EXPECT_EQ(json::parse(read_file(dir + "/s.json"))["summary"]["reproducibility"],
+            "the same bits for any number of threads and ranks");
 }
 
 TEST(CliTrainMpi, ResumeOnAnotherNumberOfRanks) {

@@ -10,6 +10,8 @@
 //   zero1_exchange.cpp       ZeRO-1: the gradient is reduce-scattered, each rank keeps the
 //                            optimizer state of its slice of the weights and updates that slice,
 //                            and the new weights are all-gathered
+//   local_sgd_exchange.cpp   local SGD: each rank steps on its own strata's gradient with its own
+//                            optimizer, and every H steps the weights are averaged over the ranks
 // A new strategy (parameter server, local SGD, ...) is a new file here and a case in
 // make_gradient_exchange; the Trainer's loop does not change.
 #pragma once
@@ -26,6 +28,9 @@
 namespace parafit::detail {
 
 // What a step found, the same bits on every rank.
+// A strategy whose workers step apart (local SGD) reports only when they agree: its other steps
+// report rows = 0 and do not ask the verdict, and the agreeing step reports every step since the
+// last one.
 struct StepReport {
   double loss = 0;               // sum of squared residuals over the step's rows, all ranks
   std::size_t rows = 0;          // rows in the step, all ranks
@@ -50,9 +55,15 @@ class GradientExchange {
   // `lr`. theta still holds the step's starting weights while the verdict runs; if it does not
   // agree, theta keeps them (a strategy that must update before the verdict is known may have
   // advanced its optimizer state: the Trainer stops the run then). A worker's failure on any rank
-  // is thrown on every rank as one AgreedError.
+  // is thrown on every rank as one AgreedError. With `agree`, every rank holds the same theta
+  // afterwards (the end of an epoch, a checkpoint); the synchronous strategies always do.
   virtual StepReport step(const LocalPass& pass, std::span<double> theta, double scale, double lr,
-                          const StepVerdict& verdict) = 0;
+                          const StepVerdict& verdict, bool agree) = 0;
+  // Makes every rank hold the same theta now, without a verdict (a run stopped between agreeing
+  // steps). A collective; nothing to do for the synchronous strategies.
+  virtual void synchronize(std::span<double> theta) { (void)theta; }
+  // Weight averages made so far (local SGD), 0 for the synchronous strategies.
+  virtual std::size_t averages() const { return 0; }
 
   // The optimizer state of all parameters, as one optimizer over them all would have it (a
   // checkpoint does not depend on the strategy or the number of ranks). A collective when the
@@ -73,5 +84,10 @@ std::unique_ptr<GradientExchange> make_replicated_exchange(StrataEngine& engine,
 // in its slice for the state to be sharded; with more ranks than parameters some slices are empty.
 std::unique_ptr<GradientExchange> make_zero1_exchange(StrataEngine& engine, std::size_t num_parameters,
                                                       const OptimizerFactory& make_optimizer);
+// Local SGD over the engine's ranks (local_sgd_exchange.cpp): average every `period` steps;
+// `average_moments` averages the optimizer's moments too.
+std::unique_ptr<GradientExchange> make_local_sgd_exchange(StrataEngine& engine, std::size_t num_parameters,
+                                                          const OptimizerFactory& make_optimizer, std::size_t period,
+                                                          bool average_moments);
 
 }  // namespace parafit::detail

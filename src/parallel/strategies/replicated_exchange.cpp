@@ -14,7 +14,7 @@ class ReplicatedExchange final : public GradientExchange {
       : engine_(engine), p_(p), optimizer_(p, engine.threads(), make) {}
 
   StepReport step(const LocalPass& pass, std::span<double> theta, double scale, double lr,
-                  const StepVerdict& verdict) override {
+                  const StepVerdict& verdict, bool /*agree: always*/) override {
     std::vector<double> total = engine_.reduce(pass);
     StepReport report;
     report.loss = total[p_];

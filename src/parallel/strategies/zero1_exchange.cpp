@@ -48,7 +48,7 @@ class Zero1Exchange final : public GradientExchange {
   }
 
   StepReport step(const LocalPass& pass, std::span<double> theta, double scale, double lr,
-                  const StepVerdict& verdict) override {
+                  const StepVerdict& verdict, bool /*agree: always*/) override {
     const std::size_t lo = bounds_[me_], n = slice();
     // 1. This rank's slice of the total gradient (+ loss and failure flag on the last rank).
     std::vector<double> mine = pass.tree->exchange_columns(pass.local, tree_counts_);
