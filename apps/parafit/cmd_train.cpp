@@ -112,9 +112,15 @@ class TrainCommand final : public Command {
         ->check(CLI::IsMember({"auto", "on", "off"}));
     app->add_option("--sync", sync_,
                     "How workers combine their work: sync (every step's gradient summed over all workers: the same "
-                    "bits for any threads and ranks) or local:H (local SGD: each MPI rank steps on its own rows with "
+                    "bits for any threads and ranks); local:H (local SGD: each MPI rank steps on its own rows with "
                     "its own optimizer state and the weights are averaged every H steps and at each epoch's end; "
-                    "the same bits for the same number of ranks)")
+                    "the same bits for the same number of ranks); hogwild (the threads of one rank update shared "
+                    "weights without locks; not reproducible); ssp:S (parameter server over MPI ranks, see "
+                    "--servers: a worker runs at most S steps ahead of the slowest; ssp:0 is sync, bit for bit)")
+        ->capture_default_str();
+    app->add_option("--servers", servers_,
+                    "Parameter server (--sync ssp:S): ranks that hold the weights and optimizer state, by parameter "
+                    "ranges; the other ranks are workers")
         ->capture_default_str();
     app->add_flag("--average-moments", spec_.trainer.sync.average_moments,
                   "Local SGD: average the optimizer's moments (Adam's, SGD momentum) with the weights");
@@ -162,6 +168,7 @@ class TrainCommand final : public Command {
       const bool average_moments = spec_.trainer.sync.average_moments;
       spec_.trainer.sync = parse_sync(sync_);
       spec_.trainer.sync.average_moments = average_moments;
+      spec_.trainer.sync.servers = servers_;
       if (!slow_rank_.empty()) parse_slow_rank(slow_rank_);
       spec_.trainer.shard_optimizer = shard_ == "on"    ? TrainerOptions::ShardOptimizer::kOn
                                       : shard_ == "off" ? TrainerOptions::ShardOptimizer::kOff
@@ -330,6 +337,7 @@ class TrainCommand final : public Command {
                                                    slow_rank_;
   std::vector<std::string> start_, params_;
   double weight_decay_ = 0;
+  std::size_t servers_ = 1;
   int threads_ = 0;
   std::size_t strata_ = Context{}.strata;
   bool drop_missing_ = false;

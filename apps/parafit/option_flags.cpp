@@ -42,6 +42,7 @@ constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
     {"trainer.divergence_factor", "divergence factor"},
     {"trainer.shard_optimizer", "--shard-optimizer"},
     {"trainer.sync.average_moments", "--average-moments"},
+    {"trainer.sync.servers", "--servers"},
     {"trainer.sync", "--sync"},
     {"trainer.debug_slow", "--debug-slow-rank"},
     {"checkpoint.path", "--checkpoint"},

@@ -114,11 +114,21 @@ struct TrainerOptions {
   //              trained on since the last average. The same bits for a fixed number of ranks
   //              (any threads); with local_period 1 and plain SGD it is synchronous SGD up to
   //              rounding.
+  //   kHogwild   Hogwild! (Niu et al. 2011) on the threads of one rank: each thread takes whole
+  //              optimizer steps on batches it draws and writes the shared weights without locks.
+  //              Not reproducible, by design.
+  //   kSsp       a parameter server with Stale Synchronous Parallel (Ho et al. 2013) over MPI:
+  //              `servers` ranks hold the weights and optimizer state by parameter ranges, the
+  //              other ranks are workers that pull weights, push gradients and may run at most
+  //              `staleness` steps ahead of the slowest worker. Staleness 0 is synchronous: the
+  //              same bits as kSync. Otherwise not reproducible.
   struct Sync {
-    enum class Mode { kSync, kLocalSgd };
+    enum class Mode { kSync, kLocalSgd, kHogwild, kSsp };
     Mode mode = Mode::kSync;
     std::size_t local_period = 1;  // H: steps between averages (kLocalSgd)
     bool average_moments = false;  // kLocalSgd: average the optimizer's moments (Adam, momentum) too
+    std::size_t staleness = 0;     // S (kSsp)
+    std::size_t servers = 1;       // K server ranks (kSsp)
   };
   Sync sync;
 
@@ -130,8 +140,9 @@ struct TrainerOptions {
   bool IsValid(std::string* why = nullptr) const;
 };
 
-// "sync" or "local:H" (H >= 1) -> TrainerOptions::Sync (average_moments false). Throws
-// parafit::Error (a usage error) naming trainer.sync and the text otherwise.
+// "sync", "local:H" (H >= 1), "hogwild" or "ssp:S" (S >= 0) -> TrainerOptions::Sync (the other
+// fields at their defaults). Throws parafit::Error (a usage error) naming trainer.sync and the
+// text otherwise.
 TrainerOptions::Sync parse_sync(std::string_view text);
 // The text parse_sync reads for `sync` ("sync", "local:4").
 std::string to_string(const TrainerOptions::Sync& sync);

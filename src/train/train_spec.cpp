@@ -63,10 +63,17 @@ bool TrainerOptions::IsValid(std::string* why) const {
   if (sync.average_moments && sync.mode != Sync::Mode::kLocalSgd)
     return fail(why, fmt::format("{} is for local SGD ({} local:H)", option_name("trainer.sync.average_moments"),
                                  option_name("trainer.sync")));
-  if (sync.mode == Sync::Mode::kLocalSgd && shard_optimizer == ShardOptimizer::kOn)
-    return fail(why, fmt::format("{} on shards one optimizer state over the ranks; local SGD ({} {}) keeps one per "
-                                 "rank",
-                                 option_name("trainer.shard_optimizer"), option_name("trainer.sync"), to_string(sync)));
+  if (sync.servers == 0)
+    return fail(why, fmt::format("{}: must be at least 1", option_name("trainer.sync.servers")));
+  if (sync.servers != 1 && sync.mode != Sync::Mode::kSsp)
+    return fail(why, fmt::format("{} is for the parameter server ({} ssp:S)", option_name("trainer.sync.servers"),
+                                 option_name("trainer.sync")));
+  if (sync.mode != Sync::Mode::kSync && shard_optimizer == ShardOptimizer::kOn)
+    return fail(why, fmt::format("{} on shards the synchronous optimizer over the ranks; {} {} {}",
+                                 option_name("trainer.shard_optimizer"), option_name("trainer.sync"), to_string(sync),
+                                 sync.mode == Sync::Mode::kLocalSgd ? "(local SGD) keeps one per rank"
+                                 : sync.mode == Sync::Mode::kSsp    ? "shards it over its servers"
+                                                                    : "keeps one per thread"));
   if (debug_slow_rank < -1)
     return fail(why, fmt::format("{}: rank must be >= 0, not {}", option_name("trainer.debug_slow"), debug_slow_rank));
   if (!(debug_slow_factor >= 1 && debug_slow_factor <= 1000))
@@ -78,6 +85,23 @@ bool TrainerOptions::IsValid(std::string* why) const {
 TrainerOptions::Sync parse_sync(std::string_view text) {
   TrainerOptions::Sync sync;
   if (text == "sync") return sync;
+  if (text == "hogwild") {
+    sync.mode = TrainerOptions::Sync::Mode::kHogwild;
+    return sync;
+  }
+  constexpr std::string_view kSsp = "ssp:";
+  if (text.substr(0, kSsp.size()) == kSsp) {
+    const std::string_view v = text.substr(kSsp.size());
+    std::size_t value = 0;
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), value);
+    if (ec == std::errc() && end == v.data() + v.size() && !v.empty()) {
+      sync.mode = TrainerOptions::Sync::Mode::kSsp;
+      sync.staleness = value;
+      return sync;
+    }
+    throw usage_error(fmt::format("{} '{}': S in ssp:S must be a whole number >= 0", option_name("trainer.sync"),
+                                  text));
+  }
   constexpr std::string_view kLocal = "local:";
   if (text.substr(0, kLocal.size()) == kLocal) {
     const std::string_view h = text.substr(kLocal.size());
@@ -91,12 +115,18 @@ TrainerOptions::Sync parse_sync(std::string_view text) {
     throw usage_error(fmt::format("{} '{}': H in local:H must be a whole number >= 1", option_name("trainer.sync"),
                                   text));
   }
-  throw usage_error(fmt::format("{} '{}': expected sync or local:H (local SGD, average every H steps)",
+  throw usage_error(fmt::format("{} '{}': expected sync, local:H (local SGD, average every H steps), hogwild "
+                                "(lock-free threads) or ssp:S (parameter server, staleness bound S)",
                                 option_name("trainer.sync"), text));
 }
 
 std::string to_string(const TrainerOptions::Sync& sync) {
-  if (sync.mode == TrainerOptions::Sync::Mode::kLocalSgd) return fmt::format("local:{}", sync.local_period);
+  switch (sync.mode) {
+    case TrainerOptions::Sync::Mode::kLocalSgd: return fmt::format("local:{}", sync.local_period);
+    case TrainerOptions::Sync::Mode::kHogwild: return "hogwild";
+    case TrainerOptions::Sync::Mode::kSsp: return fmt::format("ssp:{}", sync.staleness);
+    case TrainerOptions::Sync::Mode::kSync: break;
+  }
   return "sync";
 }
 

@@ -51,6 +51,9 @@ std::unique_ptr<detail::GradientExchange> make_exchange(detail::StrataEngine& en
   if (sync.mode == TrainerOptions::Sync::Mode::kLocalSgd)
     return detail::make_local_sgd_exchange(engine, p, optimizer_factory(spec.optimizer), sync.local_period,
                                            sync.average_moments);
+  if (sync.mode != TrainerOptions::Sync::Mode::kSync)
+    throw AgreedError(fmt::format("{} {}: not built yet", option_name("trainer.sync"), to_string(sync)),
+                      Error::Kind::kUsage);
   const Shard shard = spec.trainer.shard_optimizer;
   const bool sharded = ranks > 1 && p >= ranks &&
                        (shard == Shard::kOn || (shard == Shard::kAuto && p >= TrainerOptions::kShardMinParameters));

@@ -224,7 +224,12 @@ TEST(TrainLocalSgd, ParseAndValidate) {
   EXPECT_EQ(l.mode, Mode::kLocalSgd);
   EXPECT_EQ(l.local_period, 16u);
   EXPECT_EQ(to_string(l), "local:16");
-  for (const char* bad : {"local:0", "local:", "local:x", "local:-1", "local:2.5", "Sync", "hog", ""}) {
+  EXPECT_EQ(parse_sync("hogwild").mode, Mode::kHogwild);
+  EXPECT_EQ(parse_sync("ssp:0").mode, Mode::kSsp);
+  EXPECT_EQ(parse_sync("ssp:4").staleness, 4u);
+  EXPECT_EQ(to_string(parse_sync("ssp:4")), "ssp:4");
+  for (const char* bad : {"local:0", "local:", "local:x", "local:-1", "local:2.5", "Sync", "hog", "", "ssp:", "ssp:-1",
+                          "ssp:x"}) {
     try {
       parse_sync(bad);
       ADD_FAILURE() << bad << " was accepted";
