@@ -170,6 +170,11 @@ class TrainCommand final : public Command {
       spec_.trainer.sync.average_moments = average_moments;
       spec_.trainer.sync.servers = servers_;
       if (!slow_rank_.empty()) parse_slow_rank(slow_rank_);
+      // A parameter server's workers wait on its results every step: a hung rank is found within
+      // 10 s unless the user set another bound.
+      if (spec_.trainer.sync.mode == TrainerOptions::Sync::Mode::kSsp && !rank_timeout &&
+          std::getenv("PARAFIT_RANK_TIMEOUT") == nullptr)
+        parallel->set_rank_timeout(std::chrono::seconds(10));
       spec_.trainer.shard_optimizer = shard_ == "on"    ? TrainerOptions::ShardOptimizer::kOn
                                       : shard_ == "off" ? TrainerOptions::ShardOptimizer::kOff
                                                         : TrainerOptions::ShardOptimizer::kAuto;

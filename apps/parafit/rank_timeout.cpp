@@ -17,7 +17,8 @@ constexpr double kMaxSeconds = 1e6;
 void add_rank_timeout_option(CLI::App& app, std::optional<double>& seconds) {
   app.add_option("--rank-timeout", seconds,
                  fmt::format("Under mpirun: seconds a rank waits for the others before it ends the job, naming the "
-                             "rank that does not answer (default: PARAFIT_RANK_TIMEOUT, else {:g}; 0: wait forever)",
+                             "rank that does not answer (default: PARAFIT_RANK_TIMEOUT, else {:g}, or 10 under train --sync ssp:S; 0: "
+                             "wait forever)",
                              kDefaultRankTimeoutSeconds))
       ->check([](const std::string& text) -> std::string {
         try {

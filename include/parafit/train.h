@@ -199,6 +199,10 @@ struct TrainSummary {
   // for local SGD (workers are ranks).
   std::string reproducibility;
   std::size_t averages = 0;         // local SGD: weight averages made (whole run)
+  // Parameter server: how many steps behind the newest clock the weights of each step were, mean
+  // and maximum over every worker's steps (never above the staleness bound S).
+  double staleness_mean = 0;
+  std::size_t staleness_max = 0;
   std::string optimizer_report;     // L-BFGS: its own full report
 
   std::string BriefReport() const;

@@ -76,8 +76,14 @@ std::string format_train_summary(const TrainResult& r, const ReportContext& ctx)
   out += fmt::format("Throughput:  {:.0f} samples/s ({} samples in {:.3f} s) on {} rank(s) x {} thread(s){}\n",
                      s.samples_per_second, s.samples, s.seconds, ctx.ranks, ctx.threads,
                      s.sharded_optimizer ? ", optimizer state sharded (ZeRO-1)" : "");
-  if (s.sync != "sync")
+  const TrainerOptions::Sync& sync = r.spec.trainer.sync;
+  if (sync.mode == TrainerOptions::Sync::Mode::kLocalSgd)
     out += fmt::format("Sync:        {} (local SGD: {} weight average(s)); {}\n", s.sync, s.averages,
+                       s.reproducibility);
+  if (sync.mode == TrainerOptions::Sync::Mode::kSsp)
+    out += fmt::format("Sync:        {} (parameter server: {} server rank(s) and {} worker(s); weights stale by "
+                       "{:.2f} steps on average, at most {}); {}\n",
+                       s.sync, sync.servers, ctx.ranks - int(sync.servers), s.staleness_mean, s.staleness_max,
                        s.reproducibility);
   if (!s.optimizer_report.empty()) out += "\n" + s.optimizer_report;
   return out;
@@ -114,6 +120,7 @@ std::string format_train_json(const TrainResult& r, const ReportContext& ctx) {
     opt["sync"] = s.sync;
     if (spec.trainer.sync.mode == TrainerOptions::Sync::Mode::kLocalSgd)
       opt["average_moments"] = spec.trainer.sync.average_moments;
+    if (spec.trainer.sync.mode == TrainerOptions::Sync::Mode::kSsp) opt["servers"] = spec.trainer.sync.servers;
   }
   opt["strata"] = s.strata;
   opt["seed"] = spec.trainer.seed;
@@ -134,6 +141,10 @@ std::string format_train_json(const TrainResult& r, const ReportContext& ctx) {
   sum["resumed_from_step"] = s.resumed_from_step;
   sum["reproducibility"] = s.reproducibility;
   if (spec.trainer.sync.mode == TrainerOptions::Sync::Mode::kLocalSgd) sum["averages"] = s.averages;
+  if (spec.trainer.sync.mode == TrainerOptions::Sync::Mode::kSsp) {
+    sum["staleness_mean"] = s.staleness_mean;
+    sum["staleness_max"] = s.staleness_max;
+  }
   doc["summary"] = sum;
   if (r.curve) {
     json params = json::object();

@@ -75,17 +75,29 @@ void StrataTree::node(std::size_t lo, std::size_t hi, std::size_t b, std::size_t
   simd::add_arrays(e - b, out, scratch);
 }
 
-std::vector<double> StrataTree::top(std::size_t lo, std::size_t hi, std::span<const double> slots, std::size_t c0,
-                                    std::size_t c1) const {
-  const auto it = std::find(slots_.begin(), slots_.end(), std::pair<std::size_t, std::size_t>{lo, hi});
-  if (it != slots_.end()) {
-    const double* src = slots.data() + std::size_t(it - slots_.begin()) * width_;
+namespace {
+std::vector<double> top_of(std::size_t lo, std::size_t hi, std::span<const std::pair<std::size_t, std::size_t>> nodes,
+                           std::span<const double> values, std::size_t width, std::size_t c0, std::size_t c1) {
+  const auto it = std::find(nodes.begin(), nodes.end(), std::pair<std::size_t, std::size_t>{lo, hi});
+  if (it != nodes.end()) {
+    const double* src = values.data() + std::size_t(it - nodes.begin()) * width;
     return {src + c0, src + c1};
   }
   const std::size_t mid = lo + (hi - lo) / 2;
-  std::vector<double> sum = top(lo, mid, slots, c0, c1);
-  add_into(sum, top(mid, hi, slots, c0, c1));
+  std::vector<double> sum = top_of(lo, mid, nodes, values, width, c0, c1);
+  add_into(sum, top_of(mid, hi, nodes, values, width, c0, c1));
   return sum;
+}
+}  // namespace
+
+std::vector<double> tree_top(std::size_t strata, std::span<const std::pair<std::size_t, std::size_t>> slots,
+                             std::span<const double> values, std::size_t width, std::size_t c0, std::size_t c1) {
+  return top_of(0, strata, slots, values, width, c0, c1);
+}
+
+std::vector<double> StrataTree::top(std::size_t lo, std::size_t hi, std::span<const double> slots, std::size_t c0,
+                                    std::size_t c1) const {
+  return top_of(lo, hi, slots_, slots, width_, c0, c1);
 }
 
 void StrataTree::reduce_local(std::span<double> local, std::size_t c0, std::size_t c1) const {

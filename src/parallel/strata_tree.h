@@ -28,6 +28,13 @@ namespace parafit::detail {
 std::vector<std::pair<std::size_t, std::size_t>> tree_cover(std::size_t strata, std::size_t first,
                                                            std::size_t last);
 
+// Columns [c0, c1) of the tree total over [0, strata) from every rank's cover nodes: `slots` lists
+// the nodes (each rank's tree_cover, in rank order) and `values` their rows, `width` values each.
+// The same additions, so the same bits, as StrataTree::exchange — for a rank that finishes the
+// tree from nodes sent to it (the parameter server).
+std::vector<double> tree_top(std::size_t strata, std::span<const std::pair<std::size_t, std::size_t>> slots,
+                             std::span<const double> values, std::size_t width, std::size_t c0, std::size_t c1);
+
 class StrataTree {
  public:
   // `width` values per stratum. Every rank must construct it with the same plan and width. The
@@ -63,6 +70,11 @@ class StrataTree {
   // into blocks of counts[r] values, r = 0, 1, ... (the same counts on every rank), and this rank
   // gets the tree total of block rank() — the same bits as those values of exchange()'s result.
   std::vector<double> exchange_columns(std::span<double> local, std::span<const std::size_t> counts);
+  // This rank's cover nodes, left to right, and the row of `local` that holds each one's sums.
+  std::vector<std::pair<std::size_t, std::size_t>> my_nodes() const {
+    return {slots_.begin() + std::ptrdiff_t(my_first_slot_), slots_.begin() + std::ptrdiff_t(my_first_slot_ + my_slots_)};
+  }
+  std::span<const double> node_row(std::span<const double> local, std::size_t lo) const { return row(local, lo); }
   // Whether two ranks own the root's two halves (the exchanges are then one plain sum).
   bool two_halves() const { return two_halves_; }
 

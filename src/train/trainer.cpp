@@ -19,6 +19,7 @@
 #include "parallel/strata.h"
 #include "parallel/strata_engine.h"
 #include "parallel/strategies/gradient_exchange.h"
+#include "parallel/strategies/ssp_server.h"
 #include "train/checkpoint.h"
 #include "train/train_model.h"
 #include "train/train_spec.h"
@@ -44,13 +45,16 @@ detail::OptimizerFactory optimizer_factory(const OptimizerOptions& o) {
 // default for models of at least kShardMinParameters weights, on several ranks (on one, or with
 // fewer weights than ranks, there is nothing to shard). Both give the same bits.
 std::unique_ptr<detail::GradientExchange> make_exchange(detail::StrataEngine& engine, const TrainSpec& spec,
-                                                        std::size_t p) {
+                                                        std::size_t p, Communicator* world) {
   const std::size_t ranks = std::size_t(engine.communicator().size());
   using Shard = TrainerOptions::ShardOptimizer;
   const TrainerOptions::Sync& sync = spec.trainer.sync;
   if (sync.mode == TrainerOptions::Sync::Mode::kLocalSgd)
     return detail::make_local_sgd_exchange(engine, p, optimizer_factory(spec.optimizer), sync.local_period,
                                            sync.average_moments);
+  if (sync.mode == TrainerOptions::Sync::Mode::kSsp)
+    return detail::make_ssp_exchange(engine, p, optimizer_factory(spec.optimizer), *world, sync.servers,
+                                     sync.staleness);
   if (sync.mode != TrainerOptions::Sync::Mode::kSync)
     throw AgreedError(fmt::format("{} {}: not built yet", option_name("trainer.sync"), to_string(sync)),
                       Error::Kind::kUsage);
@@ -71,7 +75,14 @@ struct Trainer::State {
   TrainSpec spec;
   Context context;
   LocalCommunicator alone;
-  Communicator* comm = nullptr;
+  Communicator* comm = nullptr;  // the workers' (all ranks but a parameter server's servers)
+  // The parameter server (--sync ssp:S): every rank, the workers' own communicator, and on a
+  // server rank its loop (it runs no training of its own).
+  Communicator* world = nullptr;
+  std::unique_ptr<Communicator> role_comm;
+  std::unique_ptr<detail::SspServer> server;
+  bool served = false;
+  Termination server_termination = Termination::kCompleted;
   int threads = 1;
   bool initialised = false, finished = false;
 
@@ -127,6 +138,23 @@ struct Trainer::State {
     std::this_thread::sleep_for(
         std::chrono::duration<double>((spec.trainer.debug_slow_factor - 1) * step_seconds_taken));
   }
+  bool is_ssp() const { return spec.trainer.sync.mode == TrainerOptions::Sync::Mode::kSsp; }
+  bool is_server() const { return server != nullptr; }
+  void init_ssp_roles();
+  void init_workers();
+  // Runs f; under a parameter server, an agreed error on the workers is also told to the servers.
+  template <class F>
+  auto tell_servers_on_error(F&& f) -> decltype(f()) {
+    try {
+      return f();
+    } catch (const AgreedError& e) {
+      if (exchange)
+        exchange->fail(e);
+      else if (is_ssp() && comm->rank() == 0)
+        detail::ssp_start_failed(*world, spec.trainer.sync.servers, e);
+      throw;
+    }
+  }
   void init_mini_batch();
   void init_lbfgs();
   void save_checkpoint();
@@ -152,10 +180,60 @@ void Trainer::Init() {
   State& s = *s_;
   if (s.initialised) throw std::logic_error("Trainer::Init: called twice");
   s.initialised = true;
-  const TrainSpec& spec = s.spec;
   s.comm = s.context.communicator != nullptr ? s.context.communicator : &s.alone;
-  Communicator& comm = *s.comm;
+  s.world = s.comm;
   s.threads = s.context.resolved_threads();
+  if (s.is_ssp()) {
+    s.init_ssp_roles();
+    if (s.is_server()) return;
+    s.tell_servers_on_error([&] { s.init_workers(); });
+    return;
+  }
+  s.init_workers();
+}
+
+// The parameter server's ranks: the last `servers` serve, the others work. The servers' rows move
+// to the workers (in global order, whole strata per worker), then each side gets its own
+// communicator; a server waits for worker 0's hello (the weights to serve) and is done with Init.
+void Trainer::State::init_ssp_roles() {
+  Communicator& all = *world;
+  const std::size_t servers = spec.trainer.sync.servers;
+  const auto ranks = std::size_t(all.size());
+  if (servers >= ranks)
+    throw AgreedError(fmt::format("{} {} needs more ranks than its {} server(s) ({}): run it under mpirun with at "
+                                  "least {} ranks",
+                                  option_name("trainer.sync"), to_string(spec.trainer.sync), servers,
+                                  option_name("trainer.sync.servers"), servers + 1),
+                      Error::Kind::kUsage);
+  const std::size_t workers = ranks - servers;
+  const RowLayout layout = row_layout(all, local.rows());
+  if (layout.total == 0) throw AgreedError("no data rows");
+  if (context.strata == 0) throw AgreedError(fmt::format("{}: must be at least 1", option_name("context.strata")));
+  const detail::StrataPlan workers_plan = detail::plan_strata(layout.total, context.strata);
+  std::vector<std::size_t> bounds = workers_plan.rank_bounds(workers);
+  bounds.resize(ranks + 1, layout.total);  // the servers keep no rows
+  redistribute_rows(local, all, bounds);
+  const bool serves = std::size_t(all.rank()) >= workers;
+  role_comm = all.split(serves ? 1 : 0, all.rank());
+  if (!serves) {
+    comm = role_comm.get();
+    return;
+  }
+  detail::SspServerSetup setup;
+  setup.world = &all;
+  setup.workers = workers;
+  setup.servers = servers;
+  setup.plan = workers_plan;
+  setup.make_optimizer = optimizer_factory(spec.optimizer);
+  setup.threads = threads;
+  server = std::make_unique<detail::SspServer>(std::move(setup));
+  server->start();
+}
+
+void Trainer::State::init_workers() {
+  State& s = *this;
+  const TrainSpec& spec = s.spec;
+  Communicator& comm = *s.comm;
 
   // Layout: rank r holds whole strata (rows move between neighbouring ranks).
   if (spec.trainer.debug_slow_rank >= comm.size())
@@ -221,7 +299,7 @@ void Trainer::State::init_mini_batch() {
   micro = engine->micro_batches_per_epoch();
   per_epoch = (micro + t.accumulate - 1) / t.accumulate;
   total_steps = per_epoch * t.epochs;
-  exchange = make_exchange(*engine, spec, theta.size());
+  exchange = make_exchange(*engine, spec, theta.size(), world);
   summary.termination = Termination::kCompleted;
   if (!spec.checkpoint.resume.empty()) {
     const std::string& path = spec.checkpoint.resume;
@@ -439,12 +517,23 @@ void Trainer::State::end_lbfgs_iteration() {
 bool Trainer::Step() {
   State& s = *s_;
   if (!s.initialised || s.finished) throw std::logic_error("Trainer::Step: call Init first, and not after Finish");
+  if (s.is_server()) {  // a parameter server's server: serve the whole run in one call
+    if (!s.served) s.server_termination = s.server->serve();
+    s.served = true;
+    return false;
+  }
+  if (s.is_ssp()) return s.tell_servers_on_error([&] { return s.mini_batch_step(); });
   return s.is_lbfgs() ? s.lbfgs_step() : s.mini_batch_step();
 }
 
 void Trainer::EndEpoch() {
   State& s = *s_;
   if (!s.initialised || s.finished) throw std::logic_error("Trainer::EndEpoch: call Init first, and not after Finish");
+  if (s.is_server()) return;
+  if (s.is_ssp() && !s.stopped && s.st.epoch < s.spec.trainer.epochs) {
+    s.tell_servers_on_error([&] { s.end_mini_batch_epoch(); });
+    return;
+  }
   if (s.is_lbfgs())
     s.end_lbfgs_iteration();
   else if (!s.stopped && s.st.epoch < s.spec.trainer.epochs)
@@ -464,6 +553,7 @@ void Trainer::Stop() {
 bool Trainer::running() const {
   const State& s = *s_;
   if (!s.initialised || s.finished || s.stopped) return false;
+  if (s.is_server()) return !s.served;
   if (s.is_lbfgs()) return !s.lbfgs->done() || s.iteration_pending;
   return s.st.epoch < s.spec.trainer.epochs;
 }
@@ -473,6 +563,16 @@ const TrainProgress& Trainer::progress() const { return s_->progress; }
 TrainResult Trainer::Finish() {
   State& s = *s_;
   if (!s.initialised || s.finished) throw std::logic_error("Trainer::Finish: call Init first, and only once");
+  if (s.is_server()) {
+    if (!s.served) s.server_termination = s.server->serve();  // Stop() before the first Step
+    s.served = s.finished = true;
+    TrainResult result;
+    result.spec = s.spec;
+    result.summary.termination = s.server_termination;
+    result.summary.sync = to_string(s.spec.trainer.sync);
+    result.summary.message = fmt::format("served parameters [{} clocks applied]", s.server->applied());
+    return result;
+  }
   if (s.is_lbfgs()) s.end_lbfgs_iteration();
   s.finished = true;
   TrainSummary& summary = s.summary;
@@ -499,16 +599,34 @@ TrainResult Trainer::Finish() {
     summary.best_epoch = s.st.best_epoch;
     if (summary.termination == Termination::kCompleted)
       summary.message = fmt::format("{} epoch(s) of {} step(s)", s.spec.trainer.epochs, s.per_epoch);
-    // A run stopped between two averages (local SGD) agrees on its weights first.
-    if (summary.termination == Termination::kUserStopped) s.exchange->synchronize(s.theta);
+    // A run stopped between two averages (local SGD) or ahead of the servers' clock agrees on
+    // its weights first; a strategy with servers then tells them it is done.
+    s.tell_servers_on_error([&] {
+      if (summary.termination == Termination::kUserStopped) s.exchange->synchronize(s.theta);
+      s.exchange->finish(int(summary.termination));
+    });
+    const auto stale = s.exchange->staleness();
+    std::vector<double> sums = {stale.sum, double(stale.steps)};
+    std::vector<std::int64_t> most = {std::int64_t(stale.max)};
+    if (s.comm->size() > 1) {
+      s.comm->allreduce(sums);
+      s.comm->allreduce(most, ReduceOp::kMax);
+    }
+    summary.staleness_mean = sums[1] > 0 ? sums[0] / sums[1] : 0;
+    summary.staleness_max = std::size_t(most[0]);
     summary.sharded_optimizer = s.exchange->sharded();
     summary.optimizer_state_values = s.exchange->state_values();
     summary.averages = s.exchange->averages();
   }
   summary.sync = to_string(s.spec.trainer.sync);
-  summary.reproducibility = s.spec.trainer.sync.mode == TrainerOptions::Sync::Mode::kLocalSgd
-                                ? "the same bits for the same number of ranks (any threads)"
-                                : "the same bits for any number of threads and ranks";
+  const TrainerOptions::Sync& sync = s.spec.trainer.sync;
+  summary.reproducibility =
+      sync.mode == TrainerOptions::Sync::Mode::kLocalSgd ? "the same bits for the same number of ranks (any threads)"
+      : sync.mode == TrainerOptions::Sync::Mode::kSsp && sync.staleness > 0
+          ? "none: workers compute on weights up to S steps stale, as timing has it (not reproducible)"
+      : sync.mode == TrainerOptions::Sync::Mode::kSsp
+          ? "the same bits as --sync sync: for any number of threads and workers"
+          : "the same bits for any number of threads and ranks";
   summary.final_train_mse = s.mse(false);
   summary.final_validation_mse = s.engine->validation_rows() > 0 ? s.mse(true) : kNaN;
   summary.train_rows = s.engine->train_rows();

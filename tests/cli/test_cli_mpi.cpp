@@ -180,6 +180,42 @@ TEST(CliMpi, AHungRankIsNamedAfterTheRankTimeout) {
   }
 }
 
+// The parameter server (--sync ssp:S): a worker or a server that hangs is named within the 10 s
+// its default rank timeout allows, and one that dies ends the job at once; one parafit message.
+TEST(CliMpi, AParameterServerEndsEveryRankWhenAWorkerOrServerHangsOrDies) {
+  const auto dir = scratch_dir();
+  const std::string data = make_data(dir, 20000);
+  const std::string args = "train --data '" + data + "' --model exp-decay --lr 0.02 --epochs 50 --sync ssp:1";
+  struct Case {
+    std::string env, expect;
+    int code;
+  };
+  const std::vector<Case> cases = {
+      // rank 2 of 3 is the server: it hangs as it sends its 20th result
+      {"PARAFIT_TESTING_HANG_RANK=2 PARAFIT_TESTING_HANG_OP=isend PARAFIT_TESTING_AT_STEP=20",
+       "timed out after 10000 ms: rank 2 does not answer", 1},
+      {"PARAFIT_TESTING_HANG_RANK=1 PARAFIT_TESTING_AT_STEP=5", "timed out after 10000 ms: rank 1 does not answer", 1},
+      {"PARAFIT_TESTING_EXIT_RANK=2 PARAFIT_TESTING_EXIT_OP=isend PARAFIT_TESTING_EXIT_AFTER=20",
+       "exiting on purpose in isend 20", -1},
+      {"PARAFIT_TESTING_EXIT_RANK=0 PARAFIT_TESTING_EXIT_OP=isend PARAFIT_TESTING_EXIT_AFTER=20",
+       "exiting on purpose in isend 20", -1},
+  };
+  for (const Case& c : cases) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto r = run_mpi(3, args, dir, c.env);
+    const double took = seconds_since(start);
+    EXPECT_LT(took, 16.0) << c.env << "\n" << r.err;  // the 10 s timeout, mpirun's start and end
+    if (c.code >= 0) {
+      EXPECT_EQ(r.code, c.code) << c.env << "\n" << r.err;
+      EXPECT_EQ(count_of(r.err, "parafit: error:"), 1u) << r.err;
+    } else {
+      EXPECT_NE(r.code, 0) << c.env << "\n" << r.err;
+    }
+    EXPECT_TRUE(contains(r.err, c.expect)) << c.env << "\n" << r.err;
+    std::fprintf(stderr, "ssp:1, %s: the job ended after %.2f s\n", c.env.c_str(), took);
+  }
+}
+
 // PARAFIT_RANK_TIMEOUT sets the timeout when the flag is not given.
 TEST(CliMpi, TheRankTimeoutComesFromTheEnvironmentToo) {
   const auto dir = scratch_dir();

@@ -60,7 +60,8 @@ TEST(CliTrain, HelpListsTheFlags) {
   EXPECT_EQ(r.code, 0);
   for (const char* flag : {"--optimizer", "--lr", "--schedule", "--batch", "--epochs", "--accum", "--val-split",
                            "--early-stop", "--seed", "--checkpoint", "--checkpoint-every", "--resume", "--precision",
-                           "--activation", "--shard-optimizer", "--sync", "--average-moments", "--debug-slow-rank"})
+                           "--activation", "--shard-optimizer", "--sync", "--average-moments", "--debug-slow-rank",
+                           "--servers"})
     EXPECT_TRUE(has(r.out, flag)) << flag;
 }
 
@@ -409,6 +410,32 @@ TEST(CliTrainMpi, LocalSgdAveragesAndSaysWhatItsBitsDependOn) {
   EXPECT_FALSE(has(sync.out, "Sync:")) << sync.out;
   EXPECT_EQ(json::parse(read_file(dir + "/s.json"))["summary"]["reproducibility"],
             "the same bits for any number of threads and ranks");
+}
+
+// The parameter server with staleness 0 is synchronous training: the saved model is the same bytes;
+// the summary says how many servers and workers ran and how stale their weights were.
+TEST(CliTrainMpi, ParameterServerWithStalenessZeroSavesTheSyncModel) {
+  const auto dir = scratch_dir();
+  const std::string data = mlp_csv(dir, 3000);
+  const std::string args = "train --data '" + data + "' --model mlp:16,8 --epochs 2 --lr 0.01 --batch 64 --threads 1 ";
+  const auto sync = run_parafit(args + "--save '" + dir + "/sync.model'", dir);
+  ASSERT_EQ(sync.code, 0) << sync.err;
+  const auto ssp = run_mpi(4, args + "--sync ssp:0 --servers 2 --save '" + dir + "/ssp.model' --json '" + dir + "/ssp.json'", dir);
+  ASSERT_EQ(ssp.code, 0) << ssp.err;
+  EXPECT_EQ(read_file(dir + "/ssp.model"), read_file(dir + "/sync.model"));
+  EXPECT_TRUE(has(ssp.out, "Sync:        ssp:0 (parameter server: 2 server rank(s) and 2 worker(s); weights stale by "
+                           "0.00 steps on average, at most 0)"))
+      << ssp.out;
+  const json doc = json::parse(read_file(dir + "/ssp.json"));
+  EXPECT_EQ(doc["optimizer"]["sync"], "ssp:0");
+  EXPECT_EQ(doc["optimizer"]["servers"], 2);
+  EXPECT_EQ(doc["summary"]["staleness_max"], 0);
+  const auto stale = run_mpi(3, args + "--sync ssp:2 --json '" + dir + "/stale.json'", dir);
+  ASSERT_EQ(stale.code, 0) << stale.err;
+  const json s2 = json::parse(read_file(dir + "/stale.json"));
+  EXPECT_LE(s2["summary"]["staleness_max"].get<int>(), 2);
+  EXPECT_EQ(s2["summary"]["reproducibility"],
+            "none: workers compute on weights up to S steps stale, as timing has it (not reproducible)");
 }
 
 TEST(CliTrainMpi, ResumeOnAnotherNumberOfRanks) {

@@ -22,6 +22,7 @@
 #include <span>
 #include <string>
 
+#include "parafit/error.h"
 #include "parafit/optimizer.h"
 #include "parallel/strata_engine.h"
 
@@ -64,6 +65,18 @@ class GradientExchange {
   virtual void synchronize(std::span<double> theta) { (void)theta; }
   // Weight averages made so far (local SGD), 0 for the synchronous strategies.
   virtual std::size_t averages() const { return 0; }
+  // The run is over on this rank (termination: a Termination value): a strategy with server
+  // ranks tells them. After synchronize() or an agreeing step.
+  virtual void finish(int termination) { (void)termination; }
+  // Every worker has failed with this agreed error: a strategy with server ranks tells them.
+  virtual void fail(const Error& error) { (void)error; }
+  // The staleness of the weights each step started from (steps behind the newest clock): sum,
+  // count and maximum over this rank's steps; all zero for the synchronous strategies.
+  struct Staleness {
+    double sum = 0;
+    std::size_t steps = 0, max = 0;
+  };
+  virtual Staleness staleness() const { return {}; }
 
   // The optimizer state of all parameters, as one optimizer over them all would have it (a
   // checkpoint does not depend on the strategy or the number of ranks). A collective when the
@@ -84,6 +97,15 @@ std::unique_ptr<GradientExchange> make_replicated_exchange(StrataEngine& engine,
 // in its slice for the state to be sharded; with more ranks than parameters some slices are empty.
 std::unique_ptr<GradientExchange> make_zero1_exchange(StrataEngine& engine, std::size_t num_parameters,
                                                       const OptimizerFactory& make_optimizer);
+// The parameter server's workers (ssp_exchange.cpp): the engine's communicator holds the workers,
+// ranks [0, W) of `world`; the `servers` ranks after them run SspServer. A worker runs at most
+// `staleness` steps ahead of the slowest.
+std::unique_ptr<GradientExchange> make_ssp_exchange(StrataEngine& engine, std::size_t num_parameters,
+                                                    const OptimizerFactory& make_optimizer, Communicator& world,
+                                                    std::size_t servers, std::size_t staleness);
+// Worker 0 of a parameter-server run whose workers failed before their first step tells the
+// `servers` last ranks of `world` (they are waiting for its hello) the agreed error.
+void ssp_start_failed(Communicator& world, std::size_t servers, const Error& error);
 // Local SGD over the engine's ranks (local_sgd_exchange.cpp): average every `period` steps;
 // `average_moments` averages the optimizer's moments too.
 std::unique_ptr<GradientExchange> make_local_sgd_exchange(StrataEngine& engine, std::size_t num_parameters,
