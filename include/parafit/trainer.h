@@ -54,6 +54,11 @@ class Trainer {
   bool running() const;
   // Where the run is (after Step: that step; after EndEpoch: the epoch, with its validation loss).
   const TrainProgress& progress() const;
+  // The model as it stands on this rank now — its current weights, with a summary of the steps so
+  // far — to evaluate or save mid-run. Not a collective: under local SGD, between averages, it is
+  // this rank's own weights; under the parameter server, the newest this worker has (a server rank
+  // has no model: logic_error).
+  TrainResult snapshot() const;
   // The final training (and validation) loss passes, the summary and the trained model. Call once,
   // after the loop.
   TrainResult Finish();

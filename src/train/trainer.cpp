@@ -141,6 +141,8 @@ struct Trainer::State {
   bool is_ssp() const { return spec.trainer.sync.mode == TrainerOptions::Sync::Mode::kSsp; }
   bool is_server() const { return server != nullptr; }
   void init_ssp_roles();
+  // The model with the current weights and `with` as its summary.
+  TrainResult result(const TrainSummary& with) const;
   void init_workers();
   // Runs f; under a parameter server, an agreed error on the workers is also told to the servers.
   template <class F>
@@ -636,22 +638,38 @@ TrainResult Trainer::Finish() {
   summary.collectives = s.engine->collectives();
   summary.collective_bytes = s.engine->collective_bytes();
 
-  TrainResult result;
-  result.spec = s.spec;
-  result.inputs = s.model.inputs;
-  result.response = s.model.response;
-  result.response_columns = s.model.response_columns;
-  result.parameter_names = s.model.parameter_names;
-  result.num_parameters = s.model.num_parameters;
-  result.summary = summary;
-  if (s.model.is_mlp) {
-    s.model.mlp.parameters = s.theta;
-    result.mlp = std::make_shared<const MlpModel>(std::move(s.model.mlp));
+  return s.result(summary);
+}
+
+TrainResult Trainer::State::result(const TrainSummary& with) const {
+  TrainResult out;
+  out.spec = spec;
+  out.inputs = model.inputs;
+  out.response = model.response;
+  out.response_columns = model.response_columns;
+  out.parameter_names = model.parameter_names;
+  out.num_parameters = model.num_parameters;
+  out.summary = with;
+  if (model.is_mlp) {
+    MlpModel mlp = model.mlp;
+    mlp.parameters = theta;
+    out.mlp = std::make_shared<const MlpModel>(std::move(mlp));
   } else {
-    result.curve = s.model.curve.model;
-    result.parameters = s.theta;
+    out.curve = model.curve.model;
+    out.parameters = theta;
   }
-  return result;
+  return out;
+}
+
+TrainResult Trainer::snapshot() const {
+  const State& s = *s_;
+  if (!s.initialised || s.is_server()) throw std::logic_error("Trainer::snapshot: call Init first, on a worker");
+  TrainSummary summary;
+  summary.steps = s.st.global_step;
+  summary.epochs = s.st.history.size();
+  summary.samples = s.st.samples;
+  summary.sync = to_string(s.spec.trainer.sync);
+  return s.result(summary);
 }
 
 }  // namespace parafit
