@@ -235,9 +235,13 @@ TEST(TrainCurve, ResumeFromACheckpointGivesTheUninterruptedWeights) {
     if (steps < 40 && trainer.running()) trainer.EndEpoch();
   }
   EXPECT_EQ(trainer.progress().global_step, 40u);
+  const TrainResult now = trainer.snapshot();  // the weights as they stand, mid-run
+  EXPECT_EQ(now.summary.steps, 40u);
   trainer.Stop();
   const TrainResult cut = trainer.Finish();
   ASSERT_EQ(cut.summary.termination, Termination::kUserStopped);
+  EXPECT_EQ(now.parameters, cut.parameters);
+  EXPECT_NE(now.parameters, whole.parameters);
   ASSERT_TRUE(fs::exists(first.checkpoint.path));
 
   TrainSpec second = spec;
