@@ -29,10 +29,11 @@ common=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS
 
 # The threaded and ranks-as-threads tests: the chunked sums and strata engine (OpenMP), the
 # ranks-as-threads communicator and its conformance suite (std::thread), the distributed fit and
-# the trainers on 1-4 thread ranks, ZeRO-1. The rest of the suite is single-threaded parsing,
-# models and statistics, which the ASan build covers; the command-line and MPI tests run whole
-# programs (fork/exec, mpirun), which adds nothing TSan can see that these do not.
-TSAN_TESTS='^(ChunkedSum|ParallelChunks|DistributedFit|Distributed|ExactSum|ShardedOptimizer|AdamLoop|Strata|TreeReduce|ThreadCommunicator|Backends/Conformance|Sizes/ThreadCommunicatorTest|TrainCurve|TrainMlp|TrainZero1|TrainLocalSgd|TrainSsp|Fit)\.'
+# the trainers on 1-4 thread ranks, ZeRO-1, local SGD, the parameter server, Hogwild's racing threads. The rest of the suite is
+# single-threaded parsing, models and statistics, which the ASan build covers; the command-line
+# and MPI tests run whole programs (fork/exec, mpirun), which adds nothing TSan can see that these
+# do not.
+TSAN_TESTS='^(ChunkedSum|ParallelChunks|DistributedFit|Distributed|ExactSum|ShardedOptimizer|AdamLoop|Strata|TreeReduce|ThreadCommunicator|Backends/Conformance|Sizes/ThreadCommunicatorTest|TrainCurve|TrainMlp|TrainZero1|TrainHogwild|TrainLocalSgd|TrainSsp|Fit)\.'
 
 case $kind in
   asan)

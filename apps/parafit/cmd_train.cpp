@@ -125,8 +125,8 @@ class TrainCommand final : public Command {
     app->add_flag("--average-moments", spec_.trainer.sync.average_moments,
                   "Local SGD: average the optimizer's moments (Adam's, SGD momentum) with the weights");
     app->add_option("--debug-slow-rank", slow_rank_,
-                    "Testing aid, R:F: rank R sleeps (F - 1) x its compute time after each step (a straggler F "
-                    "times slower), e.g. 1:2");
+                    "Testing aid, R:F: rank R (under --sync hogwild: thread R) sleeps (F - 1) x its compute time "
+                    "after each step (a straggler F times slower), e.g. 1:2");
     app->add_option("--json", json_, "Write the result (history, summary, run) as JSON to this file");
     app->add_option("--save", save_, "Save the trained model for 'parafit predict'");
     app->add_option("--checkpoint", spec_.checkpoint.path, "Write the full training state to this file (atomically)");

@@ -115,8 +115,11 @@ struct TrainerOptions {
   //              (any threads); with local_period 1 and plain SGD it is synchronous SGD up to
   //              rounding.
   //   kHogwild   Hogwild! (Niu et al. 2011) on the threads of one rank: each thread takes whole
-  //              optimizer steps on batches it draws and writes the shared weights without locks.
-  //              Not reproducible, by design.
+  //              optimizer steps — the epoch's next batch, handed out to whichever thread is free,
+  //              its gradient at a snapshot of the shared weights, its own optimizer state — and
+  //              writes the change into the shared weights without locks. Every batch of an
+  //              epoch is used once; one thread is the synchronous run, bit for bit. Not
+  //              reproducible with more, by design. Refused on several ranks.
   //   kSsp       a parameter server with Stale Synchronous Parallel (Ho et al. 2013) over MPI:
   //              `servers` ranks hold the weights and optimizer state by parameter ranges, the
   //              other ranks are workers that pull weights, push gradients and may run at most
@@ -132,8 +135,9 @@ struct TrainerOptions {
   };
   Sync sync;
 
-  // A testing aid (straggler): rank debug_slow_rank sleeps (debug_slow_factor - 1) times its
-  // step's compute time after each optimizer step; -1: none.
+  // A testing aid (straggler): rank debug_slow_rank (under kHogwild: thread debug_slow_rank)
+  // sleeps (debug_slow_factor - 1) times its step's compute time after each optimizer step; -1:
+  // none.
   int debug_slow_rank = -1;
   double debug_slow_factor = 1;
 
@@ -195,14 +199,17 @@ struct TrainSummary {
   std::size_t collective_bytes = 0;
   std::size_t optimizer_state_values = 0;  // optimizer state this rank holds (doubles)
   std::string sync = "sync";        // the gradient exchange (to_string(TrainerOptions::Sync))
-  // What the result's bits depend on: "threads and ranks: none" for sync, "the number of ranks"
-  // for local SGD (workers are ranks).
+  // What the result's bits depend on, in words: nothing for sync ("the same bits for any number
+  // of threads and ranks"), the number of ranks for local SGD (workers are ranks), and under
+  // Hogwild they are not reproducible at all ("none: ...").
   std::string reproducibility;
   std::size_t averages = 0;         // local SGD: weight averages made (whole run)
   // Parameter server: how many steps behind the newest clock the weights of each step were, mean
   // and maximum over every worker's steps (never above the staleness bound S).
   double staleness_mean = 0;
   std::size_t staleness_max = 0;
+  // Hogwild: optimizer steps each thread took in this run, by thread (a straggler takes fewer).
+  std::vector<std::size_t> thread_steps;
   std::string optimizer_report;     // L-BFGS: its own full report
 
   std::string BriefReport() const;

@@ -11,7 +11,9 @@
 // train() (train.h) is exactly this loop with a callback. With a mini-batch optimizer a Step is
 // one optimizer step (accumulate micro-batches, one exchange of the gradient across workers, one
 // update) and an epoch is a pass over the training rows; with L-BFGS a Step is one iteration and
-// each iteration counts as an epoch (its history record).
+// each iteration counts as an epoch (its history record). Under --sync hogwild a Step is a chunk
+// of optimizer steps that the threads take at once (8 per thread, up to the epoch's end and the
+// next checkpoint step); progress() then counts every step of the chunk.
 //
 // Every call is a collective under several ranks: every rank makes the same calls in the same
 // order (they take the same decisions: every quantity they decide on is the same bits everywhere).

@@ -19,6 +19,24 @@ std::string model_line(const TrainResult& r) {
   return fmt::format("{}: {}", r.curve->name(), r.curve->formula());
 }
 
+// What the Sync line says about the exchange after its name: "" when it has nothing to add.
+std::string sync_detail(const TrainResult& r, const ReportContext& ctx) {
+  const TrainSummary& s = r.summary;
+  const TrainerOptions::Sync& sync = r.spec.trainer.sync;
+  switch (sync.mode) {
+    case TrainerOptions::Sync::Mode::kLocalSgd:
+      return fmt::format(" (local SGD: {} weight average(s))", s.averages);
+    case TrainerOptions::Sync::Mode::kHogwild:
+      return fmt::format(" (lock-free threads; steps per thread: {})", fmt::join(s.thread_steps, ", "));
+    case TrainerOptions::Sync::Mode::kSsp:
+      return fmt::format(" (parameter server: {} server rank(s) and {} worker(s); weights stale by {:.2f} steps on "
+                         "average, at most {})",
+                         sync.servers, ctx.ranks - int(sync.servers), s.staleness_mean, s.staleness_max);
+    case TrainerOptions::Sync::Mode::kSync: break;
+  }
+  return "";
+}
+
 std::string optimizer_line(const TrainSpec& spec) {
   const OptimizerOptions& o = spec.optimizer;
   if (!o.is_step_optimizer()) return fmt::format("lbfgs (memory {}), full batch", o.lbfgs.memory);
@@ -76,15 +94,7 @@ std::string format_train_summary(const TrainResult& r, const ReportContext& ctx)
   out += fmt::format("Throughput:  {:.0f} samples/s ({} samples in {:.3f} s) on {} rank(s) x {} thread(s){}\n",
                      s.samples_per_second, s.samples, s.seconds, ctx.ranks, ctx.threads,
                      s.sharded_optimizer ? ", optimizer state sharded (ZeRO-1)" : "");
-  const TrainerOptions::Sync& sync = r.spec.trainer.sync;
-  if (sync.mode == TrainerOptions::Sync::Mode::kLocalSgd)
-    out += fmt::format("Sync:        {} (local SGD: {} weight average(s)); {}\n", s.sync, s.averages,
-                       s.reproducibility);
-  if (sync.mode == TrainerOptions::Sync::Mode::kSsp)
-    out += fmt::format("Sync:        {} (parameter server: {} server rank(s) and {} worker(s); weights stale by "
-                       "{:.2f} steps on average, at most {}); {}\n",
-                       s.sync, sync.servers, ctx.ranks - int(sync.servers), s.staleness_mean, s.staleness_max,
-                       s.reproducibility);
+  if (s.sync != "sync") out += fmt::format("Sync:        {}{}; {}\n", s.sync, sync_detail(r, ctx), s.reproducibility);
   if (!s.optimizer_report.empty()) out += "\n" + s.optimizer_report;
   return out;
 }
@@ -145,6 +155,7 @@ std::string format_train_json(const TrainResult& r, const ReportContext& ctx) {
     sum["staleness_mean"] = s.staleness_mean;
     sum["staleness_max"] = s.staleness_max;
   }
+  if (spec.trainer.sync.mode == TrainerOptions::Sync::Mode::kHogwild) sum["thread_steps"] = s.thread_steps;
   doc["summary"] = sum;
   if (r.curve) {
     json params = json::object();

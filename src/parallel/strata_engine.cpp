@@ -198,18 +198,27 @@ LocalPass StrataEngine::fold_batches(const RowKernel& kernel, std::span<const do
       rows += n;
       if (g >= first_owned_ && g < first_owned_ + owned) local_rows += n;
     }
-  return run(kernel, theta, rows, local_rows, [&](std::size_t s, RowWorker& w, RowSums& sums, std::vector<std::size_t>& scratch) {
-    const std::size_t g = first_owned_ + s;
-    const std::size_t draws = order_[s].size();
-    for (std::size_t m = first; m < last; ++m) {
-      const std::size_t lo = std::min(draws, m * share_[g]);
-      const std::size_t hi = std::min(draws, lo + share_[g]);
-      if (lo == hi) continue;
-      scratch.clear();
-      for (std::size_t k = lo; k < hi; ++k) scratch.push_back(draw(s, k));
-      w.accumulate(RowSet::list(scratch), sums);
-    }
-  });
+  return run(kernel, theta, rows, local_rows,
+             [&](std::size_t s, RowWorker& w, RowSums& sums, std::vector<std::size_t>& scratch) {
+               fold_stratum(s, first, last, w, sums, scratch);
+             });
+}
+
+std::size_t StrataEngine::fold_stratum(std::size_t s, std::size_t first, std::size_t last, RowWorker& worker,
+                                       RowSums& sums, std::vector<std::size_t>& scratch) const {
+  const std::size_t g = first_owned_ + s;
+  const std::size_t draws = order_[s].size();
+  std::size_t rows = 0;
+  for (std::size_t m = first; m < last; ++m) {
+    const std::size_t lo = std::min(draws, m * share_[g]);
+    const std::size_t hi = std::min(draws, lo + share_[g]);
+    if (lo == hi) continue;
+    scratch.clear();
+    for (std::size_t k = lo; k < hi; ++k) scratch.push_back(draw(s, k));
+    worker.accumulate(RowSet::list(scratch), sums);
+    rows += hi - lo;
+  }
+  return rows;
 }
 
 LocalPass StrataEngine::fold_all(const RowKernel& kernel, std::span<const double> theta, bool validation) {

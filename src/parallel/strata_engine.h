@@ -73,6 +73,15 @@ class StrataEngine {
   // its draws of every micro-batch in turn into one set of sums (gradient accumulation).
   LocalPass fold_batches(const RowKernel& kernel, std::span<const double> theta, std::size_t first,
                          std::size_t last);
+  // fold_batches' work on one owned stratum s, without its parallel region: folds s's draws of
+  // micro-batches [first, last) of the current epoch, in draw order, into `sums` with `worker`
+  // (already given its parameters) and returns the rows folded. For Hogwild
+  // (strategies/hogwild_exchange.cpp), whose threads each fold whole steps: it only reads the
+  // epoch's draws, so threads may call it at once, each with its own worker, sums and scratch.
+  std::size_t fold_stratum(std::size_t s, std::size_t first, std::size_t last, RowWorker& worker, RowSums& sums,
+                           std::vector<std::size_t>& scratch) const;
+  // Strata this rank owns (all of them on one rank).
+  std::size_t owned_strata() const { return rows_.train.size(); }
   // Folds every training row (validation = false) or validation row, in ascending order.
   LocalPass fold_all(const RowKernel& kernel, std::span<const double> theta, bool validation);
 

@@ -1,5 +1,6 @@
 // The step-wise Trainer (parafit/trainer.h): Init lays out the data and builds the model; Step runs
-// one optimizer step (or one L-BFGS iteration) through the strata engine and the gradient exchange;
+// one optimizer step (or one L-BFGS iteration) through the strata engine and the gradient exchange
+// (under Hogwild, a chunk of steps on the threads: HogwildExchange::run);
 // EndEpoch validates, keeps the history, stops early and checkpoints; Finish measures the final
 // losses and hands over the model.
 #include "parafit/trainer.h"
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <span>
 #include <stdexcept>
 #include <thread>
 
@@ -20,6 +22,7 @@
 #include "parallel/strata_engine.h"
 #include "parallel/strategies/gradient_exchange.h"
 #include "parallel/strategies/ssp_server.h"
+#include "parallel/strategies/hogwild_exchange.h"
 #include "train/checkpoint.h"
 #include "train/train_model.h"
 #include "train/train_spec.h"
@@ -31,6 +34,11 @@ using Clock = std::chrono::steady_clock;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Hogwild's steps per Trainer::Step, per thread: enough that the threads' start and join (a few
+// microseconds) and the chunk's bookkeeping are small beside the steps, few enough that progress,
+// divergence checks and a user's stop come often.
+constexpr std::size_t kHogwildChunkPerThread = 8;
 
 // The optimizer of the spec over n parameters (all of them, or one rank's slice).
 detail::OptimizerFactory optimizer_factory(const OptimizerOptions& o) {
@@ -55,9 +63,8 @@ std::unique_ptr<detail::GradientExchange> make_exchange(detail::StrataEngine& en
   if (sync.mode == TrainerOptions::Sync::Mode::kSsp)
     return detail::make_ssp_exchange(engine, p, optimizer_factory(spec.optimizer), *world, sync.servers,
                                      sync.staleness);
-  if (sync.mode != TrainerOptions::Sync::Mode::kSync)
-    throw AgreedError(fmt::format("{} {}: not built yet", option_name("trainer.sync"), to_string(sync)),
-                      Error::Kind::kUsage);
+  if (sync.mode != TrainerOptions::Sync::Mode::kSync)  // Hogwild's exchange is made by init_mini_batch
+    throw std::logic_error(fmt::format("make_exchange: no exchange for --sync {} here", to_string(sync)));
   const Shard shard = spec.trainer.shard_optimizer;
   const bool sharded = ranks > 1 && p >= ranks &&
                        (shard == Shard::kOn || (shard == Shard::kAuto && p >= TrainerOptions::kShardMinParameters));
@@ -96,6 +103,7 @@ struct Trainer::State {
   // Mini-batch optimizers: the exchange (and optimizer), the position and everything a checkpoint
   // holds.
   std::unique_ptr<detail::GradientExchange> exchange;
+  detail::HogwildExchange* hogwild = nullptr;  // the exchange, under --sync hogwild
   detail::TrainState st;
   std::size_t micro = 0, per_epoch = 0, total_steps = 0;
   bool epoch_started = false;
@@ -157,10 +165,21 @@ struct Trainer::State {
       throw;
     }
   }
+  // The divergence rules: the run's first step sets the reference loss (a non-finite one is an
+  // error about the start); then a report passes if its mean loss (set in *mean) is finite, its
+  // gradient too, and not above divergence_factor x the reference.
+  void set_reference(const detail::StepReport& first);
+  bool acceptable(const detail::StepReport& r, double* mean) const;
+  double learning_rate(std::size_t step) const {
+    return spec.optimizer.learning_rate * spec.optimizer.schedule.factor(step, per_epoch, total_steps);
+  }
+  // Bookkeeping after accepted steps (one, or a Hogwild chunk), from their reports in step order.
+  void count_steps(std::span<const detail::StepReport> reports, double lr, Clock::time_point t0);
   void init_mini_batch();
   void init_lbfgs();
   void save_checkpoint();
   bool mini_batch_step();
+  bool hogwild_step(Clock::time_point t0);
   void end_mini_batch_epoch();
   bool lbfgs_step();
   void end_lbfgs_iteration();
@@ -238,7 +257,18 @@ void Trainer::State::init_workers() {
   Communicator& comm = *s.comm;
 
   // Layout: rank r holds whole strata (rows move between neighbouring ranks).
-  if (spec.trainer.debug_slow_rank >= comm.size())
+  const bool hogwild = spec.trainer.sync.mode == TrainerOptions::Sync::Mode::kHogwild;
+  if (hogwild && comm.size() > 1)
+    throw AgreedError(fmt::format("{} hogwild runs on the threads of one rank, not on {} ranks; use local:H or ssp:S "
+                                  "across ranks",
+                                  option_name("trainer.sync"), comm.size()),
+                      Error::Kind::kUsage);
+  if (hogwild && spec.trainer.debug_slow_rank >= s.threads)
+    throw AgreedError(fmt::format("{}: thread {} does not exist ({} thread(s); under {} hogwild R is a thread)",
+                                  option_name("trainer.debug_slow"), spec.trainer.debug_slow_rank, s.threads,
+                                  option_name("trainer.sync")),
+                      Error::Kind::kUsage);
+  if (!hogwild && spec.trainer.debug_slow_rank >= comm.size())
     throw AgreedError(fmt::format("{}: rank {} does not exist ({} rank(s))", option_name("trainer.debug_slow"),
                                   spec.trainer.debug_slow_rank, comm.size()),
                       Error::Kind::kUsage);
@@ -301,7 +331,15 @@ void Trainer::State::init_mini_batch() {
   micro = engine->micro_batches_per_epoch();
   per_epoch = (micro + t.accumulate - 1) / t.accumulate;
   total_steps = per_epoch * t.epochs;
-  exchange = make_exchange(*engine, spec, theta.size(), world);
+  if (t.sync.mode == TrainerOptions::Sync::Mode::kHogwild) {
+    auto h = detail::make_hogwild_exchange(*engine, objective->gradient(), theta.size(),
+                                           optimizer_factory(spec.optimizer),
+                                           {t.accumulate, t.debug_slow_rank, t.debug_slow_factor});
+    hogwild = h.get();
+    exchange = std::move(h);
+  } else {
+    exchange = make_exchange(*engine, spec, theta.size(), world);
+  }
   summary.termination = Termination::kCompleted;
   if (!spec.checkpoint.resume.empty()) {
     const std::string& path = spec.checkpoint.resume;
@@ -326,7 +364,7 @@ void Trainer::State::init_mini_batch() {
     st.theta = theta;
     st.previous_theta = theta;
   }
-  last_lr = spec.optimizer.learning_rate * spec.optimizer.schedule.factor(st.global_step, per_epoch, total_steps);
+  last_lr = learning_rate(st.global_step);
   if (t.early_stop > 0 && st.epochs_without_improvement >= t.early_stop && !st.best_theta.empty()) {
     // Resumed from the checkpoint of a run that had already stopped early: nothing more to do.
     stop(Termination::kEarlyStopped, fmt::format("no better validation loss for {} epoch(s); kept the weights of "
@@ -365,6 +403,46 @@ void Trainer::State::save_checkpoint() {
   agree_or_throw(*comm, error);
 }
 
+void Trainer::State::set_reference(const detail::StepReport& first) {
+  const double mean = first.loss / double(first.rows);
+  if (!std::isfinite(mean) || !first.gradient_finite)
+    throw AgreedError(fmt::format(
+        "the loss or its gradient is not finite at the starting weights (check the data and {})",
+        option_name("model.start")));
+  st.reference_loss = mean;
+}
+
+bool Trainer::State::acceptable(const detail::StepReport& r, double* mean) const {
+  *mean = r.loss / double(r.rows);
+  return std::isfinite(*mean) && r.gradient_finite &&
+         *mean <= spec.trainer.divergence_factor * std::max(st.reference_loss, 1e-300);
+}
+
+void Trainer::State::count_steps(std::span<const detail::StepReport> reports, double lr, Clock::time_point t0) {
+  last_lr = lr;
+  for (const detail::StepReport& report : reports) {
+    st.samples += report.rows;
+    st.epoch_loss_sum = st.epoch_loss_sum + report.loss;
+    st.epoch_rows += report.rows;
+    step_samples += report.rows;
+  }
+  st.global_step += reports.size();
+  st.step_in_epoch += reports.size();
+  steps_here += reports.size();
+  step_seconds += seconds_since(t0);
+  if (spec.checkpoint.every > 0 && st.global_step % spec.checkpoint.every == 0) save_checkpoint();
+
+  progress = TrainProgress{};
+  progress.epoch = st.epoch + 1;
+  progress.epochs = spec.trainer.epochs;
+  progress.step = st.step_in_epoch;
+  progress.steps_per_epoch = per_epoch;
+  progress.global_step = st.global_step;
+  progress.loss = st.epoch_loss_sum / double(st.epoch_rows) * scale();
+  progress.samples_per_second = step_seconds > 0 ? double(step_samples) / step_seconds : 0;
+  progress.eta_seconds = step_seconds / double(steps_here) * double(total_steps - st.global_step);
+}
+
 bool Trainer::State::mini_batch_step() {
   if (stopped || st.epoch >= spec.trainer.epochs) return false;
   if (!epoch_started) {
@@ -375,10 +453,11 @@ bool Trainer::State::mini_batch_step() {
   }
   if (st.step_in_epoch >= per_epoch) return false;
   const auto t0 = Clock::now();
+  if (hogwild != nullptr) return hogwild_step(t0);
   const std::size_t first = st.step_in_epoch * spec.trainer.accumulate;
   const std::size_t last = std::min(micro, first + spec.trainer.accumulate);
   const detail::LocalPass pass = engine->fold_batches(objective->gradient(), theta, first, last);
-  const double lr = spec.optimizer.learning_rate * spec.optimizer.schedule.factor(st.global_step, per_epoch, total_steps);
+  const double lr = learning_rate(st.global_step);
   // Steps after which every rank must hold the same weights: an epoch's last (validation, early
   // stopping, the epoch's checkpoint) and a checkpoint's.
   const bool agree = st.step_in_epoch + 1 == per_epoch ||
@@ -388,16 +467,8 @@ bool Trainer::State::mini_batch_step() {
   // The mean gradient of the squared error: 2/n times the sum (checked after scaling).
   const detail::StepReport report =
       exchange->step(pass, theta, 2.0 / double(pass.rows), lr, [&](const detail::StepReport& r) {
-        mean = r.loss / double(r.rows);
-        const bool bad = !std::isfinite(mean) || !r.gradient_finite;
-        if (std::isnan(st.reference_loss)) {
-          if (bad)
-            throw AgreedError(fmt::format(
-                "the loss or its gradient is not finite at the starting weights (check the data and {})",
-                option_name("model.start")));
-          st.reference_loss = mean;
-        }
-        if (bad || mean > spec.trainer.divergence_factor * std::max(st.reference_loss, 1e-300)) {
+        if (std::isnan(st.reference_loss)) set_reference(r);
+        if (!acceptable(r, &mean)) {
           diverged = true;
           return false;
         }
@@ -414,26 +485,42 @@ bool Trainer::State::mini_batch_step() {
     return false;
   }
   slow_down(seconds_since(t0));
-  last_lr = lr;
-  ++st.global_step;
-  ++st.step_in_epoch;
-  st.samples += report.rows;
-  st.epoch_loss_sum = st.epoch_loss_sum + report.loss;
-  st.epoch_rows += report.rows;
-  step_seconds += seconds_since(t0);
-  step_samples += report.rows;
-  ++steps_here;
-  if (spec.checkpoint.every > 0 && st.global_step % spec.checkpoint.every == 0) save_checkpoint();
+  count_steps(std::span(&report, 1), lr, t0);
+  return true;
+}
 
-  progress = TrainProgress{};
-  progress.epoch = st.epoch + 1;
-  progress.epochs = spec.trainer.epochs;
-  progress.step = st.step_in_epoch;
-  progress.steps_per_epoch = per_epoch;
-  progress.global_step = st.global_step;
-  progress.loss = st.epoch_loss_sum / double(st.epoch_rows) * scale();
-  progress.samples_per_second = step_seconds > 0 ? double(step_samples) / step_seconds : 0;
-  progress.eta_seconds = step_seconds / double(steps_here) * double(total_steps - st.global_step);
+// Hogwild: a chunk of steps on the threads (HogwildExchange::run), up to the epoch's end and to
+// the next --checkpoint-every step, so that checkpoints fall where synchronous training's do. The
+// divergence verdict is the chunk's, on its steps' losses summed; a bad chunk restores the weights
+// from the start of the last good chunk (as sync restores those from before the last good step).
+bool Trainer::State::hogwild_step(Clock::time_point t0) {
+  const std::size_t first = st.step_in_epoch;
+  std::size_t last = std::min(per_epoch, first + kHogwildChunkPerThread * std::size_t(threads));
+  if (spec.checkpoint.every > 0)
+    last = std::min(last, first + spec.checkpoint.every - st.global_step % spec.checkpoint.every);
+  std::vector<double> lr(last - first);
+  for (std::size_t i = 0; i < lr.size(); ++i) lr[i] = learning_rate(st.global_step + i);
+  const std::vector<double> start = theta;
+  const detail::HogwildReport chunk = hogwild->run(theta, first, last, lr);
+  detail::StepReport report;  // the chunk's, for the verdict
+  for (const detail::StepReport& r : chunk.steps) {
+    report.loss = report.loss + r.loss;
+    report.rows += r.rows;
+    report.gradient_finite = report.gradient_finite && r.gradient_finite;
+  }
+  if (std::isnan(st.reference_loss)) set_reference(chunk.steps.front());
+  double mean = kNaN;
+  if (!acceptable(report, &mean)) {
+    stop(Termination::kDiverged,
+         fmt::format("training diverged at epoch {}, in steps {}-{} (Hogwild checks a chunk of steps at a time): "
+                     "their mean batch loss is {:.6g} (first batch: {:.6g}); the weights are the last good ones, "
+                     "from before the chunk that led there. Try a smaller learning rate.",
+                     st.epoch + 1, first + 1, last, mean * scale(), st.reference_loss * scale()));
+    theta = st.previous_theta;
+    return false;
+  }
+  st.previous_theta = start;
+  count_steps(chunk.steps, lr.back(), t0);  // in step order: the epoch's loss sums as sync's does
   return true;
 }
 
@@ -621,14 +708,23 @@ TrainResult Trainer::Finish() {
     summary.averages = s.exchange->averages();
   }
   summary.sync = to_string(s.spec.trainer.sync);
-  const TrainerOptions::Sync& sync = s.spec.trainer.sync;
-  summary.reproducibility =
-      sync.mode == TrainerOptions::Sync::Mode::kLocalSgd ? "the same bits for the same number of ranks (any threads)"
-      : sync.mode == TrainerOptions::Sync::Mode::kSsp && sync.staleness > 0
-          ? "none: workers compute on weights up to S steps stale, as timing has it (not reproducible)"
-      : sync.mode == TrainerOptions::Sync::Mode::kSsp
-          ? "the same bits as --sync sync: for any number of threads and workers"
-          : "the same bits for any number of threads and ranks";
+  switch (s.spec.trainer.sync.mode) {
+    case TrainerOptions::Sync::Mode::kLocalSgd:
+      summary.reproducibility = "the same bits for the same number of ranks (any threads)";
+      break;
+    case TrainerOptions::Sync::Mode::kHogwild:
+      summary.reproducibility = "none: Hogwild threads race by design (not reproducible)";
+      break;
+    case TrainerOptions::Sync::Mode::kSsp:
+      summary.reproducibility = s.spec.trainer.sync.staleness > 0
+                                    ? "none: workers compute on weights up to S steps stale, as timing has it (not "
+                                      "reproducible)"
+                                    : "the same bits as --sync sync: for any number of threads and workers";
+      break;
+    case TrainerOptions::Sync::Mode::kSync:
+      summary.reproducibility = "the same bits for any number of threads and ranks";
+  }
+  if (s.hogwild != nullptr) summary.thread_steps = s.hogwild->thread_steps();
   summary.final_train_mse = s.mse(false);
   summary.final_validation_mse = s.engine->validation_rows() > 0 ? s.mse(true) : kNaN;
   summary.train_rows = s.engine->train_rows();

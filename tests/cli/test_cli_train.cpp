@@ -438,6 +438,39 @@ TEST(CliTrainMpi, ParameterServerWithStalenessZeroSavesTheSyncModel) {
             "none: workers compute on weights up to S steps stale, as timing has it (not reproducible)");
 }
 
+// Hogwild on the threads of one process: the Sync line and the JSON say the bits are not
+// reproducible and how many steps each thread took; a thread that does not exist, or several
+// ranks, are usage errors naming the flag.
+TEST(CliTrain, HogwildSaysItIsNotReproducible) {
+  const auto dir = scratch_dir();
+  const std::string data = mlp_csv(dir, 3000);
+  const std::string args = "train --data '" + data + "' --model mlp:16,8 --epochs 2 --lr 0.01 --batch 64 --threads 2 ";
+  const auto r = run_parafit(args + "--sync hogwild --debug-slow-rank 1:3 --json '" + dir + "/h.json'", dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "Sync:        hogwild (lock-free threads; steps per thread: ")) << r.out;
+  EXPECT_TRUE(has(r.out, "; none: Hogwild threads race by design (not reproducible)\n")) << r.out;
+  const json h = json::parse(read_file(dir + "/h.json"));
+  EXPECT_EQ(h["optimizer"]["sync"], "hogwild");
+  EXPECT_EQ(h["summary"]["reproducibility"], "none: Hogwild threads race by design (not reproducible)");
+  ASSERT_EQ(h["summary"]["thread_steps"].size(), 2u);
+  EXPECT_EQ(h["summary"]["thread_steps"][0].get<int>() + h["summary"]["thread_steps"][1].get<int>(),
+            h["summary"]["steps"].get<int>());
+  EXPECT_FALSE(h["summary"].contains("averages"));
+  const auto missing = run_parafit(args + "--sync hogwild --debug-slow-rank 2:3", dir);
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_TRUE(has(missing.err, "--debug-slow-rank: thread 2 does not exist (2 thread(s); under --sync hogwild"))
+      << missing.err;
+}
+
+TEST(CliTrainMpi, HogwildIsRefusedAcrossRanks) {
+  const auto dir = scratch_dir();
+  const std::string data = mlp_csv(dir, 500);
+  const auto r = run_mpi(2, "train --data '" + data + "' --model mlp:4 --epochs 1 --threads 1 --sync hogwild", dir);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "--sync hogwild runs on the threads of one rank, not on 2 ranks; use local:H or ssp:S"))
+      << r.err;
+}
+
 TEST(CliTrainMpi, ResumeOnAnotherNumberOfRanks) {
   const auto dir = scratch_dir();
   const std::string data = decay_csv(dir, 6000);

@@ -12,6 +12,8 @@
 //                            and the new weights are all-gathered
 //   local_sgd_exchange.cpp   local SGD: each rank steps on its own strata's gradient with its own
 //                            optimizer, and every H steps the weights are averaged over the ranks
+//   hogwild_exchange.cpp     Hogwild: the threads of one rank each take whole steps on shared
+//                            weights without locks (its own entry point, hogwild_exchange.h)
 // A new strategy (parameter server, local SGD, ...) is a new file here and a case in
 // make_gradient_exchange; the Trainer's loop does not change.
 #pragma once
