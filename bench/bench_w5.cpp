@@ -6,7 +6,8 @@
 //          [--slow R:F] [--target 0.002] [--every 50] [--epochs 2] [--seed 1]
 //
 // MODE: sync, local:H, ssp:S (the last K ranks serve), hogwild (one rank, T threads). --slow R:F
-// slows worker R (a rank; a thread under hogwild) F times (TrainerOptions::debug_slow_*).
+// slows worker R (a rank; a thread under hogwild) F times (TrainerOptions::debug_slow_*); sync on
+// the threads of one rank (-np 1 --threads T) has no straggler to slow.
 //
 // Every --every steps (rank 0's own steps: worker 0's) rank 0 evaluates the MSE of its current
 // weights (Trainer::snapshot) on a fixed sample of 20,000 rows (rows i·N/20000), with its clock
@@ -60,7 +61,18 @@ Args parse(int argc, char** argv) {
 
 }  // namespace
 
+int run(int argc, char** argv);
+
 int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "bench_w5: error: {}\n", e.what());
+    return 1;
+  }
+}
+
+int run(int argc, char** argv) {
   parafit::MpiSession session(argc, argv);
   parafit::MpiCommunicator comm;
   const Args a = parse(argc, argv);
@@ -139,8 +151,9 @@ int main(int argc, char** argv) {
   const parafit::TrainResult r = trainer.Finish();
   if (me == 0) {
     const std::size_t servers = spec.trainer.sync.mode == parafit::TrainerOptions::Sync::Mode::kSsp ? a.servers : 0;
-    const int workers = spec.trainer.sync.mode == parafit::TrainerOptions::Sync::Mode::kHogwild ? a.threads
-                                                                                                 : ranks - int(servers);
+    // The workers: Hogwild's threads, sync's threads on one rank, otherwise the ranks that are not servers.
+    const bool threads_work = spec.trainer.sync.mode == parafit::TrainerOptions::Sync::Mode::kHogwild || ranks == 1;
+    const int workers = threads_work ? a.threads : ranks - int(servers);
     fmt::print("tool=parafit sync={} ranks={} servers={} workers={} threads={} slow={} target={} reached={} "
                "seconds_to_target={:.3f} steps_to_target={} seconds_total={:.3f} steps={} final_mse={:.6g} "
                "last_eval_mse={:.6g} evaluations={} eval_seconds={:.3f} staleness_mean={:.2f} staleness_max={}\n",
