@@ -112,9 +112,10 @@ class TrainCommand final : public Command {
         ->check(CLI::IsMember({"auto", "on", "off"}));
     app->add_option("--sync", sync_,
                     "How workers combine their work: sync (every step's gradient summed over all workers: the same "
-                    "bits for any threads and ranks); local:H (local SGD: each MPI rank steps on its own rows with "
-                    "its own optimizer state and the weights are averaged every H steps and at each epoch's end; "
-                    "the same bits for the same number of ranks); hogwild (the threads of one rank update shared "
+                    "bits for any threads and ranks); local:H (local SGD: each worker - an MPI rank, or on one "
+                    "process each of --threads - steps on its own rows with its own optimizer state and the weights "
+                    "are averaged every H steps and at each epoch's end; the same bits for the same number of "
+                    "workers); hogwild (the threads of one rank update shared "
                     "weights without locks; not reproducible); ssp:S (parameter server over MPI ranks, see "
                     "--servers: a worker runs at most S steps ahead of the slowest; ssp:0 is sync, bit for bit)")
         ->capture_default_str();

@@ -107,7 +107,8 @@ struct TrainerOptions {
   // How the workers (ranks) combine their work: the gradient-exchange strategy (mini-batch only).
   //   kSync      every step's gradient is summed over all workers (the strata tree): the same
   //              bits for any number of threads and ranks.
-  //   kLocalSgd  local SGD (periodic model averaging, Lin et al. 2020): each rank takes optimizer
+  //   kLocalSgd  local SGD (periodic model averaging, Lin et al. 2020): each rank (train() on one
+  //              process with several threads: each thread, as an in-process rank) takes optimizer
   //              steps on its own part of every batch (the rows of its strata) with its own
   //              optimizer state; every local_period steps, and at each epoch's end and
   //              checkpoint, the weights are averaged over the ranks, weighted by the rows each

@@ -710,7 +710,7 @@ TrainResult Trainer::Finish() {
   summary.sync = to_string(s.spec.trainer.sync);
   switch (s.spec.trainer.sync.mode) {
     case TrainerOptions::Sync::Mode::kLocalSgd:
-      summary.reproducibility = "the same bits for the same number of ranks (any threads)";
+      summary.reproducibility = "the same bits for the same number of workers (MPI ranks, or the threads of one process)";
       break;
     case TrainerOptions::Sync::Mode::kHogwild:
       summary.reproducibility = "none: Hogwild threads race by design (not reproducible)";

@@ -204,7 +204,10 @@ TEST(CliMpi, AParameterServerEndsEveryRankWhenAWorkerOrServerHangsOrDies) {
     const auto start = std::chrono::steady_clock::now();
     const auto r = run_mpi(3, args, dir, c.env);
     const double took = seconds_since(start);
-    EXPECT_LT(took, 16.0) << c.env << "\n" << r.err;  // the 10 s timeout, mpirun's start and end
+    // The message's "timed out after 10000 ms" is the 10 s bound; the wall time also counts mpirun's
+    // start, the data and the steps before the hang, and its teardown, which a loaded 2-core machine
+    // stretches (17.7 s seen while another build ran): a liveness bound, not the 10 s claim.
+    EXPECT_LT(took, 30.0) << c.env << "\n" << r.err;
     if (c.code >= 0) {
       EXPECT_EQ(r.code, c.code) << c.env << "\n" << r.err;
       EXPECT_EQ(count_of(r.err, "parafit: error:"), 1u) << r.err;

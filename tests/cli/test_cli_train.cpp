@@ -397,7 +397,7 @@ TEST(CliTrainMpi, LocalSgdAveragesAndSaysWhatItsBitsDependOn) {
   const auto r = run_mpi(2, args + "--sync local:4 --json '" + dir + "/a.json'", dir);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(has(r.out, "Sync:        local:4 (local SGD: ")) << r.out;
-  EXPECT_TRUE(has(r.out, "the same bits for the same number of ranks")) << r.out;
+  EXPECT_TRUE(has(r.out, "the same bits for the same number of workers")) << r.out;
   const json a = json::parse(read_file(dir + "/a.json"));
   EXPECT_EQ(a["optimizer"]["sync"], "local:4");
   EXPECT_EQ(a["optimizer"]["average_moments"], false);
@@ -405,6 +405,12 @@ TEST(CliTrainMpi, LocalSgdAveragesAndSaysWhatItsBitsDependOn) {
   const auto slow = run_mpi(2, args + "--sync local:4 --debug-slow-rank 1:1.5 --json '" + dir + "/b.json'", dir);
   ASSERT_EQ(slow.code, 0) << slow.err;
   EXPECT_EQ(without_timings(json::parse(read_file(dir + "/b.json"))), without_timings(a));
+  // Without mpirun, each of --threads 2 is a worker: the weights of 2 ranks.
+  const auto threads = run_parafit("train --data '" + data + "' --model mlp:16,8 --epochs 2 --lr 0.01 --batch 64 "
+                                   "--threads 2 --sync local:4 --json '" + dir + "/t.json'",
+                                   dir);
+  ASSERT_EQ(threads.code, 0) << threads.err;
+  EXPECT_EQ(without_timings(json::parse(read_file(dir + "/t.json"))), without_timings(a));
   const auto sync = run_mpi(2, args + "--json '" + dir + "/s.json'", dir);
   ASSERT_EQ(sync.code, 0) << sync.err;
   EXPECT_FALSE(has(sync.out, "Sync:")) << sync.out;

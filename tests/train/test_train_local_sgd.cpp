@@ -93,10 +93,11 @@ TEST(TrainLocalSgd, PeriodOneWithPlainSgdIsSynchronousSgd) {
 }
 
 TEST(TrainLocalSgd, OneRankIsPlainTrainingBitForBit) {
-  // One worker has nothing to average: local:H is the synchronous run, the same bits.
+  // One worker has nothing to average: local:H is the synchronous run, the same bits. (One process
+  // with one thread: with more, each thread would be a worker.)
   const Dataset data = test::w3_data(2000);
   const TrainResult sync = train(data, mlp_spec("adam", 0), Context{.threads = 2});
-  const TrainResult local = train(data, mlp_spec("adam", 8), Context{.threads = 2});
+  const TrainResult local = train(data, mlp_spec("adam", 8), Context{.threads = 1});
   EXPECT_EQ(local.mlp->parameters, sync.mlp->parameters);
 }
 
@@ -115,12 +116,32 @@ TEST(TrainLocalSgd, SameBitsForAFixedRankCountWhateverTheThreads) {
     // Two epochs of ceil(steps / 4) averages each (the epoch's last step always averages).
     const std::size_t per_epoch = one[0].summary.steps / 2;
     EXPECT_EQ(one[0].summary.averages, 2 * ((per_epoch + 3) / 4));
-    EXPECT_EQ(one[0].summary.reproducibility, "the same bits for the same number of ranks (any threads)");
+    EXPECT_EQ(one[0].summary.reproducibility, "the same bits for the same number of workers (MPI ranks, or the threads of one process)");
   }
   // The moments flag changes the run (it is not ignored).
   TrainSpec with = mlp_spec("adam", 4), without = with;
   with.trainer.sync.average_moments = true;
   EXPECT_NE(on_ranks(data, with, 2)[0].mlp->parameters, on_ranks(data, without, 2)[0].mlp->parameters);
+}
+
+TEST(TrainLocalSgd, OnOneProcessEachThreadIsAWorker) {
+  // train() without a communicator and with 3 threads runs 3 workers, the same bits as 3 ranks.
+  const Dataset data = test::w3_data(3000);
+  const TrainSpec spec = mlp_spec("adam", 4);
+  const TrainResult threads = train(data, spec, Context{.threads = 3});
+  EXPECT_EQ(threads.mlp->parameters, on_ranks(data, spec, 3)[0].mlp->parameters);
+  EXPECT_GT(threads.summary.averages, 0u);
+  EXPECT_NE(threads.mlp->parameters, train(data, spec, Context{.threads = 2}).mlp->parameters);
+  // A stop asked for mid-epoch ends the run at that epoch's end, on every worker.
+  std::size_t calls = 0;
+  const TrainResult stopped = train(data, spec, Context{.threads = 3}, [&](const TrainProgress& p) {
+    ++calls;
+    return p.global_step < 5;
+  });
+  EXPECT_EQ(stopped.summary.termination, Termination::kUserStopped);
+  EXPECT_EQ(stopped.summary.epochs, 1u);
+  EXPECT_EQ(stopped.summary.steps, threads.summary.steps / 2);  // one of the two epochs
+  EXPECT_GT(calls, stopped.summary.steps);  // called on worker 0 after each step and at the epoch's end
 }
 
 TEST(TrainLocalSgd, ConvergesNearSynchronousTraining) {
