@@ -694,10 +694,11 @@ TrainResult Trainer::Finish() {
       if (summary.termination == Termination::kUserStopped) s.exchange->synchronize(s.theta);
       s.exchange->finish(int(summary.termination));
     });
+    // Only the parameter server has staleness: the other strategies add no collective here.
     const auto stale = s.exchange->staleness();
     std::vector<double> sums = {stale.sum, double(stale.steps)};
     std::vector<std::int64_t> most = {std::int64_t(stale.max)};
-    if (s.comm->size() > 1) {
+    if (s.is_ssp() && s.comm->size() > 1) {
       s.comm->allreduce(sums);
       s.comm->allreduce(most, ReduceOp::kMax);
     }

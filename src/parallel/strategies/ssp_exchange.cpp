@@ -30,15 +30,6 @@
 namespace parafit::detail {
 namespace {
 
-template <class T>
-std::span<std::byte> bytes(std::vector<T>& v) {
-  return std::as_writable_bytes(std::span<T>(v));
-}
-template <class T>
-std::span<const std::byte> cbytes(const std::vector<T>& v) {
-  return std::as_bytes(std::span<const T>(v));
-}
-
 constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max();
 
 class SspExchange final : public GradientExchange {
@@ -94,7 +85,7 @@ class SspExchange final : public GradientExchange {
       m[0] = ssp::kDone;
       m[1] = double(clock_);
       m[2] = double(termination);
-      pushes_[k] = world_.isend(cbytes(m), server(k), ssp::kTagPush);
+      pushes_[k] = world_.isend(ssp::cbytes(m), server(k), ssp::kTagPush);
     }
     // Everything the servers still send up to their acknowledgement (the last message).
     for (std::size_t k = 0; k < servers_; ++k) {
@@ -108,7 +99,7 @@ class SspExchange final : public GradientExchange {
     }
     if (workers_.rank() == 0) {
       close_header_ = {-1.0};
-      for (std::size_t k = 0; k < servers_; ++k) world_.send(cbytes(close_header_), server(k), ssp::kTagError);
+      for (std::size_t k = 0; k < servers_; ++k) world_.send(ssp::cbytes(close_header_), server(k), ssp::kTagError);
     }
   }
 
@@ -122,7 +113,7 @@ class SspExchange final : public GradientExchange {
     const std::string text = error.what();
     for (std::size_t k = 0; k < servers_; ++k) {
       const std::vector<double> header = {double(text.size())};
-      world_.send(cbytes(header), server(k), ssp::kTagError);
+      world_.send(ssp::cbytes(header), server(k), ssp::kTagError);
       if (!text.empty())
         world_.send(std::as_bytes(std::span<const char>(text.data(), text.size())), server(k), ssp::kTagErrorText);
     }
@@ -139,10 +130,10 @@ class SspExchange final : public GradientExchange {
       std::vector<double>& m = push_buffer(k);
       std::fill(m.begin(), m.end(), 0.0);
       m[0] = ssp::kStateRequest;
-      world_.send(cbytes(m), server(k), ssp::kTagPush);
+      world_.send(ssp::cbytes(m), server(k), ssp::kTagPush);
       const std::size_t n = bounds_[k + 1] - bounds_[k];
       std::vector<double> reply(1 + (state.size() - 1) * n);
-      world_.recv(bytes(reply), server(k), ssp::kTagState);
+      world_.recv(ssp::bytes(reply), server(k), ssp::kTagState);
       std::size_t at = 1;
       for (auto& [name, values] : state) {
         if (name == "step") {
@@ -174,7 +165,7 @@ class SspExchange final : public GradientExchange {
     return push_[k];
   }
 
-  void post(std::size_t k) { results_[k] = world_.irecv(bytes(inbox_[k]), server(k), ssp::kTagResult); }
+  void post(std::size_t k) { results_[k] = world_.irecv(ssp::bytes(inbox_[k]), server(k), ssp::kTagResult); }
 
   // Worker 0 sends every server its range of the starting weights (and of a checkpoint's state);
   // every worker posts a receive for each server's results.
@@ -188,10 +179,10 @@ class SspExchange final : public GradientExchange {
     if (workers_.rank() == 0) {
       for (std::size_t k = 0; k < servers_; ++k) {
         const std::vector<double> hello = {double(p_), resume_ ? 1.0 : 0.0, 1.0, 0.0};
-        world_.send(cbytes(hello), server(k), ssp::kTagHello);
+        world_.send(ssp::cbytes(hello), server(k), ssp::kTagHello);
         const std::vector<double> slice(latest_.begin() + std::ptrdiff_t(bounds_[k]),
                                         latest_.begin() + std::ptrdiff_t(bounds_[k + 1]));
-        if (!slice.empty()) world_.send(cbytes(slice), server(k), ssp::kTagHelloData);
+        if (!slice.empty()) world_.send(ssp::cbytes(slice), server(k), ssp::kTagHelloData);
         if (resume_) {
           std::vector<double> values;
           for (const auto& [name, v] : *resume_)
@@ -200,7 +191,7 @@ class SspExchange final : public GradientExchange {
             if (name != "step")
               values.insert(values.end(), v.begin() + std::ptrdiff_t(bounds_[k]),
                             v.begin() + std::ptrdiff_t(bounds_[k + 1]));
-          world_.send(cbytes(values), server(k), ssp::kTagHelloData);
+          world_.send(ssp::cbytes(values), server(k), ssp::kTagHelloData);
         }
       }
     }
@@ -237,7 +228,7 @@ class SspExchange final : public GradientExchange {
           *out++ = row[p_ + 1];  // the failure flag
         }
       }
-      pushes_[k] = world_.isend(cbytes(m), server(k), ssp::kTagPush);
+      pushes_[k] = world_.isend(ssp::cbytes(m), server(k), ssp::kTagPush);
     }
     rows_[clock_] = pass.rows;
     ++clock_;
@@ -353,7 +344,7 @@ void ssp_start_failed(Communicator& world, std::size_t servers, const Error& err
   const auto first = std::size_t(world.size()) - servers;
   for (std::size_t k = 0; k < servers; ++k) {
     const std::vector<double> hello = {0, error.kind() == Error::Kind::kUsage ? 1.0 : 0.0, 0, double(text.size())};
-    world.send(cbytes(hello), int(first + k), ssp::kTagHello);
+    world.send(ssp::cbytes(hello), int(first + k), ssp::kTagHello);
     if (!text.empty())
       world.send(std::as_bytes(std::span<const char>(text.data(), text.size())), int(first + k), ssp::kTagErrorText);
   }

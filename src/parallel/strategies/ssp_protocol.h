@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <vector>
 
 namespace parafit::detail::ssp {
@@ -36,6 +37,16 @@ inline constexpr double kGradient = 0, kDone = 1, kStateRequest = 2;
 inline constexpr double kUpdate = 0, kStopped = 1, kAck = 2;
 
 inline constexpr std::size_t kPushHeader = 4, kResultHeader = 5, kHelloHeader = 4;
+
+// The bytes of a message buffer (Communicator's point-to-point calls move bytes).
+template <class T>
+std::span<std::byte> bytes(std::vector<T>& v) {
+  return std::as_writable_bytes(std::span<T>(v));
+}
+template <class T>
+std::span<const std::byte> cbytes(const std::vector<T>& v) {
+  return std::as_bytes(std::span<const T>(v));
+}
 
 // The servers' parameter ranges: K + 1 bounds over [0, P).
 inline std::vector<std::size_t> server_bounds(std::size_t parameters, std::size_t servers) {

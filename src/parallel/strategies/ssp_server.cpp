@@ -23,15 +23,6 @@
 namespace parafit::detail {
 namespace {
 
-template <class T>
-std::span<std::byte> bytes(std::vector<T>& v) {
-  return std::as_writable_bytes(std::span<T>(v));
-}
-template <class T>
-std::span<const std::byte> cbytes(const std::vector<T>& v) {
-  return std::as_bytes(std::span<const T>(v));
-}
-
 // Reads the text of an agreed failure (kTagError's length, then kTagErrorText) from `from`.
 std::string receive_error_text(Communicator& world, int from, double length) {
   std::string text(std::size_t(length), '\0');
@@ -86,7 +77,7 @@ struct SspServer::State {
     msg[4] = failed;
     std::copy(weights.begin(), weights.end(), msg.begin() + ssp::kResultHeader);
     sends.emplace_back(std::move(msg), Work());
-    sends.back().second = world.isend(cbytes(sends.back().first), worker_rank(w), ssp::kTagResult);
+    sends.back().second = world.isend(ssp::cbytes(sends.back().first), worker_rank(w), ssp::kTagResult);
   }
 
   // Completes the sends that are done (keeping their order), so their buffers can go.
@@ -95,7 +86,7 @@ struct SspServer::State {
   }
 
   void post(std::size_t w) {
-    receives[w] = world.irecv(bytes(inbox[w]), worker_rank(w), ssp::kTagPush);
+    receives[w] = world.irecv(ssp::bytes(inbox[w]), worker_rank(w), ssp::kTagPush);
   }
 
   void apply(std::size_t clock) {
@@ -143,7 +134,7 @@ struct SspServer::State {
         if (name == "step") out.insert(out.begin(), values.begin(), values.end());
       for (const auto& [name, values] : state)
         if (name != "step") out.insert(out.end(), values.begin(), values.end());
-      world.send(cbytes(out), worker_rank(w), ssp::kTagState);
+      world.send(ssp::cbytes(out), worker_rank(w), ssp::kTagState);
       post(w);
       return;
     }
@@ -172,7 +163,7 @@ std::size_t SspServer::applied() const { return s_->applied; }
 void SspServer::start() {
   State& s = *s_;
   std::vector<double> hello(ssp::kHelloHeader);
-  s.world.recv(bytes(hello), 0, ssp::kTagHello);
+  s.world.recv(ssp::bytes(hello), 0, ssp::kTagHello);
   if (hello[2] == 0) {  // the workers failed to start: their agreed message follows
     const std::string text = receive_error_text(s.world, 0, hello[3]);
     throw AgreedError(text, hello[1] != 0 ? Error::Kind::kUsage : Error::Kind::kData);
@@ -184,12 +175,12 @@ void SspServer::start() {
   s.last = s.me + 1 == s.setup.servers;
   s.columns = ssp::push_columns(bounds, s.me);
   s.weights.resize(s.hi - s.lo);
-  if (!s.weights.empty()) s.world.recv(bytes(s.weights), 0, ssp::kTagHelloData);
+  if (!s.weights.empty()) s.world.recv(ssp::bytes(s.weights), 0, ssp::kTagHelloData);
   s.optimizer = std::make_unique<ShardedOptimizer>(s.hi - s.lo, s.setup.threads, s.setup.make_optimizer);
   if (hello[1] != 0) {  // resumed: this range's optimizer state, "step" first
     OptimizerState state = s.optimizer->state();
     std::vector<double> values(1 + s.optimizer->state_values());
-    s.world.recv(bytes(values), 0, ssp::kTagHelloData);
+    s.world.recv(ssp::bytes(values), 0, ssp::kTagHelloData);
     std::size_t at = 1;
     for (auto& [name, v] : state) {
       if (name == "step") {
@@ -215,7 +206,7 @@ void SspServer::start() {
   s.done_clocks.assign(workers, 0);
   s.told_stopped.assign(workers, false);
   for (std::size_t w = 0; w < workers; ++w) s.post(w);
-  s.error_receive = s.world.irecv(bytes(s.error_header), 0, ssp::kTagError);
+  s.error_receive = s.world.irecv(ssp::bytes(s.error_header), 0, ssp::kTagError);
 }
 
 Termination SspServer::serve() {
