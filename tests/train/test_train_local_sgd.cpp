@@ -41,19 +41,6 @@ TrainSpec mlp_spec(const std::string& optimizer, std::size_t period) {
   return s;
 }
 
-// Every rank's result of training on `ranks` in-process ranks (uneven shards), `threads` each.
-std::vector<TrainResult> on_ranks(const Dataset& data, const TrainSpec& spec, int ranks, int threads = 1,
-                                  const TrainCallback& callback = {}) {
-  std::vector<TrainResult> out(static_cast<std::size_t>(ranks));
-  run_ranks(ranks, [&](Communicator& comm) {
-    const std::size_t r = std::size_t(comm.rank()), k = std::size_t(ranks);
-    const std::size_t first = data.rows() * r / k + (r > 0 ? 7 : 0);
-    const std::size_t last = r + 1 == k ? data.rows() : data.rows() * (r + 1) / k + 7;
-    out[r] = train(test::rows_of(data, first, last), spec, Context{.threads = threads, .communicator = &comm},
-                   callback);
-  });
-  return out;
-}
 
 double max_relative_difference(const std::vector<double>& a, const std::vector<double>& b) {
   EXPECT_EQ(a.size(), b.size());
@@ -73,8 +60,8 @@ TEST(TrainLocalSgd, PeriodOneWithPlainSgdIsSynchronousSgd) {
     local.trainer.sync.mode = Mode::kLocalSgd;
     local.trainer.sync.local_period = 1;
     for (int ranks : {2, 3, 4}) {
-      const std::vector<TrainResult> s = on_ranks(data, sync, ranks);
-      const std::vector<TrainResult> l = on_ranks(data, local, ranks);
+      const std::vector<TrainResult> s = test::train_on_ranks(data, sync, ranks);
+      const std::vector<TrainResult> l = test::train_on_ranks(data, local, ranks);
       for (std::size_t r = 0; r < l.size(); ++r) {
         EXPECT_LT(max_relative_difference(s[r].mlp->parameters, l[r].mlp->parameters), 1e-12)
             << ranks << " ranks, " << to_string(precision);
@@ -106,8 +93,8 @@ TEST(TrainLocalSgd, SameBitsForAFixedRankCountWhateverTheThreads) {
   for (bool moments : {false, true}) {
     TrainSpec spec = mlp_spec("adam", 4);
     spec.trainer.sync.average_moments = moments;
-    const std::vector<TrainResult> one = on_ranks(data, spec, 3, 1);
-    const std::vector<TrainResult> two = on_ranks(data, spec, 3, 2);
+    const std::vector<TrainResult> one = test::train_on_ranks(data, spec, 3, 1);
+    const std::vector<TrainResult> two = test::train_on_ranks(data, spec, 3, 2);
     for (std::size_t r = 0; r < 3; ++r) {
       EXPECT_EQ(one[r].mlp->parameters, one[0].mlp->parameters) << "rank " << r;
       EXPECT_EQ(two[r].mlp->parameters, one[0].mlp->parameters) << "rank " << r << ", 2 threads";
@@ -121,7 +108,7 @@ TEST(TrainLocalSgd, SameBitsForAFixedRankCountWhateverTheThreads) {
   // The moments flag changes the run (it is not ignored).
   TrainSpec with = mlp_spec("adam", 4), without = with;
   with.trainer.sync.average_moments = true;
-  EXPECT_NE(on_ranks(data, with, 2)[0].mlp->parameters, on_ranks(data, without, 2)[0].mlp->parameters);
+  EXPECT_NE(test::train_on_ranks(data, with, 2)[0].mlp->parameters, test::train_on_ranks(data, without, 2)[0].mlp->parameters);
 }
 
 TEST(TrainLocalSgd, OnOneProcessEachThreadIsAWorker) {
@@ -129,7 +116,7 @@ TEST(TrainLocalSgd, OnOneProcessEachThreadIsAWorker) {
   const Dataset data = test::w3_data(3000);
   const TrainSpec spec = mlp_spec("adam", 4);
   const TrainResult threads = train(data, spec, Context{.threads = 3});
-  EXPECT_EQ(threads.mlp->parameters, on_ranks(data, spec, 3)[0].mlp->parameters);
+  EXPECT_EQ(threads.mlp->parameters, test::train_on_ranks(data, spec, 3)[0].mlp->parameters);
   EXPECT_GT(threads.summary.averages, 0u);
   EXPECT_NE(threads.mlp->parameters, train(data, spec, Context{.threads = 2}).mlp->parameters);
   // A stop asked for mid-epoch ends the run at that epoch's end, on every worker.
@@ -153,7 +140,7 @@ TEST(TrainLocalSgd, ConvergesNearSynchronousTraining) {
   for (const std::string optimizer : {"sgd", "adam"}) {
     TrainSpec sync = mlp_spec(optimizer, 0);
     sync.trainer.epochs = 6;
-    const double reference = on_ranks(data, sync, 4)[0].summary.final_train_mse;
+    const double reference = test::train_on_ranks(data, sync, 4)[0].summary.final_train_mse;
     const double factor = optimizer == "sgd" ? 1.5 : 4.0;
     for (std::size_t period : {4, 16}) {
       for (bool moments : {false, true}) {
@@ -162,7 +149,7 @@ TEST(TrainLocalSgd, ConvergesNearSynchronousTraining) {
         local.trainer.sync.mode = Mode::kLocalSgd;
         local.trainer.sync.local_period = period;
         local.trainer.sync.average_moments = moments;
-        const TrainResult r = on_ranks(data, local, 4)[0];
+        const TrainResult r = test::train_on_ranks(data, local, 4)[0];
         EXPECT_EQ(r.summary.termination, Termination::kCompleted);
         EXPECT_LT(r.summary.final_train_mse, factor * reference)
             << optimizer << " local:" << period << (moments ? " moments" : "") << ", sync " << reference;
@@ -177,7 +164,7 @@ TEST(TrainLocalSgd, DivergenceBetweenAveragesStopsEveryRankAlike) {
   const Dataset data = test::w3_data(3000);
   TrainSpec spec = mlp_spec("sgd", 8);
   spec.optimizer.learning_rate = 1e3;
-  const std::vector<TrainResult> out = on_ranks(data, spec, 2);
+  const std::vector<TrainResult> out = test::train_on_ranks(data, spec, 2);
   for (const TrainResult& r : out) {
     EXPECT_EQ(r.summary.termination, Termination::kDiverged) << r.summary.message;
     EXPECT_EQ(r.mlp->parameters, out[0].mlp->parameters);
@@ -193,14 +180,14 @@ TEST(TrainLocalSgd, ACheckpointAtAnAverageResumesBitForBitWithPlainSgd) {
   fs::create_directories(dir);
   TrainSpec spec = mlp_spec("sgd", 4);
   spec.trainer.epochs = 3;
-  const std::vector<TrainResult> whole = on_ranks(data, spec, 2);
+  const std::vector<TrainResult> whole = test::train_on_ranks(data, spec, 2);
   TrainSpec first = spec;
   first.trainer.epochs = 1;
   first.checkpoint.path = (dir / "a.ckpt").string();
-  on_ranks(data, first, 2);
+  test::train_on_ranks(data, first, 2);
   TrainSpec rest = spec;
   rest.checkpoint.resume = first.checkpoint.path;
-  const std::vector<TrainResult> resumed = on_ranks(data, rest, 2);
+  const std::vector<TrainResult> resumed = test::train_on_ranks(data, rest, 2);
   EXPECT_EQ(resumed[0].mlp->parameters, whole[0].mlp->parameters);
   EXPECT_EQ(resumed[1].mlp->parameters, whole[0].mlp->parameters);
   fs::remove_all(dir);
@@ -209,7 +196,7 @@ TEST(TrainLocalSgd, ACheckpointAtAnAverageResumesBitForBitWithPlainSgd) {
 TEST(TrainLocalSgd, AUserStopBetweenAveragesStillAgreesOnTheWeights) {
   const Dataset data = test::w3_data(3000);
   const std::vector<TrainResult> out =
-      on_ranks(data, mlp_spec("adam", 16), 3, 1, [](const TrainProgress& p) { return p.global_step < 5; });
+      test::train_on_ranks(data, mlp_spec("adam", 16), 3, 1, [](const TrainProgress& p) { return p.global_step < 5; });
   for (const TrainResult& r : out) {
     EXPECT_EQ(r.summary.termination, Termination::kUserStopped);
     EXPECT_EQ(r.summary.steps, 5u);
@@ -225,12 +212,12 @@ TEST(TrainLocalSgd, AStragglerChangesNoBits) {
   TrainSpec slow = spec;
   slow.trainer.debug_slow_rank = 1;
   slow.trainer.debug_slow_factor = 1.5;
-  EXPECT_EQ(on_ranks(data, slow, 2)[0].mlp->parameters, on_ranks(data, spec, 2)[0].mlp->parameters);
+  EXPECT_EQ(test::train_on_ranks(data, slow, 2)[0].mlp->parameters, test::train_on_ranks(data, spec, 2)[0].mlp->parameters);
   slow.trainer.debug_slow_rank = 2;  // 2 ranks: there is no rank 2
   EXPECT_THROW(
       {
         try {
-          on_ranks(data, slow, 2);
+          test::train_on_ranks(data, slow, 2);
         } catch (const Error& e) {
           EXPECT_NE(std::string(e.what()).find("rank 2 does not exist"), std::string::npos) << e.what();
           throw;

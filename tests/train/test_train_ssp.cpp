@@ -37,18 +37,6 @@ TrainSpec spec_of(const std::string& optimizer, std::size_t staleness, std::size
   return s;
 }
 
-// Every rank's result on `ranks` in-process ranks, each given an uneven share of the rows (the
-// servers' rows move to the workers).
-std::vector<TrainResult> on_ranks(const Dataset& data, const TrainSpec& spec, int ranks, int threads = 1) {
-  std::vector<TrainResult> out(static_cast<std::size_t>(ranks));
-  run_ranks(ranks, [&](Communicator& comm) {
-    const std::size_t r = std::size_t(comm.rank()), k = std::size_t(ranks);
-    const std::size_t first = data.rows() * r / k + (r > 0 ? 3 : 0);
-    const std::size_t last = r + 1 == k ? data.rows() : data.rows() * (r + 1) / k + 3;
-    out[r] = train(test::rows_of(data, first, last), spec, Context{.threads = threads, .communicator = &comm});
-  });
-  return out;
-}
 
 TEST(TrainSsp, StalenessZeroIsSyncBitForBit) {
   const Dataset data = test::w3_data(3000);
@@ -57,7 +45,7 @@ TEST(TrainSsp, StalenessZeroIsSyncBitForBit) {
     sync.trainer.sync = {};
     const TrainResult reference = train(data, sync, Context{.threads = 2});
     for (const auto& [workers, servers] : {std::pair{1, 1}, {2, 1}, {3, 2}, {2, 3}}) {
-      const std::vector<TrainResult> out = on_ranks(data, spec_of(optimizer, 0, std::size_t(servers)), workers + servers);
+      const std::vector<TrainResult> out = test::train_on_ranks(data, spec_of(optimizer, 0, std::size_t(servers)), workers + servers);
       for (int r = 0; r < workers; ++r) {
         const TrainResult& w = out[std::size_t(r)];
         ASSERT_TRUE(w.mlp) << "worker " << r;
@@ -87,7 +75,7 @@ TEST(TrainSsp, BoundedStalenessConvergesAndNeverRunsAheadOfTheBound) {
     spec.trainer.epochs = 4;
     spec.trainer.debug_slow_rank = 1;  // a straggler lets the others run ahead
     spec.trainer.debug_slow_factor = 2;
-    const std::vector<TrainResult> out = on_ranks(data, spec, 5);  // 4 workers, 1 server
+    const std::vector<TrainResult> out = test::train_on_ranks(data, spec, 5);  // 4 workers, 1 server
     for (std::size_t r = 0; r < 4; ++r) {
       const TrainSummary& s = out[r].summary;
       EXPECT_EQ(s.termination, Termination::kCompleted) << s.message;
@@ -120,11 +108,11 @@ TEST(TrainSsp, AServerCheckpointResumes) {
   TrainSpec first = spec;
   first.trainer.epochs = 1;
   first.checkpoint.path = (dir / "a.ckpt").string();
-  on_ranks(data, first, 4);  // 2 workers, 2 servers
+  test::train_on_ranks(data, first, 4);  // 2 workers, 2 servers
   TrainSpec rest = spec;
   rest.trainer.sync.servers = 1;
   rest.checkpoint.resume = first.checkpoint.path;
-  EXPECT_EQ(on_ranks(data, rest, 4)[0].mlp->parameters, whole.mlp->parameters);  // 3 workers, 1 server
+  EXPECT_EQ(test::train_on_ranks(data, rest, 4)[0].mlp->parameters, whole.mlp->parameters);  // 3 workers, 1 server
   sync.checkpoint.resume = first.checkpoint.path;  // and as a synchronous run
   EXPECT_EQ(train(data, sync).mlp->parameters, whole.mlp->parameters);
   fs::remove_all(dir);

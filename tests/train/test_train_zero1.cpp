@@ -35,18 +35,6 @@ TrainSpec mlp_spec(const std::string& optimizer = "adam") {
   return s;
 }
 
-// Every rank's result of training on `ranks` in-process ranks (uneven shards), 1 thread each.
-std::vector<TrainResult> on_ranks(const Dataset& data, const TrainSpec& spec, int ranks,
-                                  const TrainCallback& callback = {}) {
-  std::vector<TrainResult> out(static_cast<std::size_t>(ranks));
-  run_ranks(ranks, [&](Communicator& comm) {
-    const std::size_t r = std::size_t(comm.rank()), k = std::size_t(ranks);
-    const std::size_t first = data.rows() * r / k + (r > 0 ? 5 : 0);
-    const std::size_t last = r + 1 == k ? data.rows() : data.rows() * (r + 1) / k + 5;
-    out[r] = train(test::rows_of(data, first, last), spec, Context{.threads = 1, .communicator = &comm}, callback);
-  });
-  return out;
-}
 
 TEST(TrainZero1, SameBitsAsTheReplicatedUpdateForAnyRanks) {
   const Dataset data = test::w3_data(3000);
@@ -57,7 +45,7 @@ TEST(TrainZero1, SameBitsAsTheReplicatedUpdateForAnyRanks) {
       const TrainResult one = train(data, spec, Context{.threads = 2});  // one rank: nothing to shard
       EXPECT_FALSE(one.summary.sharded_optimizer);
       for (int ranks : {2, 3, 4}) {
-        const std::vector<TrainResult> out = on_ranks(data, spec, ranks);
+        const std::vector<TrainResult> out = test::train_on_ranks(data, spec, ranks);
         for (const TrainResult& r : out) {
           EXPECT_TRUE(r.summary.sharded_optimizer);
           EXPECT_EQ(r.mlp->parameters, one.mlp->parameters) << optimizer << ", " << to_string(precision) << ", "
@@ -73,7 +61,7 @@ TEST(TrainZero1, SameBitsAsTheReplicatedUpdateForAnyRanks) {
   small.trainer.batch = 32;
   small.trainer.accumulate = 4;
   big.trainer.batch = 128;
-  EXPECT_EQ(on_ranks(data, small, 2)[1].mlp->parameters, train(data, big).mlp->parameters);
+  EXPECT_EQ(test::train_on_ranks(data, small, 2)[1].mlp->parameters, train(data, big).mlp->parameters);
 }
 
 TEST(TrainZero1, EachRankHoldsItsShareOfTheOptimizerState) {
@@ -83,13 +71,13 @@ TEST(TrainZero1, EachRankHoldsItsShareOfTheOptimizerState) {
   const std::size_t p = 241;
   // Replicated: every rank holds Adam's two moments of every weight.
   spec.trainer.shard_optimizer = Shard::kOff;
-  for (const TrainResult& r : on_ranks(data, spec, 2)) {
+  for (const TrainResult& r : test::train_on_ranks(data, spec, 2)) {
     EXPECT_FALSE(r.summary.sharded_optimizer);
     EXPECT_EQ(r.summary.optimizer_state_values, 2 * p);
   }
   // Sharded over 3: rank r holds the moments of weights [p r / 3, p (r + 1) / 3).
   spec.trainer.shard_optimizer = Shard::kOn;
-  const std::vector<TrainResult> out = on_ranks(data, spec, 3);
+  const std::vector<TrainResult> out = test::train_on_ranks(data, spec, 3);
   std::size_t total = 0;
   for (std::size_t r = 0; r < out.size(); ++r) {
     EXPECT_EQ(out[r].summary.optimizer_state_values, 2 * (p * (r + 1) / 3 - p * r / 3)) << "rank " << r;
@@ -106,12 +94,12 @@ TEST(TrainZero1, TheDefaultShardsLargeModelsOnSeveralRanks) {
   TrainSpec spec = mlp_spec();
   spec.trainer.epochs = 1;
   spec.trainer.shard_optimizer = Shard::kAuto;
-  EXPECT_FALSE(on_ranks(data, spec, 2)[0].summary.sharded_optimizer);  // 241 weights: replicated
+  EXPECT_FALSE(test::train_on_ranks(data, spec, 2)[0].summary.sharded_optimizer);  // 241 weights: replicated
   spec.model.name = "mlp:64,32";  // 2497 weights
   ASSERT_GE(std::size_t(5 * 64 + 64 + 64 * 32 + 32 + 32 + 1), TrainerOptions::kShardMinParameters);
-  EXPECT_TRUE(on_ranks(data, spec, 2)[0].summary.sharded_optimizer);
+  EXPECT_TRUE(test::train_on_ranks(data, spec, 2)[0].summary.sharded_optimizer);
   spec.trainer.shard_optimizer = Shard::kOff;
-  EXPECT_FALSE(on_ranks(data, spec, 2)[0].summary.sharded_optimizer);
+  EXPECT_FALSE(test::train_on_ranks(data, spec, 2)[0].summary.sharded_optimizer);
 }
 
 TEST(TrainZero1, CheckpointsResumeAcrossShardingAndRankCounts) {
@@ -129,7 +117,7 @@ TEST(TrainZero1, CheckpointsResumeAcrossShardingAndRankCounts) {
   cut.checkpoint.path = (dir / "run.ckpt").string();
   cut.checkpoint.every = 12;
   const auto stop_at_50 = [](const TrainProgress& p) { return p.epoch_end || p.global_step < 50; };
-  const std::vector<TrainResult> first = on_ranks(data, cut, 2, stop_at_50);
+  const std::vector<TrainResult> first = test::train_on_ranks(data, cut, 2, 1, stop_at_50);
   ASSERT_EQ(first[0].summary.termination, Termination::kUserStopped);
   ASSERT_TRUE(first[0].summary.sharded_optimizer);
   // ... resumed replicated on one process, and sharded on 3 ranks: the uninterrupted weights.
@@ -141,7 +129,7 @@ TEST(TrainZero1, CheckpointsResumeAcrossShardingAndRankCounts) {
   EXPECT_EQ(again.summary.resumed_from_step, 48u);
   EXPECT_EQ(again.mlp->parameters, whole.mlp->parameters);
   resume.trainer.shard_optimizer = Shard::kOn;
-  for (const TrainResult& r : on_ranks(data, resume, 3)) EXPECT_EQ(r.mlp->parameters, whole.mlp->parameters);
+  for (const TrainResult& r : test::train_on_ranks(data, resume, 3)) EXPECT_EQ(r.mlp->parameters, whole.mlp->parameters);
 
   // A replicated checkpoint resumed sharded.
   TrainSpec plain = cut;
@@ -149,7 +137,7 @@ TEST(TrainZero1, CheckpointsResumeAcrossShardingAndRankCounts) {
   plain.checkpoint.path = (dir / "plain.ckpt").string();
   train(data, plain, {}, stop_at_50);
   resume.checkpoint.resume = plain.checkpoint.path;
-  for (const TrainResult& r : on_ranks(data, resume, 2)) EXPECT_EQ(r.mlp->parameters, whole.mlp->parameters);
+  for (const TrainResult& r : test::train_on_ranks(data, resume, 2)) EXPECT_EQ(r.mlp->parameters, whole.mlp->parameters);
   fs::remove_all(dir);
 }
 
@@ -161,7 +149,7 @@ TEST(TrainZero1, DivergenceAndBadStartsAsWithoutSharding) {
   const TrainResult plain = train(data, spec);
   ASSERT_EQ(plain.summary.termination, Termination::kDiverged);
   spec.trainer.shard_optimizer = Shard::kOn;
-  for (const TrainResult& r : on_ranks(data, spec, 2)) {
+  for (const TrainResult& r : test::train_on_ranks(data, spec, 2)) {
     EXPECT_EQ(r.summary.termination, Termination::kDiverged);
     EXPECT_EQ(r.summary.message, plain.summary.message);
     EXPECT_EQ(r.mlp->parameters, plain.mlp->parameters);  // the last good weights
@@ -174,7 +162,7 @@ TEST(TrainZero1, DivergenceAndBadStartsAsWithoutSharding) {
   for (const auto& name : data.names())
     with_bad.add_column(name, name == "y" ? y : std::vector<double>(data.column(name).begin(), data.column(name).end()));
   try {
-    on_ranks(with_bad, spec, 2);
+    test::train_on_ranks(with_bad, spec, 2);
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("not finite"), std::string::npos) << e.what();

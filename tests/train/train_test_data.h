@@ -5,7 +5,11 @@
 #include <cstddef>
 #include <vector>
 
+#include "parafit/communicator.h"
+#include "parafit/context.h"
 #include "parafit/dataset.h"
+#include "parafit/thread_communicator.h"
+#include "parafit/train.h"
 #include "parallel/strata.h"
 
 namespace parafit::test {
@@ -48,6 +52,20 @@ inline Dataset w3_data(std::size_t rows, std::size_t inputs = 5, std::uint64_t s
   for (std::size_t k = 0; k < inputs; ++k) d.add_column("x" + std::to_string(k), std::move(x[k]));
   d.add_column("y", std::move(y));
   return d;
+}
+
+// Every rank's result of training on `ranks` in-process ranks (parafit/thread_communicator.h),
+// `threads` each, rank r given an uneven share of the rows (train() moves them into strata).
+inline std::vector<TrainResult> train_on_ranks(const Dataset& data, const TrainSpec& spec, int ranks, int threads = 1,
+                                              const TrainCallback& callback = {}) {
+  std::vector<TrainResult> out(static_cast<std::size_t>(ranks));
+  run_ranks(ranks, [&](Communicator& comm) {
+    const std::size_t r = std::size_t(comm.rank()), k = std::size_t(ranks);
+    const std::size_t first = data.rows() * r / k + (r > 0 ? 7 : 0);
+    const std::size_t last = r + 1 == k ? data.rows() : data.rows() * (r + 1) / k + 7;
+    out[r] = train(rows_of(data, first, last), spec, Context{.threads = threads, .communicator = &comm}, callback);
+  });
+  return out;
 }
 
 }  // namespace parafit::test
