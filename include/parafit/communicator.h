@@ -68,13 +68,17 @@ concept CommNumber = CommElement<T> && !std::is_same_v<std::remove_const_t<T>, s
 // ThreadGroup rank, a mismatched call, a timeout): "rank 2 failed: <reason>".
 class RankFailed : public Error {
  public:
-  RankFailed(int failed_rank, const std::string& reason);
+  RankFailed(int failed_rank, const std::string& reason, bool after_timeout = false);
   int failed_rank() const { return failed_rank_; }
   const std::string& reason() const { return reason_; }
+  // The failing rank gave up because a rank did not answer (TimedOut): that rank may never call
+  // MPI again, not even MPI_Finalize, so a process must not wait for it at its end either.
+  bool after_timeout() const { return after_timeout_; }
 
  private:
   int failed_rank_;
   std::string reason_;
+  bool after_timeout_;
 };
 
 // Thrown by the rank whose wait ran out of time (MpiCommunicator's Options::timeout), after it

@@ -10,10 +10,11 @@ namespace parafit {
 
 // A rank outside the communicator (a failure inherited from the communicator it was split from) has
 // no number here: backends pass -1 and a reason that names the rank where it has one.
-RankFailed::RankFailed(int failed_rank, const std::string& reason)
+RankFailed::RankFailed(int failed_rank, const std::string& reason, bool after_timeout)
     : Error(failed_rank >= 0 ? fmt::format("rank {} failed: {}", failed_rank, reason) : reason),
       failed_rank_(failed_rank),
-      reason_(reason) {}
+      reason_(reason),
+      after_timeout_(after_timeout) {}
 
 const char* to_string(ReduceOp op) {
   switch (op) {

@@ -15,6 +15,7 @@ struct Failure {
   int rank = 0;
   int levels = 0;
   std::string reason;
+  bool timed_out = false;  // the failing rank's wait ran out of time (RankFailed::after_timeout)
 };
 
 // `parent`'s failure as seen by a communicator split from it. rank_in_child is the failing rank's

@@ -56,6 +56,9 @@ void check_timeout_names_silent_ranks(parafit::Communicator& comm) {
     } catch (const parafit::RankFailed& e) {
       require(e.failed_rank() == 0 && std::string(e.reason()).find("timed out after 300 ms") != std::string::npos, comm,
               std::string("RankFailed: ") + e.what());
+      // It says so, so that a program leaves without MPI_Finalize (which would wait for rank 0's
+      // silent partners too).
+      require(e.after_timeout(), comm, "RankFailed after a timeout does not say so");
     } catch (const parafit::Error& e) {
       require(false, comm, std::string("not RankFailed: ") + e.what());
     }
@@ -85,6 +88,7 @@ void check_timeouts_together_report_once(parafit::Communicator& comm) {
   } catch (const parafit::RankFailed& e) {
     require(std::string(e.reason()).find("timed out after 300 ms") != std::string::npos, comm,
             std::string("RankFailed: ") + e.what());
+    require(e.after_timeout(), comm, "RankFailed after a timeout does not say so");
   }
   comm.allreduce(std::span(reporters));
   require(reporters[0] == 1, comm, std::to_string(reporters[0]) + " ranks reported the timeout");

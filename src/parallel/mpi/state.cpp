@@ -17,10 +17,12 @@ struct NoticeHeader {
   std::int64_t guards;
   std::int32_t rank;
   std::int32_t levels;
+  std::int32_t timed_out;
+  std::int32_t unused = 0;
 };
 
 std::vector<char> encode(std::int64_t guards, const Failure& f) {
-  const NoticeHeader header{guards, f.rank, f.levels};
+  const NoticeHeader header{guards, f.rank, f.levels, f.timed_out ? 1 : 0};
   std::vector<char> bytes(sizeof header + f.reason.size());
   std::memcpy(bytes.data(), &header, sizeof header);
   if (!f.reason.empty()) std::memcpy(bytes.data() + sizeof header, f.reason.data(), f.reason.size());
@@ -52,7 +54,8 @@ void receive_notice(State& s, const MPI_Status& status) {
   std::memcpy(&header, bytes.data(), sizeof header);
   std::int64_t& after = s.gave_up_after[static_cast<std::size_t>(status.MPI_SOURCE)];
   if (after < 0) after = header.guards;
-  mark_failed(s, Failure{header.rank, header.levels, std::string(bytes.begin() + sizeof header, bytes.end())});
+  mark_failed(s, Failure{header.rank, header.levels, std::string(bytes.begin() + sizeof header, bytes.end()),
+                         header.timed_out != 0});
 }
 
 // Pings and their answers are empty messages; an answer is a send completed later, like a notice.
@@ -230,7 +233,7 @@ void time_out(State& s, const std::string& what) {
   if (!silent.empty())
     message += fmt::format(": rank{} {} {} not answer (hung, stopped, or busy for longer than that)",
                            silent.size() > 1 ? "s" : "", fmt::join(silent, ", "), silent.size() > 1 ? "do" : "does");
-  mark_failed(s, Failure{s.rank, 0, message});
+  mark_failed(s, Failure{s.rank, 0, message, true});
   throw TimedOut(message);
 }
 

@@ -31,6 +31,8 @@ void require_rank_failed(const Communicator& comm, int rank, const std::string& 
             what + ": RankFailed(" + std::to_string(e.failed_rank()) + ", \"" + e.reason() + "\"), expected (" +
                 std::to_string(rank) + ", \"" + reason + "\")");
     require(took < seconds, comm, what + ": RankFailed came after " + std::to_string(took) + " s");
+    // These failures are aborts and errors, never timeouts: a program may still finalize MPI.
+    require(!e.after_timeout(), comm, what + ": RankFailed says a timeout caused it");
     return;
   }
   require(false, comm, what + ": returned instead of throwing RankFailed");
