@@ -5,8 +5,9 @@
 #   scripts/sanitize.sh asan     build-asan/: AddressSanitizer + UndefinedBehaviorSanitizer (UB is
 #                                fatal), and libFuzzer coverage for the fuzz targets of
 #                                tests/fuzz/run.sh; runs the whole test suite
-#   scripts/sanitize.sh tsan     build-tsan/: ThreadSanitizer; builds parafit_tests only and runs
-#                                the threaded and ranks-as-threads tests ($TSAN_TESTS below)
+#   scripts/sanitize.sh tsan     build-tsan/: ThreadSanitizer; builds parafit_tests only, from the
+#                                test files of the threaded and ranks-as-threads tests
+#                                (tests/CMakeLists.txt), and runs them ($TSAN_TESTS below)
 #   scripts/sanitize.sh configure asan|tsan   only configures (tests/fuzz/run.sh uses this)
 # Extra arguments go to ctest. Exits 0 with a message when clang is missing.
 set -euo pipefail
@@ -23,7 +24,9 @@ if ! command -v clang++ >/dev/null 2>&1; then
   exit 0
 fi
 jobs=$(nproc 2>/dev/null || echo 2)
-common=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g"
+# -gline-tables-only: the sanitizers' reports need file:line, not full debug information, which
+# made the objects several times larger and the two builds slower.
+common=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -gline-tables-only"
         -DPARAFIT_BUILD_TESTS=ON -DPARAFIT_BUILD_BENCH=OFF -DPARAFIT_BUILD_EXAMPLES=OFF
         -DPARAFIT_WARNINGS_AS_ERRORS=ON)
 
