@@ -54,6 +54,8 @@ MlpCompute<T>::MlpCompute(MlpShape shape, std::size_t tile_rows)
   check_shape(shape_, tile_rows_);
   const std::vector<std::size_t>& w = shape_.widths;
   const std::size_t layers = shape_.num_layers();
+  for (std::size_t l = 0; l < layers; ++l)
+    layers_.push_back({w[l], w[l + 1], l + 1 == layers ? Activation::kIdentity : shape_.activation});
   // Zero-filled, 64-byte aligned buffers of `count` elements (at least one, so never null).
   const auto allocate = [](std::size_t count) {
     count = std::max<std::size_t>(count, 1);
@@ -103,30 +105,19 @@ void MlpCompute<T>::transpose_weights(const T* params) {
 template <class T>
 void MlpCompute<T>::forward_tile(const T* params, std::size_t n, const T* X, std::size_t ldx,
                                  T* f) {
-  const std::vector<std::size_t>& w = shape_.widths;
-  const std::size_t layers = shape_.num_layers();
-  const Activation act = shape_.activation;
+  const std::size_t layers = layers_.size();
   const T* in = X;
   std::size_t in_ld = ldx;
   for (std::size_t l = 0; l < layers; ++l) {
-    const T* W = params + shape_.weight_offset(l);
-    const T* b = params + shape_.bias_offset(l);
-    const std::size_t K = w[l], N = w[l + 1];
+    const T* p = params + shape_.weight_offset(l);
     if (l + 1 == layers) {
-      affine<T>(n, N, K, in, in_ld, W, N, b, f, 1);
+      layers_[l].forward(p, n, in, in_ld, nullptr, f);
       break;
     }
     T* a = a_.get() + act_offset_[l];
-    if (z_) {
-      T* z = z_.get() + act_offset_[l];
-      affine<T>(n, N, K, in, in_ld, W, N, b, z, N);
-      activate_forward<T>(act, n * N, z, a);
-    } else {
-      affine<T>(n, N, K, in, in_ld, W, N, b, a, N);
-      activate_forward<T>(act, n * N, a, a);
-    }
+    layers_[l].forward(p, n, in, in_ld, z_ ? z_.get() + act_offset_[l] : nullptr, a);
     in = a;
-    in_ld = N;
+    in_ld = layers_[l].out;
   }
 }
 
@@ -138,42 +129,35 @@ double MlpCompute<T>::accumulate_gradient(const T* params, std::size_t rows, con
     if (grad_is_zero) std::fill(grad, grad + shape_.num_parameters(), T(0));
     return loss;
   }
-  const std::vector<std::size_t>& w = shape_.widths;
-  if (ldx < w[0]) throw std::invalid_argument("MlpCompute: ldx is less than the number of inputs");
-  const std::size_t layers = shape_.num_layers();
-  const Activation act = shape_.activation;
+  if (ldx < shape_.widths[0]) throw std::invalid_argument("MlpCompute: ldx is less than the number of inputs");
+  const std::size_t layers = layers_.size();
   if (params != prepared_) transpose_weights(params);
   for (std::size_t r0 = 0; r0 < rows; r0 += tile_rows_) {
     const std::size_t n = std::min(tile_rows_, rows - r0);
     const T* Xt = X + r0 * ldx;
-    T* d_out = out_.get();
-    forward_tile(params, n, Xt, ldx, d_out);
+    T* d = out_.get();
+    forward_tile(params, n, Xt, ldx, d);
     // The output delta is the residual itself (output width 1, identity).
     for (std::size_t i = 0; i < n; ++i) {
-      const T r = d_out[i] - y[r0 + i];
-      d_out[i] = r;
+      const T r = d[i] - y[r0 + i];
+      d[i] = r;
       loss += static_cast<double>(r) * static_cast<double>(r);
     }
-    const T* D = d_out;
-    std::size_t ldD = 1;
     int next = 0;
     for (std::size_t l = layers; l-- > 0;) {
-      const std::size_t K = w[l], N = w[l + 1];
-      const T* H = l == 0 ? Xt : a_.get() + act_offset_[l - 1];
-      const std::size_t ldH = l == 0 ? ldx : K;
+      const DenseLayer<T>& layer = layers_[l];
+      const T* x = l == 0 ? Xt : a_.get() + act_offset_[l - 1];
+      const std::size_t ldx_l = l == 0 ? ldx : layer.in;
+      const T* z = l + 1 < layers && z_ ? z_.get() + act_offset_[l] : nullptr;
+      const T* a = l + 1 < layers ? a_.get() + act_offset_[l] : nullptr;
       // The first tile's folds start every gradient entry (each layer's weights and biases).
       const bool from_zero = grad_is_zero && r0 == 0;
-      accumulate_outer<T>(n, K, N, H, ldH, D, ldD, grad + shape_.weight_offset(l), N, from_zero);
-      accumulate_rows<T>(n, N, D, ldD, grad + shape_.bias_offset(l), from_zero);
-      if (l == 0) break;
-      // Delta of layer l-1's pre-activations: (D W_l^T) * act'(z_{l-1}).
-      T* Dn = delta_[next].get();
+      // dL/da of layer l-1: (dL/dz_l) W_l^T, into the other delta buffer.
+      T* dx = l == 0 ? nullptr : delta_[next].get();
       next ^= 1;
-      affine<T>(n, K, N, D, ldD, wt_.get() + wt_offset_[l], K, nullptr, Dn, K);
-      activate_backward<T>(act, n * K, z_ ? z_.get() + act_offset_[l - 1] : nullptr,
-                           a_.get() + act_offset_[l - 1], Dn);
-      D = Dn;
-      ldD = K;
+      layer.backward(n, x, ldx_l, z, a, d, grad + shape_.weight_offset(l), from_zero,
+                     l == 0 ? nullptr : wt_.get() + wt_offset_[l], dx);
+      d = dx;
     }
   }
   return loss;

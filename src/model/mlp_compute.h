@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "model/mlp_kernels.h"
+#include "model/mlp_layer.h"
 
 namespace parafit::detail {
 
@@ -74,6 +75,7 @@ class MlpCompute {
   const T* prepared_ = nullptr;  // params whose transposes wt_ holds (see prepare)
 
   MlpShape shape_;
+  std::vector<DenseLayer<T>> layers_;  // hidden layers with the shape's activation, then the output
   std::size_t tile_rows_;
   std::size_t max_hidden_width_ = 0;
   // Per hidden layer l (0..L-2), tile_rows x widths[l+1] (dense rows): the pre-activations z

@@ -1,10 +1,12 @@
 // MlpCompute (src/model/mlp_compute.h): the loss and predictions against a naive forward pass
 // written here with std:: functions, the gradient against central finite differences of that
 // reference loss, and the determinism promises: the same bits for any tile_rows, for rows split
-// over several calls, and on every SIMD target.
+// over several calls, and on every SIMD target; and the network cut into DenseLayers
+// (src/model/mlp_layer.h) and run micro-batch by micro-batch, which gives the same bits.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <iterator>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -275,6 +277,69 @@ TEST(MlpCompute, FloatGradientIsCloseToDouble) {
     norm2 += gd[j] * gd[j];
   }
   EXPECT_LT(std::sqrt(diff2 / norm2), 1e-5);
+}
+
+// The network cut into its layers (DenseLayer), run the way a pipeline runs it: each micro-batch
+// goes forward through every layer and back, and each layer folds its slice of the gradient over
+// the micro-batches in order. The same bits as MlpCompute over all the rows at once.
+template <class T>
+void layers_give_the_same_bits(Activation act) {
+  const MlpShape shape{{5, 7, 3, 6, 1}, act};
+  const std::size_t rows = 50, d = 5, L = shape.num_layers();
+  std::mt19937_64 rng(11);
+  const auto X = random_vector<T>(rows * d, rng, 1.0);
+  const auto y = random_vector<T>(rows, rng, 1.0);
+  const auto p = random_vector<T>(shape.num_parameters(), rng, 0.5);
+  MlpCompute<T> compute(shape, 8);
+  std::vector<T> expected(shape.num_parameters());
+  const double expected_loss = compute.accumulate_gradient(p.data(), rows, X.data(), d, y.data(), expected.data(), 0.0, true);
+
+  std::vector<DenseLayer<T>> layers;
+  std::vector<std::vector<T>> wt(L);  // W_l^T, for the deltas of the layer below
+  for (std::size_t l = 0; l < L; ++l) {
+    layers.push_back({shape.widths[l], shape.widths[l + 1], l + 1 == L ? Activation::kIdentity : act});
+    EXPECT_EQ(layers[l].num_parameters(), shape.weight_offset(l + 1) - shape.weight_offset(l));
+    wt[l].resize(layers[l].in * layers[l].out);
+    transpose<T>(layers[l].in, layers[l].out, p.data() + shape.weight_offset(l), layers[l].out, wt[l].data(), layers[l].in);
+  }
+  std::vector<T> grad(shape.num_parameters(), T(7));  // not read: the first micro-batch starts the folds
+  double loss = 0;
+  const std::size_t cuts[] = {0, 13, 14, 40, 50};  // micro-batches of 13, 1, 26 and 10 rows
+  for (std::size_t m = 0; m + 1 < std::size(cuts); ++m) {
+    const std::size_t r0 = cuts[m], n = cuts[m + 1] - r0;
+    std::vector<std::vector<T>> z(L), a(L);
+    const T* in = X.data() + r0 * d;
+    std::size_t ld = d;
+    for (std::size_t l = 0; l < L; ++l) {
+      z[l].resize(n * layers[l].out);
+      a[l].resize(n * layers[l].out);
+      layers[l].forward(p.data() + shape.weight_offset(l), n, in, ld, layers[l].keeps_z() ? z[l].data() : nullptr,
+                        a[l].data());
+      in = a[l].data();
+      ld = layers[l].out;
+    }
+    std::vector<T> delta(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      delta[i] = a[L - 1][i] - y[r0 + i];
+      loss += static_cast<double>(delta[i]) * static_cast<double>(delta[i]);
+    }
+    for (std::size_t l = L; l-- > 0;) {
+      std::vector<T> dx(l == 0 ? 0 : n * layers[l].in);
+      layers[l].backward(n, l == 0 ? X.data() + r0 * d : a[l - 1].data(), l == 0 ? d : layers[l].in, z[l].data(),
+                         a[l].data(), delta.data(), grad.data() + shape.weight_offset(l), m == 0,
+                         l == 0 ? nullptr : wt[l].data(), l == 0 ? nullptr : dx.data());
+      delta = std::move(dx);
+    }
+  }
+  EXPECT_TRUE(same_bits(grad, expected)) << "activation " << int(act);
+  EXPECT_EQ(loss, expected_loss);
+}
+
+TEST(DenseLayer, ALayerByLayerPassOverMicroBatchesGivesMlpComputesBits) {
+  for (const Activation act : kAllActivations) {
+    layers_give_the_same_bits<float>(act);
+    layers_give_the_same_bits<double>(act);
+  }
 }
 
 }  // namespace
