@@ -28,7 +28,9 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # made the objects several times larger and the two builds slower.
 common=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -gline-tables-only"
         -DPARAFIT_BUILD_TESTS=ON -DPARAFIT_BUILD_BENCH=OFF -DPARAFIT_BUILD_EXAMPLES=OFF
-        -DPARAFIT_WARNINGS_AS_ERRORS=ON)
+        -DPARAFIT_WARNINGS_AS_ERRORS=ON
+        # scripts/test.sh sets it to ccache (it keeps objects between runs)
+        ${PARAFIT_COMPILER_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER=$PARAFIT_COMPILER_LAUNCHER})
 
 # The threaded and ranks-as-threads tests: the chunked sums and strata engine (OpenMP), the
 # ranks-as-threads communicator and its conformance suite (std::thread), the distributed fit and

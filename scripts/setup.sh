@@ -18,6 +18,9 @@ if [ "${1:-}" = --test ]; then
     # The fuzzers and sanitizer builds (tests/fuzz/run.sh, scripts/sanitize.sh): clang, its
     # libFuzzer/sanitizer runtimes, and its OpenMP runtime with Archer (libarcher.so, for TSan).
     clang libclang-rt-14-dev libomp-dev
+    # Keeps compiled objects between runs of scripts/test.sh (the CI): three builds of everything
+    # otherwise take most of its time.
+    ccache
   )
 fi
 

@@ -11,8 +11,16 @@
 # quickstart.sh (no -Werror) would recompile everything each time one follows the other.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh --test   # the test-only packages too (GoogleTest, clang)
-BUILD_DIR=build-test scripts/build.sh -DPARAFIT_WARNINGS_AS_ERRORS=ON -DPARAFIT_BUILD_TESTS=ON
+scripts/setup.sh --test   # the test-only packages too (GoogleTest, clang, ccache)
+# ccache keeps the objects of all three builds in its own cache outside the checkout (~/.cache/ccache
+# unless CCACHE_DIR says otherwise), so a run after a small change recompiles little; a first run
+# fills it. CCACHE_BASEDIR makes the paths inside this checkout relative: clones elsewhere share
+# the cache. PARAFIT_CCACHE=0 builds without it.
+if [ "${PARAFIT_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null 2>&1; then
+  export CCACHE_BASEDIR=$PWD PARAFIT_COMPILER_LAUNCHER=ccache
+fi
+BUILD_DIR=build-test scripts/build.sh -DPARAFIT_WARNINGS_AS_ERRORS=ON -DPARAFIT_BUILD_TESTS=ON \
+  ${PARAFIT_COMPILER_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER=$PARAFIT_COMPILER_LAUNCHER}
 jobs=$(nproc 2>/dev/null || echo 2)
 ctest --test-dir build-test --output-on-failure -j"$jobs" "$@"
 
