@@ -71,8 +71,9 @@ class RankFailed : public Error {
   RankFailed(int failed_rank, const std::string& reason, bool after_timeout = false);
   int failed_rank() const { return failed_rank_; }
   const std::string& reason() const { return reason_; }
-  // The failing rank gave up because a rank did not answer (TimedOut): that rank may never call
-  // MPI again, not even MPI_Finalize, so a process must not wait for it at its end either.
+  // The failing rank gave up because a wait ran out of time (MPI: TimedOut): the rank it waited
+  // for may never call again, not even MPI_Finalize, so a process must not wait for it at its end
+  // either.
   bool after_timeout() const { return after_timeout_; }
 
  private:

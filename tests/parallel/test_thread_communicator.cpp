@@ -176,6 +176,7 @@ TEST(ThreadCommunicator, TimeoutThrowsInsteadOfWaitingForever) {
             comm.recv(bytes_of(in), 1 - comm.rank(), 7);  // never sent
           } catch (const RankFailed& e) {
             named = e.failed_rank();
+            EXPECT_TRUE(e.after_timeout()) << e.what();  // as the MPI backend's (mpi_conformance.cpp)
             throw;
           }
         },

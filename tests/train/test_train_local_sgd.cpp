@@ -41,7 +41,6 @@ TrainSpec mlp_spec(const std::string& optimizer, std::size_t period) {
   return s;
 }
 
-
 double max_relative_difference(const std::vector<double>& a, const std::vector<double>& b) {
   EXPECT_EQ(a.size(), b.size());
   double worst = 0;

@@ -38,7 +38,6 @@ TrainSpec spec_of(const std::string& optimizer, std::size_t staleness, std::size
   return s;
 }
 
-
 TEST(TrainSsp, StalenessZeroIsSyncBitForBit) {
   const Dataset data = test::w3_data(3000);
   for (const std::string optimizer : {"adam", "sgd"}) {

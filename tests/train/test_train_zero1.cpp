@@ -35,7 +35,6 @@ TrainSpec mlp_spec(const std::string& optimizer = "adam") {
   return s;
 }
 
-
 TEST(TrainZero1, SameBitsAsTheReplicatedUpdateForAnyRanks) {
   const Dataset data = test::w3_data(3000);
   for (const std::string optimizer : {"adam", "adamw", "sgd"}) {

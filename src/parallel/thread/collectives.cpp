@@ -42,7 +42,8 @@ void settle(Group& group, int rank, const Collective& c, bool in_time) {
   const std::string what = describe(c.call);
   if (!in_time) {
     group.fail_by(rank, fmt::format("{} timed out after {} ms: {} of {} ranks arrived", what, group.timeout.count(),
-                                    c.joined, group.size()));
+                                    c.joined, group.size()),
+                  true);
   }
   const int gone = group.blocker(c);
   if (gone >= 0)

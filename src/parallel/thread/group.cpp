@@ -72,8 +72,8 @@ void Group::throw_if_failed() const {
   if (failure) throw rank_failed(*failure);
 }
 
-void Group::fail_by(int rank, const std::string& why) {
-  fail(Failure{rank, 0, why});
+void Group::fail_by(int rank, const std::string& why, bool timed_out) {
+  fail(Failure{rank, 0, why, timed_out});
   throw Error(fmt::format("rank {}: {}", rank, why));
 }
 

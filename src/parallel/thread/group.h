@@ -91,8 +91,8 @@ struct Group {
   void fail(const Failure& failure);
   void throw_if_failed() const;
   // `rank` found a problem (a mismatch, a timeout, a rank that is gone): fails the group and throws
-  // Error("rank R: why") on this rank.
-  [[noreturn]] void fail_by(int rank, const std::string& why);
+  // Error("rank R: why") on this rank. The others' RankFailed says after_timeout() for a timeout.
+  [[noreturn]] void fail_by(int rank, const std::string& why, bool timed_out = false);
   // Whether `rank` can never make another call: its function returned, or it destroyed its
   // communicator; and which of the two, for messages.
   bool gone(int rank) const;

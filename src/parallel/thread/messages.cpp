@@ -59,7 +59,8 @@ class ReceiveWork final : public Work::Impl {
                                          describe(*receive_), receive_->source, group_->gone_how(receive_->source)));
     }
     if (!in_time)
-      group_->fail_by(rank_, fmt::format("{} timed out after {} ms", describe(*receive_), group_->timeout.count()));
+      group_->fail_by(rank_, fmt::format("{} timed out after {} ms", describe(*receive_), group_->timeout.count()),
+                      true);
     return false;
   }
 
