@@ -110,6 +110,12 @@ class TrainCommand final : public Command {
                         std::to_string(TrainerOptions::kShardMinParameters) + " weights on 2+ ranks), on or off")
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "on", "off"}));
+    app->add_option("--tensor-parallel", spec_.trainer.tensor_parallel,
+                    "MLP: split each pair of layers across T ranks (Megatron-LM style: the first by output columns, "
+                    "the second by input rows; an odd first layer stays whole); each rank holds only its slice of "
+                    "the weights and optimizer state. Run D x T ranks under mpirun (rank r is slice r mod T); one "
+                    "thread per rank computes. Agrees with T = 1 to rounding; any D gives the same bits")
+        ->capture_default_str();
     app->add_option("--sync", sync_,
                     "How workers combine their work: sync (every step's gradient summed over all workers: the same "
                     "bits for any threads and ranks); local:H (local SGD: each worker - an MPI rank, or on one "

@@ -41,6 +41,7 @@ constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
     {"trainer.seed", "--seed"},
     {"trainer.divergence_factor", "divergence factor"},
     {"trainer.shard_optimizer", "--shard-optimizer"},
+    {"trainer.tensor_parallel", "--tensor-parallel"},
     {"trainer.sync.average_moments", "--average-moments"},
     {"trainer.sync.servers", "--servers"},
     {"trainer.sync", "--sync"},

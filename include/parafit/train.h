@@ -136,6 +136,14 @@ struct TrainerOptions {
   };
   Sync sync;
 
+  // Tensor (model) parallelism for an MLP (Megatron-LM pairs, model/mlp_tensor.h): each layer pair
+  // is split across T ranks, which hold only their slice of the weights and optimizer state and
+  // exchange activations twice per pair per step. The ranks form a D x T grid (world rank r is
+  // slice r mod T of data position r / T); T must divide the ranks. Synchronous mini-batch
+  // training only. The weights agree with T = 1 to rounding (about 1e-12 relative in float64), and
+  // for a fixed T are the same bits for any D.
+  std::size_t tensor_parallel = 1;
+
   // A testing aid (straggler): rank debug_slow_rank (under kHogwild: thread debug_slow_rank)
   // sleeps (debug_slow_factor - 1) times its step's compute time after each optimizer step; -1:
   // none.

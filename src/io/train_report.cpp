@@ -95,6 +95,9 @@ std::string format_train_summary(const TrainResult& r, const ReportContext& ctx)
                      s.samples_per_second, s.samples, s.seconds, ctx.ranks, ctx.threads,
                      s.sharded_optimizer ? ", optimizer state sharded (ZeRO-1)" : "");
   if (s.sync != "sync") out += fmt::format("Sync:        {}{}; {}\n", s.sync, sync_detail(r, ctx), s.reproducibility);
+  if (const std::size_t t = r.spec.trainer.tensor_parallel; t > 1)
+    out += fmt::format("Grid:        {} data-parallel x {} tensor-parallel rank(s); {}\n", std::size_t(ctx.ranks) / t, t,
+                       s.reproducibility);
   if (!s.optimizer_report.empty()) out += "\n" + s.optimizer_report;
   return out;
 }
@@ -128,6 +131,7 @@ std::string format_train_json(const TrainResult& r, const ReportContext& ctx) {
     opt["accumulate"] = spec.trainer.accumulate;
     opt["epochs"] = spec.trainer.epochs;
     opt["sync"] = s.sync;
+    opt["tensor_parallel"] = spec.trainer.tensor_parallel;
     if (spec.trainer.sync.mode == TrainerOptions::Sync::Mode::kLocalSgd)
       opt["average_moments"] = spec.trainer.sync.average_moments;
     if (spec.trainer.sync.mode == TrainerOptions::Sync::Mode::kSsp) opt["servers"] = spec.trainer.sync.servers;

@@ -90,6 +90,11 @@ class RowWorker {
   // Adds the contributions of `rows` (local row indices), in that order, to `sums` (made by the
   // same kernel).
   virtual void accumulate(const RowSet& rows, RowSums& sums) = 0;
+  // Several units at once: segment k's rows into sums[k], each in its order. A collective kernel's
+  // worker runs them together (one exchange per layer for all of them); by default, one at a time.
+  virtual void accumulate_segments(std::span<const RowSet> segments, std::span<RowSums* const> sums) {
+    for (std::size_t k = 0; k < segments.size(); ++k) accumulate(segments[k], *sums[k]);
+  }
 };
 
 class RowKernel {
@@ -100,6 +105,10 @@ class RowKernel {
   // About how many multiply-adds a row costs, for choosing how many threads a pass is worth (it
   // never changes a result). The width by default: a gradient kernel touches every value per row.
   virtual std::size_t work_per_row() const { return width(); }
+  // Whether the workers communicate with other ranks as they fold (a tensor-parallel model's
+  // slices exchange activations): the engine then runs a pass on one thread, every owned stratum
+  // in one accumulate_segments call per micro-batch, in the same order on every rank of the group.
+  virtual bool collective() const { return false; }
   virtual std::unique_ptr<RowSums> make_sums() const = 0;
   virtual std::unique_ptr<RowWorker> make_worker() const = 0;
 };

@@ -176,6 +176,28 @@ LocalPass StrataEngine::run(const RowKernel& kernel, std::span<const double> the
   return LocalPass{local, width, rows, local_rows, &st.tree, &st.errors};
 }
 
+template <class Fold>
+LocalPass StrataEngine::run_collective(const RowKernel& kernel, std::span<const double> theta, std::size_t rows,
+                                       std::size_t local_rows, Fold&& fold) {
+  KernelState& st = state(kernel);
+  const std::size_t kwidth = kernel.width();
+  const std::size_t width = kwidth + 1;
+  st.local.resize(rows_.train.size() * width);
+  std::fill(st.errors.begin(), st.errors.end(), std::string());
+  RowWorker& worker = *st.workers[0];
+  worker.set_parameters(theta);
+  std::vector<RowSums*> sums;
+  for (auto& s : st.sums) sums.push_back(s.get());
+  fold(worker, std::span<RowSums* const>(sums));
+  st.tree.reduce_leaves(st.local, 0, width, [&](std::size_t stratum, std::size_t b, std::size_t e, double* out) {
+    const std::size_t s = stratum - first_owned_;
+    if (b < kwidth) st.sums[s]->take_values(b, {out, std::min(e, kwidth) - b});
+    if (e > kwidth) out[kwidth - b] = 0.0;
+  });
+  for (const auto& s : st.sums) s->zero();
+  return LocalPass{st.local, width, rows, local_rows, &st.tree, &st.errors};
+}
+
 std::vector<double> StrataEngine::reduce(const LocalPass& pass) {
   std::vector<double> total = pass.tree->exchange(pass.local);
   if (comm_.size() > 1) count_collective(pass.tree->payload_values() * sizeof(double));
@@ -198,6 +220,24 @@ LocalPass StrataEngine::fold_batches(const RowKernel& kernel, std::span<const do
       rows += n;
       if (g >= first_owned_ && g < first_owned_ + owned) local_rows += n;
     }
+  if (kernel.collective())
+    return run_collective(kernel, theta, rows, local_rows, [&](RowWorker& w, std::span<RowSums* const> sums) {
+      // Micro-batch by micro-batch, every stratum's draws of it: each stratum's sums still fold its
+      // draws of micro-batch first, then first + 1, ... as fold_stratum's do.
+      segment_rows_.resize(owned);
+      std::vector<RowSet> segments(owned, RowSet::range(0, 0));
+      for (std::size_t m = first; m < last; ++m) {
+        for (std::size_t s = 0; s < owned; ++s) {
+          const std::size_t g = first_owned_ + s;
+          const std::size_t draws = order_[s].size();
+          const std::size_t lo = std::min(draws, m * share_[g]), hi = std::min(draws, lo + share_[g]);
+          segment_rows_[s].clear();
+          for (std::size_t k = lo; k < hi; ++k) segment_rows_[s].push_back(draw(s, k));
+          segments[s] = RowSet::list(segment_rows_[s]);
+        }
+        w.accumulate_segments(segments, sums);
+      }
+    });
   return run(kernel, theta, rows, local_rows,
              [&](std::size_t s, RowWorker& w, RowSums& sums, std::vector<std::size_t>& scratch) {
                fold_stratum(s, first, last, w, sums, scratch);
@@ -224,6 +264,14 @@ std::size_t StrataEngine::fold_stratum(std::size_t s, std::size_t first, std::si
 LocalPass StrataEngine::fold_all(const RowKernel& kernel, std::span<const double> theta, bool validation) {
   std::size_t local_rows = 0;
   for (const auto& r : validation ? rows_.validation : rows_.train) local_rows += r.size();
+  if (kernel.collective())
+    return run_collective(kernel, theta, validation ? validation_total_ : train_total_, local_rows,
+                          [&](RowWorker& w, std::span<RowSums* const> sums) {
+                            std::vector<RowSet> segments;
+                            for (const auto& r : validation ? rows_.validation : rows_.train)
+                              segments.push_back(RowSet::list(r));
+                            w.accumulate_segments(segments, sums);
+                          });
   return run(kernel, theta, validation ? validation_total_ : train_total_, local_rows,
              [&](std::size_t s, RowWorker& w, RowSums& sums, std::vector<std::size_t>&) {
                w.accumulate(RowSet::list(validation ? rows_.validation[s] : rows_.train[s]), sums);

@@ -106,6 +106,12 @@ class StrataEngine {
   template <class Fold>
   LocalPass run(const RowKernel& kernel, std::span<const double> theta, std::size_t rows, std::size_t local_rows,
                 Fold&& fold);
+  // A collective kernel's pass (RowKernel::collective): on this thread, fold(worker, sums) folds
+  // every owned stratum through accumulate_segments; then the local tree. A worker's exception
+  // leaves the pass (its group's other ranks cannot go on without this one).
+  template <class Fold>
+  LocalPass run_collective(const RowKernel& kernel, std::span<const double> theta, std::size_t rows,
+                           std::size_t local_rows, Fold&& fold);
 
   StrataPlan plan_;
   StrataRows rows_;
@@ -129,6 +135,7 @@ class StrataEngine {
   static constexpr std::size_t kScattered = static_cast<std::size_t>(-1);
   std::vector<std::size_t> train_start_;
   std::vector<std::vector<std::size_t>> scratch_;  // per thread: row indices
+  std::vector<std::vector<std::size_t>> segment_rows_;  // collective passes: per owned stratum
   std::map<const RowKernel*, std::unique_ptr<KernelState>> kernels_;
   std::size_t collectives_ = 0, collective_bytes_ = 0;
 };

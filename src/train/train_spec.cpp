@@ -74,6 +74,10 @@ bool TrainerOptions::IsValid(std::string* why) const {
                                  sync.mode == Sync::Mode::kLocalSgd ? "(local SGD) keeps one per rank"
                                  : sync.mode == Sync::Mode::kSsp    ? "shards it over its servers"
                                                                     : "keeps one per thread"));
+  if (tensor_parallel == 0) return fail(why, fmt::format("{}: must be at least 1", option_name("trainer.tensor_parallel")));
+  if (tensor_parallel > 1 && sync.mode != Sync::Mode::kSync)
+    return fail(why, fmt::format("{} needs {} sync (its slices step together), not {}",
+                                 option_name("trainer.tensor_parallel"), option_name("trainer.sync"), to_string(sync)));
   if (debug_slow_rank < -1)
     return fail(why, fmt::format("{}: rank must be >= 0, not {}", option_name("trainer.debug_slow"), debug_slow_rank));
   if (!(debug_slow_factor >= 1 && debug_slow_factor <= 1000))
@@ -156,7 +160,13 @@ void validate(const TrainSpec& spec) {
     if (spec.trainer.sync.mode != TrainerOptions::Sync::Mode::kSync)
       throw usage_error(fmt::format("{} {} is for the mini-batch optimizers, not lbfgs", option_name("trainer.sync"),
                                     to_string(spec.trainer.sync)));
+    if (spec.trainer.tensor_parallel > 1)
+      throw usage_error(fmt::format("{} is for the mini-batch optimizers (sgd, adam, adamw), not lbfgs",
+                                    option_name("trainer.tensor_parallel")));
   }
+  if (spec.trainer.tensor_parallel > 1 && !is_mlp_name(spec.model.name))
+    throw usage_error(fmt::format("{} splits an MLP's layers; '{}' is not an MLP (mlp:W1,W2,...)",
+                                  option_name("trainer.tensor_parallel"), printable(spec.model.name, 60)));
 }
 
 namespace detail {
@@ -202,6 +212,8 @@ std::string fingerprint(const TrainSpec& spec, const TrainLayout& layout) {
   j["early_stop"] = t.early_stop;
   j["seed"] = t.seed;
   j["divergence_factor"] = t.divergence_factor;
+  // A tensor-parallel checkpoint holds one slice's weights and state: resume on the same grid.
+  if (t.tensor_parallel > 1) j["tensor_parallel"] = t.tensor_parallel;
   return j.dump();
 }
 

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <span>
 #include <stdexcept>
 #include <thread>
@@ -23,7 +24,11 @@
 #include "parallel/strategies/gradient_exchange.h"
 #include "parallel/strategies/ssp_server.h"
 #include "parallel/strategies/hogwild_exchange.h"
+#include "model/mlp_shape.h"
+#include "model/mlp_tensor.h"
 #include "train/checkpoint.h"
+#include "train/mlp_tensor_objective.h"
+#include "train/tensor_grid.h"
 #include "train/train_model.h"
 #include "train/train_spec.h"
 
@@ -88,6 +93,10 @@ struct Trainer::State {
   Communicator* world = nullptr;
   std::unique_ptr<Communicator> role_comm;
   std::unique_ptr<detail::SspServer> server;
+  // Tensor parallelism (--tensor-parallel T > 1): the grid's communicators (comm is then the data
+  // one) and this rank's slice of the network; theta and the optimizer hold the slice only.
+  detail::TensorGrid grid;
+  std::unique_ptr<detail::TensorPlan> tensor_plan;
   bool served = false;
   Termination server_termination = Termination::kCompleted;
   int threads = 1;
@@ -147,10 +156,18 @@ struct Trainer::State {
         std::chrono::duration<double>((spec.trainer.debug_slow_factor - 1) * step_seconds_taken));
   }
   bool is_ssp() const { return spec.trainer.sync.mode == TrainerOptions::Sync::Mode::kSsp; }
+  bool is_tensor() const { return spec.trainer.tensor_parallel > 1; }
+  // The file of this rank's checkpoint: a tensor-parallel run writes one per slice.
+  std::string checkpoint_file(const std::string& path) const {
+    if (!is_tensor() || path.empty()) return path;
+    return fmt::format("{}.slice{}of{}", path, grid.tensor->rank(), grid.tensor->size());
+  }
+  // The whole network's weights from every slice's (a collective of the tensor group).
+  std::vector<double> whole(std::span<const double> mine) const;
   bool is_server() const { return server != nullptr; }
   void init_ssp_roles();
-  // The model with the current weights and `with` as its summary.
-  TrainResult result(const TrainSummary& with) const;
+  // The model with `weights` (all of them) and `with` as its summary.
+  TrainResult result(const TrainSummary& with, std::vector<double> weights) const;
   void init_workers();
   // Runs f; under a parameter server, an agreed error on the workers is also told to the servers.
   template <class F>
@@ -204,6 +221,10 @@ void Trainer::Init() {
   s.comm = s.context.communicator != nullptr ? s.context.communicator : &s.alone;
   s.world = s.comm;
   s.threads = s.context.resolved_threads();
+  if (s.is_tensor()) {
+    s.grid = detail::make_tensor_grid(*s.world, s.spec.trainer.tensor_parallel, s.local, s.context.strata);
+    s.comm = s.grid.data.get();
+  }
   if (s.is_ssp()) {
     s.init_ssp_roles();
     if (s.is_server()) return;
@@ -314,7 +335,20 @@ void Trainer::State::init_workers() {
       detail::standardise(s.model.mlp, s.local, s.plan, comm, rows);
   }
   s.theta = detail::starting_weights(s.model, spec, comm);
-  s.objective = detail::make_objective(s.model, s.local, s.threads);
+  if (s.is_tensor()) {
+    const detail::MlpShape shape = detail::mlp_shape(s.model.mlp);
+    const std::size_t slices = spec.trainer.tensor_parallel;
+    if (slices > detail::TensorPlan::max_slices(shape))
+      throw AgreedError(fmt::format("{} {}: the narrowest layer it would split is {} wide (at most {} slices)",
+                                    option_name("trainer.tensor_parallel"), slices,
+                                    detail::TensorPlan::max_slices(shape), detail::TensorPlan::max_slices(shape)),
+                        Error::Kind::kUsage);
+    s.tensor_plan = std::make_unique<detail::TensorPlan>(shape, slices, std::size_t(s.grid.tensor->rank()));
+    s.theta = s.tensor_plan->take(s.theta);
+    s.objective = detail::make_tensor_mlp_objective(s.model.mlp, s.local, s.threads, *s.grid.tensor);
+  } else {
+    s.objective = detail::make_objective(s.model, s.local, s.threads);
+  }
   s.engine = std::make_unique<detail::StrataEngine>(s.plan, std::move(rows), comm, s.threads, spec.trainer.batch,
                                                     spec.trainer.seed);
   s.summary.strata = s.plan.strata;
@@ -342,7 +376,7 @@ void Trainer::State::init_mini_batch() {
   }
   summary.termination = Termination::kCompleted;
   if (!spec.checkpoint.resume.empty()) {
-    const std::string& path = spec.checkpoint.resume;
+    const std::string path = checkpoint_file(spec.checkpoint.resume);
     std::string error;
     try {
       st = detail::read_checkpoint(path, fingerprint);
@@ -395,12 +429,13 @@ void Trainer::State::save_checkpoint() {
   std::string error;
   if (root()) {  // rank 0 writes; a failure stops every rank
     try {
-      detail::write_checkpoint(spec.checkpoint.path, fingerprint, st);
+      detail::write_checkpoint(checkpoint_file(spec.checkpoint.path), fingerprint, st);
     } catch (const Error& e) {
       error = e.marked();
     }
   }
   agree_or_throw(*comm, error);
+  if (is_tensor()) agree_or_throw(*grid.tensor, error);
 }
 
 void Trainer::State::set_reference(const detail::StepReport& first) {
@@ -466,7 +501,12 @@ bool Trainer::State::mini_batch_step() {
   bool diverged = false;
   // The mean gradient of the squared error: 2/n times the sum (checked after scaling).
   const detail::StepReport report =
-      exchange->step(pass, theta, 2.0 / double(pass.rows), lr, [&](const detail::StepReport& r) {
+      exchange->step(pass, theta, 2.0 / double(pass.rows), lr, [&](detail::StepReport r) {
+        if (is_tensor()) {  // each slice checked its own part of the gradient
+          std::vector<std::int64_t> finite = {r.gradient_finite ? 1 : 0};
+          grid.tensor->allreduce(finite, ReduceOp::kMin);
+          r.gradient_finite = finite[0] == 1;
+        }
         if (std::isnan(st.reference_loss)) set_reference(r);
         if (!acceptable(r, &mean)) {
           diverged = true;
@@ -723,7 +763,11 @@ TrainResult Trainer::Finish() {
                                     : "the same bits as --sync sync: for any number of threads and workers";
       break;
     case TrainerOptions::Sync::Mode::kSync:
-      summary.reproducibility = "the same bits for any number of threads and ranks";
+      summary.reproducibility =
+          s.is_tensor() ? fmt::format("the same bits for any number of threads and data-parallel ranks at {} tensor "
+                                      "slices (other slice counts agree to rounding)",
+                                      s.spec.trainer.tensor_parallel)
+                        : "the same bits for any number of threads and ranks";
   }
   if (s.hogwild != nullptr) summary.thread_steps = s.hogwild->thread_steps();
   summary.final_train_mse = s.mse(false);
@@ -735,10 +779,28 @@ TrainResult Trainer::Finish() {
   summary.collectives = s.engine->collectives();
   summary.collective_bytes = s.engine->collective_bytes();
 
-  return s.result(summary);
+  return s.result(summary, s.whole(s.theta));
 }
 
-TrainResult Trainer::State::result(const TrainSummary& with) const {
+std::vector<double> Trainer::State::whole(std::span<const double> mine) const {
+  if (!is_tensor()) return {mine.begin(), mine.end()};
+  Communicator& tensor = *grid.tensor;
+  const detail::MlpShape shape = detail::mlp_shape(model.mlp);
+  const auto slices = std::size_t(tensor.size());
+  std::vector<std::size_t> counts;
+  for (std::size_t t = 0; t < slices; ++t) counts.push_back(detail::TensorPlan(shape, slices, t).num_parameters());
+  std::vector<double> all(std::accumulate(counts.begin(), counts.end(), std::size_t(0)));
+  tensor.allgatherv<double>(mine, all, counts);
+  std::vector<double> out(shape.num_parameters());
+  std::size_t offset = 0;
+  for (std::size_t t = 0; t < slices; ++t) {
+    detail::TensorPlan(shape, slices, t).put(std::span<const double>(all).subspan(offset, counts[t]), out);
+    offset += counts[t];
+  }
+  return out;
+}
+
+TrainResult Trainer::State::result(const TrainSummary& with, std::vector<double> weights) const {
   TrainResult out;
   out.spec = spec;
   out.inputs = model.inputs;
@@ -749,11 +811,11 @@ TrainResult Trainer::State::result(const TrainSummary& with) const {
   out.summary = with;
   if (model.is_mlp) {
     MlpModel mlp = model.mlp;
-    mlp.parameters = theta;
+    mlp.parameters = std::move(weights);
     out.mlp = std::make_shared<const MlpModel>(std::move(mlp));
   } else {
     out.curve = model.curve.model;
-    out.parameters = theta;
+    out.parameters = std::move(weights);
   }
   return out;
 }
@@ -766,7 +828,9 @@ TrainResult Trainer::snapshot() const {
   summary.epochs = s.st.history.size();
   summary.samples = s.st.samples;
   summary.sync = to_string(s.spec.trainer.sync);
-  return s.result(summary);
+  if (s.is_tensor())
+    throw std::logic_error("Trainer::snapshot: a tensor-parallel run's weights are in slices (Finish gathers them)");
+  return s.result(summary, s.theta);
 }
 
 }  // namespace parafit

@@ -1,0 +1,185 @@
+#include "train/mlp_tensor_objective.h"
+
+#include <algorithm>
+
+#include "model/mlp_kernels.h"
+#include "model/mlp_shape.h"
+#include "model/mlp_tensor.h"
+#include "train/mlp_rows.h"
+
+namespace parafit::detail {
+namespace {
+
+// Rows run through the slices at a time: every layer exchanges one block of partial sums, so a
+// block should hold a whole step's rows where it can (one exchange per layer per step).
+constexpr std::size_t kBlockRows = 512;
+
+// The partials of every slice, added in slice order: the same bits on every rank of the group.
+template <class T>
+void sum_over_slices(Communicator& comm, std::span<T> partial, std::vector<T>& all) {
+  const auto slices = std::size_t(comm.size());
+  if (slices == 1) return;
+  const std::size_t n = partial.size();
+  all.resize(slices * n);
+  comm.allgather<T>(partial, all);
+  for (std::size_t i = 0; i < n; ++i) {
+    T acc = all[i];
+    for (std::size_t t = 1; t < slices; ++t) acc = acc + all[t * n + i];
+    partial[i] = acc;
+  }
+}
+
+template <class T>
+class TensorObjective;
+
+// Runs the rows of several strata through the slice a block at a time: with `gradient`, folds each
+// stratum's gradient slice and loss into its GradientSums; otherwise its loss into [L].
+template <class T>
+class TensorWorker final : public RowWorker {
+ public:
+  TensorWorker(const TensorObjective<T>& o, bool gradient);
+  void set_parameters(std::span<const double> theta) override {
+    narrow_parameters<T>(theta.size(), theta.data(), params_.data());
+    compute_.prepare(params_.data());
+  }
+  void accumulate(const RowSet& rows, RowSums& sums) override {
+    RowSums* one = &sums;
+    accumulate_segments(std::span<const RowSet>(&rows, 1), std::span<RowSums* const>(&one, 1));
+  }
+  void accumulate_segments(std::span<const RowSet> segments, std::span<RowSums* const> sums) override;
+
+ private:
+  struct Piece {
+    std::size_t segment, begin, end;  // rows [begin, end) of the block, of this segment
+  };
+  void run_block(std::span<const Piece> pieces, std::size_t n, std::span<RowSums* const> sums);
+
+  const TensorObjective<T>& o_;
+  bool gradient_;
+  std::vector<T> gathered_;  // sum_over_slices' buffer
+  TensorMlpCompute<T> compute_;
+  std::vector<T> params_, x_, y_, f_;
+};
+
+template <class T>
+class TensorKernel final : public RowKernel {
+ public:
+  TensorKernel(const TensorObjective<T>& o, bool gradient) : o_(o), gradient_(gradient) {}
+  std::size_t width() const override;
+  bool collective() const override { return true; }
+  std::unique_ptr<RowSums> make_sums() const override;
+  std::unique_ptr<RowWorker> make_worker() const override {
+    return std::make_unique<TensorWorker<T>>(o_, gradient_);
+  }
+
+ private:
+  const TensorObjective<T>& o_;
+  bool gradient_;
+};
+
+template <class T>
+class TensorObjective final : public TrainObjective {
+ public:
+  TensorObjective(const MlpModel& model, const Dataset& data, int threads, Communicator& tensor)
+      : plan_(mlp_shape(model), std::size_t(tensor.size()), std::size_t(tensor.rank())),
+        rows_(model, data, threads),
+        y_scale_(model.y_scale),
+        tensor_(&tensor),
+        gradient_(*this, true),
+        loss_(*this, false) {}
+  std::size_t num_parameters() const override { return plan_.num_parameters(); }
+  const RowKernel& gradient() const override { return gradient_; }
+  const RowKernel& loss() const override { return loss_; }
+  double loss_scale() const override { return y_scale_ * y_scale_; }
+
+  TensorPlan plan_;
+  StandardisedRows<T> rows_;
+  double y_scale_;
+  Communicator* tensor_;
+  TensorKernel<T> gradient_, loss_;
+};
+
+template <class T>
+std::size_t TensorKernel<T>::width() const {
+  return gradient_ ? o_.num_parameters() + 1 : 1;
+}
+
+template <class T>
+std::unique_ptr<RowSums> TensorKernel<T>::make_sums() const {
+  if (gradient_) return std::make_unique<GradientSums<T>>(o_.num_parameters());
+  return std::make_unique<VectorSums>(1);
+}
+
+template <class T>
+TensorWorker<T>::TensorWorker(const TensorObjective<T>& o, bool gradient)
+    : o_(o),
+      gradient_(gradient),
+      compute_(o.plan_, kBlockRows,
+               [this](std::span<T> partial) { sum_over_slices<T>(*o_.tensor_, partial, gathered_); }),
+      params_(o.num_parameters()),
+      x_(kBlockRows * o.rows_.d),
+      y_(kBlockRows),
+      f_(kBlockRows) {}
+
+template <class T>
+void TensorWorker<T>::accumulate_segments(std::span<const RowSet> segments, std::span<RowSums* const> sums) {
+  // The segments' rows in order, cut into blocks; a block may hold pieces of several segments.
+  std::vector<Piece> pieces;
+  std::size_t n = 0;
+  for (std::size_t k = 0; k < segments.size(); ++k) {
+    for (std::size_t offset = 0; offset < segments[k].size();) {
+      const RowSet part = segments[k].sub(offset, kBlockRows - n);
+      o_.rows_.gather(part, x_.data() + n * o_.rows_.d, y_.data() + n);
+      pieces.push_back({k, n, n + part.size()});
+      n += part.size();
+      offset += part.size();
+      if (n == kBlockRows) {
+        run_block(pieces, n, sums);
+        pieces.clear();
+        n = 0;
+      }
+    }
+  }
+  if (n > 0) run_block(pieces, n, sums);
+}
+
+template <class T>
+void TensorWorker<T>::run_block(std::span<const Piece> pieces, std::size_t n, std::span<RowSums* const> sums) {
+  const std::size_t d = o_.rows_.d;
+  compute_.forward(params_.data(), n, x_.data(), d, f_.data());
+  if (!gradient_) {
+    for (const Piece& p : pieces) {
+      double& loss = static_cast<VectorSums&>(*sums[p.segment]).values()[0];
+      for (std::size_t i = p.begin; i < p.end; ++i) {
+        const double r = static_cast<double>(f_[i]) - static_cast<double>(y_[i]);
+        loss = loss + r * r;
+      }
+    }
+    return;
+  }
+  // The output delta is the residual itself, rounded to T (as MlpCompute's); its square is
+  // folded in double in row order.
+  std::vector<typename TensorMlpCompute<T>::Piece> folds;
+  for (const Piece& p : pieces) {
+    auto& s = static_cast<GradientSums<T>&>(*sums[p.segment]);
+    for (std::size_t i = p.begin; i < p.end; ++i) {
+      const T r = f_[i] - y_[i];
+      f_[i] = r;
+      s.loss += static_cast<double>(r) * static_cast<double>(r);
+    }
+    folds.push_back({p.begin, p.end, s.g.data(), s.fresh});
+  }
+  compute_.backward(n, x_.data(), d, f_.data(), folds);
+  for (const Piece& p : pieces) static_cast<GradientSums<T>&>(*sums[p.segment]).fresh = false;
+}
+
+}  // namespace
+
+std::unique_ptr<TrainObjective> make_tensor_mlp_objective(const MlpModel& model, const Dataset& data, int threads,
+                                                          Communicator& tensor) {
+  if (model.precision == Precision::kFloat32)
+    return std::make_unique<TensorObjective<float>>(model, data, threads, tensor);
+  return std::make_unique<TensorObjective<double>>(model, data, threads, tensor);
+}
+
+}  // namespace parafit::detail

@@ -1,0 +1,21 @@
+// train/mlp_tensor_objective.h — training one tensor-parallel slice of an MLP (model/mlp_tensor.h):
+// the same rows on every rank of the tensor group, each rank folding the gradient of its own slice
+// of the parameters; the slices' partial activations are added up over the group's communicator.
+#pragma once
+
+#include <memory>
+
+#include "parafit/communicator.h"
+#include "parafit/dataset.h"
+#include "parafit/mlp.h"
+#include "train/objective.h"
+
+namespace parafit::detail {
+
+// The objective of slice tensor.rank() of tensor.size() (TensorPlan). Its kernels are collective
+// (RowKernel::collective): every rank of `tensor` must run the same passes over the same rows.
+// `tensor` must outlive the objective.
+std::unique_ptr<TrainObjective> make_tensor_mlp_objective(const MlpModel& model, const Dataset& data, int threads,
+                                                          Communicator& tensor);
+
+}  // namespace parafit::detail
