@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
+#include <vector>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -231,6 +233,53 @@ TEST(CliMpi, TheRankTimeoutComesFromTheEnvironmentToo) {
   EXPECT_LT(seconds_since(start), 10.0) << r.err;
   EXPECT_EQ(r.code, 1) << r.err;
   EXPECT_TRUE(contains(r.err, "timed out after 1500 ms: rank 1 does not answer")) << r.err;
+}
+
+// Tensor parallelism (--tensor-parallel T) under mpirun: 2 slices train to one rank's weights to
+// rounding, a second data-parallel position changes no bit, and a slice that hangs or dies ends
+// every rank with one message (the hung rank named by its number in the job).
+TEST(CliMpi, TensorParallelSlicesAgreeWithOneRankAndEndTogetherWhenOneFails) {
+  const auto dir = scratch_dir();
+  const std::string data = make_data(dir, 4000);
+  const std::string args = "train --data '" + data + "' --model mlp:16,12,8 --precision float64 --batch 64";
+  const auto weights = [&](const std::string& file) {
+    std::ifstream in(dir + "/" + file);
+    return json::parse(in)["weights"].get<std::vector<double>>();
+  };
+  const auto one = run_mpi(1, args + " --epochs 2 --save '" + dir + "/one.model'", dir);
+  ASSERT_EQ(one.code, 0) << one.err;
+  const auto t2 = run_mpi(2, args + " --epochs 2 --tensor-parallel 2 --save '" + dir + "/t2.model'", dir);
+  ASSERT_EQ(t2.code, 0) << t2.err;
+  EXPECT_TRUE(contains(t2.out, "Grid:        1 data-parallel x 2 tensor-parallel rank(s)")) << t2.out;
+  const auto d2 = run_mpi(4, args + " --epochs 2 --tensor-parallel 2 --save '" + dir + "/d2.model'", dir);
+  ASSERT_EQ(d2.code, 0) << d2.err;
+  const std::vector<double> w1 = weights("one.model"), w2 = weights("t2.model");
+  ASSERT_EQ(w1.size(), w2.size());
+  double diff = 0, scale = 0;
+  for (std::size_t i = 0; i < w1.size(); ++i) {
+    diff = std::max(diff, std::abs(w1[i] - w2[i]));
+    scale = std::max(scale, std::abs(w1[i]));
+  }
+  EXPECT_LT(diff, 1e-12 * scale);
+  EXPECT_EQ(weights("d2.model"), w2);
+  // Faults on a 2 x 2 grid: rank 1 is slice 1 of position 0, rank 2 slice 0 of position 1.
+  for (const int hung : {1, 2}) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto r = run_mpi(4, args + " --epochs 50 --tensor-parallel 2 --rank-timeout 2", dir,
+                           "PARAFIT_TESTING_HANG_RANK=" + std::to_string(hung) + " PARAFIT_TESTING_AT_STEP=5");
+    EXPECT_LT(seconds_since(start), 30.0) << r.err;
+    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_TRUE(contains(r.err, "rank " + std::to_string(hung) + " does not answer")) << r.err;
+    EXPECT_EQ(count_of(r.err, "parafit: error:"), 1u) << r.err;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = run_mpi(4, args + " --epochs 50 --tensor-parallel 2", dir,
+                         "PARAFIT_TESTING_KILL_RANK=3 PARAFIT_TESTING_AT_STEP=5");
+  EXPECT_LT(seconds_since(start), 30.0) << r.err;
+  EXPECT_NE(r.code, 0) << r.err;
+  EXPECT_NE(r.code, 124) << "timed out: a rank hung";
+  EXPECT_TRUE(contains(r.err, "process rank 3")) << r.err;
+  EXPECT_EQ(count_of(r.err, "parafit: error"), 0u) << r.err;
 }
 #else
 TEST(CliMpi, SkippedWithoutMpi) { GTEST_SKIP() << "parafit was built without MPI"; }

@@ -125,6 +125,7 @@ std::shared_ptr<State> make_state(MPI_Comm comm, std::chrono::milliseconds timeo
   auto s = std::make_shared<State>();
   check(MPI_Comm_dup(comm, &s->data), "MPI_Comm_dup");
   set_up(*s, timeout);
+  for (int r = 0; r < s->size; ++r) s->job_rank.push_back(r);
   return s;
 }
 
@@ -147,6 +148,10 @@ std::shared_ptr<State> make_child_state(const std::shared_ptr<State>& parent, MP
   check(code, "MPI_Group_translate_ranks");
   for (int& r : s->rank_here_of_parent_rank)
     if (r == MPI_UNDEFINED) r = -1;
+  s->job_rank.assign(static_cast<std::size_t>(s->size), -1);
+  for (std::size_t p = 0; p < s->rank_here_of_parent_rank.size(); ++p)
+    if (const int here = s->rank_here_of_parent_rank[p]; here >= 0)
+      s->job_rank[static_cast<std::size_t>(here)] = parent->job_rank[p];
   std::erase_if(parent->children, [](const std::weak_ptr<State>& c) { return c.expired(); });
   parent->children.push_back(s);
   if (parent->failure) {
@@ -195,15 +200,25 @@ void throw_if_failed(State& s) {
 }
 
 void time_out(State& s, const std::string& what) {
-  std::string message = fmt::format("rank {}: {} timed out after {} ms", s.rank, what, s.timeout.count());
+  const auto job = [&](int r) { return s.job_rank[static_cast<std::size_t>(r)]; };
+  std::string message = fmt::format("rank {}: {} timed out after {} ms", job(s.rank), what, s.timeout.count());
   // Who is still there: the ranks that answer a ping within a second (or the timeout, if shorter).
-  std::fill(s.answered.begin(), s.answered.end(), 0);
-  for (int r = 0; r < s.size; ++r) {
-    if (r == s.rank) continue;
-    MPI_Request request = MPI_REQUEST_NULL;
-    if (MPI_Isend(nullptr, 0, MPI_BYTE, r, kPingTag, s.control, &request) == MPI_SUCCESS)
-      s.abandoned_messages.push_back(request);
-  }
+  // Ranks of other subgroups may be timing out at the same moment (waiting, in their own subgroup,
+  // on a rank that waits here): a ping on the job's communicator too tells them, so that one rank
+  // of the whole job reports — the lowest, below.
+  State* root = &s;
+  while (root->parent) root = root->parent.get();
+  const auto ping_all = [](State& on) {
+    std::fill(on.answered.begin(), on.answered.end(), 0);
+    for (int r = 0; r < on.size; ++r) {
+      if (r == on.rank) continue;
+      MPI_Request request = MPI_REQUEST_NULL;
+      if (MPI_Isend(nullptr, 0, MPI_BYTE, r, kPingTag, on.control, &request) == MPI_SUCCESS)
+        on.abandoned_messages.push_back(request);
+    }
+  };
+  ping_all(s);
+  if (root != &s) ping_all(*root);
   const auto others_answered = [&] {
     for (int r = 0; r < s.size; ++r)
       if (r != s.rank && !s.answered[static_cast<std::size_t>(r)]) return false;
@@ -224,16 +239,24 @@ void time_out(State& s, const std::string& what) {
   const auto lower_timed_out = [&] {
     for (int r = 0; r < s.rank; ++r)
       if (s.pinged_me[static_cast<std::size_t>(r)]) return true;
+    for (int r = 0; r < root->rank && root != &s; ++r)
+      if (root->pinged_me[static_cast<std::size_t>(r)]) return true;
     return false;
   };
   if (lower_timed_out()) poll_for([] { return false; });
   std::vector<int> silent;
   for (int r = 0; r < s.size; ++r)
-    if (r != s.rank && !s.answered[static_cast<std::size_t>(r)]) silent.push_back(r);
+    if (r != s.rank && !s.answered[static_cast<std::size_t>(r)]) silent.push_back(job(r));
   if (!silent.empty())
     message += fmt::format(": rank{} {} {} not answer (hung, stopped, or busy for longer than that)",
                            silent.size() > 1 ? "s" : "", fmt::join(silent, ", "), silent.size() > 1 ? "do" : "does");
-  mark_failed(s, Failure{s.rank, 0, message, true});
+  // A timeout ends the job: the notice goes to every rank of the job's communicator (and from there
+  // to every communicator split from it), so that ranks waiting in other subgroups — on a rank that
+  // waits here — stop quietly instead of timing out with messages of their own.
+  if (root == &s)
+    mark_failed(s, Failure{s.rank, 0, message, true});
+  else
+    mark_failed(*root, Failure{job(s.rank), 0, message, true});
   throw TimedOut(message);
 }
 

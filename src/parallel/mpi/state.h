@@ -40,6 +40,9 @@ struct State {
 
   std::shared_ptr<State> parent;             // null for a communicator not split from another
   std::vector<int> rank_here_of_parent_rank;  // -1: not a member
+  // Each rank's number in the communicator the job started from (the root of the splits): what a
+  // timeout's message names, so that a subgroup's hung rank is the one mpirun and the user know.
+  std::vector<int> job_rank;
   std::vector<std::weak_ptr<State>> children;
 
   std::optional<Failure> failure;
@@ -80,7 +83,8 @@ void throw_if_failed(State& state);
 // (hung, stopped, or computing far longer than the timeout), and its message names them. Of several
 // ranks that time out together (they ping each other), the lowest reports: the others wait for its
 // notice and throw RankFailed. The reporting rank aborts the communicator and gets TimedOut
-// ("rank R: <what> timed out after N ms[: rank(s) M do(es) not answer]") to throw.
+// ("rank R: <what> timed out after N ms[: rank(s) M do(es) not answer]", R and M numbered as in the
+// job's communicator, job_rank) to throw.
 [[noreturn]] void time_out(State& state, const std::string& what);
 
 // Counts time and spins of a polling loop: spins at first (for latency), then yields the core.
