@@ -131,7 +131,7 @@ std::string format_train_json(const TrainResult& r, const ReportContext& ctx) {
     opt["accumulate"] = spec.trainer.accumulate;
     opt["epochs"] = spec.trainer.epochs;
     opt["sync"] = s.sync;
-    opt["tensor_parallel"] = spec.trainer.tensor_parallel;
+    if (spec.trainer.tensor_parallel > 1) opt["tensor_parallel"] = spec.trainer.tensor_parallel;
     if (spec.trainer.sync.mode == TrainerOptions::Sync::Mode::kLocalSgd)
       opt["average_moments"] = spec.trainer.sync.average_moments;
     if (spec.trainer.sync.mode == TrainerOptions::Sync::Mode::kSsp) opt["servers"] = spec.trainer.sync.servers;
