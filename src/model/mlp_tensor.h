@@ -22,6 +22,10 @@
 // chain over all rows) by the rounding of the split sums: the weights trained with T = 2 or 3
 // agree with T = 1 to about 1e-12 relative in float64, not bit for bit (tests/model and
 // tests/train measure it). With T = 1 the compute below is MlpCompute, bit for bit.
+//
+// A plan may cover a range of layers (a pipeline stage, train/mlp_pipeline_objective.cpp): the
+// pairs are then formed within the range, from its last layer back, so a stage's input and output
+// are whole on every slice and tensor and pipeline parallelism compose.
 #pragma once
 
 #include <cstddef>
@@ -53,19 +57,28 @@ struct TensorLayer {
 
 class TensorPlan {
  public:
-  // Slice `slice` of `slices` of the network. Throws std::invalid_argument when slices is 0, slice
-  // is not below it, or a split width is smaller than `slices` (a slice would be empty).
-  TensorPlan(const MlpShape& shape, std::size_t slices, std::size_t slice);
+  // Slice `slice` of `slices` of layers [first, last) of the network (a pipeline stage's; by
+  // default all of them), paired from `last` back. Throws std::invalid_argument when slices is 0,
+  // slice is not below it, the range is empty or out of the network, or a split width is smaller
+  // than `slices` (a slice would be empty).
+  TensorPlan(const MlpShape& shape, std::size_t slices, std::size_t slice, std::size_t first = 0,
+             std::size_t last = kAllLayers);
+  static constexpr std::size_t kAllLayers = static_cast<std::size_t>(-1);
 
-  // The most slices the network can be split into: its narrowest split width (1 when no layer is
-  // split, i.e. a single layer).
-  static std::size_t max_slices(const MlpShape& shape);
+  // The most slices layers [first, last) can be split into: their narrowest split width (1 when no
+  // layer is split, i.e. a single layer).
+  static std::size_t max_slices(const MlpShape& shape, std::size_t first = 0, std::size_t last = kAllLayers);
 
   const MlpShape& shape() const { return shape_; }
   std::size_t slices() const { return slices_; }
   std::size_t slice() const { return slice_; }
+  std::size_t first_layer() const { return first_; }
+  // The plan's layers, first_layer() onwards.
   const std::vector<TensorLayer>& layers() const { return layers_; }
   std::size_t num_parameters() const { return count_; }
+  // Widths of the plan's input (whole) and output (whole: its last layer is a row layer or whole).
+  std::size_t in_width() const { return layers_.front().in; }
+  std::size_t out_width() const { return layers_.back().out; }
 
   // This slice's parameters, taken from the whole network's (MlpShape's layout).
   std::vector<double> take(std::span<const double> whole) const;
@@ -74,7 +87,7 @@ class TensorPlan {
 
  private:
   MlpShape shape_;
-  std::size_t slices_, slice_;
+  std::size_t slices_, slice_, first_ = 0;
   std::vector<TensorLayer> layers_;
   std::size_t count_ = 0;
 };
@@ -84,50 +97,59 @@ class TensorPlan {
 template <class T>
 using SumOverSlices = std::function<void(std::span<T> partial)>;
 
-// One slice's forward and backward passes over blocks of at most block_rows rows. The gradient
-// folds are MlpCompute's (row by row in order, continued across calls), cut into pieces so that
-// the rows of several units of determinism (strata) can share a block: each piece of rows folds
-// into its own gradient accumulator.
+// The activations of one block of rows as a plan's layers leave them, for its backward pass: per
+// layer, rows x out_held() (z only where the activation's derivative needs it, gelu). A pipeline
+// stage keeps one per micro-batch in flight; the compute itself holds none.
+template <class T>
+struct LayerActivations {
+  std::vector<std::vector<T>> a, z;
+  std::size_t rows = 0;
+  // Room for `rows` rows (keeps what it has when that is enough).
+  void reserve(const TensorPlan& plan, std::size_t rows);
+  // Drops the memory (recomputation keeps only a stage's input).
+  void release();
+  std::size_t bytes() const;
+};
+
+// One slice's forward and backward passes over blocks of rows. The gradient folds are MlpCompute's
+// (row by row in order, continued across calls), cut into pieces so that the rows of several units
+// of determinism (strata) can share a block: each piece of rows folds into its own accumulator.
 template <class T>
 class TensorMlpCompute {
  public:
-  TensorMlpCompute(TensorPlan plan, std::size_t block_rows, SumOverSlices<T> sum);
+  TensorMlpCompute(TensorPlan plan, SumOverSlices<T> sum);
 
   const TensorPlan& plan() const { return plan_; }
-  std::size_t block_rows() const { return block_rows_; }
 
   // Builds the transposed weight slices the backward pass reads (again whenever params change).
   void prepare(const T* params);
 
-  // f[i] = the network's output for row i of X (n <= block_rows rows, leading dimension ldx),
-  // keeping the activations for backward. A collective.
-  void forward(const T* params, std::size_t n, const T* X, std::size_t ldx, T* f);
+  // The plan's output for n rows of X (leading dimension ldx), n x out_width(), into acts (the
+  // last layer's a, which it returns). A collective of the tensor group.
+  const T* forward(const T* params, std::size_t n, const T* X, std::size_t ldx, LayerActivations<T>& acts);
 
   struct Piece {
     std::size_t begin = 0, end = 0;  // rows of the block
     T* grad = nullptr;               // this slice's gradient accumulator (its parameter layout)
     bool from_zero = false;          // start the folds at +0 without reading grad
   };
-  // After forward on the same rows (and prepare with its params): d holds dL/df per row (the residuals) and is overwritten.
-  // Adds each piece's rows' gradient to its accumulator. The pieces need not cover every row (a
-  // row outside them adds nothing) but must not overlap. A collective.
-  void backward(std::size_t n, const T* X, std::size_t ldx, T* d, std::span<const Piece> pieces);
+  // After forward on the same rows into acts (and prepare with its params): d holds dL/d(output)
+  // (n x out_width()) and is overwritten. Adds each piece's rows' gradient to its accumulator (the
+  // pieces must not overlap; rows outside them add nothing). With dx, also dL/dX (n x in_width(),
+  // whole). A collective of the tensor group.
+  void backward(std::size_t n, const T* X, std::size_t ldx, LayerActivations<T>& acts, T* d,
+                std::span<const Piece> pieces, T* dx = nullptr);
 
  private:
-  struct Free {
-    void operator()(T* p) const;
-  };
-  using Buffer = std::unique_ptr<T[], Free>;
-  Buffer allocate(std::size_t count) const;
-
   TensorPlan plan_;
-  std::size_t block_rows_;
   SumOverSlices<T> sum_;
-  std::vector<Buffer> z_, a_;  // per layer but the last: block_rows x out_held (z only for gelu)
-  std::vector<Buffer> wt_;     // per layer > 0: its weight slice transposed (out_held x in_held)
-  Buffer delta_[2];
+  std::vector<std::vector<T>> wt_;  // per layer: its weight slice transposed (out_held x in_held)
+  std::vector<T> delta_[2];
+  std::size_t widest_ = 1;
 };
 
+extern template struct LayerActivations<float>;
+extern template struct LayerActivations<double>;
 extern template class TensorMlpCompute<float>;
 extern template class TensorMlpCompute<double>;
 

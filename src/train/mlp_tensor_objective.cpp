@@ -58,7 +58,8 @@ class TensorWorker final : public RowWorker {
   bool gradient_;
   std::vector<T> gathered_;  // sum_over_slices' buffer
   TensorMlpCompute<T> compute_;
-  std::vector<T> params_, x_, y_, f_;
+  LayerActivations<T> acts_;
+  std::vector<T> params_, x_, y_, d_;
 };
 
 template <class T>
@@ -114,12 +115,11 @@ template <class T>
 TensorWorker<T>::TensorWorker(const TensorObjective<T>& o, bool gradient)
     : o_(o),
       gradient_(gradient),
-      compute_(o.plan_, kBlockRows,
-               [this](std::span<T> partial) { sum_over_slices<T>(*o_.tensor_, partial, gathered_); }),
+      compute_(o.plan_, [this](std::span<T> partial) { sum_over_slices<T>(*o_.tensor_, partial, gathered_); }),
       params_(o.num_parameters()),
       x_(kBlockRows * o.rows_.d),
       y_(kBlockRows),
-      f_(kBlockRows) {}
+      d_(kBlockRows) {}
 
 template <class T>
 void TensorWorker<T>::accumulate_segments(std::span<const RowSet> segments, std::span<RowSums* const> sums) {
@@ -146,12 +146,12 @@ void TensorWorker<T>::accumulate_segments(std::span<const RowSet> segments, std:
 template <class T>
 void TensorWorker<T>::run_block(std::span<const Piece> pieces, std::size_t n, std::span<RowSums* const> sums) {
   const std::size_t d = o_.rows_.d;
-  compute_.forward(params_.data(), n, x_.data(), d, f_.data());
+  const T* f = compute_.forward(params_.data(), n, x_.data(), d, acts_);
   if (!gradient_) {
     for (const Piece& p : pieces) {
       double& loss = static_cast<VectorSums&>(*sums[p.segment]).values()[0];
       for (std::size_t i = p.begin; i < p.end; ++i) {
-        const double r = static_cast<double>(f_[i]) - static_cast<double>(y_[i]);
+        const double r = static_cast<double>(f[i]) - static_cast<double>(y_[i]);
         loss = loss + r * r;
       }
     }
@@ -163,13 +163,13 @@ void TensorWorker<T>::run_block(std::span<const Piece> pieces, std::size_t n, st
   for (const Piece& p : pieces) {
     auto& s = static_cast<GradientSums<T>&>(*sums[p.segment]);
     for (std::size_t i = p.begin; i < p.end; ++i) {
-      const T r = f_[i] - y_[i];
-      f_[i] = r;
+      const T r = f[i] - y_[i];
+      d_[i] = r;
       s.loss += static_cast<double>(r) * static_cast<double>(r);
     }
     folds.push_back({p.begin, p.end, s.g.data(), s.fresh});
   }
-  compute_.backward(n, x_.data(), d, f_.data(), folds);
+  compute_.backward(n, x_.data(), d, acts_, d_.data(), folds);
   for (const Piece& p : pieces) static_cast<GradientSums<T>&>(*sums[p.segment]).fresh = false;
 }
 

@@ -84,7 +84,7 @@ SlicedRun<T> run_slices(const MlpShape& shape, std::size_t slices, const std::ve
     const auto t = std::size_t(comm.rank());
     const TensorPlan plan(shape, slices, t);
     std::vector<T> gathered;
-    TensorMlpCompute<T> compute(plan, rows, [&](std::span<T> partial) {
+    TensorMlpCompute<T> compute(plan, [&](std::span<T> partial) {
       gathered.resize(slices * partial.size());
       comm.allgather<T>(partial, gathered);
       for (std::size_t i = 0; i < partial.size(); ++i) {
@@ -96,12 +96,14 @@ SlicedRun<T> run_slices(const MlpShape& shape, std::size_t slices, const std::ve
     const std::vector<T> params = narrow<T>(plan.take(whole));
     compute.prepare(params.data());
     std::vector<T> f(rows), g1(plan.num_parameters()), g2(plan.num_parameters());
-    compute.forward(params.data(), rows, X.data(), shape.widths[0], f.data());
+    LayerActivations<T> acts;
+    const T* out_f = compute.forward(params.data(), rows, X.data(), shape.widths[0], acts);
+    f.assign(out_f, out_f + rows);
     out.f[t] = f;
     for (std::size_t i = 0; i < rows; ++i) f[i] = f[i] - y[i];
     // Two pieces into two accumulators; rows past `cut` fold into the second.
     const typename TensorMlpCompute<T>::Piece pieces[] = {{0, cut, g1.data(), true}, {cut, rows, g2.data(), true}};
-    compute.backward(rows, X.data(), shape.widths[0], f.data(), pieces);
+    compute.backward(rows, X.data(), shape.widths[0], acts, f.data(), pieces);
     std::vector<double> sum(plan.num_parameters());
     for (std::size_t k = 0; k < sum.size(); ++k) sum[k] = double(g1[k]) + double(g2[k]);
     out.g[t].assign(shape.num_parameters(), 0.0);
