@@ -116,6 +116,22 @@ class TrainCommand final : public Command {
                     "the weights and optimizer state. Run D x T ranks under mpirun (rank r is slice r mod T); one "
                     "thread per rank computes. Agrees with T = 1 to rounding; any D gives the same bits")
         ->capture_default_str();
+    app->add_option("--pipeline-stages", spec_.trainer.pipeline_stages,
+                    "MLP: cut the layers into P stages (balanced by multiply-adds; the plan is printed), each on its "
+                    "own ranks; micro-batches flow forward and gradients back between them. Run D x P x T ranks "
+                    "under mpirun (rank r is stage (r / T) mod P). The same bits as --batch B/M --accum M on one rank")
+        ->capture_default_str();
+    app->add_option("--micro-batches", spec_.trainer.micro_batches,
+                    "Pipeline: micro-batches M each step's --batch rows are cut into (--batch must be a multiple of M)")
+        ->capture_default_str();
+    app->add_option("--pipeline-schedule", schedule_pipeline_,
+                    "Pipeline: 1f1b (one forward, one backward: at most P micro-batches in flight) or gpipe (all M "
+                    "forwards, then all backwards); the same bits")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"1f1b", "gpipe"}));
+    app->add_flag("--recompute", spec_.trainer.recompute,
+                  "Pipeline: keep only each micro-batch's stage input and recompute its activations in the backward "
+                  "pass (less memory, about a third more compute; the same bits)");
     app->add_option("--sync", sync_,
                     "How workers combine their work: sync (every step's gradient summed over all workers: the same "
                     "bits for any threads and ranks); local:H (local SGD: each worker - an MPI rank, or on one "
@@ -182,6 +198,10 @@ class TrainCommand final : public Command {
       if (spec_.trainer.sync.mode == TrainerOptions::Sync::Mode::kSsp && !rank_timeout &&
           std::getenv("PARAFIT_RANK_TIMEOUT") == nullptr)
         parallel->set_rank_timeout(std::chrono::seconds(10));
+      spec_.trainer.pipeline_schedule = schedule_pipeline_ == "gpipe" ? TrainerOptions::PipelineSchedule::kGpipe
+                                                                      : TrainerOptions::PipelineSchedule::k1F1B;
+      if (app->count("--pipeline-schedule") > 0 && spec_.trainer.pipeline_stages == 1)
+        throw Error("--pipeline-schedule is for --pipeline-stages P > 1");
       spec_.trainer.shard_optimizer = shard_ == "on"    ? TrainerOptions::ShardOptimizer::kOn
                                       : shard_ == "off" ? TrainerOptions::ShardOptimizer::kOff
                                                         : TrainerOptions::ShardOptimizer::kAuto;
@@ -346,7 +366,7 @@ class TrainCommand final : public Command {
   TrainSpec spec_;
   std::string data_, x_, json_, save_, init_from_, delimiter_, activation_ = "tanh", precision_ = "float32",
                                                    schedule_ = "constant", shard_ = "auto", sync_ = "sync",
-                                                   slow_rank_;
+                                                   slow_rank_, schedule_pipeline_ = "1f1b";
   std::vector<std::string> start_, params_;
   double weight_decay_ = 0;
   std::size_t servers_ = 1;

@@ -144,6 +144,20 @@ struct TrainerOptions {
   // for a fixed T are the same bits for any D.
   std::size_t tensor_parallel = 1;
 
+  // Pipeline parallelism for an MLP (GPipe; 1F1B as in PipeDream-Flush): the layers are cut into
+  // P stages balanced by multiply-adds, each on its own ranks; every optimizer step's `batch` rows
+  // are cut into `micro_batches` M micro-batches that flow through the stages (activations forward,
+  // gradients back, by nonblocking send/recv). The ranks form a D x P x T grid (world rank
+  // r = (d P + p) T + t); P T must divide the ranks. The weights are the same bits as the whole
+  // network trained with batch / M rows and `accumulate` x M micro-batches per step, for either
+  // schedule, with or without recomputation. Synchronous mini-batch training only.
+  std::size_t pipeline_stages = 1;
+  std::size_t micro_batches = 1;  // M (pipeline_stages > 1): batch must be a multiple of M
+  enum class PipelineSchedule { k1F1B, kGpipe };
+  // GPipe keeps all M micro-batches' activations; 1F1B at most P - p on stage p.
+  PipelineSchedule pipeline_schedule = PipelineSchedule::k1F1B;
+  bool recompute = false;  // keep only each micro-batch's stage input; recompute the rest in backward
+
   // A testing aid (straggler): rank debug_slow_rank (under kHogwild: thread debug_slow_rank)
   // sleeps (debug_slow_factor - 1) times its step's compute time after each optimizer step; -1:
   // none.
@@ -200,6 +214,12 @@ struct TrainSummary {
   std::size_t train_rows = 0, validation_rows = 0;
   std::size_t strata = 0;           // strata used (Context::strata, or fewer for small data)
   bool sharded_optimizer = false;   // whether ZeRO-1 sharding was used
+  // Pipeline parallelism (this rank's stage): the plan (one line per stage), the fraction of the
+  // gradient flushes' wall time the stage spent waiting (the bubble), and the most activation memory
+  // it held at once.
+  std::string pipeline_plan;
+  double pipeline_idle_fraction = 0;
+  std::size_t pipeline_peak_activation_bytes = 0;
   double final_train_mse = 0;       // over every training row, at the final weights
   double final_validation_mse = 0;  // NaN without a validation split
   std::size_t best_epoch = 0;       // early stopping: the epoch whose weights were kept

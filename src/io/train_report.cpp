@@ -95,9 +95,22 @@ std::string format_train_summary(const TrainResult& r, const ReportContext& ctx)
                      s.samples_per_second, s.samples, s.seconds, ctx.ranks, ctx.threads,
                      s.sharded_optimizer ? ", optimizer state sharded (ZeRO-1)" : "");
   if (s.sync != "sync") out += fmt::format("Sync:        {}{}; {}\n", s.sync, sync_detail(r, ctx), s.reproducibility);
-  if (const std::size_t t = r.spec.trainer.tensor_parallel; t > 1)
-    out += fmt::format("Grid:        {} data-parallel x {} tensor-parallel rank(s); {}\n", std::size_t(ctx.ranks) / t, t,
-                       s.reproducibility);
+  const std::size_t t = r.spec.trainer.tensor_parallel, p = r.spec.trainer.pipeline_stages;
+  if (t > 1 || p > 1)
+    out += fmt::format("Grid:        {} data-parallel x {} pipeline stage(s) x {} tensor-parallel rank(s); {}\n",
+                       std::size_t(ctx.ranks) / (t * p), p, t, s.reproducibility);
+  if (p > 1) {
+    out += fmt::format("Pipeline:    {} micro-batches of {} rows, {}{}; stage 0 (this report's rank) idle {:.1f}% of "
+                       "its flushes, peak activations {:.2f} MB\n",
+                       r.spec.trainer.micro_batches, r.spec.trainer.batch / r.spec.trainer.micro_batches,
+                       r.spec.trainer.pipeline_schedule == TrainerOptions::PipelineSchedule::kGpipe ? "GPipe" : "1F1B",
+                       r.spec.trainer.recompute ? ", recomputing activations" : "",
+                       100.0 * s.pipeline_idle_fraction, double(s.pipeline_peak_activation_bytes) / 1e6);
+    std::string plan = s.pipeline_plan;
+    for (std::size_t at = 0; (at = plan.find('\n', at)) != std::string::npos && at + 1 < plan.size(); at += 14)
+      plan.insert(at + 1, "             ");
+    out += "             " + plan;
+  }
   if (!s.optimizer_report.empty()) out += "\n" + s.optimizer_report;
   return out;
 }
@@ -132,6 +145,13 @@ std::string format_train_json(const TrainResult& r, const ReportContext& ctx) {
     opt["epochs"] = spec.trainer.epochs;
     opt["sync"] = s.sync;
     if (spec.trainer.tensor_parallel > 1) opt["tensor_parallel"] = spec.trainer.tensor_parallel;
+    if (spec.trainer.pipeline_stages > 1) {
+      opt["pipeline_stages"] = spec.trainer.pipeline_stages;
+      opt["micro_batches"] = spec.trainer.micro_batches;
+      opt["pipeline_schedule"] =
+          spec.trainer.pipeline_schedule == TrainerOptions::PipelineSchedule::kGpipe ? "gpipe" : "1f1b";
+      opt["recompute"] = spec.trainer.recompute;
+    }
     if (spec.trainer.sync.mode == TrainerOptions::Sync::Mode::kLocalSgd)
       opt["average_moments"] = spec.trainer.sync.average_moments;
     if (spec.trainer.sync.mode == TrainerOptions::Sync::Mode::kSsp) opt["servers"] = spec.trainer.sync.servers;
@@ -160,6 +180,11 @@ std::string format_train_json(const TrainResult& r, const ReportContext& ctx) {
     sum["staleness_max"] = s.staleness_max;
   }
   if (spec.trainer.sync.mode == TrainerOptions::Sync::Mode::kHogwild) sum["thread_steps"] = s.thread_steps;
+  if (spec.trainer.pipeline_stages > 1) {
+    sum["pipeline_plan"] = s.pipeline_plan;
+    sum["pipeline_idle_fraction"] = s.pipeline_idle_fraction;
+    sum["pipeline_peak_activation_bytes"] = s.pipeline_peak_activation_bytes;
+  }
   doc["summary"] = sum;
   if (r.curve) {
     json params = json::object();

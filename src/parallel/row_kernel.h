@@ -95,6 +95,13 @@ class RowWorker {
   virtual void accumulate_segments(std::span<const RowSet> segments, std::span<RowSums* const> sums) {
     for (std::size_t k = 0; k < segments.size(); ++k) accumulate(segments[k], *sums[k]);
   }
+  // A step's micro-batches at once: batches[m] holds each unit's rows of micro-batch m (as for
+  // accumulate_segments), to be folded micro-batch after micro-batch. A pipeline stage's worker
+  // schedules them (several in flight); by default, one micro-batch at a time.
+  virtual void accumulate_micro_batches(std::span<const std::vector<RowSet>> batches,
+                                        std::span<RowSums* const> sums) {
+    for (const std::vector<RowSet>& segments : batches) accumulate_segments(segments, sums);
+  }
 };
 
 class RowKernel {

@@ -222,21 +222,22 @@ LocalPass StrataEngine::fold_batches(const RowKernel& kernel, std::span<const do
     }
   if (kernel.collective())
     return run_collective(kernel, theta, rows, local_rows, [&](RowWorker& w, std::span<RowSums* const> sums) {
-      // Micro-batch by micro-batch, every stratum's draws of it: each stratum's sums still fold its
-      // draws of micro-batch first, then first + 1, ... as fold_stratum's do.
-      segment_rows_.resize(owned);
-      std::vector<RowSet> segments(owned, RowSet::range(0, 0));
+      // Every stratum's draws of each micro-batch: each stratum's sums fold its draws of
+      // micro-batch first, then first + 1, ... as fold_stratum's do.
+      segment_rows_.resize((last - first) * owned);
+      std::vector<std::vector<RowSet>> batches(last - first);
       for (std::size_t m = first; m < last; ++m) {
         for (std::size_t s = 0; s < owned; ++s) {
           const std::size_t g = first_owned_ + s;
           const std::size_t draws = order_[s].size();
           const std::size_t lo = std::min(draws, m * share_[g]), hi = std::min(draws, lo + share_[g]);
-          segment_rows_[s].clear();
-          for (std::size_t k = lo; k < hi; ++k) segment_rows_[s].push_back(draw(s, k));
-          segments[s] = RowSet::list(segment_rows_[s]);
+          std::vector<std::size_t>& rows = segment_rows_[(m - first) * owned + s];
+          rows.clear();
+          for (std::size_t k = lo; k < hi; ++k) rows.push_back(draw(s, k));
+          batches[m - first].push_back(RowSet::list(rows));
         }
-        w.accumulate_segments(segments, sums);
       }
+      w.accumulate_micro_batches(batches, sums);
     });
   return run(kernel, theta, rows, local_rows,
              [&](std::size_t s, RowWorker& w, RowSums& sums, std::vector<std::size_t>& scratch) {

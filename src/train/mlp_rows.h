@@ -117,6 +117,18 @@ struct StandardisedRows {
     }
   }
 
+  // The inputs alone, or the response alone (a pipeline's first and last stages).
+  void gather_x(const RowSet& rows, T* x_out) const {
+    for (std::size_t i = 0; i < rows.size(); ++i) hwy::Prefetch(x.data() + rows[i] * d);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const T* src = x.data() + rows[i] * d;
+      std::copy(src, src + d, x_out + i * d);
+    }
+  }
+  void gather_y(const RowSet& rows, T* y_out) const {
+    for (std::size_t i = 0; i < rows.size(); ++i) y_out[i] = y[rows[i]];
+  }
+
   std::size_t d;
   std::vector<T, LineAllocator<T>> x, y;  // row-major standardised inputs, standardised response
 };

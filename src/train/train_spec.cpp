@@ -78,6 +78,24 @@ bool TrainerOptions::IsValid(std::string* why) const {
   if (tensor_parallel > 1 && sync.mode != Sync::Mode::kSync)
     return fail(why, fmt::format("{} needs {} sync (its slices step together), not {}",
                                  option_name("trainer.tensor_parallel"), option_name("trainer.sync"), to_string(sync)));
+  if (pipeline_stages == 0)
+    return fail(why, fmt::format("{}: must be at least 1", option_name("trainer.pipeline_stages")));
+  if (micro_batches == 0)
+    return fail(why, fmt::format("{}: must be at least 1", option_name("trainer.micro_batches")));
+  if (pipeline_stages == 1 && micro_batches != 1)
+    return fail(why, fmt::format("{} is for {} P > 1 (without a pipeline, {} sums micro-batches)",
+                                 option_name("trainer.micro_batches"), option_name("trainer.pipeline_stages"),
+                                 option_name("trainer.accumulate")));
+  if (pipeline_stages == 1 && recompute)
+    return fail(why, fmt::format("{} is for {} P > 1", option_name("trainer.recompute"),
+                                 option_name("trainer.pipeline_stages")));
+  if (pipeline_stages > 1 && sync.mode != Sync::Mode::kSync)
+    return fail(why, fmt::format("{} needs {} sync (its stages step together), not {}",
+                                 option_name("trainer.pipeline_stages"), option_name("trainer.sync"), to_string(sync)));
+  if (pipeline_stages > 1 && batch % micro_batches != 0)
+    return fail(why, fmt::format("{} {} is not a multiple of {} {}: every micro-batch has batch / M rows",
+                                 option_name("trainer.batch"), batch, option_name("trainer.micro_batches"),
+                                 micro_batches));
   if (debug_slow_rank < -1)
     return fail(why, fmt::format("{}: rank must be >= 0, not {}", option_name("trainer.debug_slow"), debug_slow_rank));
   if (!(debug_slow_factor >= 1 && debug_slow_factor <= 1000))
@@ -160,13 +178,17 @@ void validate(const TrainSpec& spec) {
     if (spec.trainer.sync.mode != TrainerOptions::Sync::Mode::kSync)
       throw usage_error(fmt::format("{} {} is for the mini-batch optimizers, not lbfgs", option_name("trainer.sync"),
                                     to_string(spec.trainer.sync)));
-    if (spec.trainer.tensor_parallel > 1)
-      throw usage_error(fmt::format("{} is for the mini-batch optimizers (sgd, adam, adamw), not lbfgs",
-                                    option_name("trainer.tensor_parallel")));
+    for (const auto& [on, name] : {std::pair{spec.trainer.tensor_parallel > 1, "trainer.tensor_parallel"},
+                                   std::pair{spec.trainer.pipeline_stages > 1, "trainer.pipeline_stages"}})
+      if (on)
+        throw usage_error(fmt::format("{} is for the mini-batch optimizers (sgd, adam, adamw), not lbfgs",
+                                      option_name(name)));
   }
-  if (spec.trainer.tensor_parallel > 1 && !is_mlp_name(spec.model.name))
-    throw usage_error(fmt::format("{} splits an MLP's layers; '{}' is not an MLP (mlp:W1,W2,...)",
-                                  option_name("trainer.tensor_parallel"), printable(spec.model.name, 60)));
+  for (const auto& [on, name] : {std::pair{spec.trainer.tensor_parallel > 1, "trainer.tensor_parallel"},
+                                 std::pair{spec.trainer.pipeline_stages > 1, "trainer.pipeline_stages"}})
+    if (on && !is_mlp_name(spec.model.name))
+      throw usage_error(fmt::format("{} splits an MLP's layers; '{}' is not an MLP (mlp:W1,W2,...)", option_name(name),
+                                    printable(spec.model.name, 60)));
 }
 
 namespace detail {
@@ -214,6 +236,11 @@ std::string fingerprint(const TrainSpec& spec, const TrainLayout& layout) {
   j["divergence_factor"] = t.divergence_factor;
   // A tensor-parallel checkpoint holds one slice's weights and state: resume on the same grid.
   if (t.tensor_parallel > 1) j["tensor_parallel"] = t.tensor_parallel;
+  // A stage's checkpoint holds its layers: resume on the same stages (either schedule: the same bits).
+  if (t.pipeline_stages > 1) {
+    j["pipeline_stages"] = t.pipeline_stages;
+    j["micro_batches"] = t.micro_batches;
+  }
   return j.dump();
 }
 

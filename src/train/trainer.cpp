@@ -28,7 +28,9 @@
 #include "model/mlp_tensor.h"
 #include "train/checkpoint.h"
 #include "train/mlp_tensor_objective.h"
-#include "train/tensor_grid.h"
+#include "model/mlp_stages.h"
+#include "train/mlp_pipeline_objective.h"
+#include "train/model_grid.h"
 #include "train/train_model.h"
 #include "train/train_spec.h"
 
@@ -93,10 +95,15 @@ struct Trainer::State {
   Communicator* world = nullptr;
   std::unique_ptr<Communicator> role_comm;
   std::unique_ptr<detail::SspServer> server;
-  // Tensor parallelism (--tensor-parallel T > 1): the grid's communicators (comm is then the data
-  // one) and this rank's slice of the network; theta and the optimizer hold the slice only.
-  detail::TensorGrid grid;
-  std::unique_ptr<detail::TensorPlan> tensor_plan;
+  // Model parallelism (--tensor-parallel T, --pipeline-stages P): the grid's communicators (comm
+  // is then the data one) and this rank's part of the network (its stage's layers, its slice of
+  // them); theta and the optimizer hold that part only.
+  detail::ModelGrid grid;
+  std::vector<std::size_t> stage_bounds;
+  std::unique_ptr<detail::TensorPlan> part;
+  detail::PipelineStats pipeline_stats;
+  // The engine's micro-batch and the micro-batches per step: a pipeline cuts `batch` into M.
+  std::size_t engine_batch = 0, accumulate = 1;
   bool served = false;
   Termination server_termination = Termination::kCompleted;
   int threads = 1;
@@ -157,12 +164,18 @@ struct Trainer::State {
   }
   bool is_ssp() const { return spec.trainer.sync.mode == TrainerOptions::Sync::Mode::kSsp; }
   bool is_tensor() const { return spec.trainer.tensor_parallel > 1; }
-  // The file of this rank's checkpoint: a tensor-parallel run writes one per slice.
+  bool is_pipeline() const { return spec.trainer.pipeline_stages > 1; }
+  bool is_model_parallel() const { return is_tensor() || is_pipeline(); }
+  // The file of this rank's checkpoint: a model-parallel run writes one per stage and slice.
   std::string checkpoint_file(const std::string& path) const {
-    if (!is_tensor() || path.empty()) return path;
-    return fmt::format("{}.slice{}of{}", path, grid.tensor->rank(), grid.tensor->size());
+    if (!is_model_parallel() || path.empty()) return path;
+    std::string file = path;
+    if (is_pipeline()) file += fmt::format(".stage{}of{}", grid.stage(), grid.stages);
+    if (is_tensor()) file += fmt::format(".slice{}of{}", grid.slice(), grid.slices);
+    return file;
   }
-  // The whole network's weights from every slice's (a collective of the tensor group).
+  void init_model_part();
+  // The whole network's weights from every part's (a collective of the model group).
   std::vector<double> whole(std::span<const double> mine) const;
   bool is_server() const { return server != nullptr; }
   void init_ssp_roles();
@@ -221,9 +234,16 @@ void Trainer::Init() {
   s.comm = s.context.communicator != nullptr ? s.context.communicator : &s.alone;
   s.world = s.comm;
   s.threads = s.context.resolved_threads();
-  if (s.is_tensor()) {
-    s.grid = detail::make_tensor_grid(*s.world, s.spec.trainer.tensor_parallel, s.local, s.context.strata);
+  s.engine_batch = s.spec.trainer.batch;
+  s.accumulate = s.spec.trainer.accumulate;
+  if (s.is_model_parallel()) {
+    s.grid = detail::make_model_grid(*s.world, s.spec.trainer.tensor_parallel, s.spec.trainer.pipeline_stages, s.local,
+                                     s.context.strata);
     s.comm = s.grid.data.get();
+    if (s.is_pipeline()) {
+      s.engine_batch = s.spec.trainer.batch / s.spec.trainer.micro_batches;
+      s.accumulate = s.spec.trainer.accumulate * s.spec.trainer.micro_batches;
+    }
   }
   if (s.is_ssp()) {
     s.init_ssp_roles();
@@ -297,10 +317,15 @@ void Trainer::State::init_workers() {
   if (layout.total == 0) throw AgreedError("no data rows");
   if (s.context.strata == 0) throw AgreedError(fmt::format("{}: must be at least 1", option_name("context.strata")));
   s.plan = detail::plan_strata(layout.total, s.context.strata);
-  if (spec.trainer.batch < s.plan.strata)
+  if (s.engine_batch < s.plan.strata)
     throw AgreedError(fmt::format("{}: {} is smaller than the {} strata every batch draws from; use a larger batch "
-                                  "or fewer strata ({})",
-                                  option_name("trainer.batch"), spec.trainer.batch, s.plan.strata, option_name("context.strata")));
+                                  "or fewer strata ({}){}",
+                                  option_name("trainer.batch"), s.engine_batch, s.plan.strata,
+                                  option_name("context.strata"),
+                                  s.is_pipeline() ? fmt::format(" (a micro-batch: {} / {} {})", spec.trainer.batch,
+                                                                option_name("trainer.micro_batches"),
+                                                                spec.trainer.micro_batches)
+                                                  : std::string()));
   const std::vector<std::size_t> bounds = s.plan.rank_bounds(std::size_t(comm.size()));
   redistribute_rows(s.local, comm, bounds);
 
@@ -335,21 +360,12 @@ void Trainer::State::init_workers() {
       detail::standardise(s.model.mlp, s.local, s.plan, comm, rows);
   }
   s.theta = detail::starting_weights(s.model, spec, comm);
-  if (s.is_tensor()) {
-    const detail::MlpShape shape = detail::mlp_shape(s.model.mlp);
-    const std::size_t slices = spec.trainer.tensor_parallel;
-    if (slices > detail::TensorPlan::max_slices(shape))
-      throw AgreedError(fmt::format("{} {}: the narrowest layer it would split is {} wide (at most {} slices)",
-                                    option_name("trainer.tensor_parallel"), slices,
-                                    detail::TensorPlan::max_slices(shape), detail::TensorPlan::max_slices(shape)),
-                        Error::Kind::kUsage);
-    s.tensor_plan = std::make_unique<detail::TensorPlan>(shape, slices, std::size_t(s.grid.tensor->rank()));
-    s.theta = s.tensor_plan->take(s.theta);
-    s.objective = detail::make_tensor_mlp_objective(s.model.mlp, s.local, s.threads, *s.grid.tensor);
+  if (s.is_model_parallel()) {
+    s.init_model_part();
   } else {
     s.objective = detail::make_objective(s.model, s.local, s.threads);
   }
-  s.engine = std::make_unique<detail::StrataEngine>(s.plan, std::move(rows), comm, s.threads, spec.trainer.batch,
+  s.engine = std::make_unique<detail::StrataEngine>(s.plan, std::move(rows), comm, s.threads, s.engine_batch,
                                                     spec.trainer.seed);
   s.summary.strata = s.plan.strata;
   s.fingerprint = detail::fingerprint(spec, {s.model.inputs, s.model.response, s.model.num_parameters,
@@ -363,7 +379,7 @@ void Trainer::State::init_workers() {
 void Trainer::State::init_mini_batch() {
   const TrainerOptions& t = spec.trainer;
   micro = engine->micro_batches_per_epoch();
-  per_epoch = (micro + t.accumulate - 1) / t.accumulate;
+  per_epoch = (micro + accumulate - 1) / accumulate;
   total_steps = per_epoch * t.epochs;
   if (t.sync.mode == TrainerOptions::Sync::Mode::kHogwild) {
     auto h = detail::make_hogwild_exchange(*engine, objective->gradient(), theta.size(),
@@ -435,7 +451,7 @@ void Trainer::State::save_checkpoint() {
     }
   }
   agree_or_throw(*comm, error);
-  if (is_tensor()) agree_or_throw(*grid.tensor, error);
+  if (is_model_parallel()) agree_or_throw(*grid.model, error);
 }
 
 void Trainer::State::set_reference(const detail::StepReport& first) {
@@ -489,8 +505,8 @@ bool Trainer::State::mini_batch_step() {
   if (st.step_in_epoch >= per_epoch) return false;
   const auto t0 = Clock::now();
   if (hogwild != nullptr) return hogwild_step(t0);
-  const std::size_t first = st.step_in_epoch * spec.trainer.accumulate;
-  const std::size_t last = std::min(micro, first + spec.trainer.accumulate);
+  const std::size_t first = st.step_in_epoch * accumulate;
+  const std::size_t last = std::min(micro, first + accumulate);
   const detail::LocalPass pass = engine->fold_batches(objective->gradient(), theta, first, last);
   const double lr = learning_rate(st.global_step);
   // Steps after which every rank must hold the same weights: an epoch's last (validation, early
@@ -502,9 +518,9 @@ bool Trainer::State::mini_batch_step() {
   // The mean gradient of the squared error: 2/n times the sum (checked after scaling).
   const detail::StepReport report =
       exchange->step(pass, theta, 2.0 / double(pass.rows), lr, [&](detail::StepReport r) {
-        if (is_tensor()) {  // each slice checked its own part of the gradient
+        if (is_model_parallel()) {  // each part checked its own part of the gradient
           std::vector<std::int64_t> finite = {r.gradient_finite ? 1 : 0};
-          grid.tensor->allreduce(finite, ReduceOp::kMin);
+          grid.model->allreduce(finite, ReduceOp::kMin);
           r.gradient_finite = finite[0] == 1;
         }
         if (std::isnan(st.reference_loss)) set_reference(r);
@@ -763,11 +779,17 @@ TrainResult Trainer::Finish() {
                                     : "the same bits as --sync sync: for any number of threads and workers";
       break;
     case TrainerOptions::Sync::Mode::kSync:
-      summary.reproducibility =
-          s.is_tensor() ? fmt::format("the same bits for any number of threads and data-parallel ranks at {} tensor "
-                                      "slices (other slice counts agree to rounding)",
-                                      s.spec.trainer.tensor_parallel)
-                        : "the same bits for any number of threads and ranks";
+      if (s.is_tensor())
+        summary.reproducibility = fmt::format("the same bits for any number of threads and data-parallel ranks at {} "
+                                              "tensor slices (other slice counts agree to rounding){}",
+                                              s.spec.trainer.tensor_parallel,
+                                              s.is_pipeline() ? "; stages and schedules change no bit" : "");
+      else if (s.is_pipeline())
+        summary.reproducibility = fmt::format("the same bits for any number of threads, data-parallel ranks, stages "
+                                              "and schedule: those of --batch {} --accum {} on one rank",
+                                              s.engine_batch, s.accumulate);
+      else
+        summary.reproducibility = "the same bits for any number of threads and ranks";
   }
   if (s.hogwild != nullptr) summary.thread_steps = s.hogwild->thread_steps();
   summary.final_train_mse = s.mse(false);
@@ -778,26 +800,71 @@ TrainResult Trainer::Finish() {
   summary.samples_per_second = seconds > 0 ? double(samples) / seconds : 0;
   summary.collectives = s.engine->collectives();
   summary.collective_bytes = s.engine->collective_bytes();
+  if (s.is_pipeline()) {
+    const detail::PipelineStats& p = s.pipeline_stats;
+    summary.pipeline_idle_fraction = p.flush_seconds > 0 ? 1.0 - p.busy_seconds / p.flush_seconds : 0.0;
+    summary.pipeline_peak_activation_bytes = p.peak_activation_bytes;
+  }
 
   return s.result(summary, s.whole(s.theta));
 }
 
 std::vector<double> Trainer::State::whole(std::span<const double> mine) const {
-  if (!is_tensor()) return {mine.begin(), mine.end()};
-  Communicator& tensor = *grid.tensor;
+  if (!is_model_parallel()) return {mine.begin(), mine.end()};
   const detail::MlpShape shape = detail::mlp_shape(model.mlp);
-  const auto slices = std::size_t(tensor.size());
+  // Model rank q = p T + t holds slice t of stage p.
+  std::vector<detail::TensorPlan> parts;
   std::vector<std::size_t> counts;
-  for (std::size_t t = 0; t < slices; ++t) counts.push_back(detail::TensorPlan(shape, slices, t).num_parameters());
+  for (std::size_t p = 0; p < grid.stages; ++p)
+    for (std::size_t t = 0; t < grid.slices; ++t) {
+      parts.emplace_back(shape, grid.slices, t, stage_bounds[p], stage_bounds[p + 1]);
+      counts.push_back(parts.back().num_parameters());
+    }
   std::vector<double> all(std::accumulate(counts.begin(), counts.end(), std::size_t(0)));
-  tensor.allgatherv<double>(mine, all, counts);
+  grid.model->allgatherv<double>(mine, all, counts);
   std::vector<double> out(shape.num_parameters());
   std::size_t offset = 0;
-  for (std::size_t t = 0; t < slices; ++t) {
-    detail::TensorPlan(shape, slices, t).put(std::span<const double>(all).subspan(offset, counts[t]), out);
-    offset += counts[t];
+  for (std::size_t q = 0; q < parts.size(); ++q) {
+    parts[q].put(std::span<const double>(all).subspan(offset, counts[q]), out);
+    offset += counts[q];
   }
   return out;
+}
+
+// This rank's part of the network: its stage's layers (balanced by multiply-adds), its slice of
+// them; theta becomes that part, and the objective the part's.
+void Trainer::State::init_model_part() {
+  const detail::MlpShape shape = detail::mlp_shape(model.mlp);
+  const std::size_t stages = spec.trainer.pipeline_stages, slices = spec.trainer.tensor_parallel;
+  if (stages > shape.num_layers())
+    throw AgreedError(fmt::format("{} {}: the network has only {} layer(s) to cut into stages",
+                                  option_name("trainer.pipeline_stages"), stages, shape.num_layers()),
+                      Error::Kind::kUsage);
+  stage_bounds = detail::balance_stages(shape, stages);
+  std::size_t most = std::numeric_limits<std::size_t>::max();
+  for (std::size_t p = 0; p < stages; ++p)
+    most = std::min(most, detail::TensorPlan::max_slices(shape, stage_bounds[p], stage_bounds[p + 1]));
+  if (slices > most)
+    throw AgreedError(fmt::format("{} {}: the narrowest layer it would split is {} wide (at most {} slices)",
+                                  option_name("trainer.tensor_parallel"), slices, most, most),
+                      Error::Kind::kUsage);
+  const std::size_t p = grid.stage();
+  part = std::make_unique<detail::TensorPlan>(shape, slices, grid.slice(), stage_bounds[p], stage_bounds[p + 1]);
+  theta = part->take(theta);
+  if (is_pipeline()) {
+    detail::PipelineSetup setup;
+    setup.pipe = grid.pipe.get();
+    setup.tensor = grid.tensor.get();
+    setup.bounds = stage_bounds;
+    setup.micro_batches = spec.trainer.micro_batches;
+    setup.one_f_one_b = spec.trainer.pipeline_schedule == TrainerOptions::PipelineSchedule::k1F1B;
+    setup.recompute = spec.trainer.recompute;
+    setup.stats = &pipeline_stats;
+    objective = detail::make_pipeline_mlp_objective(model.mlp, local, threads, setup);
+    summary.pipeline_plan = detail::describe_stages(shape, stage_bounds);
+  } else {
+    objective = detail::make_tensor_mlp_objective(model.mlp, local, threads, *grid.tensor);
+  }
 }
 
 TrainResult Trainer::State::result(const TrainSummary& with, std::vector<double> weights) const {
@@ -828,8 +895,8 @@ TrainResult Trainer::snapshot() const {
   summary.epochs = s.st.history.size();
   summary.samples = s.st.samples;
   summary.sync = to_string(s.spec.trainer.sync);
-  if (s.is_tensor())
-    throw std::logic_error("Trainer::snapshot: a tensor-parallel run's weights are in slices (Finish gathers them)");
+  if (s.is_model_parallel())
+    throw std::logic_error("Trainer::snapshot: a model-parallel run's weights are in parts (Finish gathers them)");
   return s.result(summary, s.theta);
 }
 
