@@ -1,6 +1,7 @@
 #include "model/mlp_tensor.h"
 
 #include <algorithm>
+#include <limits>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -36,7 +37,7 @@ std::size_t TensorPlan::max_slices(const MlpShape& shape, std::size_t first, std
   std::size_t most = 0;
   for (std::size_t l = first; l < last; ++l)
     if (const std::size_t w = split_width(shape, l, first, last); w > 0) most = most == 0 ? w : std::min(most, w);
-  return most == 0 ? 1 : most;
+  return most == 0 ? std::numeric_limits<std::size_t>::max() : most;
 }
 
 TensorPlan::TensorPlan(const MlpShape& shape, std::size_t slices, std::size_t slice, std::size_t first,

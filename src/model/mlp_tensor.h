@@ -65,8 +65,8 @@ class TensorPlan {
              std::size_t last = kAllLayers);
   static constexpr std::size_t kAllLayers = static_cast<std::size_t>(-1);
 
-  // The most slices layers [first, last) can be split into: their narrowest split width (1 when no
-  // layer is split, i.e. a single layer).
+  // The most slices layers [first, last) can be split into: their narrowest split width (no limit,
+  // the largest size_t, when no layer is split: a single layer, which every slice then holds whole).
   static std::size_t max_slices(const MlpShape& shape, std::size_t first = 0, std::size_t last = kAllLayers);
 
   const MlpShape& shape() const { return shape_; }

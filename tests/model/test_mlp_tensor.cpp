@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -62,7 +63,9 @@ TEST(TensorPlan, SlicesPutTogetherAreTheWholeNetwork) {
   EXPECT_EQ(odd.layers()[1].hi, 12u);
   EXPECT_FALSE(odd.layers()[2].has_bias);  // a row layer's bias lives on slice 0
   EXPECT_EQ(TensorPlan::max_slices(MlpShape{{5, 16, 12, 1}, Activation::kTanh}), 12u);
-  EXPECT_EQ(TensorPlan::max_slices(MlpShape{{5, 1}, Activation::kTanh}), 1u);
+  // One layer is never split: any number of slices hold it whole.
+  EXPECT_EQ(TensorPlan::max_slices(MlpShape{{5, 1}, Activation::kTanh}), std::numeric_limits<std::size_t>::max());
+  EXPECT_EQ(TensorPlan(MlpShape{{5, 1}, Activation::kTanh}, 3, 2).num_parameters(), 6u);
   EXPECT_THROW(TensorPlan(MlpShape{{5, 16, 12, 1}, Activation::kTanh}, 13, 0), std::invalid_argument);
   EXPECT_THROW(TensorPlan(MlpShape{{5, 16, 12, 1}, Activation::kTanh}, 2, 2), std::invalid_argument);
 }
