@@ -250,7 +250,7 @@ TEST(CliMpi, TensorParallelSlicesAgreeWithOneRankAndEndTogetherWhenOneFails) {
   ASSERT_EQ(one.code, 0) << one.err;
   const auto t2 = run_mpi(2, args + " --epochs 2 --tensor-parallel 2 --save '" + dir + "/t2.model'", dir);
   ASSERT_EQ(t2.code, 0) << t2.err;
-  EXPECT_TRUE(contains(t2.out, "Grid:        1 data-parallel x 2 tensor-parallel rank(s)")) << t2.out;
+  EXPECT_TRUE(contains(t2.out, "Grid:        1 data-parallel x 1 pipeline stage(s) x 2 tensor-parallel rank(s)")) << t2.out;
   const auto d2 = run_mpi(4, args + " --epochs 2 --tensor-parallel 2 --save '" + dir + "/d2.model'", dir);
   ASSERT_EQ(d2.code, 0) << d2.err;
   const std::vector<double> w1 = weights("one.model"), w2 = weights("t2.model");
@@ -279,6 +279,52 @@ TEST(CliMpi, TensorParallelSlicesAgreeWithOneRankAndEndTogetherWhenOneFails) {
   EXPECT_NE(r.code, 0) << r.err;
   EXPECT_NE(r.code, 124) << "timed out: a rank hung";
   EXPECT_TRUE(contains(r.err, "process rank 3")) << r.err;
+  EXPECT_EQ(count_of(r.err, "parafit: error"), 0u) << r.err;
+}
+
+// Pipeline parallelism under mpirun: 2 and 3 stages give one rank's bits with the micro-batches
+// accumulated, the plan is printed, and a stage that hangs or dies ends every rank with one message.
+TEST(CliMpi, PipelineStagesGiveOneRanksBitsAndEndTogetherWhenOneFails) {
+  const auto dir = scratch_dir();
+  const std::string data = make_data(dir, 4000);
+  const std::string args = "train --data '" + data + "' --model mlp:16,12,8 --precision float64";
+  const auto weights = [&](const std::string& file) {
+    std::ifstream in(dir + "/" + file);
+    return json::parse(in)["weights"].get<std::vector<double>>();
+  };
+  const auto one = run_mpi(1, args + " --epochs 2 --batch 16 --accum 4 --save '" + dir + "/one.model'", dir);
+  ASSERT_EQ(one.code, 0) << one.err;
+  for (const std::string grid : {"2 --pipeline-schedule gpipe", "3 --recompute", "4 --tensor-parallel 2"}) {
+    const int ranks = grid[0] == '4' ? 4 : grid[0] - '0';
+    const std::string stages = grid[0] == '4' ? "2" + grid.substr(1) : grid;
+    const auto r = run_mpi(ranks, args + " --epochs 2 --batch 64 --micro-batches 4 --pipeline-stages " + stages +
+                                      " --save '" + dir + "/p.model'",
+                           dir);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_TRUE(contains(r.out, "stage 1: layer")) << r.out;
+    if (grid[0] == '4') {  // tensor slices inside the stages: to rounding
+      const std::vector<double> a = weights("p.model"), b = weights("one.model");
+      for (std::size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-12) << i;
+    } else {
+      EXPECT_EQ(weights("p.model"), weights("one.model")) << grid;
+    }
+  }
+  for (const int hung : {1, 2}) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto r = run_mpi(3, args + " --epochs 50 --batch 64 --micro-batches 4 --pipeline-stages 3 --rank-timeout 2",
+                           dir, "PARAFIT_TESTING_HANG_RANK=" + std::to_string(hung) + " PARAFIT_TESTING_AT_STEP=5");
+    EXPECT_LT(seconds_since(start), 30.0) << r.err;
+    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_TRUE(contains(r.err, "rank " + std::to_string(hung) + " does not answer")) << r.err;
+    EXPECT_EQ(count_of(r.err, "parafit: error:"), 1u) << r.err;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = run_mpi(3, args + " --epochs 50 --batch 64 --micro-batches 4 --pipeline-stages 3", dir,
+                         "PARAFIT_TESTING_KILL_RANK=2 PARAFIT_TESTING_AT_STEP=5");
+  EXPECT_LT(seconds_since(start), 30.0) << r.err;
+  EXPECT_NE(r.code, 0) << r.err;
+  EXPECT_NE(r.code, 124) << "timed out: a rank hung";
+  EXPECT_TRUE(contains(r.err, "process rank 2")) << r.err;
   EXPECT_EQ(count_of(r.err, "parafit: error"), 0u) << r.err;
 }
 #else
