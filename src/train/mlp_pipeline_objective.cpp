@@ -76,7 +76,7 @@ class PipelineWorker final : public RowWorker {
     std::vector<Piece> pieces;
     std::vector<RowSet> segments;
     std::size_t n = 0;
-    std::vector<T> input, y, out, d, dx;  // stage input; response; activations sent; dL/d(out); dL/d(input)
+    std::vector<T> input, y, out, d, dx;  // stage input; response; output being sent (recomputing); dL/d(out); dL/d(input)
     LayerActivations<T> acts;
     Work sent_forward, sent_backward;
   };
@@ -89,6 +89,8 @@ class PipelineWorker final : public RowWorker {
   double& loss_of(RowSums& sums) const;
   void gather_input(const Micro& mb, std::vector<T>& out) const;
   void note_memory();
+  // Recomputing: drops the output copies that have left.
+  void release_sent();
 
   const PipelineObjective<T>& o_;
   bool gradient_;
@@ -173,17 +175,30 @@ void PipelineWorker<T>::gather_input(const Micro& mb, std::vector<T>& out) const
   for (const Piece& p : mb.pieces) o_.rows_.gather_x(mb.segments[p.segment], out.data() + p.begin * d);
 }
 
+// Activation memory: what the stage keeps of each micro-batch in flight for its backward pass (its
+// input, its layers' activations or, recomputing, its output until it has left), not the
+// gradient passing through (one micro-batch's at a time, whatever the schedule). Recomputing, the
+// one micro-batch's activations rebuilt for its backward pass count too.
 template <class T>
 void PipelineWorker<T>::note_memory() {
   if (o_.setup_.stats == nullptr) return;
   std::size_t bytes = scratch_.bytes();
-  for (const Micro& mb : live_)
-    bytes += mb.acts.bytes() + (mb.input.capacity() + mb.out.capacity() + mb.d.capacity() + mb.dx.capacity()) * sizeof(T);
+  for (const Micro& mb : live_) bytes += mb.acts.bytes() + (mb.input.capacity() + mb.out.capacity()) * sizeof(T);
   o_.setup_.stats->peak_activation_bytes = std::max(o_.setup_.stats->peak_activation_bytes, bytes);
 }
 
 template <class T>
+void PipelineWorker<T>::release_sent() {
+  for (Micro& mb : live_)
+    if (!mb.out.empty() && mb.sent_forward.test()) {
+      mb.out.clear();
+      mb.out.shrink_to_fit();
+    }
+}
+
+template <class T>
 void PipelineWorker<T>::forward(Micro& mb, std::span<RowSums* const> sums) {
+  release_sent();
   if (mb.n == 0) return;
   Communicator& pipe = *o_.setup_.pipe;
   const std::size_t in = o_.plan_.in_width(), out = o_.plan_.out_width();
@@ -197,7 +212,8 @@ void PipelineWorker<T>::forward(Micro& mb, std::span<RowSums* const> sums) {
     pipe.irecv(writable_bytes(mb.input, mb.n * in), int(stage_) - 1, kForwardTag).wait();
   }
   const auto t0 = Clock::now();
-  const T* f = compute_.forward(params_.data(), mb.n, mb.input.data(), in, mb.acts);
+  // Recomputing, the activations are built in the one scratch set and only the output is kept.
+  const T* f = compute_.forward(params_.data(), mb.n, mb.input.data(), in, o_.setup_.recompute ? scratch_ : mb.acts);
   if (last) {
     // The output delta is the residual rounded to T, its square folded in double (MlpCompute's).
     mb.y.resize(mb.n);
@@ -211,17 +227,21 @@ void PipelineWorker<T>::forward(Micro& mb, std::span<RowSums* const> sums) {
         loss += static_cast<double>(r) * static_cast<double>(r);
       }
     }
-  } else {
-    mb.out.assign(f, f + mb.n * out);
+  } else if (o_.setup_.recompute) {
+    mb.out.assign(f, f + mb.n * out);  // the activations go now; the output until it has left
   }
   busy_ += std::chrono::duration<double>(Clock::now() - t0).count();
-  if (!last) mb.sent_forward = pipe.isend(bytes(mb.out, mb.n * out), int(stage_) + 1, kForwardTag);
+  if (!last) {
+    // Without recomputation the output is sent from the activations the stage keeps anyway.
+    const T* sent = o_.setup_.recompute ? mb.out.data() : f;
+    mb.sent_forward = pipe.isend(std::as_bytes(std::span<const T>(sent, mb.n * out)), int(stage_) + 1, kForwardTag);
+  }
   note_memory();
-  if (o_.setup_.recompute) mb.acts.release();
 }
 
 template <class T>
 void PipelineWorker<T>::backward(Micro& mb, std::span<RowSums* const> sums) {
+  release_sent();
   if (mb.n == 0) return;
   Communicator& pipe = *o_.setup_.pipe;
   const std::size_t in = o_.plan_.in_width(), out = o_.plan_.out_width();
@@ -234,6 +254,7 @@ void PipelineWorker<T>::backward(Micro& mb, std::span<RowSums* const> sums) {
   if (o_.setup_.recompute) {
     compute_.forward(params_.data(), mb.n, mb.input.data(), in, scratch_);
     acts = &scratch_;
+    note_memory();
   }
   std::vector<typename TensorMlpCompute<T>::Piece> folds;
   for (const Piece& p : mb.pieces) {
@@ -245,7 +266,6 @@ void PipelineWorker<T>::backward(Micro& mb, std::span<RowSums* const> sums) {
   for (const Piece& p : mb.pieces) static_cast<GradientSums<T>&>(*sums[p.segment]).fresh = false;
   busy_ += std::chrono::duration<double>(Clock::now() - t0).count();
   if (stage_ > 0) mb.sent_backward = pipe.isend(bytes(mb.dx, mb.n * in), int(stage_) - 1, kBackwardTag);
-  note_memory();
   // Done with this micro-batch but its outgoing gradient: the next stage has answered, so the
   // activations it was sent have arrived.
   mb.sent_forward.wait();

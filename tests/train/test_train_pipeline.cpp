@@ -115,7 +115,7 @@ TEST(TrainPipeline, TensorSlicesInsideStagesAgreeToRounding) {
 
 TEST(TrainPipeline, OneFOneBHoldsFewerActivationsThanGpipe) {
   const Dataset data = test::w3_data(3000);
-  TrainSpec spec = pipeline_spec("mlp:64,64,64", Precision::kFloat32, 16);
+  TrainSpec spec = pipeline_spec("mlp:64,64,64,64,64", Precision::kFloat32, 16);  // 3 layers a stage
   spec.trainer.epochs = 1;
   spec.trainer.pipeline_stages = 2;
   spec.trainer.pipeline_schedule = Schedule::kGpipe;
