@@ -199,14 +199,19 @@ LocalPass StrataEngine::run_collective(const RowKernel& kernel, std::span<const 
 }
 
 std::vector<double> StrataEngine::reduce(const LocalPass& pass) {
-  std::vector<double> total = pass.tree->exchange(pass.local);
+  std::vector<double> total;
+  reduce_into(pass, total);
+  return total;
+}
+
+void StrataEngine::reduce_into(const LocalPass& pass, std::vector<double>& total) {
+  pass.tree->exchange_into(pass.local, total);
   if (comm_.size() > 1) count_collective(pass.tree->payload_values() * sizeof(double));
   if (total[pass.width - 1] != 0) {
     agree_or_throw(comm_, pass.first_error());
     throw Error("a worker failed");  // not reached: some rank reported an error above
   }
   total.resize(pass.width - 1);
-  return total;
 }
 
 LocalPass StrataEngine::fold_batches(const RowKernel& kernel, std::span<const double> theta, std::size_t first,

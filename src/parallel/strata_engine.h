@@ -88,6 +88,9 @@ class StrataEngine {
   // Finishes the tree across ranks: the kernel's width() sums over the whole pass, on every rank.
   // If a worker failed on any rank, every rank throws the same AgreedError.
   std::vector<double> reduce(const LocalPass& pass);
+  // The same into `total` (resized; its memory reused from call to call, for the gradient of every
+  // step).
+  void reduce_into(const LocalPass& pass, std::vector<double>& total);
 
   // Collectives made by reduce() and the bytes each rank sent in them.
   std::size_t collectives() const { return collectives_; }

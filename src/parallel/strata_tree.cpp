@@ -145,18 +145,25 @@ std::vector<double> StrataTree::gather_slots(std::span<const double> local) {
 }
 
 std::vector<double> StrataTree::exchange(std::span<double> local) {
+  std::vector<double> out;
+  exchange_into(local, out);
+  return out;
+}
+
+void StrataTree::exchange_into(std::span<double> local, std::vector<double>& out) {
   if (comm_.size() == 1) {
     const auto total = row(local, 0);
-    return {total.begin(), total.end()};
+    out.assign(total.begin(), total.end());
+    return;
   }
   if (two_halves_) {
     // a + b == b + a exactly, whichever order the all-reduce adds them in.
     const auto node = row(local, slots_[my_first_slot_].first);
-    std::vector<double> mine(node.begin(), node.end());
-    comm_.allreduce(mine);
-    return mine;
+    out.assign(node.begin(), node.end());
+    comm_.allreduce(out);
+    return;
   }
-  return top(0, strata_, gather_slots(local), 0, width_);
+  out = top(0, strata_, gather_slots(local), 0, width_);
 }
 
 std::vector<double> StrataTree::local_total(std::span<const double> local) const {

@@ -63,6 +63,9 @@ class StrataTree {
   using Leaf = std::function<void(std::size_t stratum, std::size_t b, std::size_t e, double* out)>;
   void reduce_leaves(std::span<double> local, std::size_t c0, std::size_t c1, const Leaf& leaf) const;
   std::vector<double> exchange(std::span<double> local);
+  // The same into `out` (resized; its memory is reused from call to call: a gradient of millions of
+  // weights would otherwise be a fresh allocation, and page faults, every step).
+  void exchange_into(std::span<double> local, std::vector<double>& out);
   // The sum of this rank's tree nodes alone (its strata's total), the nodes added left to right:
   // what local SGD steps on. No communication; zeros for a rank without strata.
   std::vector<double> local_total(std::span<const double> local) const;

@@ -15,7 +15,8 @@ class ReplicatedExchange final : public GradientExchange {
 
   StepReport step(const LocalPass& pass, std::span<double> theta, double scale, double lr,
                   const StepVerdict& verdict, bool /*agree: always*/) override {
-    std::vector<double> total = engine_.reduce(pass);
+    std::vector<double>& total = total_;
+    engine_.reduce_into(pass, total);
     StepReport report;
     report.loss = total[p_];
     report.rows = pass.rows;
@@ -33,6 +34,7 @@ class ReplicatedExchange final : public GradientExchange {
   StrataEngine& engine_;
   std::size_t p_;
   ShardedOptimizer optimizer_;
+  std::vector<double> total_;  // the step's gradient and loss, its memory kept between steps
 };
 
 }  // namespace
