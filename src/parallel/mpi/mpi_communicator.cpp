@@ -2,6 +2,8 @@
 #include "parafit/mpi_communicator.h"
 
 #include <fmt/format.h>
+
+#include <algorithm>
 #include <fmt/ranges.h>
 
 #include <cstdlib>
@@ -61,11 +63,20 @@ void MpiCommunicator::abort_job(int code) {
 
 void MpiCommunicator::do_allreduce(void* values, std::size_t count, DataType type, ReduceOp op) {
   const auto what = [&] { return fmt::format("allreduce({} x {}, {})", to_string(type), count, to_string(op)); };
+  // In pieces of at most 1 MiB: Open MPI allocates scratch of the message's size for each call,
+  // and a gradient of millions of weights (67 MB for W4) would be a fresh mapping, and page faults,
+  // every step (W4 replicated on 2 ranks: 0.69 s/step before, 0.25 after). Each element's
+  // reduction is the same operation whatever the pieces.
+  constexpr std::size_t kPieceBytes = std::size_t{1} << 20;
+  const std::size_t piece = std::max<std::size_t>(1, kPieceBytes / size_of(type));
   mpi_backend::guarded(*state_, what, [&] {
-    in_pieces(count, [&](std::size_t offset, int n) {
+    std::size_t offset = 0;
+    do {  // once for none, as every rank must call
+      const int n = static_cast<int>(std::min(piece, count - offset));
       check(MPI_Allreduce(MPI_IN_PLACE, at(values, offset, type), n, mpi_type(type), mpi_op(op), state_->data),
             [&] { return "MPI_Allreduce in " + what(); });
-    });
+      offset += std::size_t(n);
+    } while (offset < count);
   });
 }
 
