@@ -309,6 +309,13 @@ TEST(CliMpi, PipelineStagesGiveOneRanksBitsAndEndTogetherWhenOneFails) {
       EXPECT_EQ(weights("p.model"), weights("one.model")) << grid;
     }
   }
+  // Per-part checkpoints, gathered into an ordinary model file by resuming the finished run on the
+  // same grid with --save (no step is taken): the same file as the run's own --save.
+  const std::string grid = args + " --epochs 2 --batch 64 --micro-batches 4 --pipeline-stages 2 --tensor-parallel 2";
+  ASSERT_EQ(run_mpi(4, grid + " --checkpoint '" + dir + "/ck' --save '" + dir + "/direct.model'", dir).code, 0);
+  const auto gathered = run_mpi(4, grid + " --resume '" + dir + "/ck' --save '" + dir + "/gathered.model'", dir);
+  ASSERT_EQ(gathered.code, 0) << gathered.err;
+  EXPECT_EQ(weights("gathered.model"), weights("direct.model"));
   for (const int hung : {1, 2}) {
     const auto start = std::chrono::steady_clock::now();
     const auto r = run_mpi(3, args + " --epochs 50 --batch 64 --micro-batches 4 --pipeline-stages 3 --rank-timeout 2",
