@@ -115,26 +115,24 @@ void LayerActivations<T>::reserve(const TensorPlan& plan, std::size_t n) {
   z.resize(layers.size());
   for (std::size_t l = 0; l < layers.size(); ++l) {
     const std::size_t need = n * layers[l].out_held();
-    if (a[l].size() < need) a[l].resize(need);
-    if (layers[l].act == Activation::kGelu && z[l].size() < need) z[l].resize(need);
+    a[l].resize(need);
+    if (layers[l].act == Activation::kGelu) z[l].resize(need);
   }
   rows = n;
 }
 
 template <class T>
-void LayerActivations<T>::release() {
-  a.clear();
-  z.clear();
-  a.shrink_to_fit();
-  z.shrink_to_fit();
+void LayerActivations<T>::clear() {
+  for (auto& v : a) v.clear();
+  for (auto& v : z) v.clear();
   rows = 0;
 }
 
 template <class T>
 std::size_t LayerActivations<T>::bytes() const {
   std::size_t total = 0;
-  for (const auto& v : a) total += v.capacity() * sizeof(T);
-  for (const auto& v : z) total += v.capacity() * sizeof(T);
+  for (const auto& v : a) total += v.size() * sizeof(T);
+  for (const auto& v : z) total += v.size() * sizeof(T);
   return total;
 }
 

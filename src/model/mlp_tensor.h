@@ -104,10 +104,11 @@ template <class T>
 struct LayerActivations {
   std::vector<std::vector<T>> a, z;
   std::size_t rows = 0;
-  // Room for `rows` rows (keeps what it has when that is enough).
+  // Sized for `rows` rows (memory already held is reused).
   void reserve(const TensorPlan& plan, std::size_t rows);
-  // Drops the memory (recomputation keeps only a stage's input).
-  void release();
+  // Empty, keeping the memory for the next block (a pipeline reuses it micro-batch after micro-batch).
+  void clear();
+  // Bytes in use (for rows rows).
   std::size_t bytes() const;
 };
 

@@ -99,7 +99,8 @@ class PipelineWorker final : public RowWorker {
   TensorMlpCompute<T> compute_;
   LayerActivations<T> scratch_;  // recomputed activations
   std::vector<T> params_;
-  std::deque<Micro> live_;  // the flush's micro-batches
+  std::deque<Micro> live_;   // the flush's micro-batches
+  std::deque<Micro> spare_;  // finished ones, whose buffers the next flush reuses (no fresh pages)
   double busy_ = 0;
 };
 
@@ -183,17 +184,14 @@ template <class T>
 void PipelineWorker<T>::note_memory() {
   if (o_.setup_.stats == nullptr) return;
   std::size_t bytes = scratch_.bytes();
-  for (const Micro& mb : live_) bytes += mb.acts.bytes() + (mb.input.capacity() + mb.out.capacity()) * sizeof(T);
+  for (const Micro& mb : live_) bytes += mb.acts.bytes() + (mb.input.size() + mb.out.size()) * sizeof(T);
   o_.setup_.stats->peak_activation_bytes = std::max(o_.setup_.stats->peak_activation_bytes, bytes);
 }
 
 template <class T>
 void PipelineWorker<T>::release_sent() {
   for (Micro& mb : live_)
-    if (!mb.out.empty() && mb.sent_forward.test()) {
-      mb.out.clear();
-      mb.out.shrink_to_fit();
-    }
+    if (!mb.out.empty() && mb.sent_forward.test()) mb.out.clear();
 }
 
 template <class T>
@@ -269,20 +267,21 @@ void PipelineWorker<T>::backward(Micro& mb, std::span<RowSums* const> sums) {
   // Done with this micro-batch but its outgoing gradient: the next stage has answered, so the
   // activations it was sent have arrived.
   mb.sent_forward.wait();
-  mb.acts.release();
-  for (std::vector<T>* v : {&mb.input, &mb.y, &mb.out, &mb.d}) {
-    v->clear();
-    v->shrink_to_fit();
-  }
+  mb.acts.clear();
+  for (std::vector<T>* v : {&mb.input, &mb.y, &mb.out, &mb.d}) v->clear();
 }
 
 template <class T>
 void PipelineWorker<T>::flush(std::span<const std::vector<RowSet>> batches, std::span<RowSums* const> sums) {
   const auto start = Clock::now();
   busy_ = 0;
-  live_.clear();
   for (const std::vector<RowSet>& segments : batches) {
-    Micro& mb = live_.emplace_back();
+    if (spare_.empty()) spare_.emplace_back();
+    live_.push_back(std::move(spare_.front()));
+    spare_.pop_front();
+    Micro& mb = live_.back();
+    mb.pieces.clear();
+    mb.n = 0;
     mb.segments = segments;
     for (std::size_t k = 0; k < segments.size(); ++k)
       if (!segments[k].empty()) {
@@ -307,6 +306,7 @@ void PipelineWorker<T>::flush(std::span<const std::vector<RowSet>> batches, std:
     for (; b < m; ++b) backward(live_[b], sums);
   }
   for (Micro& mb : live_) mb.sent_backward.wait();
+  for (Micro& mb : live_) spare_.push_back(std::move(mb));
   live_.clear();
   if (PipelineStats* stats = o_.setup_.stats) {
     stats->busy_seconds += busy_;
@@ -351,7 +351,8 @@ void PipelineWorker<T>::loss_pass(std::span<const RowSet> segments, std::span<Ro
       Work w = pipe.isend(bytes(block, block.size()), int(stage_) + 1, kLossTag);
       sending.emplace_back(std::move(w), std::move(block));
     }
-    mb = Micro();
+    mb.pieces.clear();  // the buffers stay for the next block
+    mb.n = 0;
   };
   for (std::size_t k = 0; k < segments.size(); ++k)
     for (std::size_t offset = 0; offset < segments[k].size();) {
