@@ -110,7 +110,8 @@ class StrataEngine {
   LocalPass run(const RowKernel& kernel, std::span<const double> theta, std::size_t rows, std::size_t local_rows,
                 Fold&& fold);
   // A collective kernel's pass (RowKernel::collective): on this thread, fold(worker, sums) folds
-  // every owned stratum through accumulate_segments; then the local tree. A worker's exception
+  // every owned stratum in one call (accumulate_micro_batches for a step's micro-batches,
+  // accumulate_segments for all rows); then the local tree. A worker's exception
   // leaves the pass (its group's other ranks cannot go on without this one).
   template <class Fold>
   LocalPass run_collective(const RowKernel& kernel, std::span<const double> theta, std::size_t rows,
