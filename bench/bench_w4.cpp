@@ -16,57 +16,23 @@
 #include <fmt/ranges.h>
 
 #ifdef PARAFIT_HAVE_MPI
-#include <sys/resource.h>
-
-#include <chrono>
-#include <cmath>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "model/mlp_stages.h"
 #include "model/mlp_tensor.h"
+#include "mpi_bench_common.h"
 #include "parafit/mpi_communicator.h"
 #include "parafit/train.h"
 #include "parallel/strata.h"
-
-namespace {
-
-double compute_bound_seconds() {
-  const auto t0 = std::chrono::steady_clock::now();
-  double a = 1.0, b = 1.0, c = 1.0, d = 1.0;
-  for (long i = 0; i < 400'000'000; ++i) {
-    a = a * 0.999999999 + 1e-9;
-    b = b * 0.999999998 + 1e-9;
-    c = c * 0.999999997 + 1e-9;
-    d = d * 0.999999996 + 1e-9;
-  }
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (a + b + c + d == 0) std::abort();
-  return s;
-}
-
-long peak_rss_kb() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_maxrss;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   parafit::MpiSession session(argc, argv);
   parafit::MpiCommunicator comm;
   const std::size_t me = std::size_t(comm.rank()), ranks = std::size_t(comm.size());
   if (argc > 1 && std::string(argv[1]) == "ceiling") {
-    std::vector<double> alone = {0.0};
-    if (me == 0) alone[0] = compute_bound_seconds();
-    comm.broadcast(alone, 0);
-    std::vector<double> together = {compute_bound_seconds()};
-    comm.allreduce(together, parafit::ReduceOp::kMax);
-    if (me == 0)
-      fmt::print("ceiling: {} process(es): one alone {:.3f} s, all at once {:.3f} s: speed-up {:.2f} (ideal {})\n", ranks,
-                 alone[0], together[0], double(ranks) * alone[0] / together[0], ranks);
+    parafit::bench::print_ceiling(comm);
     return 0;
   }
   if (argc < 3) {
@@ -79,24 +45,7 @@ int main(int argc, char** argv) {
   const std::string schedule = argc > 4 ? argv[4] : "1f1b";
   const bool recompute = argc > 5 && std::string(argv[5]) == "recompute";
 
-  // W3's data-generating function, the same order on every rank; a rank keeps its contiguous share.
-  const std::size_t first = rows * me / ranks, last = rows * (me + 1) / ranks;
-  parafit::detail::Rng rng(20261203);
-  std::vector<std::vector<double>> x(16);
-  std::vector<double> y;
-  std::vector<double> row(16);
-  for (std::size_t i = 0; i < rows; ++i) {
-    for (auto& v : row) v = 2.0 * rng.uniform() - 1.0;
-    double s = 0;
-    for (std::size_t k = 5; k < 16; ++k) s += row[k];
-    const double yi = std::sin(3 * row[0]) + row[1] * row[2] + 0.5 * row[3] * row[3] - row[4] + 0.1 * s + 0.01 * rng.normal();
-    if (i < first || i >= last) continue;
-    for (std::size_t k = 0; k < 16; ++k) x[k].push_back(row[k]);
-    y.push_back(yi);
-  }
-  parafit::Dataset data;
-  for (std::size_t k = 0; k < 16; ++k) data.add_column("x" + std::to_string(k), std::move(x[k]));
-  data.add_column("y", std::move(y));
+  parafit::Dataset data = parafit::bench::w3_share(rows, me, ranks);
 
   parafit::TrainSpec spec;
   spec.model.name = "mlp:2048,2048,2048";
@@ -140,7 +89,7 @@ int main(int argc, char** argv) {
   const std::vector<std::int64_t> mine = {std::int64_t(weights), std::int64_t(r.summary.optimizer_state_values),
                                           std::int64_t(r.summary.pipeline_peak_activation_bytes),
                                           std::int64_t(r.summary.pipeline_idle_fraction * 1e6),
-                                          std::int64_t(peak_rss_kb())};
+                                          std::int64_t(parafit::bench::peak_rss_kb())};
   std::vector<std::int64_t> all(5 * ranks);
   comm.allgather<std::int64_t>(mine, all);
   if (me != 0) return 0;

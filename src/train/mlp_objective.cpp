@@ -39,20 +39,6 @@ class MlpWorker final : public RowWorker {
   std::vector<T> params_, x_, y_, f_;
 };
 
-template <class T>
-class MlpKernel final : public RowKernel {
- public:
-  MlpKernel(const MlpObjective<T>& o, bool gradient) : o_(o), gradient_(gradient) {}
-  std::size_t width() const override;
-  // The forward pass alone (the loss kernel) still costs about a multiply-add per weight.
-  std::size_t work_per_row() const override { return o_.num_parameters(); }
-  std::unique_ptr<RowSums> make_sums() const override;
-  std::unique_ptr<RowWorker> make_worker() const override { return std::make_unique<MlpWorker<T>>(o_, gradient_); }
-
- private:
-  const MlpObjective<T>& o_;
-  bool gradient_;
-};
 
 template <class T>
 class MlpObjective final : public TrainObjective {
@@ -69,19 +55,8 @@ class MlpObjective final : public TrainObjective {
   StandardisedRows<T> rows_;
   std::size_t d_;
   double y_scale_;
-  MlpKernel<T> gradient_, loss_;
+  MlpRowKernel<T, MlpObjective<T>, MlpWorker<T>, false> gradient_, loss_;
 };
-
-template <class T>
-std::size_t MlpKernel<T>::width() const {
-  return gradient_ ? o_.num_parameters() + 1 : 1;
-}
-
-template <class T>
-std::unique_ptr<RowSums> MlpKernel<T>::make_sums() const {
-  if (gradient_) return std::make_unique<GradientSums<T>>(o_.num_parameters());
-  return std::make_unique<VectorSums>(1);
-}
 
 template <class T>
 MlpWorker<T>::MlpWorker(const MlpObjective<T>& o, bool gradient)

@@ -9,6 +9,7 @@
 #include "model/mlp_shape.h"
 #include "model/mlp_tensor.h"
 #include "train/mlp_rows.h"
+#include "train/mlp_tensor_objective.h"
 
 namespace parafit::detail {
 namespace {
@@ -30,21 +31,6 @@ std::span<const std::byte> bytes(const std::vector<T>& v, std::size_t n) {
 template <class T>
 std::span<std::byte> writable_bytes(std::vector<T>& v, std::size_t n) {
   return std::as_writable_bytes(std::span<T>(v.data(), n));
-}
-
-// The partials of every slice, added in slice order (as in mlp_tensor_objective.cpp).
-template <class T>
-void sum_over_slices(Communicator& comm, std::span<T> partial, std::vector<T>& all) {
-  const auto slices = std::size_t(comm.size());
-  if (slices == 1) return;
-  const std::size_t n = partial.size();
-  all.resize(slices * n);
-  comm.allgather<T>(partial, all);
-  for (std::size_t i = 0; i < n; ++i) {
-    T acc = all[i];
-    for (std::size_t t = 1; t < slices; ++t) acc = acc + all[t * n + i];
-    partial[i] = acc;
-  }
 }
 
 template <class T>
@@ -104,21 +90,6 @@ class PipelineWorker final : public RowWorker {
   double busy_ = 0;
 };
 
-template <class T>
-class PipelineKernel final : public RowKernel {
- public:
-  PipelineKernel(const PipelineObjective<T>& o, bool gradient) : o_(o), gradient_(gradient) {}
-  std::size_t width() const override;
-  bool collective() const override { return true; }
-  std::unique_ptr<RowSums> make_sums() const override;
-  std::unique_ptr<RowWorker> make_worker() const override {
-    return std::make_unique<PipelineWorker<T>>(o_, gradient_);
-  }
-
- private:
-  const PipelineObjective<T>& o_;
-  bool gradient_;
-};
 
 template <class T>
 class PipelineObjective final : public TrainObjective {
@@ -140,19 +111,8 @@ class PipelineObjective final : public TrainObjective {
   TensorPlan plan_;
   StandardisedRows<T> rows_;
   double y_scale_;
-  PipelineKernel<T> gradient_, loss_;
+  MlpRowKernel<T, PipelineObjective<T>, PipelineWorker<T>, true> gradient_, loss_;
 };
-
-template <class T>
-std::size_t PipelineKernel<T>::width() const {
-  return gradient_ ? o_.num_parameters() + 1 : 1;
-}
-
-template <class T>
-std::unique_ptr<RowSums> PipelineKernel<T>::make_sums() const {
-  if (gradient_) return std::make_unique<GradientSums<T>>(o_.num_parameters());
-  return std::make_unique<VectorSums>(1);
-}
 
 template <class T>
 PipelineWorker<T>::PipelineWorker(const PipelineObjective<T>& o, bool gradient)

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <memory>
 #include <new>
 #include <span>
 #include <vector>
@@ -80,6 +81,29 @@ class GradientSums final : public RowSums {
   std::vector<T> g;
   bool fresh = true;  // g stands for zero (its contents are stale)
   double loss = 0;
+};
+
+// The MLP objectives' two kernels over an objective's rows: the gradient kernel (gradient: sums
+// [g..., L] in GradientSums) or the loss kernel ([L]); workers are Worker(objective, gradient). A
+// collective kernel's workers exchange with other ranks as they fold (tensor slices, pipeline
+// stages: RowKernel::collective).
+template <class T, class Objective, class Worker, bool kCollective>
+class MlpRowKernel final : public RowKernel {
+ public:
+  MlpRowKernel(const Objective& o, bool gradient) : o_(o), gradient_(gradient) {}
+  std::size_t width() const override { return gradient_ ? o_.num_parameters() + 1 : 1; }
+  // The forward pass alone (the loss kernel) still costs about a multiply-add per weight.
+  std::size_t work_per_row() const override { return o_.num_parameters(); }
+  bool collective() const override { return kCollective; }
+  std::unique_ptr<RowSums> make_sums() const override {
+    if (gradient_) return std::make_unique<GradientSums<T>>(o_.num_parameters());
+    return std::make_unique<VectorSums>(1);
+  }
+  std::unique_ptr<RowWorker> make_worker() const override { return std::make_unique<Worker>(o_, gradient_); }
+
+ private:
+  const Objective& o_;
+  bool gradient_;
 };
 
 // This rank's rows, standardised once into a row-major matrix in the model's precision.

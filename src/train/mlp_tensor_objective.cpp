@@ -8,13 +8,7 @@
 #include "train/mlp_rows.h"
 
 namespace parafit::detail {
-namespace {
 
-// Rows run through the slices at a time: every layer exchanges one block of partial sums, so a
-// block should hold a whole step's rows where it can (one exchange per layer per step).
-constexpr std::size_t kBlockRows = 512;
-
-// The partials of every slice, added in slice order: the same bits on every rank of the group.
 template <class T>
 void sum_over_slices(Communicator& comm, std::span<T> partial, std::vector<T>& all) {
   const auto slices = std::size_t(comm.size());
@@ -28,6 +22,15 @@ void sum_over_slices(Communicator& comm, std::span<T> partial, std::vector<T>& a
     partial[i] = acc;
   }
 }
+
+template void sum_over_slices<float>(Communicator&, std::span<float>, std::vector<float>&);
+template void sum_over_slices<double>(Communicator&, std::span<double>, std::vector<double>&);
+
+namespace {
+
+// Rows run through the slices at a time: every layer exchanges one block of partial sums, so a
+// block should hold a whole step's rows where it can (one exchange per layer per step).
+constexpr std::size_t kBlockRows = 512;
 
 template <class T>
 class TensorObjective;
@@ -62,21 +65,6 @@ class TensorWorker final : public RowWorker {
   std::vector<T> params_, x_, y_, d_;
 };
 
-template <class T>
-class TensorKernel final : public RowKernel {
- public:
-  TensorKernel(const TensorObjective<T>& o, bool gradient) : o_(o), gradient_(gradient) {}
-  std::size_t width() const override;
-  bool collective() const override { return true; }
-  std::unique_ptr<RowSums> make_sums() const override;
-  std::unique_ptr<RowWorker> make_worker() const override {
-    return std::make_unique<TensorWorker<T>>(o_, gradient_);
-  }
-
- private:
-  const TensorObjective<T>& o_;
-  bool gradient_;
-};
 
 template <class T>
 class TensorObjective final : public TrainObjective {
@@ -97,19 +85,8 @@ class TensorObjective final : public TrainObjective {
   StandardisedRows<T> rows_;
   double y_scale_;
   Communicator* tensor_;
-  TensorKernel<T> gradient_, loss_;
+  MlpRowKernel<T, TensorObjective<T>, TensorWorker<T>, true> gradient_, loss_;
 };
-
-template <class T>
-std::size_t TensorKernel<T>::width() const {
-  return gradient_ ? o_.num_parameters() + 1 : 1;
-}
-
-template <class T>
-std::unique_ptr<RowSums> TensorKernel<T>::make_sums() const {
-  if (gradient_) return std::make_unique<GradientSums<T>>(o_.num_parameters());
-  return std::make_unique<VectorSums>(1);
-}
 
 template <class T>
 TensorWorker<T>::TensorWorker(const TensorObjective<T>& o, bool gradient)

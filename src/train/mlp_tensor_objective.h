@@ -4,6 +4,8 @@
 #pragma once
 
 #include <memory>
+#include <span>
+#include <vector>
 
 #include "parafit/communicator.h"
 #include "parafit/dataset.h"
@@ -17,5 +19,12 @@ namespace parafit::detail {
 // `tensor` must outlive the objective.
 std::unique_ptr<TrainObjective> make_tensor_mlp_objective(const MlpModel& model, const Dataset& data, int threads,
                                                           Communicator& tensor);
+
+// Replaces `partial` with the sum over the ranks of `tensor` of every rank's `partial`, added in
+// rank (slice) order: the same bits on every rank of the group (an MPI all-reduce may add in
+// another order on each rank). `gathered` is its buffer. A collective of `tensor`; the tensor and
+// pipeline objectives hand it to TensorMlpCompute (model/mlp_tensor.h: SumOverSlices).
+template <class T>
+void sum_over_slices(Communicator& tensor, std::span<T> partial, std::vector<T>& gathered);
 
 }  // namespace parafit::detail

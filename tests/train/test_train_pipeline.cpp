@@ -206,14 +206,7 @@ TEST(TrainPipeline, RefusesWhatItCannotServe) {
     }
   });
   for (const auto& m : messages) EXPECT_NE(m.find("has only 2 layer(s) to cut into stages"), std::string::npos) << m;
-  const auto refusal = [](const TrainSpec& s) {
-    try {
-      validate(s);
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("(accepted)");
-  };
+  using test::refusal;
   TrainSpec bad = pipeline_spec("mlp:8", Precision::kFloat64, 3);
   bad.trainer.pipeline_stages = 2;
   bad.trainer.batch = 40;

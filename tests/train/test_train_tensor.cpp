@@ -179,14 +179,7 @@ TEST(TrainTensor, RefusesWhatItCannotServeOnEveryRankAlike) {
   // Refused by validate() before any rank starts.
   spec.trainer.tensor_parallel = 2;
   spec.trainer.sync = parse_sync("local:2");
-  const auto refusal = [](const TrainSpec& s) {
-    try {
-      validate(s);
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("(accepted)");
-  };
+  using test::refusal;
   EXPECT_NE(refusal(spec).find("needs `trainer.sync` sync"), std::string::npos) << refusal(spec);
   spec = tensor_spec("exp-decay", Precision::kFloat32);
   spec.trainer.tensor_parallel = 2;

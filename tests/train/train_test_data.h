@@ -3,11 +3,13 @@
 
 #include <cmath>
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "parafit/communicator.h"
 #include "parafit/context.h"
 #include "parafit/dataset.h"
+#include "parafit/error.h"
 #include "parafit/thread_communicator.h"
 #include "parafit/train.h"
 #include "parallel/strata.h"
@@ -66,6 +68,16 @@ inline std::vector<TrainResult> train_on_ranks(const Dataset& data, const TrainS
     out[r] = train(rows_of(data, first, last), spec, Context{.threads = threads, .communicator = &comm}, callback);
   });
   return out;
+}
+
+// The message validate() refuses `spec` with, or "(accepted)".
+inline std::string refusal(const TrainSpec& spec) {
+  try {
+    validate(spec);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(accepted)";
 }
 
 }  // namespace parafit::test
