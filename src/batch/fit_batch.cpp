@@ -1,0 +1,390 @@
+// The batch engine: fits dealt to threads in blocks; on each thread a few fits in flight at once
+// (lanes), each driven by its own SmallLm. A fit that ends leaves its lane to the next fit of the
+// block, so the others go on. Every fit's arithmetic is its own: results do not depend on the
+// number of threads, the lane count or the order fits finish in.
+#include <fmt/format.h>
+
+#include <Eigen/Cholesky>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
+
+#include "batch/batch_sums.h"
+#include "batch/small_lm.h"
+#include "parafit/batch.h"
+#include "parafit/error.h"
+#include "parallel/thread_loops.h"
+#include "solve/rank_deficiency.h"
+
+namespace parafit {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr std::size_t kLanes = 8;          // fits in flight per thread
+constexpr std::size_t kFitsPerTask = 256;  // fits per block dealt to a thread
+// As `fit`: a convergence rule that fires where the gradient cosine is this large is no minimum,
+// unless the fit explains all but this fraction of the variance.
+constexpr double kFalseMinimumCosine = 1e-2;
+constexpr double kPerfectFitFraction = 1e-12;
+// As LevenbergMarquardt::Minimize: the damping of the second and third runs of a failed fit.
+constexpr double kRestartDamping[] = {1e3, 1e6};
+
+// What the whole batch shares.
+struct Plan {
+  const Model& model;
+  const BatchData& data;
+  const BatchSpec& spec;
+  std::size_t p = 0;
+  std::vector<std::size_t> free;
+  std::vector<ParameterBounds> bounds;
+  std::vector<std::optional<double>> fixed;  // per parameter
+  detail::SmallLmSetup setup;
+};
+
+// The end of one LM run of a fit.
+struct Outcome {
+  Termination termination = Termination::kMaxIterations;
+  detail::SmallVector theta;
+  detail::SmallMatrix H;
+  double cost = 0, cosine = 0;
+  int iterations = 0;
+  std::vector<bool> at_bound;  // per free parameter
+
+  bool usable() const { return converged(termination); }
+};
+
+class Lane {
+ public:
+  explicit Lane(const Plan& plan) : plan_(plan) {}
+  bool busy() const { return busy_; }
+  // Takes fit k. Returns false when the fit ended before any evaluation (its result is written).
+  bool begin(std::size_t k, BatchResult& out);
+  // Evaluates the model where the solver wants it and feeds it the sums; writes the result when
+  // the fit has ended.
+  void step(BatchResult& out);
+
+ private:
+  void record(BatchStatus status, BatchResult& out);
+  void record(const Outcome& o, BatchResult& out);
+  Outcome outcome() const;
+
+  const Plan& plan_;
+  std::size_t k_ = 0, begin_ = 0, points_ = 0;
+  bool busy_ = false;
+  int run_ = 0;  // 0: the first run; 1, 2: the restarts
+  std::vector<double> start_, f_, J_;
+  std::vector<const double*> inputs_;
+  detail::SmallLm lm_;
+  detail::SmallSums sums_;
+  std::optional<Outcome> best_;
+};
+
+bool Lane::begin(std::size_t k, BatchResult& out) {
+  const BatchData& d = plan_.data;
+  const std::size_t p = plan_.p, n = d.rows_of(k);
+  k_ = k;
+  begin_ = d.offsets[k];
+  run_ = 0;
+  best_.reset();
+  inputs_.resize(d.inputs.size());
+  for (std::size_t v = 0; v < d.inputs.size(); ++v) inputs_[v] = d.inputs[v].data() + begin_;
+  // A bad value in a row that counts makes the fit non-finite; a bad weight too.
+  points_ = 0;
+  bool finite = true;
+  for (std::size_t i = begin_; i < begin_ + n; ++i) {
+    const double w = d.weights.empty() ? 1.0 : d.weights[i];
+    if (!(w >= 0) || !std::isfinite(w)) finite = false;
+    if (w == 0) continue;
+    ++points_;
+    finite = finite && std::isfinite(d.y[i]);
+    for (const auto& column : d.inputs) finite = finite && std::isfinite(column[i]);
+  }
+  out.points[k] = std::uint32_t(points_);
+  if (points_ < plan_.free.size()) {
+    record(BatchStatus::kTooFewPoints, out);
+    return false;
+  }
+  if (!finite) {
+    record(BatchStatus::kNonFinite, out);
+    return false;
+  }
+  // The start: given values, the fixed ones, and the self-start for whatever is left.
+  start_.assign(p, kNaN);
+  const std::vector<double>& given = plan_.spec.start;
+  if (given.size() == p) start_ = given;
+  else if (!given.empty()) std::copy_n(given.begin() + std::ptrdiff_t(k * p), p, start_.begin());
+  for (std::size_t j = 0; j < p; ++j)
+    if (plan_.fixed[j]) start_[j] = *plan_.fixed[j];
+  if (std::any_of(start_.begin(), start_.end(), [](double v) { return std::isnan(v); })) {
+    std::vector<std::span<const double>> columns;
+    for (const double* c : inputs_) columns.emplace_back(c, n);
+    std::vector<double> self;
+    try {
+      self = plan_.model.initial_values(columns, std::span<const double>(d.y.data() + begin_, n));
+    } catch (const Error&) {
+      record(BatchStatus::kNoStart, out);
+      return false;
+    }
+    for (std::size_t j = 0; j < p; ++j)
+      if (std::isnan(start_[j])) start_[j] = std::clamp(self[j], plan_.bounds[j].lower, plan_.bounds[j].upper);
+  }
+  f_.resize(n);
+  J_.resize(n * p);
+  lm_.start(plan_.setup, start_, plan_.setup.options.initial_damping, plan_.setup.options.max_damping);
+  busy_ = true;
+  return true;
+}
+
+Outcome Lane::outcome() const {
+  Outcome o;
+  o.termination = lm_.termination();
+  o.theta = Eigen::Map<const Eigen::VectorXd>(lm_.theta().data(), Eigen::Index(lm_.theta().size()));
+  o.H = lm_.H();
+  o.cost = lm_.cost();
+  o.iterations = lm_.iterations();
+  o.cosine = lm_.gradient_cosine();
+  o.at_bound.resize(plan_.free.size());
+  for (std::size_t a = 0; a < plan_.free.size(); ++a) o.at_bound[a] = lm_.at_bound(Eigen::Index(a));
+  return o;
+}
+
+void Lane::step(BatchResult& out) {
+  const BatchData& d = plan_.data;
+  const std::size_t n = d.rows_of(k_);
+  const std::span<const double> theta = lm_.trial();
+  plan_.model.evaluate(theta.data(), RowBlock{n, inputs_.data()}, f_.data(), J_.data(), n);
+  const detail::FitRows rows{n, d.y.data() + begin_, d.weights.empty() ? nullptr : d.weights.data() + begin_};
+  detail::batch_sums(plan_.spec.estimator, rows, f_.data(), J_.data(), plan_.free, sums_);
+  if (lm_.feed(sums_)) return;
+
+  // A run has ended: restart a failed one with heavier damping, as `fit` does.
+  Outcome o = outcome();
+  if (run_ == 0 && (o.usable() || o.termination == Termination::kNonFiniteStart ||
+                    !plan_.setup.options.restart_on_failure)) {
+    record(o, out);
+    return;
+  }
+  if (!best_ || o.usable() || (!best_->usable() && o.cost < best_->cost)) best_ = std::move(o);
+  if (best_->usable() || run_ == 2) {
+    record(*best_, out);
+    return;
+  }
+  const double damping = kRestartDamping[run_++];
+  lm_.start(plan_.setup, start_, damping, std::max(plan_.setup.options.max_damping, damping * 1e3));
+}
+
+void Lane::record(BatchStatus status, BatchResult& out) {
+  busy_ = false;
+  const std::size_t p = plan_.p;
+  out.status[k_] = status;
+  std::fill_n(out.estimates.begin() + std::ptrdiff_t(k_ * p), p, kNaN);
+  if (status != BatchStatus::kTooFewPoints && status != BatchStatus::kNoStart && !start_.empty())
+    std::copy(start_.begin(), start_.end(), out.estimates.begin() + std::ptrdiff_t(k_ * p));
+  std::fill_n(out.std_errors.begin() + std::ptrdiff_t(k_ * p), p, kNaN);
+  out.cost[k_] = kNaN;
+  out.iterations[k_] = 0;
+}
+
+void Lane::record(const Outcome& o, BatchResult& out) {
+  busy_ = false;
+  const std::size_t p = plan_.p, q = plan_.free.size();
+  const BatchData& d = plan_.data;
+  Termination t = o.termination;
+  // `fit`'s last verdict: a convergence rule that fired far from a minimum.
+  if (converged(t) && o.cosine > kFalseMinimumCosine && plan_.spec.estimator == Estimator::kLeastSquares) {
+    double sw = 0, swy = 0;
+    for (std::size_t i = begin_; i < begin_ + d.rows_of(k_); ++i) {
+      const double w = d.weights.empty() ? 1.0 : d.weights[i];
+      sw += w;
+      swy += w * d.y[i];
+    }
+    double tss = 0;
+    for (std::size_t i = begin_; i < begin_ + d.rows_of(k_); ++i) {
+      const double w = d.weights.empty() ? 1.0 : d.weights[i];
+      tss += w * (d.y[i] - swy / sw) * (d.y[i] - swy / sw);
+    }
+    if (o.cost > kPerfectFitFraction * tss) t = Termination::kNotAMinimum;
+  }
+  BatchStatus status = BatchStatus::kNotConverged;
+  if (converged(t)) status = BatchStatus::kConverged;
+  else if (t == Termination::kSingularGradient) status = BatchStatus::kSingular;
+  else if (t == Termination::kNonFiniteStart) status = BatchStatus::kNonFinite;
+  out.status[k_] = status;
+  out.cost[k_] = o.cost;
+  out.iterations[k_] = std::uint32_t(o.iterations);
+  double* est = out.estimates.data() + k_ * p;
+  double* se = out.std_errors.data() + k_ * p;
+  for (std::size_t j = 0; j < p; ++j) est[j] = o.theta(Eigen::Index(j));
+  std::fill_n(se, p, kNaN);
+  if (t == Termination::kNonFiniteStart) return;
+
+  // Standard errors as `fit`'s: sigma^2 (J^T W J)^-1 over the parameters estimated (free, not at a
+  // bound), inverted in the scaled variables; none when J^T W J is rank-deficient. A Poisson fit's
+  // covariance is the inverse Fisher information (no dispersion factor).
+  std::vector<Eigen::Index> keep;
+  for (std::size_t a = 0; a < q; ++a)
+    if (!o.at_bound[a]) keep.push_back(Eigen::Index(a));
+  const Eigen::Index m = Eigen::Index(keep.size());
+  if (m == 0) return;
+  const Eigen::MatrixXd H = Eigen::MatrixXd(o.H)(keep, keep);
+  if (detail::rank_deficiency(H).deficient()) return;
+  const Eigen::VectorXd s = H.diagonal().cwiseSqrt();
+  const Eigen::MatrixXd Hs = s.cwiseInverse().asDiagonal() * H * s.cwiseInverse().asDiagonal();
+  Eigen::LLT<Eigen::MatrixXd> llt(Hs);
+  if (llt.info() != Eigen::Success) return;
+  Eigen::MatrixXd Hinv = s.cwiseInverse().asDiagonal() * llt.solve(Eigen::MatrixXd::Identity(m, m)) *
+                         s.cwiseInverse().asDiagonal();
+  const double df = double(points_) - double(m);
+  const double s2 = plan_.spec.estimator == Estimator::kPoissonMle ? 1.0 : (df > 0 ? o.cost / df : kNaN);
+  for (Eigen::Index a = 0; a < m; ++a)
+    se[plan_.free[std::size_t(keep[std::size_t(a)])]] = std::sqrt(s2 * Hinv(a, a));
+}
+
+Plan make_plan(const Model& model, const BatchData& data, const BatchSpec& spec) {
+  Plan plan{model, data, spec, 0, {}, {}, {}, {}};
+  const std::size_t p = model.num_parameters();
+  plan.p = p;
+  if (p > kMaxBatchParameters)
+    throw Error(fmt::format("batch fits take models of at most {} parameters; '{}' has {}", kMaxBatchParameters,
+                            model.name(), p),
+                Error::Kind::kUsage);
+  data.validate(model.num_inputs());
+  if (!spec.start.empty() && spec.start.size() != p && spec.start.size() != data.fits() * p)
+    throw Error(fmt::format("batch starting values: {} values for {} parameters and {} fits (give {} for all "
+                            "fits, or {} x {})",
+                            spec.start.size(), p, data.fits(), p, data.fits(), p),
+                Error::Kind::kUsage);
+  if (!spec.bounds.empty() && spec.bounds.size() != p)
+    throw Error(fmt::format("batch bounds: {} boxes for {} parameters", spec.bounds.size(), p), Error::Kind::kUsage);
+  plan.bounds = spec.bounds.empty() ? std::vector<ParameterBounds>(p) : spec.bounds;
+  plan.fixed.assign(p, std::nullopt);
+  for (const auto& [j, value] : spec.fix) {
+    if (j >= p) throw Error(fmt::format("batch: fixed parameter index {} of {}", j, p), Error::Kind::kUsage);
+    plan.fixed[j] = value;
+  }
+  for (std::size_t j = 0; j < p; ++j) {
+    const ParameterBounds b = plan.bounds[j];
+    if (!(b.lower <= b.upper))
+      throw Error(fmt::format("bounds of parameter '{}' are empty: [{}, {}]", model.parameter_names()[j], b.lower,
+                              b.upper),
+                  Error::Kind::kUsage);
+    if (plan.fixed[j] && !(*plan.fixed[j] >= b.lower && *plan.fixed[j] <= b.upper))
+      throw Error(fmt::format("fixed value of parameter '{}' is {}, outside its bounds [{}, {}]",
+                              model.parameter_names()[j], *plan.fixed[j], b.lower, b.upper),
+                  Error::Kind::kUsage);
+    if (spec.start.size() == p && !plan.fixed[j] && !std::isnan(spec.start[j]) &&
+        !(spec.start[j] >= b.lower && spec.start[j] <= b.upper))
+      throw Error(fmt::format("start value of parameter '{}' is {}, outside its bounds [{}, {}]",
+                              model.parameter_names()[j], spec.start[j], b.lower, b.upper),
+                  Error::Kind::kUsage);
+    if (!plan.fixed[j]) plan.free.push_back(j);
+  }
+  std::string why;
+  if (!spec.solver.IsValid(&why)) throw Error("invalid solver options: " + why, Error::Kind::kUsage);
+  plan.setup.options = spec.solver;
+  plan.setup.free = plan.free;
+  plan.setup.bounds = plan.bounds;
+  return plan;
+}
+
+// Per-fit starting values outside the bounds: the fit's start is moved onto the nearest bound
+// only for self-started values; a given one is an error of that fit's row, reported up front.
+void check_per_fit_starts(const Plan& plan) {
+  const std::vector<double>& s = plan.spec.start;
+  if (s.size() == plan.p || s.empty()) return;
+  for (std::size_t k = 0; k < plan.data.fits(); ++k)
+    for (std::size_t j = 0; j < plan.p; ++j) {
+      const double v = s[k * plan.p + j];
+      const ParameterBounds b = plan.bounds[j];
+      if (!std::isnan(v) && !plan.fixed[j] && !(v >= b.lower && v <= b.upper))
+        throw Error(fmt::format("start value of parameter '{}' for fit {} is {}, outside its bounds [{}, {}]",
+                                plan.model.parameter_names()[j], k + 1, v, b.lower, b.upper),
+                    Error::Kind::kUsage);
+    }
+}
+
+}  // namespace
+
+std::string_view to_string(BatchStatus s) {
+  switch (s) {
+    case BatchStatus::kConverged: return "converged";
+    case BatchStatus::kNotConverged: return "not-converged";
+    case BatchStatus::kSingular: return "singular";
+    case BatchStatus::kNonFinite: return "non-finite";
+    case BatchStatus::kTooFewPoints: return "too-few-points";
+    case BatchStatus::kNoStart: return "no-start";
+  }
+  return "?";
+}
+
+std::string_view to_string(Estimator e) { return e == Estimator::kLeastSquares ? "lse" : "poisson-mle"; }
+
+void BatchData::validate(std::size_t num_inputs) const {
+  if (inputs.size() != num_inputs)
+    throw Error(fmt::format("batch data: {} input column(s) for a model of {}", inputs.size(), num_inputs));
+  if (offsets.empty() || offsets.front() != 0 || offsets.back() != y.size())
+    throw Error("batch data: the fits' offsets do not cover the rows");
+  for (std::size_t k = 0; k + 1 < offsets.size(); ++k)
+    if (offsets[k] > offsets[k + 1]) throw Error("batch data: the fits' offsets decrease");
+  for (const auto& c : inputs)
+    if (c.size() != y.size()) throw Error("batch data: an input column's length differs from the response's");
+  if (!weights.empty() && weights.size() != y.size())
+    throw Error("batch data: the weights' length differs from the response's");
+  if (!ids.empty() && ids.size() != fits()) throw Error("batch data: one id per fit is needed");
+}
+
+std::array<std::size_t, kBatchStatusCount> BatchResult::counts() const {
+  std::array<std::size_t, kBatchStatusCount> c{};
+  for (const BatchStatus s : status) ++c[std::size_t(s)];
+  return c;
+}
+
+std::string BatchResult::summary_line() const {
+  const auto c = counts();
+  std::string out = fmt::format("{} fits:", fits());
+  bool first = true;
+  for (std::size_t s = 0; s < kBatchStatusCount; ++s) {
+    if (c[s] == 0 && s != 0) continue;
+    out += fmt::format("{} {} {}", first ? "" : ",", c[s], to_string(BatchStatus(s)));
+    first = false;
+  }
+  return out;
+}
+
+BatchResult fit_batch(const Model& model, const BatchData& data, const BatchSpec& spec, const Context& context) {
+  const Plan plan = make_plan(model, data, spec);
+  check_per_fit_starts(plan);
+  const std::size_t fits = data.fits(), p = plan.p;
+  BatchResult out;
+  out.parameters = p;
+  out.parameter_names = model.parameter_names();
+  out.estimates.assign(fits * p, kNaN);
+  out.std_errors.assign(fits * p, kNaN);
+  out.cost.assign(fits, kNaN);
+  out.iterations.assign(fits, 0);
+  out.points.assign(fits, 0);
+  out.status.assign(fits, BatchStatus::kNotConverged);
+  const std::size_t tasks = (fits + kFitsPerTask - 1) / kFitsPerTask;
+  detail::parallel_for(context.resolved_threads(), tasks, [&](std::size_t task) {
+    const std::size_t first = task * kFitsPerTask, last = std::min(fits, first + kFitsPerTask);
+    std::vector<Lane> lanes(kLanes, Lane(plan));
+    std::size_t next = first;
+    const auto refill = [&](Lane& lane) {
+      while (!lane.busy() && next < last) lane.begin(next++, out);
+    };
+    for (Lane& lane : lanes) refill(lane);
+    for (bool any = true; any;) {
+      any = false;
+      for (Lane& lane : lanes) {
+        if (!lane.busy()) continue;
+        lane.step(out);
+        refill(lane);
+        any = any || lane.busy();
+      }
+    }
+  });
+  return out;
+}
+
+}  // namespace parafit
