@@ -101,7 +101,7 @@ std::string format_train_summary(const TrainResult& r, const ReportContext& ctx)
                        std::size_t(ctx.ranks) / (t * p), p, t, s.reproducibility);
   if (p > 1) {
     out += fmt::format("Pipeline:    {} micro-batches of {} rows, {}{}; stage 0 (this report's rank) idle {:.1f}% of "
-                       "its flushes, peak activations {:.2f} MB\n",
+                       "the pipeline's flushes, peak activations {:.2f} MB\n",
                        r.spec.trainer.micro_batches, r.spec.trainer.batch / r.spec.trainer.micro_batches,
                        r.spec.trainer.pipeline_schedule == TrainerOptions::PipelineSchedule::kGpipe ? "GPipe" : "1F1B",
                        r.spec.trainer.recompute ? ", recomputing activations" : "",

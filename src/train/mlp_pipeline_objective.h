@@ -23,7 +23,7 @@ namespace parafit::detail {
 // What a stage measured (this rank's), for the summary and the W4 benchmark.
 struct PipelineStats {
   double busy_seconds = 0;   // computing (gathers, forward, backward) in gradient flushes
-  double flush_seconds = 0;  // wall time of the gradient flushes
+  double flush_seconds = 0;  // wall time of this stage's gradient flushes (the summary takes the longest stage's)
   std::size_t flushes = 0;
   std::size_t peak_activation_bytes = 0;  // most activation memory held at once (inputs included)
 };

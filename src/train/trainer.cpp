@@ -802,7 +802,13 @@ TrainResult Trainer::Finish() {
   summary.collective_bytes = s.engine->collective_bytes();
   if (s.is_pipeline()) {
     const detail::PipelineStats& p = s.pipeline_stats;
-    summary.pipeline_idle_fraction = p.flush_seconds > 0 ? 1.0 - p.busy_seconds / p.flush_seconds : 0.0;
+    // The bubble is each stage's idle time within the pipeline's flushes, which last as long as the
+    // longest stage's: the first stage's, as it runs the first forward and the last backward. A
+    // stage's own window would leave out the drain it does not wait for (the last stage stops at
+    // its last backward). Only durations cross ranks, never clock readings.
+    double span = p.flush_seconds;
+    s.grid.pipe->allreduce(std::span<double>(&span, 1), ReduceOp::kMax);
+    summary.pipeline_idle_fraction = span > 0 ? 1.0 - p.busy_seconds / span : 0.0;
     summary.pipeline_peak_activation_bytes = p.peak_activation_bytes;
   }
 
