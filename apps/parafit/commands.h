@@ -23,6 +23,7 @@ class Command {
 };
 
 std::unique_ptr<Command> add_fit_command(CLI::App& parent);
+std::unique_ptr<Command> add_batch_command(CLI::App& parent);
 std::unique_ptr<Command> add_predict_command(CLI::App& parent);
 std::unique_ptr<Command> add_gen_command(CLI::App& parent);
 std::unique_ptr<Command> add_models_command(CLI::App& parent);

@@ -76,6 +76,7 @@ int run_main(int argc, char** argv) {
   app.set_version_flag("--version", [] { return version_text(); });
   std::vector<std::unique_ptr<parafit::cli::Command>> commands;
   commands.push_back(parafit::cli::add_fit_command(app));
+  commands.push_back(parafit::cli::add_batch_command(app));
   commands.push_back(parafit::cli::add_train_command(app));
   commands.push_back(parafit::cli::add_predict_command(app));
   commands.push_back(parafit::cli::add_gen_command(app));

@@ -9,11 +9,13 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "parafit/context.h"
+#include "parafit/dataset.h"
 #include "parafit/levenberg_marquardt.h"
 #include "parafit/model.h"
 #include "parafit/problem.h"
@@ -80,6 +82,25 @@ struct BatchResult {
   // "100000 fits: 99812 converged, 150 not converged, 38 singular"
   std::string summary_line() const;
 };
+
+// --- Assembling the fits' data ---------------------------------------------------------------
+
+// Long format: the rows of each value of column `group` form one fit, the fits in the order their
+// values first appear, each fit's rows in file order. `inputs` are the model's input columns, `y`
+// the response (one value per row of data: a column, or a formula's left side), `weights` a column
+// name or empty. The ids are the group values as written by fmt ("17", "2.5").
+BatchData batch_from_long(const Dataset& data, const std::string& group, const std::vector<std::string>& inputs,
+                          std::span<const double> y, const std::string& weights = {});
+
+// Wide format: one fit per row of data, its points the columns `y_columns`; the model's one input
+// is either `x_values` (the same for every fit, one per y column) or per row from `x_columns`
+// (one per y column). Ids are the row numbers from 0.
+BatchData batch_from_wide(const Dataset& data, const std::vector<std::string>& y_columns,
+                          const std::vector<double>& x_values, const std::vector<std::string>& x_columns = {});
+
+// A fits x points matrix (row by row), with the x values of its columns.
+BatchData batch_from_matrix(std::span<const double> values, std::size_t fits, std::size_t points,
+                            const std::vector<double>& x_values);
 
 // The most parameters a batch model may have (poly:20 has 21).
 inline constexpr std::size_t kMaxBatchParameters = 24;

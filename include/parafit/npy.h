@@ -59,6 +59,17 @@ std::vector<double> read_npy(const std::string& path);
 // Throws parafit::Error "cannot write 'path': reason".
 void write_npy(const std::string& path, std::span<const double> values);
 
+// A 2-D array (fits x points for `parafit batch`), row by row whatever its order on disk.
+struct NpyMatrix {
+  std::size_t rows = 0, cols = 0;
+  std::vector<double> values;  // rows * cols, row r at [r * cols, (r + 1) * cols)
+};
+// Reads a 2-D .npy file of any dtype read_npy accepts (C or Fortran order). NaN and Inf are read as
+// they are. Throws parafit::Error naming the file for any other shape, dtype or size.
+NpyMatrix read_npy_matrix(const std::string& path);
+// Writes a rows x cols float64 array (row by row in `values`) as np.save would.
+void write_npy_matrix(const std::string& path, std::span<const double> values, std::size_t rows, std::size_t cols);
+
 // --- A directory of columns ---------------------------------------------------------------------
 
 struct NpyOptions {

@@ -384,7 +384,8 @@ struct ColumnFile {
   Dtype dtype;
   std::size_t length = 0;  // number of values
 
-  explicit ColumnFile(std::string p)
+  // A matrix file (read_npy_matrix) may be 2-D; a column file holds one long dimension at most.
+  explicit ColumnFile(std::string p, bool matrix = false)
       : path(std::move(p)), file(path), header(parse_header(path, file.data(), file.size())) {
     dtype = parse_dtype(path, header.descr);
     std::size_t values = 1;
@@ -396,7 +397,11 @@ struct ColumnFile {
       values *= d;
       long_dims += d > 1 ? 1 : 0;
     }
-    if (header.shape.empty() || long_dims > 1) {
+    if (matrix && header.shape.size() != 2) {
+      fail(path, fmt::format("shape {} is not 2-D (a batch matrix is fits x points: one curve per row)",
+                             shape_text(header.shape)));
+    }
+    if (!matrix && (header.shape.empty() || long_dims > 1)) {
       fail(path, fmt::format("shape {} is not 1-D (parafit reads one 1-D array per column: save "
                              "each column on its own, e.g. np.save('dir/name.npy', a[:, k]))",
                              shape_text(header.shape)));
@@ -497,12 +502,16 @@ std::vector<double> read_npy(const std::string& path) {
   return values;
 }
 
-void write_npy(const std::string& path, std::span<const double> values) {
-  // The dict exactly as numpy's np.save writes it for a 1-D float64 array, with its trailing
-  // blanks that leave room for a longer shape, padded so the data starts at a multiple of 64.
-  const std::string count = std::to_string(values.size());
-  std::string header = fmt::format("{{'descr': '<f8', 'fortran_order': False, 'shape': ({},), }}",
-                                   count);
+namespace {
+
+// `shape` is numpy's tuple text: "(n,)" or "(r, c)"; numpy leaves room for the first axis
+// (`growth`, its length) to grow.
+void write_npy_shaped(const std::string& path, std::span<const double> values, const std::string& shape,
+                      std::size_t growth) {
+  // The dict exactly as numpy's np.save writes it for a float64 array, with its trailing blanks
+  // that leave room for a longer shape, padded so the data starts at a multiple of 64.
+  const std::string count = std::to_string(growth);
+  std::string header = fmt::format("{{'descr': '<f8', 'fortran_order': False, 'shape': {}, }}", shape);
   header.append(kGrowthDigits > count.size() ? kGrowthDigits - count.size() : 0, ' ');
   const std::size_t unpadded = kMagicSize + 2 + 2 + header.size() + 1;
   header.append(kAlign - unpadded % kAlign, ' ');
@@ -527,6 +536,35 @@ void write_npy(const std::string& path, std::span<const double> values) {
     }
   }
   out.commit();
+}
+
+}  // namespace
+
+void write_npy(const std::string& path, std::span<const double> values) {
+  write_npy_shaped(path, values, fmt::format("({},)", values.size()), values.size());
+}
+
+void write_npy_matrix(const std::string& path, std::span<const double> values, std::size_t rows, std::size_t cols) {
+  if (values.size() != rows * cols) throw Error(fmt::format("cannot write '{}': {} values for {} x {}", path,
+                                                            values.size(), rows, cols));
+  write_npy_shaped(path, values, fmt::format("({}, {})", rows, cols), rows);
+}
+
+NpyMatrix read_npy_matrix(const std::string& path) {
+  const ColumnFile f(path, true);
+  NpyMatrix m;
+  m.rows = f.header.shape[0];
+  m.cols = f.header.shape[1];
+  std::vector<double> v(f.length);
+  f.copy(0, f.length, v.data());
+  if (!f.header.fortran_order || m.rows <= 1 || m.cols <= 1) {
+    m.values = std::move(v);
+  } else {  // column by column on disk: transpose to row by row
+    m.values.resize(v.size());
+    for (std::size_t c = 0; c < m.cols; ++c)
+      for (std::size_t r = 0; r < m.rows; ++r) m.values[r * m.cols + c] = v[c * m.rows + r];
+  }
+  return m;
 }
 
 std::string npy_column_name_problem(std::string_view name) {

@@ -1,0 +1,292 @@
+// `parafit batch`: many independent fits of one model, one result row per fit.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "batch_output.h"
+#include "cli_common.h"
+#include "commands.h"
+#include "output_paths.h"
+#include "parse_messages.h"
+#include "parafit/batch.h"
+#include "parafit/error.h"
+#include "parafit/formula.h"
+#include "parafit/npy.h"
+#include "parafit/table.h"
+#include "solve/resolve_model.h"
+
+namespace parafit::cli {
+namespace {
+
+// "y0..y31" -> y0, y1, ..., y31 (also "y0..31"); other names as they are.
+std::vector<std::string> expand_columns(const std::vector<std::string>& names, const std::string& flag) {
+  static const std::regex range(R"(^(.*?)(\d+)\.\.(.*?)(\d+)$)");
+  std::vector<std::string> out;
+  for (const std::string& name : split_list(names)) {
+    std::smatch m;
+    if (name.find("..") == std::string::npos) {
+      out.push_back(name);
+      continue;
+    }
+    if (!std::regex_match(name, m, range) || (!m[3].str().empty() && m[3].str() != m[1].str()))
+      throw UsageError(fmt::format("{}: '{}' is not a column range like y0..y31", flag, name));
+    const long first = std::stol(m[2].str()), last = std::stol(m[4].str());
+    if (last < first || last - first > 1000000)
+      throw UsageError(fmt::format("{}: the range '{}' runs backwards or is too long", flag, name));
+    for (long i = first; i <= last; ++i) out.push_back(m[1].str() + std::to_string(i));
+  }
+  return out;
+}
+
+// "0:31" -> 0, 1, ..., 31; "0:1:0.25" -> 0, 0.25, ..., 1; "1,2,4" -> those.
+std::vector<double> parse_x_values(const std::string& text, const std::string& flag) {
+  std::vector<double> out;
+  if (text.find(':') == std::string::npos) {
+    for (const std::string& v : split_list({text})) out.push_back(parse_number(v, flag));
+    return out;
+  }
+  std::vector<std::string> parts;
+  std::size_t from = 0;
+  for (std::size_t at; (at = text.find(':', from)) != std::string::npos; from = at + 1)
+    parts.push_back(text.substr(from, at - from));
+  parts.push_back(text.substr(from));
+  if (parts.size() > 3) throw UsageError(fmt::format("{}: '{}' is not first:last or first:last:step", flag, text));
+  const double first = parse_number(parts[0], flag), last = parse_number(parts[1], flag);
+  const double step = parts.size() == 3 ? parse_number(parts[2], flag) : 1.0;
+  if (!(step > 0) || last < first || (last - first) / step > 1e7)
+    throw UsageError(fmt::format("{}: '{}' needs first <= last and a positive step", flag, text));
+  const auto count = std::size_t(std::floor((last - first) / step + 1e-9)) + 1;
+  for (std::size_t i = 0; i < count; ++i) out.push_back(first + double(i) * step);
+  return out;
+}
+
+class BatchCommand final : public Command {
+ public:
+  explicit BatchCommand(CLI::App& parent) {
+    app = parent.add_subcommand("batch", "Fit one model to many small data sets at once (one fit per group, "
+                                         "per table row or per matrix row)");
+    app->add_option("--data", data_,
+                    "CSV file, directory of <column>.npy files, or a 2-D .npy file (fits x points)")
+        ->required();
+    app->add_option("--model", model_, "Built-in model name or formula (as for 'parafit fit')")->required();
+    add_list_option(*app, "--params", params_, "Formula models: parameter names in order");
+    app->add_option("--x", x_, "Long format: input column(s), comma-separated (default x)");
+    app->add_option("--y", y_, "Long format: response column")->capture_default_str();
+    app->add_option("--group", group_, "Long format: the column naming each row's fit");
+    add_list_option(*app, "--y-columns", y_columns_, "Wide format: one curve per row, its points these columns, "
+                                                     "e.g. y0..y31");
+    app->add_option("--x-values", x_values_,
+                    "Wide format and .npy matrices: the x of each point, first:last[:step] or a list (default "
+                    "0:points-1)");
+    add_list_option(*app, "--x-columns", x_columns_, "Wide format: a column with each point's x per row, e.g. x0..x31");
+    app->add_option("--weights", weights_, "Long format: column of observation weights (>= 0)");
+    add_list_option(*app, "--start", start_, "Start values for every fit, e.g. a=1,b=2 (default: self-start per fit)");
+    app->add_option("--start-file", start_file_,
+                    "CSV with one row per fit (in fit order) and a column per parameter to start at; a missing "
+                    "column or an empty field self-starts");
+    add_list_option(*app, "--fix", fix_, "Hold parameters at values in every fit, e.g. b=1.3");
+    add_list_option(*app, "--bounds", bounds_, "Box bounds for every fit, e.g. a=0:10, b=:5");
+    app->add_option("--estimator", estimator_, "lse (least squares) or poisson-mle (counts)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"lse", "poisson-mle"}));
+    app->add_option("--max-iterations", max_iterations_, "Iteration limit per fit")
+        ->capture_default_str()
+        ->check(in_range(1, 1000000));
+    app->add_option("--threads", threads_, "Worker threads (default: all cores)")->check(in_range(1, 4096));
+    app->add_option("--out", out_,
+                    "Results, one row per fit: .csv, .jsonl or .npy (by extension; default: CSV on standard "
+                    "output). Columns: id, status, points, iterations, chi2 or deviance, the estimates, se_<name>");
+    app->add_flag("--drop-missing", drop_missing_, "Drop rows with empty, NaN or Inf fields instead of failing");
+    app->add_option("--delimiter", delimiter_, "Field delimiter (default: detect , tab ;)");
+  }
+
+  int run() override {
+    const bool matrix = data_.size() > 4 && data_.ends_with(".npy") && !is_directory(data_);
+    const int layouts = int(!group_.empty()) + int(!y_columns_.empty()) + int(matrix);
+    if (layouts != 1)
+      throw UsageError(layouts == 0 ? "batch: say how rows form fits: --group COL (long format), --y-columns "
+                                      "(wide format) or a 2-D .npy file as --data"
+                                    : "batch: give one of --group, --y-columns and a 2-D .npy --data");
+    if (!group_.empty() && (!x_values_.empty() || !x_columns_.empty()))
+      throw UsageError("--x-values and --x-columns are for the wide format and matrices, not with --group");
+    if (group_.empty() && !weights_.empty()) throw UsageError("--weights is for the long format (--group)");
+    check_output_paths({{"--data", data_, "data"}, {"--start-file", start_file_, "start file"}},
+                       {{"--out", out_ == "-" ? "" : out_, "results file"}});
+    const OutputFormat format = output_format(out_);
+
+    const auto t0 = std::chrono::steady_clock::now();
+    std::shared_ptr<const Model> model;
+    BatchData batch;
+    if (!group_.empty()) load_long(model, batch);
+    else load_wide_or_matrix(model, batch, matrix);
+
+    BatchSpec spec = make_spec(*model, batch.fits());
+    Context ctx;
+    ctx.threads = threads_;
+    const auto t1 = std::chrono::steady_clock::now();
+    const BatchResult result = fit_batch(*model, batch, spec, ctx);
+    const auto t2 = std::chrono::steady_clock::now();
+    write_batch_results(out_, format, batch, result, spec.estimator);
+    const double seconds = std::chrono::duration<double>(t2 - t1).count();
+    fmt::print(stderr, "parafit batch: {}; {} in {:.3f} s ({:.0f} fits/s on {} thread(s)); read in {:.3f} s\n",
+               result.summary_line(), to_string(spec.estimator), seconds,
+               seconds > 0 ? double(result.fits()) / seconds : 0.0, ctx.resolved_threads(),
+               std::chrono::duration<double>(t1 - t0).count());
+    return 0;
+  }
+
+ private:
+  TableOptions table_options() const {
+    TableOptions csv;
+    csv.drop_missing = drop_missing_;
+    csv.delimiter = parse_delimiter(delimiter_);
+    return csv;
+  }
+
+  void load_long(std::shared_ptr<const Model>& model, BatchData& batch) {
+    TableOptions csv = table_options();
+    const std::vector<std::string> x = x_.empty() ? std::vector<std::string>{} : split_list({x_});
+    // Every column of the file the model or the layout names (a formula decides which of its names
+    // are columns by the header).
+    std::vector<std::string> columns;
+    model_flag_checked([&] {
+      if (looks_like_formula(model_)) {
+        const CompiledFormula cf = compile_formula({model_, read_table_columns(data_, csv), split_list(params_), x});
+        columns = cf.inputs;
+        for (const auto& c : cf.response ? cf.response_columns : std::vector<std::string>{y_}) columns.push_back(c);
+      } else {
+        make_builtin_model(model_);
+        columns = x.empty() ? std::vector<std::string>{"x"} : x;
+        columns.push_back(y_);
+      }
+    });
+    columns.push_back(group_);
+    if (!weights_.empty()) columns.push_back(weights_);
+    std::sort(columns.begin(), columns.end());
+    columns.erase(std::unique(columns.begin(), columns.end()), columns.end());
+    csv.columns = columns;
+    const Dataset data = read_table(data_, csv);
+    detail::ResolvedModel resolved;
+    model_flag_checked([&] { resolved = detail::resolve_model(data, model_, x, y_, split_list(params_)); });
+    model = resolved.model;
+    const std::span<const double> y =
+        resolved.transformed_y.empty() ? data.column(y_) : std::span<const double>(resolved.transformed_y);
+    batch = batch_from_long(data, group_, resolved.inputs, y, weights_);
+  }
+
+  void load_wide_or_matrix(std::shared_ptr<const Model>& model, BatchData& batch, bool matrix) {
+    // The model's one input is the points' x: a built-in family, or a formula in one variable.
+    const std::string x_name = x_.empty() ? "x" : x_;
+    model_flag_checked([&] {
+      if (looks_like_formula(model_)) {
+        CompiledFormula cf = compile_formula({model_, {x_name}, split_list(params_), {x_name}});
+        if (cf.response)
+          throw usage_error(fmt::format("a formula with a left side ('{} ~ ...') needs the long format (--group)",
+                                        cf.response_text));
+        model = std::move(cf.model);
+      } else {
+        model = make_builtin_model(model_);
+      }
+    });
+    if (model->num_inputs() != 1)
+      throw UsageError(fmt::format("--model: the wide format gives one x per point; '{}' reads {} inputs",
+                                   model_, model->num_inputs()));
+    if (matrix) {
+      const NpyMatrix m = read_npy_matrix(data_);
+      std::vector<double> xs = x_values_.empty() ? default_x(m.cols) : parse_x_values(x_values_, "--x-values");
+      batch = batch_from_matrix(m.values, m.rows, m.cols, xs);
+      return;
+    }
+    const std::vector<std::string> ys = expand_columns(y_columns_, "--y-columns");
+    const std::vector<std::string> xs = expand_columns(x_columns_, "--x-columns");
+    if (!x_values_.empty() && !xs.empty()) throw UsageError("give --x-values or --x-columns, not both");
+    if (!xs.empty() && xs.size() != ys.size())
+      throw UsageError(fmt::format("--x-columns names {} columns for the {} of --y-columns", xs.size(), ys.size()));
+    const std::vector<double> xv = !xs.empty()          ? std::vector<double>{}
+                                   : x_values_.empty() ? default_x(ys.size())
+                                                       : parse_x_values(x_values_, "--x-values");
+    if (xs.empty() && xv.size() != ys.size())
+      throw UsageError(fmt::format("--x-values gives {} values for the {} of --y-columns", xv.size(), ys.size()));
+    TableOptions csv = table_options();
+    csv.columns = ys;
+    csv.columns.insert(csv.columns.end(), xs.begin(), xs.end());
+    const Dataset data = read_table(data_, csv);
+    batch = batch_from_wide(data, ys, xv, xs);
+  }
+
+  static std::vector<double> default_x(std::size_t points) {
+    std::vector<double> x(points);
+    for (std::size_t i = 0; i < points; ++i) x[i] = double(i);
+    return x;
+  }
+
+  BatchSpec make_spec(const Model& model, std::size_t fits) const {
+    const std::size_t p = model.num_parameters();
+    BatchSpec spec;
+    spec.estimator = estimator_ == "poisson-mle" ? Estimator::kPoissonMle : Estimator::kLeastSquares;
+    spec.solver.max_iterations = max_iterations_;
+    const auto index = [&](const std::string& name, const char* flag) {
+      return detail::parameter_index(model, name, flag);
+    };
+    const auto start = parse_assignments(start_, "--start");
+    if (!start.empty() && !start_file_.empty()) throw UsageError("give --start or --start-file, not both");
+    if (!start.empty()) {
+      spec.start.assign(p, std::nan(""));
+      for (const auto& [name, value] : start) spec.start[index(name, "--start")] = value;
+    }
+    if (!start_file_.empty()) {
+      const Dataset starts = read_table(start_file_, {});
+      if (starts.rows() != fits)
+        throw Error(fmt::format("--start-file '{}' has {} rows for {} fits (one row per fit, in fit order)",
+                                start_file_, starts.rows(), fits),
+                    Error::Kind::kUsage);
+      bool any = false;
+      spec.start.assign(fits * p, std::nan(""));
+      for (std::size_t j = 0; j < p; ++j) {
+        const auto column = starts.find(model.parameter_names()[j]);
+        if (!column) continue;
+        any = true;
+        const std::span<const double> v = starts.column(model.parameter_names()[j]);
+        for (std::size_t k = 0; k < fits; ++k) spec.start[k * p + j] = v[k];
+      }
+      if (!any)
+        throw Error(fmt::format("--start-file '{}' has no column named after a parameter of '{}' ({})", start_file_,
+                                model.name(), fmt::join(model.parameter_names(), ", ")),
+                    Error::Kind::kUsage);
+    }
+    for (const auto& [name, value] : parse_assignments(fix_, "--fix")) spec.fix.emplace_back(index(name, "--fix"), value);
+    const auto bounds = parse_bounds(bounds_, "--bounds");
+    if (!bounds.empty()) {
+      spec.bounds.assign(p, ParameterBounds{});
+      for (const auto& [name, box] : bounds) spec.bounds[index(name, "--bounds")] = box;
+    }
+    return spec;
+  }
+
+  static bool is_directory(const std::string& path);
+
+  std::string data_, model_, x_, y_ = "y", group_, x_values_, weights_, start_file_, estimator_ = "lse", out_,
+                                  delimiter_;
+  std::vector<std::string> params_, y_columns_, x_columns_, start_, fix_, bounds_;
+  int max_iterations_ = 10000;
+  int threads_ = 0;
+  bool drop_missing_ = false;
+};
+
+bool BatchCommand::is_directory(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::is_directory(path, ec);
+}
+
+}  // namespace
+
+std::unique_ptr<Command> add_batch_command(CLI::App& parent) { return std::make_unique<BatchCommand>(parent); }
+
+}  // namespace parafit::cli
