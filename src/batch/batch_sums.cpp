@@ -1,5 +1,8 @@
 #include "batch/batch_sums.h"
 
+#include "batch/deviance.h"
+#include "simd/log_scalar.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -18,16 +21,22 @@ constexpr std::size_t kLanes = 4;
 
 void least_squares_sums(const FitRows& rows, const double* f, const double* const* cols, Eigen::Index q,
                         SmallSums& out) {
+  constexpr std::size_t kMaxSums = (kMaxBatchParameters + 1) * (kMaxBatchParameters + 2) / 2;
   const std::size_t m = std::size_t(q) + 1;
-  double acc[kLanes][(kMaxBatchParameters + 1) * (kMaxBatchParameters + 2) / 2] = {};
-  double block[kLanes][(kMaxBatchParameters + 1) * (kMaxBatchParameters + 2) / 2];
   const std::size_t sums = m * (m + 1) / 2;
+  double acc[kLanes][kMaxSums];
+  double block[kLanes][kMaxSums];
   double v[kMaxBatchParameters + 1];
-  for (std::size_t b = 0; b < rows.n; b += kBlockRows) {
+  // One block (n <= kBlockRows, every small fit) needs no separate fit lanes: 0 + s is s.
+  const bool one_block = rows.n <= kBlockRows;
+  double(*lanes)[kMaxSums] = one_block ? acc : block;
+  if (!one_block)
+    for (auto& lane : acc) std::fill_n(lane, sums, 0.0);
+  for (std::size_t b = 0; b < rows.n || b == 0; b += kBlockRows) {
     const std::size_t end = std::min(rows.n, b + kBlockRows);
-    for (auto& lane : block) std::fill_n(lane, sums, 0.0);
+    for (std::size_t lane = 0; lane < kLanes; ++lane) std::fill_n(lanes[lane], sums, 0.0);
     for (std::size_t i = b; i < end; ++i) {
-      double* s = block[(i - b) % kLanes];
+      double* s = lanes[(i - b) % kLanes];
       v[0] = rows.y[i] - f[i];
       for (std::size_t a = 1; a < m; ++a) v[a] = cols[a - 1][i];
       std::size_t t = 0;
@@ -36,8 +45,10 @@ void least_squares_sums(const FitRows& rows, const double* f, const double* cons
         for (std::size_t l = k; l < m; ++l) s[t++] += u * v[l];
       }
     }
-    for (std::size_t lane = 0; lane < kLanes; ++lane)
-      for (std::size_t t = 0; t < sums; ++t) acc[lane][t] += block[lane][t];
+    if (!one_block)
+      for (std::size_t lane = 0; lane < kLanes; ++lane)
+        for (std::size_t t = 0; t < sums; ++t) acc[lane][t] += block[lane][t];
+    if (end == rows.n) break;
   }
   std::size_t t = 0;
   for (std::size_t k = 0; k < m; ++k)
@@ -49,18 +60,17 @@ void least_squares_sums(const FitRows& rows, const double* f, const double* cons
     }
 }
 
-// One count's deviance term m - y + y log(y / m) = y (u - log(1 + u)), u = (m - y) / y. Near the
-// optimum m ~ y the two halves cancel to u^2 / 2 and the direct form keeps only absolute precision
-// eps * y: too little for LM to see its last steps' decrease. With s = u / (2 + u),
-// log(1 + u) = 2 atanh(s), so u - log(1 + u) = u s - 2 (s^3/3 + s^5/5 + ...), each term to full
-// relative precision; for |u| < 1/2, |s| < 1/3 and 16 terms reach 1e-17.
+// One count's deviance term (batch/deviance.h), the operations of the lane kernel's in order.
 double deviance_term(double y, double m) {
-  if (y <= 0) return m;
+  if (!(y > 0)) return m;
   const double u = (m - y) / y;
-  if (!(std::abs(u) < 0.5)) return m - y + y * std::log(y / m);
+  if (!(std::abs(u) < kDevianceSeriesLimit)) return (m - y) + y * simd::log_scalar(y / m);
   const double s = u / (2.0 + u), s2 = s * s;
   double power = s * s2, series = 0;
-  for (int k = 1; k <= 16; ++k, power *= s2) series += power / double(2 * k + 1);
+  for (std::size_t k = 0; k < kDevianceSeriesTerms; ++k) {
+    series = series + power * kDevianceSeries[k];
+    power = power * s2;
+  }
   return y * (u * s - 2.0 * series);
 }
 
@@ -68,10 +78,12 @@ void poisson_sums(const FitRows& rows, const double* f, const double* const* col
   out.g.setZero(q);
   out.H.setZero(q, q);
   double cost = 0;
+  const std::size_t step = rows.stride;
   for (std::size_t i = 0; i < rows.n; ++i) {
-    const double w = rows.w != nullptr ? rows.w[i] : 1.0;
+    const std::size_t at = i * step;
+    const double w = rows.w != nullptr ? rows.w[at] : 1.0;
     if (w == 0) continue;
-    const double y = rows.y[i], m = f[i];
+    const double y = rows.y[at], m = f[at];
     if (!(m > 0)) {
       out.cost = std::numeric_limits<double>::quiet_NaN();
       return;
@@ -79,10 +91,10 @@ void poisson_sums(const FitRows& rows, const double* f, const double* const* col
     cost += 2.0 * w * deviance_term(y, m);
     const double e = w / m, c = e * (y - m);
     for (Eigen::Index a = 0; a < q; ++a) {
-      const double ja = cols[a][i];
+      const double ja = cols[a][at];
       out.g(a) += c * ja;
       const double ea = e * ja;
-      for (Eigen::Index b = 0; b <= a; ++b) out.H(a, b) += ea * cols[b][i];
+      for (Eigen::Index b = 0; b <= a; ++b) out.H(a, b) += ea * cols[b][at];
     }
   }
   for (Eigen::Index a = 0; a < q; ++a)
@@ -98,7 +110,7 @@ void batch_sums(Estimator estimator, const FitRows& rows, const double* f, const
   out.g.resize(q);
   out.H.resize(q, q);
   const double* cols[kMaxBatchParameters];
-  for (Eigen::Index a = 0; a < q; ++a) cols[a] = J + free[std::size_t(a)] * rows.n;
+  for (Eigen::Index a = 0; a < q; ++a) cols[a] = J + free[std::size_t(a)] * rows.n * rows.stride;
   if (estimator == Estimator::kLeastSquares) least_squares_sums(rows, f, cols, q, out);
   else poisson_sums(rows, f, cols, q, out);
 }

@@ -14,10 +14,11 @@ struct FitRows {
   std::size_t n = 0;
   const double* y = nullptr;
   const double* w = nullptr;  // null: every weight is 1
+  std::size_t stride = 1;     // point i of y, w, f and each J column is at [i * stride]
 };
 
 // The cost and the normal equations over the free parameters from f (n values) and J (column
-// j at J + j * n, all parameters):
+// j at J + j * n * stride, all parameters; stride 1 for least squares):
 //   least squares  cost = sum w r^2, g = J^T W r, H = J^T W J (r = y - f);
 //   Poisson MLE    cost = 2 sum w (f - y + y log(y / f)), g = sum w (y - f) / f J,
 //                  H = sum w / f J J^T (the Fisher information; f must be > 0).

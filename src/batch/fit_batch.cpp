@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "batch/batch_sums.h"
+#include "batch/lane_kernels.h"
 #include "batch/small_lm.h"
 #include "parafit/batch.h"
 #include "parafit/error.h"
@@ -54,15 +55,19 @@ struct Outcome {
   bool usable() const { return converged(termination); }
 };
 
-class Lane {
+class FitRun {
  public:
-  explicit Lane(const Plan& plan) : plan_(plan) {}
+  explicit FitRun(const Plan& plan) : plan_(plan) {}
   bool busy() const { return busy_; }
   // Takes fit k. Returns false when the fit ended before any evaluation (its result is written).
   bool begin(std::size_t k, BatchResult& out);
-  // Evaluates the model where the solver wants it and feeds it the sums; writes the result when
-  // the fit has ended.
-  void step(BatchResult& out);
+  // Where the solver wants the sums next (all parameters).
+  std::span<const double> trial() const { return lm_.trial(); }
+  std::size_t fit() const { return k_; }
+  // Feeds the sums at trial(); writes the result when the fit has ended.
+  void consume(const detail::SmallSums& sums, BatchResult& out);
+  // Evaluates the model on the fit's own rows (the path without a lane kernel) and consumes.
+  void step_alone(BatchResult& out);
 
  private:
   void record(BatchStatus status, BatchResult& out);
@@ -73,14 +78,14 @@ class Lane {
   std::size_t k_ = 0, begin_ = 0, points_ = 0;
   bool busy_ = false;
   int run_ = 0;  // 0: the first run; 1, 2: the restarts
-  std::vector<double> start_, f_, J_;
+  std::vector<double> start_, f_, J_;  // f and J: the path without a lane kernel
   std::vector<const double*> inputs_;
   detail::SmallLm lm_;
   detail::SmallSums sums_;
   std::optional<Outcome> best_;
 };
 
-bool Lane::begin(std::size_t k, BatchResult& out) {
+bool FitRun::begin(std::size_t k, BatchResult& out) {
   const BatchData& d = plan_.data;
   const std::size_t p = plan_.p, n = d.rows_of(k);
   k_ = k;
@@ -136,7 +141,7 @@ bool Lane::begin(std::size_t k, BatchResult& out) {
   return true;
 }
 
-Outcome Lane::outcome() const {
+Outcome FitRun::outcome() const {
   Outcome o;
   o.termination = lm_.termination();
   o.theta = Eigen::Map<const Eigen::VectorXd>(lm_.theta().data(), Eigen::Index(lm_.theta().size()));
@@ -149,14 +154,18 @@ Outcome Lane::outcome() const {
   return o;
 }
 
-void Lane::step(BatchResult& out) {
+void FitRun::step_alone(BatchResult& out) {
   const BatchData& d = plan_.data;
   const std::size_t n = d.rows_of(k_);
   const std::span<const double> theta = lm_.trial();
   plan_.model.evaluate(theta.data(), RowBlock{n, inputs_.data()}, f_.data(), J_.data(), n);
   const detail::FitRows rows{n, d.y.data() + begin_, d.weights.empty() ? nullptr : d.weights.data() + begin_};
   detail::batch_sums(plan_.spec.estimator, rows, f_.data(), J_.data(), plan_.free, sums_);
-  if (lm_.feed(sums_)) return;
+  consume(sums_, out);
+}
+
+void FitRun::consume(const detail::SmallSums& sums, BatchResult& out) {
+  if (lm_.feed(sums)) return;
 
   // A run has ended: restart a failed one with heavier damping, as `fit` does.
   Outcome o = outcome();
@@ -174,7 +183,7 @@ void Lane::step(BatchResult& out) {
   lm_.start(plan_.setup, start_, damping, std::max(plan_.setup.options.max_damping, damping * 1e3));
 }
 
-void Lane::record(BatchStatus status, BatchResult& out) {
+void FitRun::record(BatchStatus status, BatchResult& out) {
   busy_ = false;
   const std::size_t p = plan_.p;
   out.status[k_] = status;
@@ -186,7 +195,7 @@ void Lane::record(BatchStatus status, BatchResult& out) {
   out.iterations[k_] = 0;
 }
 
-void Lane::record(const Outcome& o, BatchResult& out) {
+void FitRun::record(const Outcome& o, BatchResult& out) {
   busy_ = false;
   const std::size_t p = plan_.p, q = plan_.free.size();
   const BatchData& d = plan_.data;
@@ -240,6 +249,114 @@ void Lane::record(const Outcome& o, BatchResult& out) {
   for (Eigen::Index a = 0; a < m; ++a)
     se[plan_.free[std::size_t(keep[std::size_t(a)])]] = std::sqrt(s2 * Hinv(a, a));
 }
+
+// kFitLanes fits of one point count evaluated together by a family's lane kernel; a fit of
+// another point count runs alone.
+class LaneGroup {
+ public:
+  LaneGroup(const Plan& plan, detail::LaneEvaluate kernel)
+      : plan_(plan), kernel_(kernel), runs_(L, FitRun(plan)), lane_busy_(L, false), sums_(L) {}
+
+  void run(std::size_t first, std::size_t last, BatchResult& out) {
+    const BatchData& d = plan_.data;
+    n_ = d.rows_of(first);
+    const std::size_t p = plan_.p, q = plan_.free.size();
+    x_.assign(n_ * L, 0.0);
+    y_.assign(n_ * L, 0.0);
+    if (!d.weights.empty()) w_.assign(n_ * L, 0.0);
+    theta_.assign(p * L, 1.0);
+    f_.resize(n_ * L);
+    J_.resize(p * n_ * L);
+    gram_.resize((q + 1) * (q + 2) / 2 * L);
+    next_ = first;
+    last_ = last;
+    for (std::size_t l = 0; l < L; ++l) refill(l, out);
+    while (std::any_of(lane_busy_.begin(), lane_busy_.end(), [](bool b) { return b; })) {
+      for (std::size_t l = 0; l < L; ++l)
+        if (lane_busy_[l]) {
+          const std::span<const double> t = runs_[l].trial();
+          for (std::size_t j = 0; j < p; ++j) theta_[j * L + l] = t[j];
+        }
+      kernel_(n_, theta_.data(), x_.data(), f_.data(), J_.data());
+      const double* cols[kMaxBatchParameters];
+      for (std::size_t a = 0; a < q; ++a) cols[a] = J_.data() + plan_.free[a] * n_ * L;
+      const double* w = w_.empty() ? nullptr : w_.data();
+      if (plan_.spec.estimator == Estimator::kLeastSquares)
+        detail::lane_gram(n_, q + 1, y_.data(), f_.data(), w, cols, gram_.data());
+      else
+        detail::lane_poisson(n_, q, y_.data(), f_.data(), w, cols, gram_.data());
+      for (std::size_t l = 0; l < L; ++l) {
+        if (!lane_busy_[l]) continue;
+        unpack(l);
+        runs_[l].consume(sums_[l], out);
+        if (!runs_[l].busy()) {
+          lane_busy_[l] = false;
+          refill(l, out);
+        }
+      }
+    }
+  }
+
+ private:
+  static constexpr std::size_t L = detail::kFitLanes;
+
+  // Lane l's sums: the Gram sums' lane (least squares), or the Poisson sums over its points.
+  void unpack(std::size_t l) {
+    const std::size_t q = plan_.free.size();
+    detail::SmallSums& s = sums_[l];
+    if (plan_.spec.estimator == Estimator::kLeastSquares) {
+      s.g.resize(Eigen::Index(q));
+      s.H.resize(Eigen::Index(q), Eigen::Index(q));
+      std::size_t t = 0;
+      for (std::size_t k = 0; k <= q; ++k)
+        for (std::size_t c = k; c <= q; ++c, ++t) {
+          const double v = gram_[t * L + l];
+          if (k == 0 && c == 0) s.cost = v;
+          else if (k == 0) s.g(Eigen::Index(c - 1)) = v;
+          else s.H(Eigen::Index(k - 1), Eigen::Index(c - 1)) = s.H(Eigen::Index(c - 1), Eigen::Index(k - 1)) = v;
+        }
+      return;
+    }
+    s.g.resize(Eigen::Index(q));
+    s.H.resize(Eigen::Index(q), Eigen::Index(q));
+    s.cost = gram_[l];
+    for (std::size_t a = 0; a < q; ++a) s.g(Eigen::Index(a)) = gram_[(1 + a) * L + l];
+    std::size_t t = 1 + q;
+    for (std::size_t a = 0; a < q; ++a)
+      for (std::size_t b = 0; b <= a; ++b, ++t)
+        s.H(Eigen::Index(a), Eigen::Index(b)) = s.H(Eigen::Index(b), Eigen::Index(a)) = gram_[t * L + l];
+  }
+
+  // Gives lane l the next fit of the block with this point count; others run alone meanwhile.
+  void refill(std::size_t l, BatchResult& out) {
+    const BatchData& d = plan_.data;
+    while (next_ < last_) {
+      const std::size_t k = next_++;
+      FitRun& run = runs_[l];
+      if (!run.begin(k, out)) continue;
+      if (d.rows_of(k) != n_) {
+        while (run.busy()) run.step_alone(out);
+        continue;
+      }
+      const std::size_t b = d.offsets[k];
+      for (std::size_t i = 0; i < n_; ++i) {
+        x_[i * L + l] = d.inputs[0][b + i];
+        y_[i * L + l] = d.y[b + i];
+        if (!w_.empty()) w_[i * L + l] = d.weights[b + i];
+      }
+      lane_busy_[l] = true;
+      return;
+    }
+  }
+
+  const Plan& plan_;
+  detail::LaneEvaluate kernel_;
+  std::vector<FitRun> runs_;
+  std::vector<bool> lane_busy_;
+  std::vector<detail::SmallSums> sums_;
+  std::size_t n_ = 0, next_ = 0, last_ = 0;
+  std::vector<double> x_, y_, w_, theta_, f_, J_, gram_;
+};
 
 Plan make_plan(const Model& model, const BatchData& data, const BatchSpec& spec) {
   Plan plan{model, data, spec, 0, {}, {}, {}, {}};
@@ -366,21 +483,26 @@ BatchResult fit_batch(const Model& model, const BatchData& data, const BatchSpec
   out.points.assign(fits, 0);
   out.status.assign(fits, BatchStatus::kNotConverged);
   const std::size_t tasks = (fits + kFitsPerTask - 1) / kFitsPerTask;
+  const detail::LaneEvaluate kernel = detail::lane_kernel(model);
   detail::parallel_for(context.resolved_threads(), tasks, [&](std::size_t task) {
     const std::size_t first = task * kFitsPerTask, last = std::min(fits, first + kFitsPerTask);
-    std::vector<Lane> lanes(kLanes, Lane(plan));
+    if (kernel != nullptr) {
+      LaneGroup(plan, kernel).run(first, last, out);
+      return;
+    }
+    std::vector<FitRun> runs(kLanes, FitRun(plan));
     std::size_t next = first;
-    const auto refill = [&](Lane& lane) {
-      while (!lane.busy() && next < last) lane.begin(next++, out);
+    const auto refill = [&](FitRun& run) {
+      while (!run.busy() && next < last) run.begin(next++, out);
     };
-    for (Lane& lane : lanes) refill(lane);
+    for (FitRun& run : runs) refill(run);
     for (bool any = true; any;) {
       any = false;
-      for (Lane& lane : lanes) {
-        if (!lane.busy()) continue;
-        lane.step(out);
-        refill(lane);
-        any = any || lane.busy();
+      for (FitRun& run : runs) {
+        if (!run.busy()) continue;
+        run.step_alone(out);
+        refill(run);
+        any = any || run.busy();
       }
     }
   });

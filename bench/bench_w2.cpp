@@ -1,0 +1,55 @@
+// W2 (issue 13): 100,000 Gaussian peaks of 32 Poisson counts fitted one by one in a batch, by least
+// squares and by the Poisson MLE, on 1 and 2 threads. Prints fits/s, the converged fraction and the
+// median relative error of each parameter against the truth, in the key=value lines
+// bench/w2.sh reads beside the Cpufit anchor.
+//
+//   build/bench/bench_w2 [FITS] [REPS]      (default 100000 fits, 3 repetitions per case)
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "parafit/batch.h"
+#include "parafit/model.h"
+#include "simd/target.h"
+#include "w2_data.h"
+
+int main(int argc, char** argv) {
+  using namespace parafit;
+  const std::size_t fits = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 100000;
+  const int reps = argc > 2 ? std::atoi(argv[2]) : 3;
+  const bench::W2Data d = bench::make_w2(fits);
+  const auto model = make_builtin_model("gauss");
+  BatchData data;
+  data.y = d.y;
+  data.inputs.assign(1, std::vector<double>(fits * d.points));
+  data.offsets.resize(fits + 1);
+  for (std::size_t k = 0; k < fits; ++k) {
+    data.offsets[k + 1] = (k + 1) * d.points;
+    for (std::size_t i = 0; i < d.points; ++i) data.inputs[0][k * d.points + i] = double(i);
+  }
+  fmt::print("# W2 parafit: {} fits x {} points; SIMD target {}\n", fits, d.points, simd::active_target().description);
+  for (const Estimator estimator : {Estimator::kLeastSquares, Estimator::kPoissonMle})
+    for (const int threads : {1, 2})
+      for (int rep = 0; rep < reps; ++rep) {
+        BatchSpec spec;
+        spec.estimator = estimator;
+        spec.start = d.start;
+        Context ctx;
+        ctx.threads = threads;
+        const auto t0 = std::chrono::steady_clock::now();
+        const BatchResult r = fit_batch(*model, data, spec, ctx);
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::vector<bool> ok(fits);
+        std::size_t converged = 0;
+        for (std::size_t k = 0; k < fits; ++k) converged += (ok[k] = r.status[k] == BatchStatus::kConverged);
+        const std::vector<double> err = bench::median_relative_errors(d, r.estimates, ok);
+        fmt::print("tool=parafit estimator={} threads={} fits_per_s={:.0f} seconds={:.4f} converged={:.5f} "
+                   "err_a={:.3e} err_mu={:.3e} err_s={:.3e} err_c={:.3e}\n",
+                   to_string(estimator), threads, double(fits) / s, s, double(converged) / double(fits), err[0],
+                   err[1], err[2], err[3]);
+      }
+  return 0;
+}
