@@ -237,7 +237,9 @@ void FitRun::record(const Outcome& o, BatchResult& out) {
   const Eigen::Index m = Eigen::Index(keep.size());
   if (m == 0) return;
   const Eigen::MatrixXd H = Eigen::MatrixXd(o.H)(keep, keep);
-  if (detail::rank_deficiency(H).deficient()) return;
+  // A converged verdict has already ranked this very matrix (SmallLm::finish: the same parameters
+  // off their bounds); others are ranked here.
+  if (!converged(t) && detail::rank_deficiency(H).deficient()) return;
   const Eigen::VectorXd s = H.diagonal().cwiseSqrt();
   const Eigen::MatrixXd Hs = s.cwiseInverse().asDiagonal() * H * s.cwiseInverse().asDiagonal();
   Eigen::LLT<Eigen::MatrixXd> llt(Hs);

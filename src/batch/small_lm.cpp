@@ -12,6 +12,28 @@ namespace {
 // cost, is below this has none.
 constexpr double kNegligibleEffect = 1e-6;
 
+// True when rank_deficiency would find H (over `est`) of full rank, proven without its
+// eigen-decomposition: scaled to unit diagonal, S has lambda_max <= trace(S) = k and
+// lambda_min >= 1 / trace(S^-1), so 1 / trace(S^-1) > 1000 * kRankTolerance * k leaves a margin of
+// 1000 over its threshold. False says nothing: the caller then ranks H properly.
+bool clearly_full_rank(const SmallMatrix& H, const std::vector<Eigen::Index>& est) {
+  const Eigen::Index k = Eigen::Index(est.size());
+  if (k == 0) return true;
+  SmallVector d(k);
+  for (Eigen::Index a = 0; a < k; ++a) {
+    const double h = H(est[std::size_t(a)], est[std::size_t(a)]);
+    if (!(h > 0) || !std::isfinite(h)) return false;
+    d(a) = std::sqrt(h);
+  }
+  SmallMatrix S(k, k);
+  for (Eigen::Index a = 0; a < k; ++a)
+    for (Eigen::Index b = 0; b < k; ++b) S(a, b) = H(est[std::size_t(a)], est[std::size_t(b)]) / (d(a) * d(b));
+  const Eigen::LLT<SmallMatrix> llt(S);
+  if (llt.info() != Eigen::Success) return false;
+  const double trace = llt.solve(SmallMatrix::Identity(k, k)).trace();
+  return std::isfinite(trace) && trace > 0 && 1.0 / trace > 1e3 * kRankTolerance * double(k);
+}
+
 }  // namespace
 
 void SmallLm::start(const SmallLmSetup& setup, std::span<const double> theta0, double initial_damping,
@@ -184,8 +206,8 @@ void SmallLm::finish(Termination t) {
       std::vector<Eigen::Index> est;
       for (Eigen::Index a = 0; a < H_.rows(); ++a)
         if (!active(a, g_)) est.push_back(a);
-      const Eigen::MatrixXd H = Eigen::MatrixXd(H_)(est, est);
-      if (rank_deficiency(H).deficient()) t = Termination::kSingularGradient;
+      if (!clearly_full_rank(H_, est) && rank_deficiency(Eigen::MatrixXd(H_)(est, est)).deficient())
+        t = Termination::kSingularGradient;
     }
   }
   done_ = true;

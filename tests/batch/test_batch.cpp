@@ -17,6 +17,7 @@
 #include "parafit/error.h"
 #include "parafit/fit.h"
 #include "parafit/model.h"
+#include "simd/target.h"
 
 namespace parafit {
 namespace {
@@ -91,7 +92,7 @@ FitResult fit_alone(const BatchData& d, std::size_t k, const std::string& model,
   return fit(data, spec, one);
 }
 
-TEST(Batch, EveryFitEqualsFitAloneForEveryFamily) {
+TEST(Batch, EveryFitHasFitAlonesBitsForEveryFamily) {
   for (const Family& fam : families()) {
     SCOPED_TRACE(fam.model);
     const auto model = make_builtin_model(fam.model);
@@ -108,8 +109,10 @@ TEST(Batch, EveryFitEqualsFitAloneForEveryFamily) {
       ++converged;
       for (std::size_t j = 0; j < p; ++j) {
         const double a = r.estimates[k * p + j], b = alone.summary.parameters[j];
-        if (!(std::abs(a - b) <= 1e-10 * std::max(1.0, std::abs(b)))) ++mismatched;
-        EXPECT_NEAR(a, b, 1e-10 * std::max(1.0, std::abs(b))) << "fit " << k << " parameter " << j;
+        // The issue asks for 1e-10; a batch fit takes fit's path exactly (the same sums, in the same
+        // order, and the same LM arithmetic), so it gives fit's bits.
+        if (a != b) ++mismatched;
+        EXPECT_EQ(a, b) << "fit " << k << " parameter " << j;
         const double sa = r.std_errors[k * p + j], sb = alone.statistics.parameters[j].std_error;
         EXPECT_NEAR(sa, sb, 1e-8 * std::abs(sb)) << "fit " << k << " parameter " << j;
       }
@@ -171,6 +174,66 @@ TEST(Batch, BitsDoNotDependOnThreads) {
     EXPECT_EQ(runs[0].iterations, runs[t].iterations);
     EXPECT_EQ(runs[0].status, runs[t].status);
   }
+}
+
+TEST(Batch, LanesGiveTheSameBitsOnEverySimdTarget) {
+  // gauss runs in SIMD lanes; every target (AVX-512: one register of 8 fits, AVX2: two, scalar:
+  // eight scalars) must give the bits of the scalar one, for both estimators.
+  const Family fam{"gauss", {500.0, 15.0, 3.0, 30.0}, 0.0, 31.0, 0.02};
+  const auto model = make_builtin_model(fam.model);
+  BatchData d = make_batch(*model, fam, 203, 32, 17);
+  for (double& y : d.y) y = std::max(0.0, std::round(y));  // counts, for the Poisson MLE
+  for (const Estimator estimator : {Estimator::kLeastSquares, Estimator::kPoissonMle}) {
+    BatchSpec spec;
+    spec.estimator = estimator;
+    std::vector<BatchResult> runs;
+    for (const simd::TargetInfo& target : simd::available_targets()) {
+      const simd::ScopedTarget scoped(target);
+      runs.push_back(fit_batch(*model, d, spec));
+    }
+    ASSERT_GE(runs.size(), 1u);
+    for (std::size_t t = 1; t < runs.size(); ++t) {
+      EXPECT_EQ(0, std::memcmp(runs[0].estimates.data(), runs[t].estimates.data(), runs[0].estimates.size() * 8));
+      EXPECT_EQ(0, std::memcmp(runs[0].cost.data(), runs[t].cost.data(), runs[0].cost.size() * 8));
+      EXPECT_EQ(runs[0].status, runs[t].status);
+    }
+    EXPECT_GE(runs[0].counts()[0], 200u);
+  }
+}
+
+TEST(Batch, WeightedLanesHaveFitAlonesBits) {
+  const Family fam{"gauss", {5.0, 3.0, 0.8, 1.0}, -1.0, 7.0, 0.03};
+  const auto model = make_builtin_model(fam.model);
+  BatchData d = make_batch(*model, fam, 60, 30, 8);
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> uw(0.2, 3.0);
+  for (std::size_t i = 0; i < d.y.size(); ++i) d.weights.push_back(i % 7 == 3 ? 0.0 : uw(rng));
+  const BatchResult r = fit_batch(*model, d, {});
+  for (std::size_t k = 0; k < d.fits(); ++k) {
+    const FitResult alone = fit_alone(d, k, fam.model);
+    ASSERT_EQ(to_string(r.status[k]), to_string(status_of(alone))) << "fit " << k;
+    for (std::size_t j = 0; j < 4; ++j) EXPECT_EQ(r.estimates[k * 4 + j], alone.summary.parameters[j]) << k;
+    EXPECT_LT(r.points[k], 30u);  // zero weights do not count
+  }
+}
+
+TEST(Batch, PointCountsMayDifferBetweenFits) {
+  // Fits of another point count than their block's first run outside the lanes: same bits as a
+  // batch of that fit alone.
+  const Family fam{"gauss", {5.0, 3.0, 0.8, 1.0}, -1.0, 7.0, 0.02};
+  const auto model = make_builtin_model(fam.model);
+  BatchData a = make_batch(*model, fam, 20, 30, 3), b = make_batch(*model, fam, 1, 41, 4);
+  BatchData mixed = a;
+  const std::size_t at = a.offsets[10];
+  mixed.y.insert(mixed.y.begin() + std::ptrdiff_t(at), b.y.begin(), b.y.end());
+  mixed.inputs[0].insert(mixed.inputs[0].begin() + std::ptrdiff_t(at), b.inputs[0].begin(), b.inputs[0].end());
+  mixed.offsets.insert(mixed.offsets.begin() + 11, at + 41);
+  for (std::size_t k = 12; k < mixed.offsets.size(); ++k) mixed.offsets[k] += 41;
+  const BatchResult rm = fit_batch(*model, mixed, {}), ra = fit_batch(*model, a, {}), rb = fit_batch(*model, b, {});
+  EXPECT_EQ(0, std::memcmp(&rm.estimates[10 * 4], &rb.estimates[0], 4 * 8));
+  EXPECT_EQ(0, std::memcmp(&rm.estimates[0], &ra.estimates[0], 10 * 4 * 8));
+  EXPECT_EQ(0, std::memcmp(&rm.estimates[11 * 4], &ra.estimates[10 * 4], 10 * 4 * 8));
+  EXPECT_EQ(rm.points[10], 41u);
 }
 
 TEST(Batch, BadFitsGetTheirStatusAndTheOthersGoOn) {
