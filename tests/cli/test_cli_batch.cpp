@@ -1,0 +1,223 @@
+// End-to-end tests of `parafit batch`: the three layouts give the same fits, a fit equals
+// `parafit fit` on its rows, the output formats, per-fit statuses, and usage errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli_runner.h"
+
+namespace parafit::testing {
+namespace {
+
+using nlohmann::json;
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+constexpr int kFits = 12, kPoints = 20;
+
+// Every digit, so the CSV, the .npy and the fit read the same doubles.
+std::string fmt_double(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+// A decaying curve per fit with a deterministic wobble for noise.
+double value(int k, int i) {
+  const double a = 2.0 + 0.1 * k, b = 0.3 + 0.02 * k, c = 0.5;
+  return a * std::exp(-b * i) + c + 0.01 * std::sin(12.9898 * (k * kPoints + i));
+}
+
+std::string write_long(const std::string& dir) {
+  std::ostringstream s;
+  s << "grp,x,y\n";
+  // Rows of the groups interleaved: fits are made by group value, in order of first appearance.
+  for (int i = 0; i < kPoints; ++i)
+    for (int k = 0; k < kFits; ++k) s << 100 + k << "," << i << "," << fmt_double(value(k, i)) << "\n";
+  write_file(dir + "/long.csv", s.str());
+  return dir + "/long.csv";
+}
+
+std::string write_wide(const std::string& dir) {
+  std::ostringstream s;
+  for (int i = 0; i < kPoints; ++i) s << (i ? "," : "") << "y" << i;
+  s << "\n";
+  for (int k = 0; k < kFits; ++k) {
+    for (int i = 0; i < kPoints; ++i) s << (i ? "," : "") << fmt_double(value(k, i));
+    s << "\n";
+  }
+  write_file(dir + "/wide.csv", s.str());
+  return dir + "/wide.csv";
+}
+
+// A 2-D float64 .npy file written by hand (numpy's format 1.0, C order).
+std::string write_matrix(const std::string& dir) {
+  std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (" + std::to_string(kFits) + ", " +
+                       std::to_string(kPoints) + "), }";
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::string bytes = "\x93NUMPY\x01";
+  bytes += '\0';
+  bytes += char(header.size() & 0xff);
+  bytes += char(header.size() >> 8);
+  bytes += header;
+  for (int k = 0; k < kFits; ++k)
+    for (int i = 0; i < kPoints; ++i) {
+      const double v = std::stod(fmt_double(value(k, i)));
+      char b[8];
+      std::memcpy(b, &v, 8);
+      bytes.append(b, 8);
+    }
+  write_file(dir + "/m.npy", bytes);
+  return dir + "/m.npy";
+}
+
+std::vector<std::vector<std::string>> csv_rows(const std::string& text) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> cells;
+    std::istringstream ls(line);
+    for (std::string cell; std::getline(ls, cell, ',');) cells.push_back(cell);
+    rows.push_back(cells);
+  }
+  return rows;
+}
+
+TEST(CliBatch, TheThreeLayoutsGiveTheSameFits) {
+  const auto dir = scratch_dir();
+  const auto lng = run_parafit("batch --data '" + write_long(dir) + "' --group grp --model exp-decay --threads 2", dir);
+  ASSERT_EQ(lng.code, 0) << lng.err;
+  EXPECT_TRUE(contains(lng.err, "12 fits: 12 converged")) << lng.err;
+  const auto wide = run_parafit("batch --data '" + write_wide(dir) + "' --y-columns y0..y19 --x-values 0:19 "
+                                "--model exp-decay --out '" + dir + "/wide_out.csv'", dir);
+  ASSERT_EQ(wide.code, 0) << wide.err;
+  const auto mat = run_parafit("batch --data '" + write_matrix(dir) + "' --model exp-decay --out '" + dir + "/m.csv'",
+                               dir);
+  ASSERT_EQ(mat.code, 0) << mat.err;
+  const auto a = csv_rows(lng.out), b = csv_rows(read_file(dir + "/wide_out.csv")), c = csv_rows(read_file(dir + "/m.csv"));
+  ASSERT_EQ(a.size(), std::size_t(kFits + 1));
+  EXPECT_EQ(a[0], (std::vector<std::string>{"id", "status", "points", "iterations", "chi2", "a", "b", "c", "se_a",
+                                            "se_b", "se_c"}));
+  ASSERT_EQ(b.size(), a.size());
+  ASSERT_EQ(c.size(), a.size());
+  for (int k = 1; k <= kFits; ++k) {
+    EXPECT_EQ(a[std::size_t(k)][0], std::to_string(100 + k - 1));  // the group value
+    EXPECT_EQ(b[std::size_t(k)][0], std::to_string(k - 1));        // the row number
+    // Everything after the id agrees to the last digit.
+    EXPECT_EQ(std::vector<std::string>(a[std::size_t(k)].begin() + 1, a[std::size_t(k)].end()),
+              std::vector<std::string>(b[std::size_t(k)].begin() + 1, b[std::size_t(k)].end()));
+    EXPECT_EQ(b[std::size_t(k)], c[std::size_t(k)]);
+  }
+}
+
+TEST(CliBatch, AFitEqualsParafitFitOnItsRows) {
+  const auto dir = scratch_dir();
+  std::ostringstream one;
+  one << "x,y\n";
+  for (int i = 0; i < kPoints; ++i) one << i << "," << fmt_double(value(5, i)) << "\n";
+  write_file(dir + "/one.csv", one.str());
+  const auto f = run_parafit("fit --data '" + dir + "/one.csv' --model exp-decay --json '" + dir + "/one.json'", dir);
+  ASSERT_EQ(f.code, 0) << f.err;
+  const json fit = json::parse(read_file(dir + "/one.json"));
+  const auto r = run_parafit("batch --data '" + write_wide(dir) + "' --y-columns y0..y19 --model exp-decay --out '" +
+                                 dir + "/r.jsonl'", dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::istringstream lines(read_file(dir + "/r.jsonl"));
+  std::string line;
+  for (int k = 0; k <= 5; ++k) std::getline(lines, line);
+  const json row = json::parse(line);
+  EXPECT_EQ(row["id"], "5");
+  EXPECT_EQ(row["status"], "converged");
+  EXPECT_EQ(row["points"], kPoints);
+  for (const auto& p : fit["parameters"]) {
+    const std::string name = p["name"];
+    EXPECT_EQ(row["estimates"][name].get<double>(), p["estimate"].get<double>()) << name;
+    EXPECT_NEAR(row["std_errors"][name].get<double>(), p["std_error"].get<double>(),
+                1e-8 * p["std_error"].get<double>()) << name;
+  }
+}
+
+TEST(CliBatch, NpyOutputAndItsColumnList) {
+  const auto dir = scratch_dir();
+  const auto r = run_parafit("batch --data '" + write_matrix(dir) + "' --model exp-decay --out '" + dir + "/r.npy'", dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(read_file(dir + "/r.npy.columns.txt"), "id\nstatus\npoints\niterations\nchi2\na\nb\nc\nse_a\nse_b\nse_c\n");
+  const std::string bytes = read_file(dir + "/r.npy");
+  EXPECT_TRUE(contains(bytes.substr(0, 128), "'shape': (12, 11)")) << bytes.substr(0, 128);
+  EXPECT_EQ(bytes.size(), 128u + 12u * 11u * 8u);
+}
+
+TEST(CliBatch, BadGroupsGetTheirStatusAndTheBatchGoesOn) {
+  const auto dir = scratch_dir();
+  std::ostringstream s;
+  s << "g,x,y\n";
+  for (int i = 0; i < kPoints; ++i) s << "1," << i << "," << fmt_double(value(1, i)) << "\n";
+  s << "2,0,1.5\n2,1,1.2\n";  // two points for three parameters
+  for (int i = 0; i < kPoints; ++i) s << "3," << i << "," << fmt_double(value(3, i)) << "\n";
+  write_file(dir + "/bad.csv", s.str());
+  const auto r = run_parafit("batch --data '" + dir + "/bad.csv' --group g --model exp-decay", dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "3 fits: 2 converged, 1 too-few-points")) << r.err;
+  const auto rows = csv_rows(r.out);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[2][1], "too-few-points");
+  EXPECT_EQ(rows[2][2], "2");
+  EXPECT_EQ(rows[3][1], "converged");
+}
+
+TEST(CliBatch, PoissonMleAndStartValues) {
+  const auto dir = scratch_dir();
+  std::ostringstream s;
+  s << "y0,y1,y2,y3,y4,y5,y6,y7\n3,5,4,6,2,5,4,3\n10,12,9,11,13,8,10,11\n";
+  write_file(dir + "/counts.csv", s.str());
+  const auto r = run_parafit("batch --data '" + dir + "/counts.csv' --y-columns y0..y7 --model poly:0 "
+                             "--estimator poisson-mle --start b0=1", dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto rows = csv_rows(r.out);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0][4], "deviance");
+  // A constant's MLE is the mean, to LM's stopping precision (a relative decrease of the deviance
+  // below 1e-15 stops it within ~sqrt(1e-15) standard errors).
+  EXPECT_NEAR(std::stod(rows[1][5]), 4.0, 1e-7);
+  EXPECT_NEAR(std::stod(rows[2][5]), 10.5, 1e-7);
+  EXPECT_NEAR(std::stod(rows[1][6]), std::sqrt(4.0 / 8), 1e-7);  // sqrt(mean / n)
+  write_file(dir + "/starts.csv", "b0\n2\n20\n");
+  const auto f = run_parafit("batch --data '" + dir + "/counts.csv' --y-columns y0..y7 --model poly:0 "
+                             "--estimator poisson-mle --start-file '" + dir + "/starts.csv'", dir);
+  ASSERT_EQ(f.code, 0) << f.err;
+  EXPECT_NEAR(std::stod(csv_rows(f.out)[2][5]), 10.5, 1e-7);
+}
+
+TEST(CliBatch, UsageErrorsNameTheFlag) {
+  const auto dir = scratch_dir();
+  const std::string wide = write_wide(dir), lng = write_long(dir);
+  const auto expect = [&](const std::string& args, int code, const std::string& part) {
+    const auto r = run_parafit("batch " + args, dir);
+    EXPECT_EQ(r.code, code) << args << "\n" << r.err;
+    EXPECT_TRUE(contains(r.err, part)) << args << "\n" << r.err;
+    EXPECT_TRUE(r.out.empty()) << args;
+  };
+  expect("--data '" + wide + "' --model exp-decay", 2, "--group COL (long format), --y-columns");
+  expect("--data '" + lng + "' --model exp-decay --group grp --y-columns y0..y3", 2, "give one of");
+  expect("--data '" + wide + "' --model exp-decay --y-columns y0..y19 --x-values 0:5", 2, "--x-values gives 6 values");
+  expect("--data '" + wide + "' --model exp-decay --y-columns y0..x19", 2, "--y-columns: 'y0..x19' is not a column");
+  expect("--data '" + wide + "' --model exp-dcay --y-columns y0..y19", 2, "--model: unknown model");
+  expect("--data '" + wide + "' --model exp-decay --y-columns y0..y19 --out r.txt", 2, "name a .csv, .jsonl or .npy");
+  expect("--data '" + wide + "' --model exp-decay --y-columns y0..y19 --start q=1", 2, "no parameter 'q'");
+  expect("--data '" + wide + "' --model exp-decay --y-columns y0..y25", 1, "y20");
+  expect("--data '" + lng + "' --model exp-decay --group grp --estimator bogus", 2, "--estimator");
+  write_file(dir + "/s.csv", "a\n1\n2\n");
+  expect("--data '" + wide + "' --model exp-decay --y-columns y0..y19 --start-file '" + dir + "/s.csv'", 2,
+         "has 2 rows for 12 fits");
+}
+
+}  // namespace
+}  // namespace parafit::testing
