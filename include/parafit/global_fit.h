@@ -1,0 +1,64 @@
+// parafit/global_fit.h — one model fitted to several data sets at once, some parameters shared by
+// all of them (a common rate constant) and the others each set's own (an amplitude per set): what
+// `parafit fit --group COL --shared k,c` does.
+//
+// One Levenberg-Marquardt over all k + G m unknowns (k shared, m per group, G groups), with
+// `fit`'s rules (Moré's scaling, Nielsen's damping, its three tolerances). Its normal equations
+//   [ A    B_1 ... B_G ] [d_S]   [g_S]
+//   [ B_g^T  D_g       ] [d_g] = [g_g]        (block diagonal in the groups)
+// are solved with every group's block eliminated: the Schur complement
+//   S = A - sum_g B_g D_g^-1 B_g^T  (k x k)
+// gives d_S, then each d_g = D_g^-1 (g_g - B_g^T d_S). Time and memory grow linearly with G. The
+// groups' blocks are accumulated in parallel over threads, and the shared sums added in group order,
+// so the result has the same bits for any number of threads.
+#pragma once
+
+#include <Eigen/Core>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "parafit/batch.h"
+#include "parafit/context.h"
+#include "parafit/levenberg_marquardt.h"
+#include "parafit/model.h"
+
+namespace parafit {
+
+struct GlobalFitSpec {
+  std::vector<std::size_t> shared;  // indices of the shared parameters (at least one; not all)
+  // Start values of all p parameters (the shared ones for all groups, the others for every group);
+  // NaN entries are taken from the model's self-start on each group (shared ones: the median over
+  // the groups). Empty: every value self-starts.
+  std::vector<double> start;
+  LevenbergMarquardtOptions solver;
+  double confidence_level = 0.95;
+};
+
+struct GlobalFitResult {
+  std::vector<std::string> parameter_names;  // the model's
+  std::vector<std::size_t> shared, local;    // parameter indices, shared and per group
+  std::vector<std::string> group_ids;
+  Termination termination = Termination::kMaxIterations;
+  std::string message;
+  int iterations = 0;
+  double rss = 0, initial_rss = 0;
+  std::size_t observations = 0;  // rows with non-zero weight
+  double df = 0;                 // observations - k - G m
+  double sigma = 0;              // sqrt(rss / df)
+  std::vector<double> shared_estimates, shared_std_errors;  // k
+  Eigen::MatrixXd shared_covariance;                        // k x k: sigma^2 S^-1
+  std::vector<double> local_estimates, local_std_errors;    // G x m, group by group
+  bool singular = false;  // J^T W J is rank-deficient at the estimates: no standard errors
+
+  bool converged() const { return parafit::converged(termination); }
+};
+
+// Fits `model` to every group of `data` (one group per fit of BatchData) with the parameters
+// spec.shared common to all. Throws parafit::Error for a bad spec (no shared parameter, all shared,
+// an index out of range, a start of the wrong length), too few rows for the unknowns, or a start
+// where the model is not finite.
+GlobalFitResult fit_global(const Model& model, const BatchData& data, const GlobalFitSpec& spec,
+                           const Context& context = {});
+
+}  // namespace parafit

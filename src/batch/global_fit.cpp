@@ -1,0 +1,380 @@
+// Global fits (parafit/global_fit.h): LM over shared and per-group parameters, the per-group blocks
+// eliminated by the Schur complement. Unknowns are laid out [shared k | group 0's m | group 1's m ...].
+#include "parafit/global_fit.h"
+
+#include <fmt/format.h>
+
+#include <Eigen/Cholesky>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "parafit/error.h"
+#include "parallel/thread_loops.h"
+#include "solve/rank_deficiency.h"
+
+namespace parafit {
+namespace {
+
+using Eigen::Index;
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr std::size_t kGroupsPerTask = 64;
+
+// The normal equations at one point: the shared block, and each group's blocks.
+struct Sums {
+  double rss = 0;
+  MatrixXd A;      // k x k: sum over all rows of w J_S J_S^T
+  VectorXd gS;     // k: sum of w J_S r
+  std::vector<MatrixXd> B, D;  // per group: k x m (w J_S J_g^T) and m x m (w J_g J_g^T)
+  std::vector<VectorXd> g;     // per group: m (w J_g r)
+  bool finite = true;
+};
+
+class GlobalProblem {
+ public:
+  GlobalProblem(const Model& model, const BatchData& data, const std::vector<std::size_t>& shared, int threads)
+      : model_(model), data_(data), shared_(shared), threads_(threads) {
+    for (std::size_t j = 0; j < model.num_parameters(); ++j)
+      if (std::find(shared.begin(), shared.end(), j) == shared.end()) local_.push_back(j);
+    k_ = shared_.size();
+    m_ = local_.size();
+    groups_ = data.fits();
+  }
+  std::size_t k() const { return k_; }
+  std::size_t m() const { return m_; }
+  std::size_t groups() const { return groups_; }
+  std::size_t unknowns() const { return k_ + groups_ * m_; }
+  const std::vector<std::size_t>& local() const { return local_; }
+
+  // The model's parameter vector of group g.
+  void parameters_of(const VectorXd& theta, std::size_t g, double* out) const {
+    for (std::size_t a = 0; a < k_; ++a) out[shared_[a]] = theta(Index(a));
+    for (std::size_t b = 0; b < m_; ++b) out[local_[b]] = theta(Index(k_ + g * m_ + b));
+  }
+
+  void evaluate(const VectorXd& theta, Sums& s) const {
+    const std::size_t p = model_.num_parameters();
+    s.B.resize(groups_);
+    s.D.resize(groups_);
+    s.g.resize(groups_);
+    std::vector<MatrixXd> A(groups_);
+    std::vector<VectorXd> gS(groups_);
+    std::vector<double> rss(groups_);
+    const std::size_t tasks = (groups_ + kGroupsPerTask - 1) / kGroupsPerTask;
+    detail::parallel_for(threads_, tasks, [&](std::size_t task) {
+      std::vector<double> params(p), f, J;
+      std::vector<const double*> inputs(data_.inputs.size());
+      const std::size_t last = std::min(groups_, (task + 1) * kGroupsPerTask);
+      for (std::size_t g = task * kGroupsPerTask; g < last; ++g) {
+        const std::size_t n = data_.rows_of(g), b0 = data_.offsets[g];
+        parameters_of(theta, g, params.data());
+        for (std::size_t v = 0; v < inputs.size(); ++v) inputs[v] = data_.inputs[v].data() + b0;
+        f.resize(n);
+        J.resize(n * p);
+        model_.evaluate(params.data(), RowBlock{n, inputs.data()}, f.data(), J.data(), n);
+        MatrixXd& Ag = A[g] = MatrixXd::Zero(Index(k_), Index(k_));
+        VectorXd& gSg = gS[g] = VectorXd::Zero(Index(k_));
+        MatrixXd& Bg = s.B[g] = MatrixXd::Zero(Index(k_), Index(m_));
+        MatrixXd& Dg = s.D[g] = MatrixXd::Zero(Index(m_), Index(m_));
+        VectorXd& gg = s.g[g] = VectorXd::Zero(Index(m_));
+        double r2 = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+          const double w = data_.weights.empty() ? 1.0 : data_.weights[b0 + i];
+          if (w == 0) continue;
+          const double r = data_.y[b0 + i] - f[i];
+          r2 += w * r * r;
+          for (std::size_t a = 0; a < k_; ++a) {
+            const double ja = w * J[shared_[a] * n + i];
+            gSg(Index(a)) += ja * r;
+            for (std::size_t c = 0; c < k_; ++c) Ag(Index(a), Index(c)) += ja * J[shared_[c] * n + i];
+            for (std::size_t c = 0; c < m_; ++c) Bg(Index(a), Index(c)) += ja * J[local_[c] * n + i];
+          }
+          for (std::size_t b = 0; b < m_; ++b) {
+            const double jb = w * J[local_[b] * n + i];
+            gg(Index(b)) += jb * r;
+            for (std::size_t c = 0; c < m_; ++c) Dg(Index(b), Index(c)) += jb * J[local_[c] * n + i];
+          }
+        }
+        rss[g] = r2;
+      }
+    });
+    // The shared sums in group order: the same bits for any number of threads.
+    s.A = MatrixXd::Zero(Index(k_), Index(k_));
+    s.gS = VectorXd::Zero(Index(k_));
+    s.rss = 0;
+    for (std::size_t g = 0; g < groups_; ++g) {
+      s.A += A[g];
+      s.gS += gS[g];
+      s.rss += rss[g];
+    }
+    s.finite = std::isfinite(s.rss) && s.A.allFinite() && s.gS.allFinite();
+    for (std::size_t g = 0; g < groups_ && s.finite; ++g)
+      s.finite = s.B[g].allFinite() && s.D[g].allFinite() && s.g[g].allFinite();
+  }
+
+  // H's diagonal and g over all unknowns.
+  VectorXd diagonal(const Sums& s) const {
+    VectorXd d(static_cast<Index>(unknowns()));
+    d.head(Index(k_)) = s.A.diagonal();
+    for (std::size_t g = 0; g < groups_; ++g) d.segment(Index(k_ + g * m_), Index(m_)) = s.D[g].diagonal();
+    return d;
+  }
+  VectorXd gradient(const Sums& s) const {
+    VectorXd v(static_cast<Index>(unknowns()));
+    v.head(Index(k_)) = s.gS;
+    for (std::size_t g = 0; g < groups_; ++g) v.segment(Index(k_ + g * m_), Index(m_)) = s.g[g];
+    return v;
+  }
+  // x^T H x blockwise.
+  double quadratic(const Sums& s, const VectorXd& x) const {
+    const VectorXd xs = x.head(Index(k_));
+    double q = xs.dot(s.A * xs);
+    for (std::size_t g = 0; g < groups_; ++g) {
+      const VectorXd xg = x.segment(Index(k_ + g * m_), Index(m_));
+      q += 2.0 * xs.dot(s.B[g] * xg) + xg.dot(s.D[g] * xg);
+    }
+    return q;
+  }
+
+  // Solves (H + lambda D^2) delta = g in the scaled variables (D = diag(d)) by eliminating the
+  // groups' blocks. False when a block or the Schur complement cannot be factored.
+  bool solve(const Sums& s, const VectorXd& d, double lambda, VectorXd& delta) const {
+    const VectorXd dS = d.head(Index(k_));
+    MatrixXd S = dS.cwiseInverse().asDiagonal() * s.A * dS.cwiseInverse().asDiagonal();
+    S.diagonal().array() += lambda;
+    VectorXd rhs = s.gS.cwiseQuotient(dS);
+    std::vector<MatrixXd> X(groups_);
+    std::vector<VectorXd> y(groups_);
+    for (std::size_t g = 0; g < groups_; ++g) {
+      const VectorXd dg = d.segment(Index(k_ + g * m_), Index(m_));
+      MatrixXd Dg = dg.cwiseInverse().asDiagonal() * s.D[g] * dg.cwiseInverse().asDiagonal();
+      Dg.diagonal().array() += lambda;
+      const MatrixXd Bg = dS.cwiseInverse().asDiagonal() * s.B[g] * dg.cwiseInverse().asDiagonal();
+      const Eigen::LLT<MatrixXd> llt(Dg);
+      if (llt.info() != Eigen::Success) return false;
+      X[g] = llt.solve(Bg.transpose());  // m x k
+      y[g] = llt.solve(s.g[g].cwiseQuotient(dg));
+      S.noalias() -= Bg * X[g];
+      rhs.noalias() -= Bg * y[g];
+    }
+    const Eigen::LDLT<MatrixXd> ldlt(S);
+    if (ldlt.info() != Eigen::Success) return false;
+    const VectorXd ds = ldlt.solve(rhs);
+    delta.resize(Index(unknowns()));
+    delta.head(Index(k_)) = ds.cwiseQuotient(dS);
+    for (std::size_t g = 0; g < groups_; ++g) {
+      const VectorXd dg = d.segment(Index(k_ + g * m_), Index(m_));
+      delta.segment(Index(k_ + g * m_), Index(m_)) = (y[g] - X[g] * ds).cwiseQuotient(dg);
+    }
+    return delta.allFinite();
+  }
+
+ private:
+  const Model& model_;
+  const BatchData& data_;
+  std::vector<std::size_t> shared_, local_;
+  std::size_t k_ = 0, m_ = 0, groups_ = 0;
+  int threads_ = 1;
+};
+
+double gradient_cosine(const VectorXd& g, const VectorXd& h, double rss) {
+  if (!(rss > 0)) return 0.0;
+  double worst = 0;
+  for (Index a = 0; a < g.size(); ++a)
+    if (h(a) > 0) worst = std::max(worst, std::abs(g(a)) / std::sqrt(h(a) * rss));
+  return worst;
+}
+
+// Starting values: the given ones, else each group's self-start (shared: the median over groups).
+VectorXd starting_values(const Model& model, const BatchData& data, const GlobalFitSpec& spec, const GlobalProblem& P) {
+  const std::size_t p = model.num_parameters(), G = data.fits();
+  std::vector<double> given = spec.start.empty() ? std::vector<double>(p, kNaN) : spec.start;
+  const bool need = std::any_of(given.begin(), given.end(), [](double v) { return std::isnan(v); });
+  std::vector<std::vector<double>> self(G);
+  if (need)
+    for (std::size_t g = 0; g < G; ++g) {
+      const std::size_t n = data.rows_of(g), b0 = data.offsets[g];
+      std::vector<std::span<const double>> columns;
+      for (const auto& c : data.inputs) columns.emplace_back(c.data() + b0, n);
+      try {
+        self[g] = model.initial_values(columns, std::span<const double>(data.y.data() + b0, n));
+      } catch (const Error& e) {
+        throw Error(fmt::format("group '{}': no self-start ({}); give --start", data.ids.empty() ? std::to_string(g)
+                                                                                                 : data.ids[g],
+                                e.what()),
+                    Error::Kind::kData);
+      }
+    }
+  VectorXd theta(static_cast<Index>(P.unknowns()));
+  for (std::size_t a = 0; a < spec.shared.size(); ++a) {
+    const std::size_t j = spec.shared[a];
+    double v = given[j];
+    if (std::isnan(v)) {
+      std::vector<double> all;
+      for (const auto& s : self) all.push_back(s[j]);
+      std::nth_element(all.begin(), all.begin() + std::ptrdiff_t(all.size() / 2), all.end());
+      v = all[all.size() / 2];
+    }
+    theta(Index(a)) = v;
+  }
+  for (std::size_t g = 0; g < G; ++g)
+    for (std::size_t b = 0; b < P.m(); ++b) {
+      const std::size_t j = P.local()[b];
+      theta(Index(P.k() + g * P.m() + b)) = std::isnan(given[j]) ? self[g][j] : given[j];
+    }
+  return theta;
+}
+
+}  // namespace
+
+GlobalFitResult fit_global(const Model& model, const BatchData& data, const GlobalFitSpec& spec,
+                           const Context& context) {
+  const std::size_t p = model.num_parameters();
+  data.validate(model.num_inputs());
+  if (spec.shared.empty()) throw Error("a global fit needs at least one shared parameter", Error::Kind::kUsage);
+  std::vector<bool> seen(p, false);
+  for (const std::size_t j : spec.shared) {
+    if (j >= p || seen[j]) throw Error("shared parameters: an index out of range or given twice", Error::Kind::kUsage);
+    seen[j] = true;
+  }
+  if (spec.shared.size() == p)
+    throw Error("every parameter is shared: that is one fit of all the data (drop --shared and --group)",
+                Error::Kind::kUsage);
+  if (!spec.start.empty() && spec.start.size() != p)
+    throw Error(fmt::format("global fit: {} start values for {} parameters", spec.start.size(), p), Error::Kind::kUsage);
+  std::string why;
+  if (!spec.solver.IsValid(&why)) throw Error("invalid solver options: " + why, Error::Kind::kUsage);
+
+  GlobalProblem P(model, data, spec.shared, context.resolved_threads());
+  GlobalFitResult out;
+  out.parameter_names = model.parameter_names();
+  out.shared = spec.shared;
+  out.local = P.local();
+  for (std::size_t g = 0; g < data.fits(); ++g) out.group_ids.push_back(data.ids.empty() ? std::to_string(g) : data.ids[g]);
+  for (std::size_t i = 0; i < data.y.size(); ++i)
+    out.observations += (data.weights.empty() || data.weights[i] != 0) ? 1 : 0;
+  if (out.observations < P.unknowns())
+    throw Error(fmt::format("a global fit of {} groups has {} unknowns ({} shared + {} x {} per group) but only {} "
+                            "rows with non-zero weight",
+                            P.groups(), P.unknowns(), P.k(), P.groups(), P.m(), out.observations),
+                Error::Kind::kData);
+
+  const LevenbergMarquardtOptions& o = spec.solver;
+  VectorXd theta = starting_values(model, data, spec, P);
+  Sums sums, trial_sums;
+  P.evaluate(theta, sums);
+  if (!sums.finite) throw Error("the global fit's sums of squares are not finite at the start values: give --start");
+  out.initial_rss = sums.rss;
+  VectorXd h = P.diagonal(sums), g = P.gradient(sums);
+  VectorXd scale2 = h;
+  for (Index a = 0; a < scale2.size(); ++a)
+    if (!(scale2(a) > 0)) scale2(a) = 1.0;
+  double lambda = o.initial_damping, nu = 2.0;
+  Termination t = Termination::kMaxIterations;
+  if (gradient_cosine(g, h, sums.rss) <= o.gradient_tolerance) t = Termination::kGradientTolerance;
+  while (t == Termination::kMaxIterations && out.iterations < o.max_iterations) {
+    ++out.iterations;
+    const VectorXd d = scale2.cwiseSqrt();
+    VectorXd delta;
+    bool accept = false;
+    double rho = 0;
+    if (P.solve(sums, d, lambda, delta)) {
+      const double predicted = 2.0 * g.dot(delta) - P.quadratic(sums, delta);
+      const double scaled_step = d.cwiseProduct(delta).norm(), scaled_theta = d.cwiseProduct(theta).norm();
+      if (scaled_step <= o.parameter_tolerance * (scaled_theta + o.parameter_tolerance)) {
+        t = Termination::kParameterTolerance;
+        break;
+      }
+      if (predicted > 0) {
+        const VectorXd trial = theta + delta;
+        P.evaluate(trial, trial_sums);
+        if (trial_sums.finite) {
+          const double actual = sums.rss - trial_sums.rss;
+          rho = actual / predicted;
+          accept = rho > o.min_relative_decrease;
+          if (accept) {
+            const bool small = std::abs(actual) <= o.function_tolerance * sums.rss &&
+                               predicted <= o.function_tolerance * sums.rss && rho <= 2.0;
+            theta = trial;
+            std::swap(sums, trial_sums);
+            h = P.diagonal(sums);
+            g = P.gradient(sums);
+            if (small) {
+              t = Termination::kFunctionTolerance;
+              break;
+            }
+          }
+        }
+      }
+    }
+    if (accept) {
+      scale2 = scale2.cwiseMax(h);
+      lambda *= std::max(1.0 / 3.0, 1.0 - std::pow(2.0 * rho - 1.0, 3));
+      nu = 2.0;
+    } else {
+      lambda *= nu;
+      nu *= 2.0;
+    }
+    if (gradient_cosine(g, h, sums.rss) <= o.gradient_tolerance) t = Termination::kGradientTolerance;
+    else if (lambda > o.max_damping) t = Termination::kNoProgress;
+  }
+
+  // Statistics at the estimates: the Schur complement S of J^T W J gives the shared covariance
+  // sigma^2 S^-1; a group's block of the inverse is D_g^-1 + (D_g^-1 B_g^T) S^-1 (B_g D_g^-1).
+  const std::size_t k = P.k(), m = P.m(), G = P.groups();
+  out.rss = sums.rss;
+  out.df = double(out.observations) - double(P.unknowns());
+  out.sigma = out.df > 0 ? std::sqrt(out.rss / out.df) : kNaN;
+  out.shared_estimates.assign(theta.data(), theta.data() + k);
+  out.local_estimates.assign(theta.data() + k, theta.data() + theta.size());
+  out.shared_std_errors.assign(k, kNaN);
+  out.local_std_errors.assign(G * m, kNaN);
+  out.shared_covariance = MatrixXd::Constant(Index(k), Index(k), kNaN);
+  MatrixXd S = sums.A;
+  std::vector<MatrixXd> X(G);  // D_g^-1 B_g^T
+  for (std::size_t grp = 0; grp < G && !out.singular; ++grp) {
+    out.singular = detail::rank_deficiency(sums.D[grp]).deficient();
+    const Eigen::LLT<MatrixXd> llt(sums.D[grp]);
+    out.singular = out.singular || llt.info() != Eigen::Success;
+    if (out.singular) break;
+    X[grp] = llt.solve(sums.B[grp].transpose());
+    S.noalias() -= sums.B[grp] * X[grp];
+  }
+  out.singular = out.singular || detail::rank_deficiency(S).deficient();
+  if (!out.singular) {
+    const VectorXd s = S.diagonal().cwiseSqrt();
+    const Eigen::LLT<MatrixXd> llt(s.cwiseInverse().asDiagonal() * S * s.cwiseInverse().asDiagonal());
+    out.singular = llt.info() != Eigen::Success;
+    if (!out.singular) {
+      MatrixXd C = s.cwiseInverse().asDiagonal() * llt.solve(MatrixXd::Identity(Index(k), Index(k))) *
+                   s.cwiseInverse().asDiagonal();
+      C = 0.5 * (C + C.transpose()).eval();
+      const double s2 = out.sigma * out.sigma;
+      out.shared_covariance = s2 * C;
+      for (std::size_t a = 0; a < k; ++a) out.shared_std_errors[a] = std::sqrt(out.shared_covariance(Index(a), Index(a)));
+      for (std::size_t grp = 0; grp < G; ++grp) {
+        const Eigen::LLT<MatrixXd> lg(sums.D[grp]);
+        const MatrixXd V = lg.solve(MatrixXd::Identity(Index(m), Index(m))) + X[grp] * C * X[grp].transpose();
+        for (std::size_t b = 0; b < m; ++b) out.local_std_errors[grp * m + b] = std::sqrt(s2 * V(Index(b), Index(b)));
+      }
+    }
+  }
+  if (converged(t) && out.singular) t = Termination::kSingularGradient;
+  out.termination = t;
+  switch (t) {
+    case Termination::kGradientTolerance: out.message = "the gradient fell below the gradient tolerance"; break;
+    case Termination::kFunctionTolerance: out.message = "the relative decrease of the RSS fell below the function tolerance"; break;
+    case Termination::kParameterTolerance: out.message = "the relative step fell below the parameter tolerance"; break;
+    case Termination::kNoProgress: out.message = "no step decreased the RSS, even with maximal damping"; break;
+    case Termination::kSingularGradient:
+      out.message = "singular gradient: J^T W J is rank-deficient at the estimates (the parameters are not identifiable)";
+      break;
+    default: out.message = fmt::format("stopped after the maximum of {} iterations", o.max_iterations); break;
+  }
+  return out;
+}
+
+}  // namespace parafit

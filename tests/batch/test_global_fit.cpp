@@ -1,0 +1,214 @@
+// Global fits against the same problem solved densely (one LM over all unknowns, a model that
+// reads each row's group), and bits across thread counts.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "parafit/global_fit.h"
+#include "parafit/levenberg_marquardt.h"
+#include "parafit/model.h"
+#include "parafit/statistics.h"
+
+namespace parafit {
+namespace {
+
+// The global problem as one ordinary model: inputs (x, group), parameters [shared..., group 0's
+// local..., group 1's local...], each row evaluated by the base model with its group's values.
+class Stacked final : public Model {
+ public:
+  Stacked(const Model& base, std::vector<std::size_t> shared, std::size_t groups)
+      : base_(base), shared_(std::move(shared)), groups_(groups) {
+    for (std::size_t j = 0; j < base.num_parameters(); ++j)
+      if (std::find(shared_.begin(), shared_.end(), j) == shared_.end()) local_.push_back(j);
+    for (std::size_t j : shared_) names_.push_back(base.parameter_names()[j]);
+    for (std::size_t g = 0; g < groups; ++g)
+      for (std::size_t j : local_) names_.push_back(base.parameter_names()[j] + std::to_string(g));
+  }
+  std::string name() const override { return "stacked"; }
+  std::string formula() const override { return "stacked"; }
+  const std::vector<std::string>& parameter_names() const override { return names_; }
+  std::size_t num_inputs() const override { return 2; }
+  void evaluate(const double* theta, const RowBlock& block, double* f, double* J, std::size_t ldj) const override {
+    const std::size_t p = base_.num_parameters(), k = shared_.size(), m = local_.size();
+    if (J != nullptr)
+      for (std::size_t j = 0; j < names_.size(); ++j)
+        for (std::size_t i = 0; i < block.size; ++i) J[j * ldj + i] = 0;
+    std::vector<double> params(p), jac(p);
+    for (std::size_t i = 0; i < block.size; ++i) {
+      const auto g = std::size_t(block.inputs[1][i]);
+      for (std::size_t a = 0; a < k; ++a) params[shared_[a]] = theta[a];
+      for (std::size_t b = 0; b < m; ++b) params[local_[b]] = theta[k + g * m + b];
+      const double* in[] = {block.inputs[0] + i};
+      base_.evaluate(params.data(), RowBlock{1, in}, f + i, J != nullptr ? jac.data() : nullptr, 1);
+      if (J == nullptr) continue;
+      for (std::size_t a = 0; a < k; ++a) J[a * ldj + i] = jac[shared_[a]];
+      for (std::size_t b = 0; b < m; ++b) J[(k + g * m + b) * ldj + i] = jac[local_[b]];
+    }
+  }
+  std::vector<double> initial_values(std::span<const std::span<const double>>, std::span<const double>) const override {
+    return {};
+  }
+
+ private:
+  const Model& base_;
+  std::vector<std::size_t> shared_, local_;
+  std::size_t groups_;
+  std::vector<std::string> names_;
+};
+
+// Exponential decays a_g exp(-b x) + c_g: b shared, the amplitude and offset per group.
+BatchData decays(std::size_t groups, std::size_t n, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> amp(2, 6), off(-1, 1), ux(0, 6);
+  std::normal_distribution<double> noise(0, 0.05);
+  BatchData d;
+  d.inputs.resize(1);
+  for (std::size_t g = 0; g < groups; ++g) {
+    const double a = amp(rng), c = off(rng);
+    for (std::size_t i = 0; i < n; ++i) {
+      const double x = ux(rng);
+      d.inputs[0].push_back(x);
+      d.y.push_back(a * std::exp(-0.7 * x) + c + noise(rng));
+    }
+    d.offsets.push_back(d.y.size());
+  }
+  return d;
+}
+
+TEST(GlobalFit, EqualsTheDenseFitOfAllUnknowns) {
+  const auto model = make_builtin_model("exp-decay");  // a, b, c
+  const std::size_t G = 5, n = 40;
+  const BatchData d = decays(G, n, 3);
+  GlobalFitSpec spec;
+  spec.shared = {1};
+  spec.solver.function_tolerance = 0;  // both solvers stop on the gradient, at the same minimum
+  const GlobalFitResult r = fit_global(*model, d, spec);
+  ASSERT_TRUE(r.converged()) << r.message;
+  EXPECT_NEAR(r.shared_estimates[0], 0.7, 0.05);
+
+  const Stacked stacked(*model, spec.shared, G);
+  std::vector<double> group(d.y.size());
+  for (std::size_t g = 0; g < G; ++g)
+    for (std::size_t i = d.offsets[g]; i < d.offsets[g + 1]; ++i) group[i] = double(g);
+  Problem problem;
+  problem.model = &stacked;
+  problem.inputs = {d.inputs[0], group};
+  problem.y = d.y;
+  LevenbergMarquardtOptions o;
+  o.function_tolerance = 0;
+  Context one;
+  one.threads = 1;
+  LevenbergMarquardt lm(problem, o, one);
+  std::vector<double> start = {r.shared_estimates[0] * 1.1};
+  for (double v : r.local_estimates) start.push_back(v * 0.9);
+  const LevenbergMarquardtSummary dense = lm.Minimize(start);
+  ASSERT_TRUE(dense.IsSolutionUsable()) << dense.message;
+  const FitStatistics st = compute_statistics(problem, dense, one);
+  const auto close = [](double a, double b, double tol) { return std::abs(a - b) <= tol * std::max(1.0, std::abs(b)); };
+  EXPECT_TRUE(close(r.shared_estimates[0], dense.parameters[0], 1e-9)) << r.shared_estimates[0] << " " << dense.parameters[0];
+  EXPECT_TRUE(close(r.shared_std_errors[0], st.parameters[0].std_error, 1e-9))
+      << r.shared_std_errors[0] << " " << st.parameters[0].std_error;
+  for (std::size_t j = 0; j < r.local_estimates.size(); ++j) {
+    EXPECT_TRUE(close(r.local_estimates[j], dense.parameters[1 + j], 1e-9)) << j;
+    EXPECT_TRUE(close(r.local_std_errors[j], st.parameters[1 + j].std_error, 1e-9))
+        << j << ": " << r.local_std_errors[j] << " " << st.parameters[1 + j].std_error;
+  }
+  EXPECT_NEAR(r.rss, st.rss, 1e-12 * st.rss);
+  EXPECT_EQ(r.df, st.df);
+  EXPECT_NEAR(r.shared_covariance(0, 0), st.covariance(0, 0), 1e-9 * st.covariance(0, 0));
+}
+
+TEST(GlobalFit, TwoSharedParametersAndWeights) {
+  const auto model = make_builtin_model("gauss");  // a, mu, s, c: mu and s shared
+  std::mt19937_64 rng(8);
+  std::normal_distribution<double> noise(0, 0.02);
+  std::uniform_real_distribution<double> uw(0.5, 2.0);
+  BatchData d;
+  d.inputs.resize(1);
+  const std::size_t G = 4, n = 35;
+  for (std::size_t g = 0; g < G; ++g) {
+    const double a = 1.0 + 0.5 * double(g), c = 0.1 * double(g);
+    for (std::size_t i = 0; i < n; ++i) {
+      const double x = -3.0 + 6.0 * double(i) / double(n - 1), z = (x - 0.3) / 0.9;
+      d.inputs[0].push_back(x);
+      d.y.push_back(a * std::exp(-0.5 * z * z) + c + noise(rng));
+      d.weights.push_back(uw(rng));
+    }
+    d.offsets.push_back(d.y.size());
+  }
+  GlobalFitSpec spec;
+  spec.shared = {1, 2};
+  spec.solver.function_tolerance = 0;
+  const GlobalFitResult r = fit_global(*model, d, spec);
+  ASSERT_TRUE(r.converged()) << r.message;
+  const Stacked stacked(*model, spec.shared, G);
+  std::vector<double> group(d.y.size());
+  for (std::size_t g = 0; g < G; ++g)
+    for (std::size_t i = d.offsets[g]; i < d.offsets[g + 1]; ++i) group[i] = double(g);
+  Problem problem;
+  problem.model = &stacked;
+  problem.inputs = {d.inputs[0], group};
+  problem.y = d.y;
+  problem.weights = d.weights;
+  LevenbergMarquardtOptions o;
+  o.function_tolerance = 0;
+  LevenbergMarquardt lm(problem, o);
+  std::vector<double> start(r.shared_estimates);
+  for (double v : r.local_estimates) start.push_back(v * 1.05);
+  start[0] *= 1.02;
+  const LevenbergMarquardtSummary dense = lm.Minimize(start);
+  ASSERT_TRUE(dense.IsSolutionUsable());
+  const FitStatistics st = compute_statistics(problem, dense);
+  for (std::size_t a = 0; a < 2; ++a) {
+    EXPECT_NEAR(r.shared_estimates[a], dense.parameters[a], 1e-9 * std::abs(dense.parameters[a]));
+    EXPECT_NEAR(r.shared_std_errors[a], st.parameters[a].std_error, 1e-9 * st.parameters[a].std_error);
+  }
+  for (std::size_t j = 0; j < r.local_estimates.size(); ++j) {
+    EXPECT_NEAR(r.local_estimates[j], dense.parameters[2 + j], 1e-9 * std::max(1.0, std::abs(dense.parameters[2 + j])));
+    EXPECT_NEAR(r.local_std_errors[j], st.parameters[2 + j].std_error, 1e-9 * st.parameters[2 + j].std_error);
+  }
+  EXPECT_NEAR(r.shared_covariance(0, 1), st.covariance(0, 1), 1e-9 * std::abs(st.covariance(0, 1)) + 1e-18);
+}
+
+TEST(GlobalFit, BitsDoNotDependOnThreads) {
+  const auto model = make_builtin_model("exp-decay");
+  const BatchData d = decays(300, 20, 4);
+  GlobalFitSpec spec;
+  spec.shared = {1};
+  std::vector<GlobalFitResult> runs;
+  for (const int threads : {1, 2, 7}) {
+    Context ctx;
+    ctx.threads = threads;
+    runs.push_back(fit_global(*model, d, spec, ctx));
+  }
+  for (std::size_t t = 1; t < runs.size(); ++t) {
+    EXPECT_EQ(runs[0].shared_estimates, runs[t].shared_estimates);
+    EXPECT_EQ(runs[0].local_estimates, runs[t].local_estimates);
+    EXPECT_EQ(runs[0].iterations, runs[t].iterations);
+  }
+  EXPECT_TRUE(runs[0].converged());
+}
+
+TEST(GlobalFit, BadSpecsAreErrors) {
+  const auto model = make_builtin_model("exp-decay");
+  const BatchData d = decays(3, 10, 1);
+  GlobalFitSpec spec;
+  EXPECT_THROW(fit_global(*model, d, spec), Error);  // nothing shared
+  spec.shared = {0, 1, 2};
+  EXPECT_THROW(fit_global(*model, d, spec), Error);  // everything shared
+  spec.shared = {3};
+  EXPECT_THROW(fit_global(*model, d, spec), Error);
+  spec.shared = {1};
+  spec.start = {1, 2};
+  EXPECT_THROW(fit_global(*model, d, spec), Error);
+  const BatchData tiny = decays(3, 2, 1);  // 6 rows for 1 + 3 x 2 unknowns
+  spec.start.clear();
+  EXPECT_THROW(fit_global(*model, tiny, spec), Error);
+}
+
+}  // namespace
+}  // namespace parafit
