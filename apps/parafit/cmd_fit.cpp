@@ -15,6 +15,9 @@
 #include "parafit/distributed.h"
 #include "parafit/error.h"
 #include "parafit/fit.h"
+#include "parafit/global_fit.h"
+#include "global_report.h"
+#include "solve/resolve_model.h"
 #include "parafit/formula.h"
 #include "parafit/model_file.h"
 #include "parafit/report.h"
@@ -48,6 +51,9 @@ class FitCommand final : public Command {
         ->check(in_range(1, 1000000));
     app->add_option("--conf-level", spec_.confidence_level, "Confidence level of the intervals")->capture_default_str()
         ->check(in_range(0.5, 0.999999));
+    app->add_option("--group", group_, "Global fit: the column naming each row's data set (with --shared)");
+    add_list_option(*app, "--shared", shared_,
+                    "Global fit: the parameters common to every group, e.g. k,c (the others are per group)");
     app->add_flag("--drop-missing", drop_missing_, "Drop rows with empty, NaN or Inf fields instead of failing");
     app->add_option("--delimiter", delimiter_, "Field delimiter (default: detect , tab ;)");
   }
@@ -55,6 +61,7 @@ class FitCommand final : public Command {
   bool runs_on_every_rank() const override { return true; }
 
   int run() override {
+    if (!group_.empty() || !shared_.empty()) return run_global();
     if (!x_.empty()) spec_.x = split_list({x_});
     spec_.params = split_list(params_);
     spec_.start = parse_assignments(start_, "--start");
@@ -161,9 +168,51 @@ class FitCommand final : public Command {
     return columns;
   }
 
+  // `fit --group COL --shared a,b`: a global fit (parafit/global_fit.h) on this process's threads.
+  int run_global() {
+    if (group_.empty() || shared_.empty())
+      throw UsageError("a global fit needs both --group (the data sets) and --shared (their common parameters)");
+    if (parallel->comm().size() > 1)
+      throw UsageError("global fits (--group, --shared) run on one process's threads; run without mpirun");
+    for (const auto& [flag, given] : {std::pair<const char*, bool>{"--fix", !fix_.empty()}, {"--bounds", !bounds_.empty()},
+                                      {"--save", !save_.empty()}})
+      if (given) throw UsageError(fmt::format("{} is not available with --group/--shared yet", flag));
+    TableOptions csv;
+    csv.drop_missing = drop_missing_;
+    csv.delimiter = parse_delimiter(delimiter_);
+    check_output_paths({{"--data", data_}}, {{"--json", json_, "JSON file"}});
+    if (!x_.empty()) spec_.x = split_list({x_});
+    spec_.params = split_list(params_);
+    csv.columns = columns_to_load(csv);
+    if (std::find(csv.columns.begin(), csv.columns.end(), group_) == csv.columns.end()) csv.columns.push_back(group_);
+    const Dataset data = read_table(data_, csv);
+    detail::ResolvedModel resolved;
+    model_flag_checked([&] { resolved = detail::resolve_model(data, spec_.model, spec_.x, spec_.y, spec_.params); });
+    const Model& model = *resolved.model;
+    const std::span<const double> y =
+        resolved.transformed_y.empty() ? data.column(spec_.y) : std::span<const double>(resolved.transformed_y);
+    const BatchData batch = batch_from_long(data, group_, resolved.inputs, y, spec_.weights);
+    GlobalFitSpec g;
+    for (const std::string& name : split_list(shared_)) g.shared.push_back(detail::parameter_index(model, name, "--shared"));
+    const auto start = parse_assignments(start_, "--start");
+    if (!start.empty()) {
+      g.start.assign(model.num_parameters(), std::nan(""));
+      for (const auto& [name, value] : start) g.start[detail::parameter_index(model, name, "--start")] = value;
+    }
+    g.solver = spec_.solver;
+    g.confidence_level = spec_.confidence_level;
+    Context ctx;
+    ctx.threads = threads_;
+    const GlobalFitResult r = fit_global(model, batch, g, ctx);
+    fmt::print("{}", format_global_fit(r, resolved.response.empty() ? spec_.y : resolved.response, model, data_,
+                                       group_, ctx.resolved_threads()));
+    if (!json_.empty()) write_text_file(json_, global_fit_json(r, model, data_, group_), "JSON file");
+    return r.converged() ? 0 : 1;
+  }
+
   FitSpec spec_;
-  std::string data_, x_, json_, save_, delimiter_;
-  std::vector<std::string> start_, fix_, bounds_, params_;
+  std::string data_, x_, json_, save_, delimiter_, group_;
+  std::vector<std::string> start_, fix_, bounds_, params_, shared_;
   int threads_ = 0;
   bool drop_missing_ = false;
 };

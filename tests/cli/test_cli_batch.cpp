@@ -221,3 +221,38 @@ TEST(CliBatch, UsageErrorsNameTheFlag) {
 
 }  // namespace
 }  // namespace parafit::testing
+
+namespace parafit::testing {
+namespace {
+
+TEST(CliGlobalFit, SharedAndPerGroupParameters) {
+  const auto dir = scratch_dir();
+  std::ostringstream s;
+  s << "set,x,y\n";
+  for (int g = 0; g < 4; ++g)
+    for (int i = 0; i < 25; ++i) {
+      const double x = 0.25 * i, a = 2.0 + g, c = 0.1 * g;
+      s << g << "," << x << "," << fmt_double(a * std::exp(-0.7 * x) + c + 0.01 * std::sin(7.1 * (g * 25 + i))) << "\n";
+    }
+  write_file(dir + "/g.csv", s.str());
+  const auto r = run_parafit("fit --data '" + dir + "/g.csv' --model exp-decay --group set --shared b --json '" + dir +
+                                 "/g.json'", dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "4 groups")) << r.out;
+  EXPECT_TRUE(contains(r.out, "Converged: yes")) << r.out;
+  const json j = json::parse(read_file(dir + "/g.json"));
+  EXPECT_EQ(j["shared"][0]["name"], "b");
+  EXPECT_NEAR(j["shared"][0]["estimate"].get<double>(), 0.7, 0.01);
+  ASSERT_EQ(j["groups"].size(), 4u);
+  EXPECT_NEAR(j["groups"][3]["estimates"]["a"].get<double>(), 5.0, 0.05);
+  EXPECT_EQ(j["df"].get<double>(), 100.0 - 1 - 4 * 2);
+  const auto half = run_parafit("fit --data '" + dir + "/g.csv' --model exp-decay --group set", dir);
+  EXPECT_EQ(half.code, 2);
+  EXPECT_TRUE(contains(half.err, "needs both --group")) << half.err;
+  const auto all = run_parafit("fit --data '" + dir + "/g.csv' --model exp-decay --group set --shared a,b,c", dir);
+  EXPECT_EQ(all.code, 2);
+  EXPECT_TRUE(contains(all.err, "every parameter is shared")) << all.err;
+}
+
+}  // namespace
+}  // namespace parafit::testing

@@ -1,0 +1,96 @@
+#include "global_report.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "stats/student_t.h"
+
+namespace parafit::cli {
+namespace {
+
+constexpr std::size_t kGroupsShown = 20;
+
+nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+}  // namespace
+
+std::string format_global_fit(const GlobalFitResult& r, const std::string& response, const Model& model,
+                              const std::string& data, const std::string& group, int threads) {
+  const std::size_t G = r.group_ids.size(), k = r.shared.size(), m = r.local.size();
+  std::string out = fmt::format("Global fit: {} ~ {} ({}), {} groups of {} by '{}'\n", response, model.formula(),
+                                model.name(), G, data, group);
+  out += fmt::format("Rows: {}; unknowns: {} shared + {} x {} per group; {} thread(s)\n\n", r.observations, k, G, m,
+                     threads);
+  const double level = 0.95, q = detail::student_t_quantile(0.5 + level / 2, r.df);
+  out += fmt::format("Shared parameters:\n{:>12} {:>14} {:>12} {:>9} {:>10} {:>14} {:>14}\n", "", "Estimate",
+                     "Std. Error", "t value", "Pr(>|t|)", "2.5 %", "97.5 %");
+  for (std::size_t a = 0; a < k; ++a) {
+    const double est = r.shared_estimates[a], se = r.shared_std_errors[a], t = est / se;
+    out += fmt::format("{:>12} {:>14.6g} {:>12.4g} {:>9.3g} {:>10.3g} {:>14.6g} {:>14.6g}\n",
+                       model.parameter_names()[r.shared[a]], est, se, t, detail::student_t_two_sided_p(t, r.df),
+                       est - q * se, est + q * se);
+  }
+  out += fmt::format("\nPer-group parameters{}:\n{:>12}", G > kGroupsShown ? fmt::format(" (first {} of {}; all in --json)", kGroupsShown, G) : "",
+                     "group");
+  for (std::size_t b = 0; b < m; ++b) {
+    const std::string& name = model.parameter_names()[r.local[b]];
+    out += fmt::format(" {:>14} {:>12}", name, "se_" + name);
+  }
+  out += "\n";
+  for (std::size_t g = 0; g < std::min(G, kGroupsShown); ++g) {
+    out += fmt::format("{:>12}", r.group_ids[g]);
+    for (std::size_t b = 0; b < m; ++b)
+      out += fmt::format(" {:>14.6g} {:>12.4g}", r.local_estimates[g * m + b], r.local_std_errors[g * m + b]);
+    out += "\n";
+  }
+  out += fmt::format("\nResidual standard error: {:.6g} on {} degrees of freedom; RSS {:.10g}\n", r.sigma, r.df, r.rss);
+  out += fmt::format("Converged: {} ({}) after {} iterations\n", r.converged() ? "yes" : "NO", r.message, r.iterations);
+  return out;
+}
+
+std::string global_fit_json(const GlobalFitResult& r, const Model& model, const std::string& data,
+                            const std::string& group) {
+  nlohmann::json j;
+  j["model"] = model.name();
+  j["formula"] = model.formula();
+  j["data"] = data;
+  j["group"] = group;
+  j["converged"] = r.converged();
+  j["termination"] = to_string(r.termination);
+  j["message"] = r.message;
+  j["iterations"] = r.iterations;
+  j["observations"] = r.observations;
+  j["df"] = r.df;
+  j["rss"] = r.rss;
+  j["sigma"] = number(r.sigma);
+  j["singular"] = r.singular;
+  nlohmann::json shared = nlohmann::json::array();
+  for (std::size_t a = 0; a < r.shared.size(); ++a)
+    shared.push_back({{"name", model.parameter_names()[r.shared[a]]},
+                      {"estimate", number(r.shared_estimates[a])},
+                      {"std_error", number(r.shared_std_errors[a])}});
+  j["shared"] = shared;
+  nlohmann::json cov = nlohmann::json::array();
+  for (Eigen::Index a = 0; a < r.shared_covariance.rows(); ++a) {
+    nlohmann::json row = nlohmann::json::array();
+    for (Eigen::Index b = 0; b < r.shared_covariance.cols(); ++b) row.push_back(number(r.shared_covariance(a, b)));
+    cov.push_back(row);
+  }
+  j["shared_covariance"] = cov;
+  nlohmann::json groups = nlohmann::json::array();
+  const std::size_t m = r.local.size();
+  for (std::size_t g = 0; g < r.group_ids.size(); ++g) {
+    nlohmann::json est = nlohmann::json::object(), se = nlohmann::json::object();
+    for (std::size_t b = 0; b < m; ++b) {
+      est[model.parameter_names()[r.local[b]]] = number(r.local_estimates[g * m + b]);
+      se[model.parameter_names()[r.local[b]]] = number(r.local_std_errors[g * m + b]);
+    }
+    groups.push_back({{"id", r.group_ids[g]}, {"estimates", est}, {"std_errors", se}});
+  }
+  j["groups"] = groups;
+  return j.dump(2) + "\n";
+}
+
+}  // namespace parafit::cli
