@@ -146,19 +146,34 @@ class GlobalProblem {
     MatrixXd S = dS.cwiseInverse().asDiagonal() * s.A * dS.cwiseInverse().asDiagonal();
     S.diagonal().array() += lambda;
     VectorXd rhs = s.gS.cwiseQuotient(dS);
-    std::vector<MatrixXd> X(groups_);
-    std::vector<VectorXd> y(groups_);
+    // Each group's elimination in parallel; their terms subtracted in group order (same bits for
+    // any number of threads).
+    std::vector<MatrixXd> X(groups_), BX(groups_);
+    std::vector<VectorXd> y(groups_), By(groups_);
+    std::vector<char> failed(groups_, 0);
+    const std::size_t tasks = (groups_ + kGroupsPerTask - 1) / kGroupsPerTask;
+    detail::parallel_for(threads_, tasks, [&](std::size_t task) {
+      const std::size_t last = std::min(groups_, (task + 1) * kGroupsPerTask);
+      for (std::size_t g = task * kGroupsPerTask; g < last; ++g) {
+        const VectorXd dg = d.segment(Index(k_ + g * m_), Index(m_));
+        MatrixXd Dg = dg.cwiseInverse().asDiagonal() * s.D[g] * dg.cwiseInverse().asDiagonal();
+        Dg.diagonal().array() += lambda;
+        const MatrixXd Bg = dS.cwiseInverse().asDiagonal() * s.B[g] * dg.cwiseInverse().asDiagonal();
+        const Eigen::LLT<MatrixXd> llt(Dg);
+        if (llt.info() != Eigen::Success) {
+          failed[g] = 1;
+          continue;
+        }
+        X[g] = llt.solve(Bg.transpose());  // m x k
+        y[g] = llt.solve(s.g[g].cwiseQuotient(dg));
+        BX[g] = Bg * X[g];
+        By[g] = Bg * y[g];
+      }
+    });
     for (std::size_t g = 0; g < groups_; ++g) {
-      const VectorXd dg = d.segment(Index(k_ + g * m_), Index(m_));
-      MatrixXd Dg = dg.cwiseInverse().asDiagonal() * s.D[g] * dg.cwiseInverse().asDiagonal();
-      Dg.diagonal().array() += lambda;
-      const MatrixXd Bg = dS.cwiseInverse().asDiagonal() * s.B[g] * dg.cwiseInverse().asDiagonal();
-      const Eigen::LLT<MatrixXd> llt(Dg);
-      if (llt.info() != Eigen::Success) return false;
-      X[g] = llt.solve(Bg.transpose());  // m x k
-      y[g] = llt.solve(s.g[g].cwiseQuotient(dg));
-      S.noalias() -= Bg * X[g];
-      rhs.noalias() -= Bg * y[g];
+      if (failed[g]) return false;
+      S -= BX[g];
+      rhs -= By[g];
     }
     const Eigen::LDLT<MatrixXd> ldlt(S);
     if (ldlt.info() != Eigen::Success) return false;
@@ -189,13 +204,14 @@ double gradient_cosine(const VectorXd& g, const VectorXd& h, double rss) {
 }
 
 // Starting values: the given ones, else each group's self-start (shared: the median over groups).
-VectorXd starting_values(const Model& model, const BatchData& data, const GlobalFitSpec& spec, const GlobalProblem& P) {
+VectorXd starting_values(const Model& model, const BatchData& data, const GlobalFitSpec& spec, const GlobalProblem& P,
+                         int threads) {
   const std::size_t p = model.num_parameters(), G = data.fits();
   std::vector<double> given = spec.start.empty() ? std::vector<double>(p, kNaN) : spec.start;
   const bool need = std::any_of(given.begin(), given.end(), [](double v) { return std::isnan(v); });
   std::vector<std::vector<double>> self(G);
   if (need)
-    for (std::size_t g = 0; g < G; ++g) {
+    detail::parallel_for(threads, G, [&](std::size_t g) {
       const std::size_t n = data.rows_of(g), b0 = data.offsets[g];
       std::vector<std::span<const double>> columns;
       for (const auto& c : data.inputs) columns.emplace_back(c.data() + b0, n);
@@ -207,7 +223,7 @@ VectorXd starting_values(const Model& model, const BatchData& data, const Global
                                 e.what()),
                     Error::Kind::kData);
       }
-    }
+    });
   VectorXd theta(static_cast<Index>(P.unknowns()));
   for (std::size_t a = 0; a < spec.shared.size(); ++a) {
     const std::size_t j = spec.shared[a];
@@ -263,7 +279,7 @@ GlobalFitResult fit_global(const Model& model, const BatchData& data, const Glob
                 Error::Kind::kData);
 
   const LevenbergMarquardtOptions& o = spec.solver;
-  VectorXd theta = starting_values(model, data, spec, P);
+  VectorXd theta = starting_values(model, data, spec, P, context.resolved_threads());
   Sums sums, trial_sums;
   P.evaluate(theta, sums);
   if (!sums.finite) throw Error("the global fit's sums of squares are not finite at the start values: give --start");
