@@ -14,8 +14,10 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "output_paths.h"
+#include "rank_timeout.h"
 #include "parse_messages.h"
 #include "parafit/batch.h"
+#include "parafit/distributed.h"
 #include "parafit/error.h"
 #include "parafit/formula.h"
 #include "parafit/npy.h"
@@ -99,7 +101,8 @@ class BatchCommand final : public Command {
     app->add_option("--max-iterations", max_iterations_, "Iteration limit per fit")
         ->capture_default_str()
         ->check(in_range(1, 1000000));
-    app->add_option("--threads", threads_, "Worker threads (default: all cores)")->check(in_range(1, 4096));
+    app->add_option("--threads", threads_, "Worker threads per rank (default: all cores)")->check(in_range(1, 4096));
+    add_rank_timeout_option(*app, rank_timeout);
     app->add_option("--out", out_,
                     "Results, one row per fit: .csv, .jsonl or .npy (by extension; default: CSV on standard "
                     "output). Columns: id, status, points, iterations, chi2 or deviance, the estimates, se_<name>");
@@ -107,7 +110,11 @@ class BatchCommand final : public Command {
     app->add_option("--delimiter", delimiter_, "Field delimiter (default: detect , tab ;)");
   }
 
+  bool runs_on_every_rank() const override { return true; }
+
   int run() override {
+    Communicator& comm = parallel->comm();
+    const bool root = comm.rank() == 0;
     const bool matrix = data_.size() > 4 && data_.ends_with(".npy") && !is_directory(data_);
     const int layouts = int(!group_.empty()) + int(!y_columns_.empty()) + int(matrix);
     if (layouts != 1)
@@ -117,27 +124,60 @@ class BatchCommand final : public Command {
     if (!group_.empty() && (!x_values_.empty() || !x_columns_.empty()))
       throw UsageError("--x-values and --x-columns are for the wide format and matrices, not with --group");
     if (group_.empty() && !weights_.empty()) throw UsageError("--weights is for the long format (--group)");
-    check_output_paths({{"--data", data_, "data"}, {"--start-file", start_file_, "start file"}},
+    check_output_paths(comm, {{"--data", data_, "data"}, {"--start-file", start_file_, "start file"}},
                        {{"--out", out_ == "-" ? "" : out_, "results file"}});
     const OutputFormat format = output_format(out_);
 
+    // Each rank fits a contiguous share of the fits and reads only those (the long format, whose
+    // groups may lie anywhere in the file, is read whole by every rank).
     const auto t0 = std::chrono::steady_clock::now();
     std::shared_ptr<const Model> model;
-    BatchData batch;
-    if (!group_.empty()) load_long(model, batch);
-    else load_wide_or_matrix(model, batch, matrix);
-
-    BatchSpec spec = make_spec(*model, batch.fits());
+    Loaded loaded;
+    BatchSpec spec;
+    std::string local_error;
+    Error::Kind kind = Error::Kind::kData;
+    // No collective inside: a rank that fails to read must not leave the others waiting in one.
+    try {
+      if (!group_.empty()) load_long(comm, model, loaded);
+      else load_wide_or_matrix(comm, model, loaded, matrix);
+    } catch (const Error& e) {
+      local_error = e.marked();
+      kind = e.kind();
+    }
+    agree_or_throw(comm, local_error, kind);
+    if (group_.empty() && !matrix) {  // the wide format's fits are the rows each rank read
+      const RowLayout layout = row_layout(comm, loaded.batch.fits());
+      loaded.first = layout.offset;
+      loaded.total = layout.total;
+    }
+    try {
+      spec = make_spec(*model, loaded);
+    } catch (const Error& e) {
+      local_error = e.marked();
+      kind = e.kind();
+    }
+    agree_or_throw(comm, local_error, kind);
     Context ctx;
     ctx.threads = threads_;
     const auto t1 = std::chrono::steady_clock::now();
-    const BatchResult result = fit_batch(*model, batch, spec, ctx);
+    BatchResult mine;
+    try {
+      mine = fit_batch(*model, loaded.batch, spec, ctx);
+    } catch (const Error& e) {
+      local_error = e.marked();
+      kind = e.kind();
+    }
+    agree_or_throw(comm, local_error, kind);
+    const BatchResult result = comm.size() > 1 ? gather(comm, mine) : std::move(mine);
     const auto t2 = std::chrono::steady_clock::now();
-    write_batch_results(out_, format, batch, result, spec.estimator);
+    if (!root) return 0;
+    BatchData ids;
+    ids.ids = loaded.all_ids;
+    write_batch_results(out_, format, ids, result, spec.estimator);
     const double seconds = std::chrono::duration<double>(t2 - t1).count();
-    fmt::print(stderr, "parafit batch: {}; {} in {:.3f} s ({:.0f} fits/s on {} thread(s)); read in {:.3f} s\n",
+    fmt::print(stderr, "parafit batch: {}; {} in {:.3f} s ({:.0f} fits/s on {} rank(s) x {} thread(s)); read in {:.3f} s\n",
                result.summary_line(), to_string(spec.estimator), seconds,
-               seconds > 0 ? double(result.fits()) / seconds : 0.0, ctx.resolved_threads(),
+               seconds > 0 ? double(result.fits()) / seconds : 0.0, comm.size(), ctx.resolved_threads(),
                std::chrono::duration<double>(t1 - t0).count());
     return 0;
   }
@@ -150,7 +190,21 @@ class BatchCommand final : public Command {
     return csv;
   }
 
-  void load_long(std::shared_ptr<const Model>& model, BatchData& batch) {
+  // This rank's fits, where they start among all, and (long format) every fit's id for rank 0.
+  struct Loaded {
+    BatchData batch;
+    std::size_t first = 0, total = 0;
+    std::vector<std::string> all_ids;
+  };
+
+  // Fits [first, first + count) of `all`: this rank's share of K.
+  static std::pair<std::size_t, std::size_t> share(std::size_t all, const Communicator& comm) {
+    const auto r = std::size_t(comm.rank()), k = std::size_t(comm.size());
+    const std::size_t first = all * r / k;
+    return {first, all * (r + 1) / k - first};
+  }
+
+  void load_long(Communicator& comm, std::shared_ptr<const Model>& model, Loaded& loaded) {
     TableOptions csv = table_options();
     const std::vector<std::string> x = x_.empty() ? std::vector<std::string>{} : split_list({x_});
     // Every column of the file the model or the layout names (a formula decides which of its names
@@ -178,10 +232,28 @@ class BatchCommand final : public Command {
     model = resolved.model;
     const std::span<const double> y =
         resolved.transformed_y.empty() ? data.column(y_) : std::span<const double>(resolved.transformed_y);
-    batch = batch_from_long(data, group_, resolved.inputs, y, weights_);
+    BatchData all = batch_from_long(data, group_, resolved.inputs, y, weights_);
+    loaded.total = all.fits();
+    const auto [first, count] = share(loaded.total, comm);
+    loaded.first = first;
+    if (comm.rank() == 0) loaded.all_ids = all.ids;
+    loaded.batch = comm.size() > 1 ? fits_of(all, first, count) : std::move(all);
   }
 
-  void load_wide_or_matrix(std::shared_ptr<const Model>& model, BatchData& batch, bool matrix) {
+  // Fits [first, first + count) of `all`.
+  static BatchData fits_of(const BatchData& all, std::size_t first, std::size_t count) {
+    BatchData out;
+    const std::size_t b = all.offsets[first], e = all.offsets[first + count];
+    for (const auto& c : all.inputs) out.inputs.emplace_back(c.begin() + std::ptrdiff_t(b), c.begin() + std::ptrdiff_t(e));
+    out.y.assign(all.y.begin() + std::ptrdiff_t(b), all.y.begin() + std::ptrdiff_t(e));
+    if (!all.weights.empty()) out.weights.assign(all.weights.begin() + std::ptrdiff_t(b), all.weights.begin() + std::ptrdiff_t(e));
+    out.offsets.clear();
+    for (std::size_t k = first; k <= first + count; ++k) out.offsets.push_back(all.offsets[k] - b);
+    out.ids.assign(all.ids.begin() + std::ptrdiff_t(first), all.ids.begin() + std::ptrdiff_t(first + count));
+    return out;
+  }
+
+  void load_wide_or_matrix(Communicator& comm, std::shared_ptr<const Model>& model, Loaded& loaded, bool matrix) {
     // The model's one input is the points' x: a built-in family, or a formula in one variable.
     const std::string x_name = x_.empty() ? "x" : x_;
     model_flag_checked([&] {
@@ -199,9 +271,14 @@ class BatchCommand final : public Command {
       throw UsageError(fmt::format("--model: the wide format gives one x per point; '{}' reads {} inputs",
                                    model_, model->num_inputs()));
     if (matrix) {
-      const NpyMatrix m = read_npy_matrix(data_);
+      const NpyHeader header = read_npy_header(data_);
+      const std::size_t total = header.shape.empty() ? 0 : header.shape[0];
+      const auto [first, count] = share(total, comm);
+      const NpyMatrix m = read_npy_matrix(data_, first, count);
       std::vector<double> xs = x_values_.empty() ? default_x(m.cols) : parse_x_values(x_values_, "--x-values");
-      batch = batch_from_matrix(m.values, m.rows, m.cols, xs);
+      loaded.batch = batch_from_matrix(m.values, m.rows, m.cols, xs);
+      loaded.first = m.first_row;
+      loaded.total = m.total_rows;
       return;
     }
     const std::vector<std::string> ys = expand_columns(y_columns_, "--y-columns");
@@ -217,8 +294,30 @@ class BatchCommand final : public Command {
     TableOptions csv = table_options();
     csv.columns = ys;
     csv.columns.insert(csv.columns.end(), xs.begin(), xs.end());
+    csv.shard_index = std::size_t(comm.rank());  // each rank reads only its rows: its fits
+    csv.shard_count = std::size_t(comm.size());
     const Dataset data = read_table(data_, csv);
-    batch = batch_from_wide(data, ys, xv, xs);
+    loaded.batch = batch_from_wide(data, ys, xv, xs);
+  }
+
+  // Every rank's results in fit order, on every rank.
+  static BatchResult gather(Communicator& comm, const BatchResult& mine) {
+    BatchResult all;
+    all.parameters = mine.parameters;
+    all.parameter_names = mine.parameter_names;
+    all.estimates = comm.allgatherv(mine.estimates);
+    all.std_errors = comm.allgatherv(mine.std_errors);
+    all.cost = comm.allgatherv(mine.cost);
+    std::vector<double> ints;
+    for (std::size_t k = 0; k < mine.fits(); ++k)
+      for (const double v : {double(mine.iterations[k]), double(mine.points[k]), double(mine.status[k])}) ints.push_back(v);
+    const std::vector<double> every = comm.allgatherv(ints);
+    for (std::size_t k = 0; k < every.size() / 3; ++k) {
+      all.iterations.push_back(std::uint32_t(every[3 * k]));
+      all.points.push_back(std::uint32_t(every[3 * k + 1]));
+      all.status.push_back(BatchStatus(int(every[3 * k + 2])));
+    }
+    return all;
   }
 
   static std::vector<double> default_x(std::size_t points) {
@@ -227,8 +326,8 @@ class BatchCommand final : public Command {
     return x;
   }
 
-  BatchSpec make_spec(const Model& model, std::size_t fits) const {
-    const std::size_t p = model.num_parameters();
+  BatchSpec make_spec(const Model& model, const Loaded& loaded) const {
+    const std::size_t p = model.num_parameters(), fits = loaded.batch.fits();
     BatchSpec spec;
     spec.estimator = estimator_ == "poisson-mle" ? Estimator::kPoissonMle : Estimator::kLeastSquares;
     spec.solver.max_iterations = max_iterations_;
@@ -243,9 +342,9 @@ class BatchCommand final : public Command {
     }
     if (!start_file_.empty()) {
       const Dataset starts = read_table(start_file_, {});
-      if (starts.rows() != fits)
+      if (starts.rows() != loaded.total)
         throw Error(fmt::format("--start-file '{}' has {} rows for {} fits (one row per fit, in fit order)",
-                                start_file_, starts.rows(), fits),
+                                start_file_, starts.rows(), loaded.total),
                     Error::Kind::kUsage);
       bool any = false;
       spec.start.assign(fits * p, std::nan(""));
@@ -254,7 +353,7 @@ class BatchCommand final : public Command {
         if (!column) continue;
         any = true;
         const std::span<const double> v = starts.column(model.parameter_names()[j]);
-        for (std::size_t k = 0; k < fits; ++k) spec.start[k * p + j] = v[k];
+        for (std::size_t k = 0; k < fits; ++k) spec.start[k * p + j] = v[loaded.first + k];
       }
       if (!any)
         throw Error(fmt::format("--start-file '{}' has no column named after a parameter of '{}' ({})", start_file_,

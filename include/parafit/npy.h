@@ -61,12 +61,15 @@ void write_npy(const std::string& path, std::span<const double> values);
 
 // A 2-D array (fits x points for `parafit batch`), row by row whatever its order on disk.
 struct NpyMatrix {
-  std::size_t rows = 0, cols = 0;
+  std::size_t rows = 0, cols = 0;  // the rows read
+  std::size_t first_row = 0, total_rows = 0;  // where they start in the file, and its row count
   std::vector<double> values;  // rows * cols, row r at [r * cols, (r + 1) * cols)
 };
-// Reads a 2-D .npy file of any dtype read_npy accepts (C or Fortran order). NaN and Inf are read as
-// they are. Throws parafit::Error naming the file for any other shape, dtype or size.
-NpyMatrix read_npy_matrix(const std::string& path);
+// Reads rows [first_row, first_row + max_rows) (clipped to the file) of a 2-D .npy file of any
+// dtype read_npy accepts, C or Fortran order; in C order only those rows' bytes are read. NaN and
+// Inf are read as they are. Throws parafit::Error naming the file for any other shape, dtype or size.
+NpyMatrix read_npy_matrix(const std::string& path, std::size_t first_row = 0,
+                          std::size_t max_rows = static_cast<std::size_t>(-1));
 // Writes a rows x cols float64 array (row by row in `values`) as np.save would.
 void write_npy_matrix(const std::string& path, std::span<const double> values, std::size_t rows, std::size_t cols);
 

@@ -550,19 +550,22 @@ void write_npy_matrix(const std::string& path, std::span<const double> values, s
   write_npy_shaped(path, values, fmt::format("({}, {})", rows, cols), rows);
 }
 
-NpyMatrix read_npy_matrix(const std::string& path) {
+NpyMatrix read_npy_matrix(const std::string& path, std::size_t first_row, std::size_t max_rows) {
   const ColumnFile f(path, true);
   NpyMatrix m;
-  m.rows = f.header.shape[0];
+  m.total_rows = f.header.shape[0];
   m.cols = f.header.shape[1];
-  std::vector<double> v(f.length);
-  f.copy(0, f.length, v.data());
-  if (!f.header.fortran_order || m.rows <= 1 || m.cols <= 1) {
-    m.values = std::move(v);
-  } else {  // column by column on disk: transpose to row by row
-    m.values.resize(v.size());
+  m.first_row = std::min(first_row, m.total_rows);
+  m.rows = std::min(max_rows, m.total_rows - m.first_row);
+  if (!f.header.fortran_order || m.total_rows <= 1 || m.cols <= 1) {
+    m.values.resize(m.rows * m.cols);  // only these rows' bytes are read
+    f.copy(m.first_row * m.cols, m.rows * m.cols, m.values.data());
+  } else {  // column by column on disk: transpose this part to row by row
+    std::vector<double> v(f.length);
+    f.copy(0, f.length, v.data());
+    m.values.resize(m.rows * m.cols);
     for (std::size_t c = 0; c < m.cols; ++c)
-      for (std::size_t r = 0; r < m.rows; ++r) m.values[r * m.cols + c] = v[c * m.rows + r];
+      for (std::size_t r = 0; r < m.rows; ++r) m.values[r * m.cols + c] = v[c * m.total_rows + m.first_row + r];
   }
   return m;
 }

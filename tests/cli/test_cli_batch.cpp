@@ -2,6 +2,7 @@
 // `parafit fit` on its rows, the output formats, per-fit statuses, and usage errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -256,3 +257,46 @@ TEST(CliGlobalFit, SharedAndPerGroupParameters) {
 
 }  // namespace
 }  // namespace parafit::testing
+
+#ifdef PARAFIT_MPIEXEC
+namespace parafit::testing {
+namespace {
+
+TEST(CliMpi, BatchGivesTheSameBytesOnOneTwoAndThreeRanks) {
+  const auto dir = scratch_dir();
+  const std::vector<std::string> runs = {
+      "--data '" + write_matrix(dir) + "' --model exp-decay",
+      "--data '" + write_wide(dir) + "' --y-columns y0..y19 --model exp-decay --estimator lse",
+      "--data '" + write_long(dir) + "' --group grp --model exp-decay --threads 2",
+  };
+  for (std::size_t c = 0; c < runs.size(); ++c) {
+    std::string first;
+    for (const int ranks : {1, 2, 3}) {
+      const std::string out = dir + "/r" + std::to_string(c) + "_" + std::to_string(ranks) + ".csv";
+      const auto r = run_mpi(ranks, "batch " + runs[c] + " --out '" + out + "'", dir);
+      ASSERT_EQ(r.code, 0) << runs[c] << " on " << ranks << " ranks\n" << r.err;
+      EXPECT_TRUE(contains(r.err, "12 fits: 12 converged")) << r.err;
+      EXPECT_TRUE(contains(r.err, std::to_string(ranks) + " rank(s)")) << r.err;
+      const std::string text = read_file(out);
+      if (ranks == 1) first = text;
+      else EXPECT_EQ(text, first) << runs[c] << " on " << ranks << " ranks";
+    }
+    EXPECT_EQ(std::count(first.begin(), first.end(), '\n'), kFits + 1);
+  }
+}
+
+TEST(CliMpi, BatchABadLineOnOneRankStopsEveryRank) {
+  const auto dir = scratch_dir();
+  std::string text = read_file(write_wide(dir));
+  text.replace(text.rfind(',') + 1, std::string::npos, "oops\n");  // the last row's last field
+  write_file(dir + "/bad.csv", text);
+  const auto r = run_mpi(3, "batch --data '" + dir + "/bad.csv' --y-columns y0..y19 --model exp-decay", dir);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, "bad.csv:13")) << r.err;
+  EXPECT_TRUE(contains(r.err, "oops")) << r.err;
+  EXPECT_TRUE(r.out.empty());
+}
+
+}  // namespace
+}  // namespace parafit::testing
+#endif
