@@ -1,5 +1,5 @@
 // W2 (issue 13): 100,000 Gaussian peaks of 32 Poisson counts fitted one by one in a batch, by least
-// squares and by the Poisson MLE, on 1 and 2 threads. Prints fits/s, the converged fraction and the
+// squares and by the Poisson MLE, on 1 and 2 threads, with fit's tolerances and with Cpufit's. Prints fits/s, the converged fraction and the
 // median relative error of each parameter against the truth, in the key=value lines
 // bench/w2.sh reads beside the Cpufit anchor.
 //
@@ -31,12 +31,16 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < d.points; ++i) data.inputs[0][k * d.points + i] = double(i);
   }
   fmt::print("# W2 parafit: {} fits x {} points; SIMD target {}\n", fits, d.points, simd::active_target().description);
+  // parafit's defaults (fit's tolerances: a relative decrease of 1e-15), and Cpufit's stopping
+  // tolerance (a relative decrease of 1e-4) as "tool=parafit-tol1e-4".
+  for (const double tolerance : {LevenbergMarquardtOptions{}.function_tolerance, 1e-4})
   for (const Estimator estimator : {Estimator::kLeastSquares, Estimator::kPoissonMle})
     for (const int threads : {1, 2})
       for (int rep = 0; rep < reps; ++rep) {
         BatchSpec spec;
         spec.estimator = estimator;
         spec.start = d.start;
+        spec.solver.function_tolerance = tolerance;
         Context ctx;
         ctx.threads = threads;
         const auto t0 = std::chrono::steady_clock::now();
@@ -44,11 +48,15 @@ int main(int argc, char** argv) {
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         std::vector<bool> ok(fits);
         std::size_t converged = 0;
-        for (std::size_t k = 0; k < fits; ++k) converged += (ok[k] = r.status[k] == BatchStatus::kConverged);
+        double iterations = 0;
+        for (std::size_t k = 0; k < fits; ++k) {
+          converged += (ok[k] = r.status[k] == BatchStatus::kConverged);
+          iterations += r.iterations[k];
+        }
         const std::vector<double> err = bench::median_relative_errors(d, r.estimates, ok);
-        fmt::print("tool=parafit estimator={} threads={} fits_per_s={:.0f} seconds={:.4f} converged={:.5f} "
-                   "err_a={:.3e} err_mu={:.3e} err_s={:.3e} err_c={:.3e}\n",
-                   to_string(estimator), threads, double(fits) / s, s, double(converged) / double(fits), err[0],
+        fmt::print("tool={} estimator={} threads={} fits_per_s={:.0f} seconds={:.4f} converged={:.5f} "
+                   "mean_iterations={:.2f} err_a={:.3e} err_mu={:.3e} err_s={:.3e} err_c={:.3e}\n",
+                   tolerance > 1e-10 ? "parafit-tol1e-4" : "parafit", to_string(estimator), threads, double(fits) / s, s, double(converged) / double(fits), iterations / double(fits), err[0],
                    err[1], err[2], err[3]);
       }
   return 0;

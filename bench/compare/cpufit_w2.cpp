@@ -48,13 +48,17 @@ int main(int argc, char** argv) {
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         std::vector<bool> ok(fits);
         std::size_t converged = 0;
-        for (std::size_t k = 0; k < fits; ++k) converged += (ok[k] = states[k] == CONVERGED);
+        double mean_iterations = 0;
+        for (std::size_t k = 0; k < fits; ++k) {
+          converged += (ok[k] = states[k] == CONVERGED);
+          mean_iterations += iterations[k];
+        }
         const std::vector<double> est(params.begin(), params.end());
         const std::vector<double> err = parafit::bench::median_relative_errors(d, est, ok);
         std::printf("tool=cpufit estimator=%s threads=%d fits_per_s=%.0f seconds=%.4f converged=%.5f "
-                    "err_a=%.3e err_mu=%.3e err_s=%.3e err_c=%.3e\n",
+                    "mean_iterations=%.2f err_a=%.3e err_mu=%.3e err_s=%.3e err_c=%.3e\n",
                     estimator == LSE ? "lse" : "poisson-mle", threads, double(fits) / s, s,
-                    double(converged) / double(fits), err[0], err[1], err[2], err[3]);
+                    double(converged) / double(fits), mean_iterations / double(fits), err[0], err[1], err[2], err[3]);
       }
   return 0;
 }
