@@ -23,6 +23,7 @@ constexpr const char* kExitCodes =
 constexpr std::pair<std::string_view, std::string_view> kExamples[] = {
     {"parafit", "parafit fit --data examples/data/decay.csv --model exp-decay"},
     {"fit", "parafit fit --data examples/data/decay.csv --model exp-decay --json /tmp/fit.json --save /tmp/decay.model"},
+    {"batch", "parafit batch --data examples/data/peaks.csv --y-columns y0..y31 --model gauss --estimator poisson-mle --out /tmp/peaks_fits.csv"},
     {"train", "parafit train --data /tmp/decay.csv --model mlp:32,32 --optimizer adam --epochs 20 --save /tmp/mlp.model"},
     {"predict", "parafit predict --model-file /tmp/decay.model --data examples/data/decay.csv --out /tmp/pred.csv"},
     {"gen", "parafit gen --model exp-decay --params a=2.5,b=1.3,c=0.5 --rows 1000 --noise 0.05 --out /tmp/decay.csv"},

@@ -122,7 +122,7 @@ TEST(CliUsage, MessagesAboutTheCommandLine) {
   // No number in any message runs to 300 digits.
   const auto noise = run_parafit("gen --model exp-decay --params a=1,b=1,c=1 --rows 3 --noise -1 --out -", dir);
   EXPECT_FALSE(contains(noise.err, "17976931348623157")) << noise.err;
-  for (const char* cmd : {"", "fit", "train", "predict", "gen", "models", "convert"}) {
+  for (const char* cmd : {"", "fit", "batch", "train", "predict", "gen", "models", "convert"}) {
     const auto r = run_parafit(std::string(cmd) + " --help", dir);
     EXPECT_EQ(r.code, 0) << cmd;
     EXPECT_TRUE(contains(r.out, "Exit codes: 0 success, 1 failed fit or bad data, 2 bad usage")) << cmd << r.out;
