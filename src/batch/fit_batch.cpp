@@ -92,6 +92,7 @@ bool FitRun::begin(std::size_t k, BatchResult& out) {
   begin_ = d.offsets[k];
   run_ = 0;
   best_.reset();
+  start_.clear();  // a fit that ends before its start is known reports no start
   inputs_.resize(d.inputs.size());
   for (std::size_t v = 0; v < d.inputs.size(); ++v) inputs_[v] = d.inputs[v].data() + begin_;
   // A bad value in a row that counts makes the fit non-finite; a bad weight too.
@@ -261,7 +262,9 @@ class LaneGroup {
 
   void run(std::size_t first, std::size_t last, BatchResult& out) {
     const BatchData& d = plan_.data;
-    n_ = d.rows_of(first);
+    // The lanes take the block's point count: its first non-empty fit's.
+    n_ = 0;
+    for (std::size_t k = first; k < last && n_ == 0; ++k) n_ = d.rows_of(k);
     const std::size_t p = plan_.p, q = plan_.free.size();
     x_.assign(n_ * L, 0.0);
     y_.assign(n_ * L, 0.0);

@@ -278,11 +278,22 @@ GlobalFitResult fit_global(const Model& model, const BatchData& data, const Glob
                             P.groups(), P.unknowns(), P.k(), P.groups(), P.m(), out.observations),
                 Error::Kind::kData);
 
+  for (std::size_t grp = 0; grp < P.groups(); ++grp) {
+    std::size_t used = 0;
+    for (std::size_t i = data.offsets[grp]; i < data.offsets[grp + 1]; ++i)
+      used += (data.weights.empty() || data.weights[i] != 0) ? 1 : 0;
+    if (used < P.m())
+      throw Error(fmt::format("group '{}' has {} row(s) with non-zero weight, fewer than its {} own parameters",
+                              out.group_ids[grp], used, P.m()),
+                  Error::Kind::kData);
+  }
   const LevenbergMarquardtOptions& o = spec.solver;
   VectorXd theta = starting_values(model, data, spec, P, context.resolved_threads());
   Sums sums, trial_sums;
   P.evaluate(theta, sums);
-  if (!sums.finite) throw Error("the global fit's sums of squares are not finite at the start values: give --start");
+  if (!sums.finite)
+    throw Error("the global fit's sums of squares are not finite at the start values: a NaN or Inf in the data, or "
+                "a start where the model is undefined (give --start)");
   out.initial_rss = sums.rss;
   VectorXd h = P.diagonal(sums), g = P.gradient(sums);
   VectorXd scale2 = h;

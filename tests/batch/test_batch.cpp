@@ -264,6 +264,7 @@ TEST(Batch, BadFitsGetTheirStatusAndTheOthersGoOn) {
   ASSERT_EQ(r.fits(), 7u);
   EXPECT_EQ(r.status[2], BatchStatus::kTooFewPoints);
   EXPECT_EQ(r.status[4], BatchStatus::kNonFinite);
+  EXPECT_TRUE(std::isnan(r.estimates[4 * 3]));  // it ended before a start was known
   EXPECT_EQ(r.status[5], BatchStatus::kTooFewPoints);
   EXPECT_EQ(r.points[5], 2u);
   for (const auto& [b, g] : {std::pair{0, 0}, {1, 1}, {3, 2}, {6, 5}}) {
@@ -289,6 +290,17 @@ TEST(Batch, SelfStartFailureIsPerFit) {
   const BatchResult r = fit_batch(*model, d, {});
   EXPECT_EQ(r.status[0], BatchStatus::kConverged);
   EXPECT_EQ(r.status[1], BatchStatus::kNoStart);
+}
+
+TEST(Batch, AnEmptyFitFirstInItsBlockChangesNoOtherFit) {
+  const Family fam{"gauss", {5.0, 3.0, 0.8, 1.0}, -1.0, 7.0, 0.02};
+  const auto model = make_builtin_model(fam.model);
+  const BatchData d = make_batch(*model, fam, 30, 30, 6);
+  BatchData e = d;
+  e.offsets.insert(e.offsets.begin(), 0);  // an empty first fit
+  const BatchResult rd = fit_batch(*model, d, {}), re = fit_batch(*model, e, {});
+  EXPECT_EQ(re.status[0], BatchStatus::kTooFewPoints);
+  EXPECT_EQ(0, std::memcmp(&re.estimates[4], &rd.estimates[0], 30 * 4 * 8));
 }
 
 TEST(Batch, BadSpecsAreErrors) {

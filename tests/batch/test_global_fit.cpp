@@ -208,6 +208,16 @@ TEST(GlobalFit, BadSpecsAreErrors) {
   const BatchData tiny = decays(3, 2, 1);  // 6 rows for 1 + 3 x 2 unknowns
   spec.start.clear();
   EXPECT_THROW(fit_global(*model, tiny, spec), Error);
+  BatchData lopsided = decays(3, 10, 1);  // enough rows in all, but one group has a single row
+  lopsided.y.erase(lopsided.y.begin() + 11, lopsided.y.begin() + 20);
+  lopsided.inputs[0].erase(lopsided.inputs[0].begin() + 11, lopsided.inputs[0].begin() + 20);
+  lopsided.offsets = {0, 10, 11, 21};
+  try {
+    fit_global(*model, lopsided, spec);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("group '1' has 1 row(s)"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
