@@ -16,6 +16,7 @@
 #include "parafit/batch.h"
 #include "parafit/error.h"
 #include "parallel/thread_loops.h"
+#include "solve/lm_rules.h"
 #include "solve/rank_deficiency.h"
 
 namespace parafit {
@@ -24,12 +25,9 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr std::size_t kLanes = 8;          // fits in flight per thread
 constexpr std::size_t kFitsPerTask = 256;  // fits per block dealt to a thread
-// As `fit`: a convergence rule that fires where the gradient cosine is this large is no minimum,
-// unless the fit explains all but this fraction of the variance.
-constexpr double kFalseMinimumCosine = 1e-2;
-constexpr double kPerfectFitFraction = 1e-12;
-// As LevenbergMarquardt::Minimize: the damping of the second and third runs of a failed fit.
-constexpr double kRestartDamping[] = {1e3, 1e6};
+using detail::kFalseMinimumCosine;  // `fit`'s verdicts and restarts: solve/lm_rules.h
+using detail::kPerfectFitFraction;
+using detail::kRestartDamping;
 
 // What the whole batch shares.
 struct Plan {

@@ -3,14 +3,12 @@
 #include <algorithm>
 #include <cmath>
 
+#include "solve/lm_rules.h"
 #include "solve/rank_deficiency.h"
 
 namespace parafit::detail {
 namespace {
 
-// As LevenbergMarquardt: a parameter whose effect on the fitted values, relative to the root
-// cost, is below this has none.
-constexpr double kNegligibleEffect = 1e-6;
 
 // True when rank_deficiency would find H (over `est`) of full rank, proven without its
 // eigen-decomposition: scaled to unit diagonal, S has lambda_max <= trace(S) = k and

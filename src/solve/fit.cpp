@@ -9,6 +9,7 @@
 #include "parafit/distributed.h"
 #include "parafit/error.h"
 #include "parafit/formula.h"
+#include "solve/lm_rules.h"
 #include "solve/resolve_model.h"
 
 namespace parafit {
@@ -22,14 +23,8 @@ constexpr std::size_t kSelfStartRows = 4096;
 
 namespace {
 
-// A convergence rule (a tiny step, a tiny decrease) can fire where the residual still points along
-// a Jacobian column: at the edge of the model's domain, where every step down leaves it (c +
-// sqrt(a*x) with a driven to 0). At a least-squares minimum every gradient cosine is 0 up to
-// rounding (NIST's 54 fits: at most 5.4e-8, and 8.8e-4 for the zero-residual Lanczos1). A fit
-// that explains all but 1e-12 of the variance is exempt: its residuals are rounding, and so are
-// their cosines (noise-free data give 0.3 to 0.98).
-constexpr double kFalseMinimumCosine = 1e-2;
-constexpr double kPerfectFitFraction = 1e-12;
+using detail::kFalseMinimumCosine;
+using detail::kPerfectFitFraction;
 
 void refuse_false_minimum(FitResult& result) {
   LevenbergMarquardtSummary& s = result.summary;

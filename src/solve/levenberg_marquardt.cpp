@@ -10,16 +10,13 @@
 
 #include "parafit/error.h"
 #include "solve/nonfinite_row.h"
+#include "solve/lm_rules.h"
 #include "solve/normal_equations.h"
 #include "solve/rank_deficiency.h"
 
 namespace parafit {
-namespace {
 
-// Effect of a parameter, relative to the root RSS, below which it counts as having none.
-constexpr double kNegligibleEffect = 1e-6;
-
-}  // namespace
+using detail::kNegligibleEffect;
 
 bool LevenbergMarquardtOptions::IsValid(std::string* why) const {
   auto fail = [&](const std::string& text) {
@@ -326,14 +323,13 @@ LevenbergMarquardtSummary LevenbergMarquardt::Minimize(std::span<const double> t
   LevenbergMarquardtSummary best = Run(theta0);
   if (options_.restart_on_failure && !best.IsSolutionUsable() &&
       best.termination != Termination::kNonFiniteStart) {
-    // What an analyst does when a fit stalls or wanders off: start again from the same values
-    // with much heavier damping, so the first steps stay short and cannot jump onto a plateau.
+    // Start again with much heavier damping (solve/lm_rules.h).
     std::vector<std::string> attempts = {
         fmt::format("run 1 (initial damping {:.0e}): {} at RSS {:.10g} after {} iterations",
                     options_.initial_damping, to_string(best.termination), best.final_rss, best.iterations)};
     const LevenbergMarquardtOptions original = options_;
     int evaluations = best.function_evaluations;
-    for (const double damping : {1e3, 1e6}) {
+    for (const double damping : detail::kRestartDamping) {
       options_ = original;
       options_.initial_damping = damping;
       options_.max_damping = std::max(original.max_damping, damping * 1e3);
