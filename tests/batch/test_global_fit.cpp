@@ -79,6 +79,35 @@ BatchData decays(std::size_t groups, std::size_t n, std::uint64_t seed) {
   return d;
 }
 
+// The dense solution: one LM over all unknowns of the stacked model, started at `start`, with its
+// statistics (standard errors, covariance).
+struct Dense {
+  LevenbergMarquardtSummary summary;
+  FitStatistics statistics;
+};
+Dense dense_fit(const Model& model, const BatchData& d, const std::vector<std::size_t>& shared,
+                const std::vector<double>& start) {
+  const std::size_t G = d.fits();
+  const Stacked stacked(model, shared, G);
+  std::vector<double> group(d.y.size());
+  for (std::size_t g = 0; g < G; ++g)
+    for (std::size_t i = d.offsets[g]; i < d.offsets[g + 1]; ++i) group[i] = double(g);
+  Problem problem;
+  problem.model = &stacked;
+  problem.inputs = {d.inputs[0], group};
+  problem.y = d.y;
+  problem.weights = d.weights;
+  LevenbergMarquardtOptions o;
+  o.function_tolerance = 0;  // as the global fit in these tests: both stop on the gradient
+  Context one;
+  one.threads = 1;
+  LevenbergMarquardt lm(problem, o, one);
+  Dense out;
+  out.summary = lm.Minimize(start);
+  if (out.summary.IsSolutionUsable()) out.statistics = compute_statistics(problem, out.summary, one);
+  return out;
+}
+
 TEST(GlobalFit, EqualsTheDenseFitOfAllUnknowns) {
   const auto model = make_builtin_model("exp-decay");  // a, b, c
   const std::size_t G = 5, n = 40;
@@ -90,24 +119,12 @@ TEST(GlobalFit, EqualsTheDenseFitOfAllUnknowns) {
   ASSERT_TRUE(r.converged()) << r.message;
   EXPECT_NEAR(r.shared_estimates[0], 0.7, 0.05);
 
-  const Stacked stacked(*model, spec.shared, G);
-  std::vector<double> group(d.y.size());
-  for (std::size_t g = 0; g < G; ++g)
-    for (std::size_t i = d.offsets[g]; i < d.offsets[g + 1]; ++i) group[i] = double(g);
-  Problem problem;
-  problem.model = &stacked;
-  problem.inputs = {d.inputs[0], group};
-  problem.y = d.y;
-  LevenbergMarquardtOptions o;
-  o.function_tolerance = 0;
-  Context one;
-  one.threads = 1;
-  LevenbergMarquardt lm(problem, o, one);
   std::vector<double> start = {r.shared_estimates[0] * 1.1};
   for (double v : r.local_estimates) start.push_back(v * 0.9);
-  const LevenbergMarquardtSummary dense = lm.Minimize(start);
+  const Dense dn = dense_fit(*model, d, spec.shared, start);
+  const LevenbergMarquardtSummary& dense = dn.summary;
   ASSERT_TRUE(dense.IsSolutionUsable()) << dense.message;
-  const FitStatistics st = compute_statistics(problem, dense, one);
+  const FitStatistics& st = dn.statistics;
   const auto close = [](double a, double b, double tol) { return std::abs(a - b) <= tol * std::max(1.0, std::abs(b)); };
   EXPECT_TRUE(close(r.shared_estimates[0], dense.parameters[0], 1e-9)) << r.shared_estimates[0] << " " << dense.parameters[0];
   EXPECT_TRUE(close(r.shared_std_errors[0], st.parameters[0].std_error, 1e-9))
@@ -145,24 +162,13 @@ TEST(GlobalFit, TwoSharedParametersAndWeights) {
   spec.solver.function_tolerance = 0;
   const GlobalFitResult r = fit_global(*model, d, spec);
   ASSERT_TRUE(r.converged()) << r.message;
-  const Stacked stacked(*model, spec.shared, G);
-  std::vector<double> group(d.y.size());
-  for (std::size_t g = 0; g < G; ++g)
-    for (std::size_t i = d.offsets[g]; i < d.offsets[g + 1]; ++i) group[i] = double(g);
-  Problem problem;
-  problem.model = &stacked;
-  problem.inputs = {d.inputs[0], group};
-  problem.y = d.y;
-  problem.weights = d.weights;
-  LevenbergMarquardtOptions o;
-  o.function_tolerance = 0;
-  LevenbergMarquardt lm(problem, o);
   std::vector<double> start(r.shared_estimates);
   for (double v : r.local_estimates) start.push_back(v * 1.05);
   start[0] *= 1.02;
-  const LevenbergMarquardtSummary dense = lm.Minimize(start);
+  const Dense dn = dense_fit(*model, d, spec.shared, start);
+  const LevenbergMarquardtSummary& dense = dn.summary;
   ASSERT_TRUE(dense.IsSolutionUsable());
-  const FitStatistics st = compute_statistics(problem, dense);
+  const FitStatistics& st = dn.statistics;
   for (std::size_t a = 0; a < 2; ++a) {
     EXPECT_NEAR(r.shared_estimates[a], dense.parameters[a], 1e-9 * std::abs(dense.parameters[a]));
     EXPECT_NEAR(r.shared_std_errors[a], st.parameters[a].std_error, 1e-9 * st.parameters[a].std_error);
