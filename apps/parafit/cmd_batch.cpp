@@ -106,7 +106,8 @@ class BatchCommand final : public Command {
     app->add_option("--out", out_,
                     "Results, one row per fit: .csv, .jsonl or .npy (by extension; default: CSV on standard "
                     "output). Columns: id, status, points, iterations, chi2 or deviance, the estimates, se_<name>");
-    app->add_flag("--drop-missing", drop_missing_, "Drop rows with empty, NaN or Inf fields instead of failing");
+    app->add_flag("--drop-missing", drop_missing_,
+                  "Drop rows with empty, NaN or Inf fields (default: such a value makes its fit non-finite)");
     app->add_option("--delimiter", delimiter_, "Field delimiter (default: detect , tab ;)");
   }
 
@@ -186,6 +187,7 @@ class BatchCommand final : public Command {
   TableOptions table_options() const {
     TableOptions csv;
     csv.drop_missing = drop_missing_;
+    csv.keep_missing = true;  // an empty or NaN value fails its fit only (non-finite), not the batch
     csv.delimiter = parse_delimiter(delimiter_);
     return csv;
   }

@@ -20,6 +20,10 @@ struct CsvOptions {
   // By default an empty field, NaN or Inf in a loaded column is an error naming its position.
   // With drop_missing, such rows are dropped and counted in CsvReport::rows_dropped.
   bool drop_missing = false;
+  // With keep_missing (and not drop_missing), empty fields read as NaN and NaN or Inf fields as
+  // themselves, for a caller that judges them row by row (`parafit batch`: a bad value fails only
+  // its fit). A number too large for a double is still an error.
+  bool keep_missing = false;
   // Sharded reading (one shard per MPI rank, say): read only the rows of shard `shard_index` out
   // of `shard_count`, so that K readers together read every row exactly once and none of them
   // parses another's bytes. With the default 0 of 1 the whole file is read.

@@ -91,6 +91,8 @@ struct NpyOptions {
   // By default a NaN or Inf value in a loaded column is an error naming the column and the row
   // index. With drop_missing such rows are dropped and counted in NpyReport::rows_dropped.
   bool drop_missing = false;
+  // With keep_missing (and not drop_missing) NaN and Inf values are read as they are.
+  bool keep_missing = false;
 };
 
 struct NpyReport {

@@ -26,6 +26,9 @@ struct TableOptions {
   std::vector<std::string> columns;
   // Drop rows with empty, NaN or Inf values in loaded columns instead of failing.
   bool drop_missing = false;
+  // Keep empty (as NaN), NaN and Inf values instead of failing (CsvOptions::keep_missing,
+  // NpyOptions::keep_missing); drop_missing wins.
+  bool keep_missing = false;
   // CSV only: the field delimiter, 0 to detect it (see CsvOptions::delimiter).
   char delimiter = 0;
   // Read shard `shard_index` of `shard_count` (one per MPI rank): a byte range aligned to line

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -52,12 +53,14 @@ bool parsed(std::errc ec) { return ec == std::errc() || ec == std::errc::result_
 
 class RowReader {
  public:
-  RowReader(const CsvText& text, char delimiter, const ColumnPlan& plan, bool drop_missing)
+  RowReader(const CsvText& text, char delimiter, const ColumnPlan& plan, bool drop_missing,
+            bool keep_missing = false)
       : text_(text),
         end_(text.end()),
         delimiter_(delimiter),
         plan_(plan),
         drop_missing_(drop_missing),
+        keep_missing_(keep_missing),
         row_(plan.names.size()),
         // fast_float stops at the first byte that cannot continue a number, so it can be given
         // the rest of the file as its range, unless the delimiter itself could be read as part
@@ -184,6 +187,7 @@ class RowReader {
                                                          bool& missing) {
     const char* stop = unquoted_field_end(p);
     if (stop == p) {
+      row_[slot] = std::numeric_limits<double>::quiet_NaN();  // kept as NaN with keep_missing
       value_missing(p, "empty field", slot, missing);
       return p;
     }
@@ -208,6 +212,7 @@ class RowReader {
   }
 
   void value_missing(const char* at, const std::string& what, std::size_t slot, bool& missing) {
+    if (keep_missing_ && !drop_missing_) return;  // the value stays (NaN, +-Inf) for the caller to judge
     if (drop_missing_) {
       missing = true;
       return;
@@ -243,6 +248,7 @@ class RowReader {
   char delimiter_;
   const ColumnPlan& plan_;
   bool drop_missing_;
+  bool keep_missing_;
   std::vector<double> row_;  // the current row's loaded values, committed once the row is whole
   bool bounded_;
 };
@@ -285,7 +291,7 @@ Dataset read_csv(const std::string& path, const CsvOptions& options, CsvReport* 
   std::vector<std::vector<double>> columns(plan.names.size());
   for (auto& column : columns) detail::reserve_column(column, max_rows);
 
-  RowReader reader(shard, header.delimiter, plan, options.drop_missing);
+  RowReader reader(shard, header.delimiter, plan, options.drop_missing, options.keep_missing);
   const std::size_t dropped = reader.read(first, columns);
   const std::size_t rows = columns.front().size();
   if (rows == 0 && !sharded) {
@@ -317,7 +323,7 @@ std::size_t csv_line_of_row(const std::string& path, const CsvOptions& options, 
   const CsvText text(path, file.data(), file.data() + file.size());
   const detail::CsvHeader header = detail::read_header(text, options.delimiter);
   const ColumnPlan plan = detail::plan_columns(text, header, options.columns);
-  RowReader reader(text, header.delimiter, plan, options.drop_missing);
+  RowReader reader(text, header.delimiter, plan, options.drop_missing, options.keep_missing);
   std::vector<std::vector<double>> unused;
   const char* found = nullptr;
   reader.read(header.data, unused, row, &found);

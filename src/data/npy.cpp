@@ -653,7 +653,7 @@ Dataset read_npy_dir(const std::string& dir, const NpyOptions& options, NpyRepor
   }
 
   std::size_t dropped = 0;
-  if (!finite && !options.drop_missing) {
+  if (!finite && !options.drop_missing && !options.keep_missing) {
     // Rare: name the first row (and in it the first column) holding a NaN or Inf.
     std::size_t bad_column = 0;
     std::size_t bad_row = count;
@@ -669,7 +669,7 @@ Dataset read_npy_dir(const std::string& dir, const NpyOptions& options, NpyRepor
     fail_non_finite(files[bad_column], names[bad_column], first + bad_row,
                     columns[bad_column][bad_row]);
   }
-  if (!finite) {
+  if (!finite && options.drop_missing) {
     std::vector<char> keep(count, 1);
     for (const auto& column : columns) {
       for (std::size_t i = 0; i < count; ++i) {

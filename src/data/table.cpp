@@ -34,6 +34,7 @@ CsvOptions csv_options(const TableOptions& options) {
   CsvOptions csv;
   csv.columns = options.columns;
   csv.drop_missing = options.drop_missing;
+  csv.keep_missing = options.keep_missing;
   csv.delimiter = options.delimiter;
   csv.shard_index = options.shard_index;
   csv.shard_count = options.shard_count;
@@ -59,6 +60,7 @@ Dataset read_table(const std::string& path, const TableOptions& options, TableRe
     NpyOptions npy;
     npy.columns = options.columns;
     npy.drop_missing = options.drop_missing;
+    npy.keep_missing = options.keep_missing;
     npy.shard_index = options.shard_index;
     npy.shard_count = options.shard_count;
     npy.shard_align = options.shard_align;

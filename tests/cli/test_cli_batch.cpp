@@ -300,3 +300,40 @@ TEST(CliMpi, BatchABadLineOnOneRankStopsEveryRank) {
 }  // namespace
 }  // namespace parafit::testing
 #endif
+
+namespace parafit::testing {
+namespace {
+
+TEST(CliBatch, AMissingValueFailsOnlyItsFit) {
+  const auto dir = scratch_dir();
+  std::ostringstream wide;
+  wide << "y0,y1,y2,y3,y4,y5\n";
+  for (int k = 0; k < 4; ++k) {
+    for (int i = 0; i < 6; ++i) {
+      if (i) wide << ",";
+      if (k == 1 && i == 2) wide << "NaN";
+      else if (k == 2 && i == 4) wide << "";  // an empty field
+      else wide << fmt_double(1.0 + 0.5 * i + 0.01 * std::sin(3.0 * (k * 6 + i)));
+    }
+    wide << "\n";
+  }
+  write_file(dir + "/w.csv", wide.str());
+  const auto r = run_parafit("batch --data '" + dir + "/w.csv' --y-columns y0..y5 --model poly:1", dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "4 fits: 2 converged, 2 non-finite")) << r.err;
+  const auto rows = csv_rows(r.out);
+  EXPECT_EQ(rows[2][1], "non-finite");
+  EXPECT_EQ(rows[3][1], "non-finite");
+  // --drop-missing drops those rows instead: here, the fits.
+  const auto d = run_parafit("batch --data '" + dir + "/w.csv' --y-columns y0..y5 --model poly:1 --drop-missing", dir);
+  ASSERT_EQ(d.code, 0) << d.err;
+  EXPECT_TRUE(contains(d.err, "2 fits: 2 converged")) << d.err;
+  // The long format: a NaN response in one group.
+  write_file(dir + "/l.csv", "g,x,y\n1,0,1\n1,1,2\n1,2,3.1\n2,0,1\n2,1,nan\n2,2,3\n3,0,0\n3,1,1\n3,2,2.1\n");
+  const auto l = run_parafit("batch --data '" + dir + "/l.csv' --group g --model poly:1", dir);
+  ASSERT_EQ(l.code, 0) << l.err;
+  EXPECT_TRUE(contains(l.err, "3 fits: 2 converged, 1 non-finite")) << l.err;
+}
+
+}  // namespace
+}  // namespace parafit::testing
