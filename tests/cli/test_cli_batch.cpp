@@ -337,3 +337,33 @@ TEST(CliBatch, AMissingValueFailsOnlyItsFit) {
 
 }  // namespace
 }  // namespace parafit::testing
+
+namespace parafit::testing {
+namespace {
+
+TEST(CliBatch, ALooserToleranceTakesFewerIterations) {
+  const auto dir = scratch_dir();
+  const std::string m = write_matrix(dir);
+  const auto tight = run_parafit("batch --data '" + m + "' --model exp-decay", dir);
+  const auto loose = run_parafit("batch --data '" + m + "' --model exp-decay --tolerance 1e-4", dir);
+  ASSERT_EQ(tight.code, 0) << tight.err;
+  ASSERT_EQ(loose.code, 0) << loose.err;
+  const auto a = csv_rows(tight.out), b = csv_rows(loose.out);
+  ASSERT_EQ(a.size(), b.size());
+  int ia = 0, ib = 0;
+  for (std::size_t k = 1; k < a.size(); ++k) {
+    ia += std::stoi(a[k][3]);
+    ib += std::stoi(b[k][3]);
+    EXPECT_EQ(b[k][1], "converged");
+    // Stopped earlier, the estimates still agree well inside their standard errors.
+    for (std::size_t j = 5; j < 8; ++j)
+      EXPECT_NEAR(std::stod(b[k][j]), std::stod(a[k][j]), 0.01 * std::stod(a[k][j + 3])) << k << " " << j;
+  }
+  EXPECT_LT(ib, ia);
+  const auto bad = run_parafit("batch --data '" + m + "' --model exp-decay --tolerance -1", dir);
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_TRUE(contains(bad.err, "--tolerance")) << bad.err;
+}
+
+}  // namespace
+}  // namespace parafit::testing
