@@ -21,7 +21,7 @@ namespace {
 class Stacked final : public Model {
  public:
   Stacked(const Model& base, std::vector<std::size_t> shared, std::size_t groups)
-      : base_(base), shared_(std::move(shared)), groups_(groups) {
+      : base_(base), shared_(std::move(shared)) {
     for (std::size_t j = 0; j < base.num_parameters(); ++j)
       if (std::find(shared_.begin(), shared_.end(), j) == shared_.end()) local_.push_back(j);
     for (std::size_t j : shared_) names_.push_back(base.parameter_names()[j]);
@@ -56,7 +56,6 @@ class Stacked final : public Model {
  private:
   const Model& base_;
   std::vector<std::size_t> shared_, local_;
-  std::size_t groups_;
   std::vector<std::string> names_;
 };
 
