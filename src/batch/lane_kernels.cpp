@@ -10,6 +10,7 @@
 
 #include "batch/lane_kernels.h"
 #include "simd/exp-inl.h"
+#include "simd/exp_scalar.h"
 #include "simd/log-inl.h"
 #include "batch/deviance.h"
 
@@ -47,6 +48,76 @@ void GaussLanes(std::size_t n, const double* theta, const double* x, double* f, 
       hn::StoreU(t, d, jmu + at);
       hn::StoreU(hn::Mul(t, z), d, js + at);
       hn::StoreU(one, d, jc + at);
+    }
+  }
+}
+
+// exp-decay (model/exponential.cpp ExpDecayRows): e = exp(-b*x); f = a*e + c; J = (e, (-a*x)*e, 1).
+void ExpDecayLanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
+  const LaneTag d;
+  constexpr std::size_t L = kFitLanes;
+  const auto one = hn::Set(d, 1.0);
+  double *ja = J, *jb = J + n * L, *jc = J + 2 * n * L;
+  for (std::size_t l0 = 0; l0 < L; l0 += hn::Lanes(d)) {
+    const auto va = hn::LoadU(d, theta + l0), vc = hn::LoadU(d, theta + 2 * L + l0);
+    const auto vnb = hn::Neg(hn::LoadU(d, theta + L + l0)), vna = hn::Neg(va);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t at = i * L + l0;
+      const auto xv = hn::LoadU(d, x + at);
+      const auto e = Exp(d, hn::Mul(vnb, xv));
+      hn::StoreU(hn::Add(hn::Mul(va, e), vc), d, f + at);
+      hn::StoreU(e, d, ja + at);
+      hn::StoreU(hn::Mul(hn::Mul(vna, xv), e), d, jb + at);
+      hn::StoreU(one, d, jc + at);
+    }
+  }
+}
+
+// exp-growth (ExpGrowthRows): e = exp(b*x); f = a*e; J = (e, f*x).
+void ExpGrowthLanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
+  const LaneTag d;
+  constexpr std::size_t L = kFitLanes;
+  double *ja = J, *jb = J + n * L;
+  for (std::size_t l0 = 0; l0 < L; l0 += hn::Lanes(d)) {
+    const auto va = hn::LoadU(d, theta + l0), vb = hn::LoadU(d, theta + L + l0);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t at = i * L + l0;
+      const auto xv = hn::LoadU(d, x + at);
+      const auto e = Exp(d, hn::Mul(vb, xv));
+      const auto v = hn::Mul(va, e);
+      hn::StoreU(v, d, f + at);
+      hn::StoreU(e, d, ja + at);
+      hn::StoreU(hn::Mul(v, xv), d, jb + at);
+    }
+  }
+}
+
+// asymptotic (AsymptoticRows), with range = r0 - asym, nrate = -exp(lrc) and k = -range*exp(lrc)
+// per lane as Asymptotic::evaluate computes them (exp_scalar): e = exp(nrate*x);
+// f = asym + range*e; J = (1 - e, e, (k*x)*e).
+void AsymptoticLanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
+  const LaneTag d;
+  constexpr std::size_t L = kFitLanes;
+  alignas(64) double range[L], nrate[L], k[L];
+  for (std::size_t l = 0; l < L; ++l) {
+    range[l] = theta[L + l] - theta[l];
+    const double rate = simd::exp_scalar(theta[2 * L + l]);
+    nrate[l] = -rate;
+    k[l] = -range[l] * rate;
+  }
+  const auto one = hn::Set(d, 1.0);
+  double *j_asym = J, *j_r0 = J + n * L, *j_lrc = J + 2 * n * L;
+  for (std::size_t l0 = 0; l0 < L; l0 += hn::Lanes(d)) {
+    const auto vasym = hn::LoadU(d, theta + l0), vrange = hn::LoadU(d, range + l0);
+    const auto vnrate = hn::LoadU(d, nrate + l0), vk = hn::LoadU(d, k + l0);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t at = i * L + l0;
+      const auto xv = hn::LoadU(d, x + at);
+      const auto e = Exp(d, hn::Mul(vnrate, xv));
+      hn::StoreU(hn::Add(vasym, hn::Mul(vrange, e)), d, f + at);
+      hn::StoreU(hn::Sub(one, e), d, j_asym + at);
+      hn::StoreU(e, d, j_r0 + at);
+      hn::StoreU(hn::Mul(hn::Mul(vk, xv), e), d, j_lrc + at);
     }
   }
 }
@@ -140,6 +211,9 @@ HWY_AFTER_NAMESPACE();
 namespace parafit::detail {
 
 HWY_EXPORT(GaussLanes);
+HWY_EXPORT(ExpDecayLanes);
+HWY_EXPORT(ExpGrowthLanes);
+HWY_EXPORT(AsymptoticLanes);
 HWY_EXPORT(LaneGram);
 HWY_EXPORT(LanePoisson);
 
@@ -147,10 +221,24 @@ namespace {
 void gauss_lanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
   HWY_DYNAMIC_DISPATCH(GaussLanes)(n, theta, x, f, J);
 }
+void exp_decay_lanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
+  HWY_DYNAMIC_DISPATCH(ExpDecayLanes)(n, theta, x, f, J);
+}
+void exp_growth_lanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
+  HWY_DYNAMIC_DISPATCH(ExpGrowthLanes)(n, theta, x, f, J);
+}
+void asymptotic_lanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
+  HWY_DYNAMIC_DISPATCH(AsymptoticLanes)(n, theta, x, f, J);
+}
 }  // namespace
 
+// By name: the built-in families (a formula's name is its text, never one of these).
 LaneEvaluate lane_kernel(const Model& model) {
-  if (model.name() == "gauss") return gauss_lanes;
+  const std::string name = model.name();
+  if (name == "gauss") return gauss_lanes;
+  if (name == "exp-decay") return exp_decay_lanes;
+  if (name == "exp-growth") return exp_growth_lanes;
+  if (name == "asymptotic") return asymptotic_lanes;
   return nullptr;
 }
 

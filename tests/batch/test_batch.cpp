@@ -177,13 +177,17 @@ TEST(Batch, BitsDoNotDependOnThreads) {
 }
 
 TEST(Batch, LanesGiveTheSameBitsOnEverySimdTarget) {
-  // gauss runs in SIMD lanes; every target (AVX-512: one register of 8 fits, AVX2: two, scalar:
-  // eight scalars) must give the bits of the scalar one, for both estimators.
-  const Family fam{"gauss", {500.0, 15.0, 3.0, 30.0}, 0.0, 31.0, 0.02};
-  const auto model = make_builtin_model(fam.model);
-  BatchData d = make_batch(*model, fam, 203, 32, 17);
-  for (double& y : d.y) y = std::max(0.0, std::round(y));  // counts, for the Poisson MLE
+  // These families run in SIMD lanes; every target (AVX-512: one register of 8 fits, AVX2: two,
+  // scalar: eight scalars) must give the bits of the scalar one, for both estimators.
+  for (const Family& fam : {Family{"gauss", {500.0, 15.0, 3.0, 30.0}, 0.0, 31.0, 0.02},
+                            Family{"exp-decay", {500.0, 0.2, 30.0}, 0.0, 31.0, 0.02},
+                            Family{"exp-growth", {20.0, 0.1}, 0.0, 31.0, 0.02},
+                            Family{"asymptotic", {300.0, 20.0, std::log(0.2)}, 0.0, 31.0, 0.02}})
   for (const Estimator estimator : {Estimator::kLeastSquares, Estimator::kPoissonMle}) {
+    SCOPED_TRACE(fam.model);
+    const auto model = make_builtin_model(fam.model);
+    BatchData d = make_batch(*model, fam, 203, 32, 17);
+    for (double& y : d.y) y = std::max(0.0, std::round(y));  // counts, for the Poisson MLE
     BatchSpec spec;
     spec.estimator = estimator;
     std::vector<BatchResult> runs;
