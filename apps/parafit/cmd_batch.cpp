@@ -244,21 +244,9 @@ class BatchCommand final : public Command {
     const auto [first, count] = share(loaded.total, comm);
     loaded.first = first;
     if (comm.rank() == 0) loaded.all_ids = all.ids;
-    loaded.batch = comm.size() > 1 ? fits_of(all, first, count) : std::move(all);
+    loaded.batch = comm.size() > 1 ? batch_slice(all, first, count) : std::move(all);
   }
 
-  // Fits [first, first + count) of `all`.
-  static BatchData fits_of(const BatchData& all, std::size_t first, std::size_t count) {
-    BatchData out;
-    const std::size_t b = all.offsets[first], e = all.offsets[first + count];
-    for (const auto& c : all.inputs) out.inputs.emplace_back(c.begin() + std::ptrdiff_t(b), c.begin() + std::ptrdiff_t(e));
-    out.y.assign(all.y.begin() + std::ptrdiff_t(b), all.y.begin() + std::ptrdiff_t(e));
-    if (!all.weights.empty()) out.weights.assign(all.weights.begin() + std::ptrdiff_t(b), all.weights.begin() + std::ptrdiff_t(e));
-    out.offsets.clear();
-    for (std::size_t k = first; k <= first + count; ++k) out.offsets.push_back(all.offsets[k] - b);
-    out.ids.assign(all.ids.begin() + std::ptrdiff_t(first), all.ids.begin() + std::ptrdiff_t(first + count));
-    return out;
-  }
 
   void load_wide_or_matrix(Communicator& comm, std::shared_ptr<const Model>& model, Loaded& loaded, bool matrix) {
     // The model's one input is the points' x: a built-in family, or a formula in one variable.

@@ -172,43 +172,62 @@ class FitCommand final : public Command {
   int run_global() {
     if (group_.empty() || shared_.empty())
       throw UsageError("a global fit needs both --group (the data sets) and --shared (their common parameters)");
-    if (parallel->comm().size() > 1)
-      throw UsageError("global fits (--group, --shared) run on one process's threads; run without mpirun");
     for (const auto& [flag, given] : {std::pair<const char*, bool>{"--fix", !fix_.empty()}, {"--bounds", !bounds_.empty()},
                                       {"--save", !save_.empty()}})
       if (given) throw UsageError(fmt::format("{} is not available with --group/--shared yet", flag));
     TableOptions csv;
     csv.drop_missing = drop_missing_;
     csv.delimiter = parse_delimiter(delimiter_);
-    check_output_paths({{"--data", data_}}, {{"--json", json_, "JSON file"}});
+    Communicator& comm = parallel->comm();
+    check_output_paths(comm, {{"--data", data_}}, {{"--json", json_, "JSON file"}});
     if (!x_.empty()) spec_.x = split_list({x_});
     spec_.params = split_list(params_);
-    csv.columns = columns_to_load(csv);
-    if (std::find(csv.columns.begin(), csv.columns.end(), group_) == csv.columns.end()) csv.columns.push_back(group_);
-    const Dataset data = read_table(data_, csv);
+    // Under mpirun every rank reads the file (a group's rows may lie anywhere in it) and takes a
+    // contiguous share of the groups; the fit is collective (parafit/global_fit.h).
     detail::ResolvedModel resolved;
-    model_flag_checked([&] { resolved = detail::resolve_model(data, spec_.model, spec_.x, spec_.y, spec_.params); });
-    const Model& model = *resolved.model;
-    const std::span<const double> y =
-        resolved.transformed_y.empty() ? data.column(spec_.y) : std::span<const double>(resolved.transformed_y);
-    const BatchData batch = batch_from_long(data, group_, resolved.inputs, y, spec_.weights);
+    BatchData batch;
     GlobalFitSpec g;
-    for (const std::string& name : split_list(shared_)) g.shared.push_back(detail::parameter_index(model, name, "--shared"));
-    const auto start = parse_assignments(start_, "--start");
-    if (!start.empty()) {
-      g.start.assign(model.num_parameters(), std::nan(""));
-      for (const auto& [name, value] : start) g.start[detail::parameter_index(model, name, "--start")] = value;
+    std::string local_error;
+    Error::Kind kind = Error::Kind::kData;
+    try {
+      csv.columns = columns_to_load(csv);
+      if (std::find(csv.columns.begin(), csv.columns.end(), group_) == csv.columns.end())
+        csv.columns.push_back(group_);
+      const Dataset data = read_table(data_, csv);
+      model_flag_checked([&] { resolved = detail::resolve_model(data, spec_.model, spec_.x, spec_.y, spec_.params); });
+      const std::span<const double> y =
+          resolved.transformed_y.empty() ? data.column(spec_.y) : std::span<const double>(resolved.transformed_y);
+      batch = batch_from_long(data, group_, resolved.inputs, y, spec_.weights);
+      const auto r = std::size_t(comm.rank()), ranks = std::size_t(comm.size());
+      const std::size_t first = batch.fits() * r / ranks, count = batch.fits() * (r + 1) / ranks - first;
+      if (ranks > 1) batch = batch_slice(batch, first, count);
+      const Model& model = *resolved.model;
+      for (const std::string& name : split_list(shared_))
+        g.shared.push_back(detail::parameter_index(model, name, "--shared"));
+      const auto start = parse_assignments(start_, "--start");
+      if (!start.empty()) {
+        g.start.assign(model.num_parameters(), std::nan(""));
+        for (const auto& [name, value] : start) g.start[detail::parameter_index(model, name, "--start")] = value;
+      }
+    } catch (const Error& e) {
+      local_error = e.marked();
+      kind = e.kind();
     }
+    agree_or_throw(comm, local_error, kind);
+    const Model& model = *resolved.model;
     g.solver = spec_.solver;
     g.confidence_level = spec_.confidence_level;
     Context ctx;
     ctx.threads = threads_;
+    ctx.communicator = &comm;
     const GlobalFitResult r = fit_global(model, batch, g, ctx);
+    if (comm.rank() != 0) return r.converged() ? 0 : 1;
     fmt::print("{}", format_global_fit(r, resolved.response.empty() ? spec_.y : resolved.response, model, data_,
-                                       group_, ctx.resolved_threads()));
+                                       group_, ctx.resolved_threads(), comm.size()));
     if (!json_.empty()) write_text_file(json_, global_fit_json(r, model, data_, group_), "JSON file");
     return r.converged() ? 0 : 1;
   }
+
 
   FitSpec spec_;
   std::string data_, x_, json_, save_, delimiter_, group_;

@@ -17,12 +17,12 @@ nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : 
 }  // namespace
 
 std::string format_global_fit(const GlobalFitResult& r, const std::string& response, const Model& model,
-                              const std::string& data, const std::string& group, int threads) {
+                              const std::string& data, const std::string& group, int threads, int ranks) {
   const std::size_t G = r.group_ids.size(), k = r.shared.size(), m = r.local.size();
   std::string out = fmt::format("Global fit: {} ~ {} ({}), {} groups of {} by '{}'\n", response, model.formula(),
                                 model.name(), G, data, group);
-  out += fmt::format("Rows: {}; unknowns: {} shared + {} x {} per group; {} thread(s)\n\n", r.observations, k, G, m,
-                     threads);
+  out += fmt::format("Rows: {}; unknowns: {} shared + {} x {} per group; {} rank(s) x {} thread(s)\n\n",
+                     r.observations, k, G, m, ranks, threads);
   const double level = 0.95, q = detail::student_t_quantile(0.5 + level / 2, r.df);
   out += fmt::format("Shared parameters:\n{:>12} {:>14} {:>12} {:>9} {:>10} {:>14} {:>14}\n", "", "Estimate",
                      "Std. Error", "t value", "Pr(>|t|)", "2.5 %", "97.5 %");

@@ -12,7 +12,7 @@ namespace parafit::cli {
 // then the per-group estimates and standard errors (the first 20 groups; all of them in the JSON),
 // the residual standard error and the verdict.
 std::string format_global_fit(const GlobalFitResult& r, const std::string& response, const Model& model,
-                              const std::string& data, const std::string& group, int threads);
+                              const std::string& data, const std::string& group, int threads, int ranks = 1);
 
 std::string global_fit_json(const GlobalFitResult& r, const Model& model, const std::string& data,
                             const std::string& group);

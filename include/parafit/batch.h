@@ -102,6 +102,9 @@ BatchData batch_from_wide(const Dataset& data, const std::vector<std::string>& y
 BatchData batch_from_matrix(std::span<const double> values, std::size_t fits, std::size_t points,
                             const std::vector<double>& x_values);
 
+// Fits [first, first + count) of `data` (one rank's share of them), with their ids.
+BatchData batch_slice(const BatchData& data, std::size_t first, std::size_t count);
+
 // The most parameters a batch model may have (poly:20 has 21).
 inline constexpr std::size_t kMaxBatchParameters = 24;
 

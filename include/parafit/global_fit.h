@@ -54,8 +54,9 @@ struct GlobalFitResult {
   bool converged() const { return parafit::converged(termination); }
 };
 
-// Fits `model` to every group of `data` (one group per fit of BatchData) with the parameters
-// spec.shared common to all. Throws parafit::Error for a bad spec (no shared parameter, all shared,
+// Fits `model` to every group of `data` (one group per fit of BatchData; under a communicator, this
+// rank's run of the groups, ranks in group order) with the parameters spec.shared common to all.
+// A collective call under a communicator: every rank must call it. Throws parafit::Error for a bad spec (no shared parameter, all shared,
 // an index out of range, a start of the wrong length), too few rows for the unknowns, or a start
 // where the model is not finite.
 GlobalFitResult fit_global(const Model& model, const BatchData& data, const GlobalFitSpec& spec,

@@ -88,4 +88,19 @@ BatchData batch_from_matrix(std::span<const double> values, std::size_t fits, st
   return out;
 }
 
+BatchData batch_slice(const BatchData& all, std::size_t first, std::size_t count) {
+  if (first + count > all.fits()) throw Error("batch data: a slice beyond the last fit");
+  BatchData out;
+  const std::size_t b = all.offsets[first], e = all.offsets[first + count];
+  for (const auto& c : all.inputs) out.inputs.emplace_back(c.begin() + std::ptrdiff_t(b), c.begin() + std::ptrdiff_t(e));
+  out.y.assign(all.y.begin() + std::ptrdiff_t(b), all.y.begin() + std::ptrdiff_t(e));
+  if (!all.weights.empty())
+    out.weights.assign(all.weights.begin() + std::ptrdiff_t(b), all.weights.begin() + std::ptrdiff_t(e));
+  out.offsets.clear();
+  for (std::size_t k = first; k <= first + count; ++k) out.offsets.push_back(all.offsets[k] - b);
+  if (!all.ids.empty())
+    out.ids.assign(all.ids.begin() + std::ptrdiff_t(first), all.ids.begin() + std::ptrdiff_t(first + count));
+  return out;
+}
+
 }  // namespace parafit

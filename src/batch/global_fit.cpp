@@ -10,6 +10,7 @@
 #include <cmath>
 #include <limits>
 
+#include "parafit/distributed.h"
 #include "parafit/error.h"
 #include "parallel/thread_loops.h"
 #include "solve/rank_deficiency.h"
@@ -33,26 +34,47 @@ struct Sums {
   bool finite = true;
 };
 
+// Under a communicator, each rank holds a contiguous run of the groups (BatchData's fits, first at
+// first()) and every rank holds all the unknowns. Whatever sums over groups is gathered group by
+// group (allgatherv, ranks in order) and added in group order on every rank: the bits of one
+// process, for any number of ranks and threads.
 class GlobalProblem {
  public:
-  GlobalProblem(const Model& model, const BatchData& data, const std::vector<std::size_t>& shared, int threads)
-      : model_(model), data_(data), shared_(shared), threads_(threads) {
+  GlobalProblem(const Model& model, const BatchData& data, const std::vector<std::size_t>& shared, int threads,
+                Communicator& comm)
+      : model_(model), data_(data), shared_(shared), threads_(threads), comm_(comm) {
     for (std::size_t j = 0; j < model.num_parameters(); ++j)
       if (std::find(shared.begin(), shared.end(), j) == shared.end()) local_.push_back(j);
     k_ = shared_.size();
     m_ = local_.size();
     groups_ = data.fits();
+    const RowLayout layout = row_layout(comm, groups_);
+    first_ = layout.offset;
+    all_groups_ = layout.total;
   }
   std::size_t k() const { return k_; }
   std::size_t m() const { return m_; }
-  std::size_t groups() const { return groups_; }
-  std::size_t unknowns() const { return k_ + groups_ * m_; }
+  std::size_t groups() const { return groups_; }          // this rank's
+  std::size_t all_groups() const { return all_groups_; }  // every rank's
+  std::size_t first() const { return first_; }
+  std::size_t unknowns() const { return k_ + all_groups_ * m_; }
   const std::vector<std::size_t>& local() const { return local_; }
+  Communicator& comm() const { return comm_; }
 
-  // The model's parameter vector of group g.
+  // The model's parameter vector of this rank's group g.
   void parameters_of(const VectorXd& theta, std::size_t g, double* out) const {
     for (std::size_t a = 0; a < k_; ++a) out[shared_[a]] = theta(Index(a));
-    for (std::size_t b = 0; b < m_; ++b) out[local_[b]] = theta(Index(k_ + g * m_ + b));
+    for (std::size_t b = 0; b < m_; ++b) out[local_[b]] = theta(Index(k_ + (first_ + g) * m_ + b));
+  }
+  // Every group's `width` values (this rank's in `mine`, group by group), in group order.
+  std::vector<double> gather(const std::vector<double>& mine) const {
+    return comm_.size() > 1 ? comm_.allgatherv(mine) : mine;
+  }
+  // True on every rank when it is on all of them.
+  bool all(bool mine) const {
+    std::vector<double> v = {mine ? 1.0 : 0.0};
+    if (comm_.size() > 1) comm_.allreduce(v, ReduceOp::kMin);
+    return v[0] == 1.0;
   }
 
   void evaluate(const VectorXd& theta, Sums& s) const {
@@ -101,42 +123,64 @@ class GlobalProblem {
         rss[g] = r2;
       }
     });
-    // The shared sums in group order: the same bits for any number of threads.
+    // The shared sums in group order, over every rank's groups: the same bits for any number of
+    // threads and ranks.
+    const std::size_t w = 1 + k_ + k_ * k_;
+    std::vector<double> packed(groups_ * w);
+    for (std::size_t g = 0; g < groups_; ++g) {
+      double* at = packed.data() + g * w;
+      at[0] = rss[g];
+      std::copy(gS[g].data(), gS[g].data() + k_, at + 1);
+      std::copy(A[g].data(), A[g].data() + k_ * k_, at + 1 + k_);
+    }
+    const std::vector<double> every = gather(packed);
     s.A = MatrixXd::Zero(Index(k_), Index(k_));
     s.gS = VectorXd::Zero(Index(k_));
     s.rss = 0;
-    for (std::size_t g = 0; g < groups_; ++g) {
-      s.A += A[g];
-      s.gS += gS[g];
-      s.rss += rss[g];
+    for (std::size_t g = 0; g < all_groups_; ++g) {
+      const double* at = every.data() + g * w;
+      s.A += Eigen::Map<const MatrixXd>(at + 1 + k_, Index(k_), Index(k_));
+      s.gS += Eigen::Map<const VectorXd>(at + 1, Index(k_));
+      s.rss += at[0];
     }
-    s.finite = std::isfinite(s.rss) && s.A.allFinite() && s.gS.allFinite();
-    for (std::size_t g = 0; g < groups_ && s.finite; ++g)
-      s.finite = s.B[g].allFinite() && s.D[g].allFinite() && s.g[g].allFinite();
+    bool finite = std::isfinite(s.rss) && s.A.allFinite() && s.gS.allFinite();
+    for (std::size_t g = 0; g < groups_ && finite; ++g)
+      finite = s.B[g].allFinite() && s.D[g].allFinite() && s.g[g].allFinite();
+    s.finite = all(finite);
   }
 
   // H's diagonal and g over all unknowns.
   VectorXd diagonal(const Sums& s) const {
-    VectorXd d(static_cast<Index>(unknowns()));
-    d.head(Index(k_)) = s.A.diagonal();
-    for (std::size_t g = 0; g < groups_; ++g) d.segment(Index(k_ + g * m_), Index(m_)) = s.D[g].diagonal();
-    return d;
+    return over_all(s.A.diagonal(), [&](std::size_t g) { return VectorXd(s.D[g].diagonal()); });
   }
   VectorXd gradient(const Sums& s) const {
-    VectorXd v(static_cast<Index>(unknowns()));
-    v.head(Index(k_)) = s.gS;
-    for (std::size_t g = 0; g < groups_; ++g) v.segment(Index(k_ + g * m_), Index(m_)) = s.g[g];
-    return v;
+    return over_all(s.gS, [&](std::size_t g) { return s.g[g]; });
   }
-  // x^T H x blockwise.
+  // x^T H x blockwise, the groups' terms added in group order.
   double quadratic(const Sums& s, const VectorXd& x) const {
     const VectorXd xs = x.head(Index(k_));
-    double q = xs.dot(s.A * xs);
+    std::vector<double> terms(groups_);
     for (std::size_t g = 0; g < groups_; ++g) {
-      const VectorXd xg = x.segment(Index(k_ + g * m_), Index(m_));
-      q += 2.0 * xs.dot(s.B[g] * xg) + xg.dot(s.D[g] * xg);
+      const VectorXd xg = x.segment(Index(k_ + (first_ + g) * m_), Index(m_));
+      terms[g] = 2.0 * xs.dot(s.B[g] * xg) + xg.dot(s.D[g] * xg);
     }
+    double q = xs.dot(s.A * xs);
+    for (const double t : gather(terms)) q += t;
     return q;
+  }
+  // [shared | every group's m values], this rank's groups' from `of`.
+  template <class Of>
+  VectorXd over_all(const VectorXd& shared, const Of& of) const {
+    std::vector<double> mine(groups_ * m_);
+    for (std::size_t g = 0; g < groups_; ++g) {
+      const VectorXd v = of(g);
+      std::copy(v.data(), v.data() + m_, mine.begin() + std::ptrdiff_t(g * m_));
+    }
+    const std::vector<double> every = gather(mine);
+    VectorXd out(static_cast<Index>(unknowns()));
+    out.head(Index(k_)) = shared;
+    std::copy(every.begin(), every.end(), out.data() + k_);
+    return out;
   }
 
   // Solves (H + lambda D^2) delta = g in the scaled variables (D = diag(d)) by eliminating the
@@ -147,15 +191,17 @@ class GlobalProblem {
     S.diagonal().array() += lambda;
     VectorXd rhs = s.gS.cwiseQuotient(dS);
     // Each group's elimination in parallel; their terms subtracted in group order (same bits for
-    // any number of threads).
-    std::vector<MatrixXd> X(groups_), BX(groups_);
-    std::vector<VectorXd> y(groups_), By(groups_);
+    // any number of threads and ranks).
+    std::vector<MatrixXd> X(groups_);
+    std::vector<VectorXd> y(groups_);
+    const std::size_t w = k_ + k_ * k_;
+    std::vector<double> packed(groups_ * w);
     std::vector<char> failed(groups_, 0);
     const std::size_t tasks = (groups_ + kGroupsPerTask - 1) / kGroupsPerTask;
     detail::parallel_for(threads_, tasks, [&](std::size_t task) {
       const std::size_t last = std::min(groups_, (task + 1) * kGroupsPerTask);
       for (std::size_t g = task * kGroupsPerTask; g < last; ++g) {
-        const VectorXd dg = d.segment(Index(k_ + g * m_), Index(m_));
+        const VectorXd dg = d.segment(Index(k_ + (first_ + g) * m_), Index(m_));
         MatrixXd Dg = dg.cwiseInverse().asDiagonal() * s.D[g] * dg.cwiseInverse().asDiagonal();
         Dg.diagonal().array() += lambda;
         const MatrixXd Bg = dS.cwiseInverse().asDiagonal() * s.B[g] * dg.cwiseInverse().asDiagonal();
@@ -166,33 +212,42 @@ class GlobalProblem {
         }
         X[g] = llt.solve(Bg.transpose());  // m x k
         y[g] = llt.solve(s.g[g].cwiseQuotient(dg));
-        BX[g] = Bg * X[g];
-        By[g] = Bg * y[g];
+        const VectorXd By = Bg * y[g];
+        const MatrixXd BX = Bg * X[g];
+        std::copy(By.data(), By.data() + k_, packed.begin() + std::ptrdiff_t(g * w));
+        std::copy(BX.data(), BX.data() + k_ * k_, packed.begin() + std::ptrdiff_t(g * w + k_));
       }
     });
-    for (std::size_t g = 0; g < groups_; ++g) {
-      if (failed[g]) return false;
-      S -= BX[g];
-      rhs -= By[g];
+    if (!all(std::find(failed.begin(), failed.end(), 1) == failed.end())) return false;
+    const std::vector<double> every = gather(packed);
+    for (std::size_t g = 0; g < all_groups_; ++g) {
+      S -= Eigen::Map<const MatrixXd>(every.data() + g * w + k_, Index(k_), Index(k_));
+      rhs -= Eigen::Map<const VectorXd>(every.data() + g * w, Index(k_));
     }
     const Eigen::LDLT<MatrixXd> ldlt(S);
     if (ldlt.info() != Eigen::Success) return false;
     const VectorXd ds = ldlt.solve(rhs);
-    delta.resize(Index(unknowns()));
-    delta.head(Index(k_)) = ds.cwiseQuotient(dS);
+    if (!ds.allFinite()) return false;  // the same on every rank: S and rhs are
+    std::vector<double> mine(groups_ * m_);
     for (std::size_t g = 0; g < groups_; ++g) {
-      const VectorXd dg = d.segment(Index(k_ + g * m_), Index(m_));
-      delta.segment(Index(k_ + g * m_), Index(m_)) = (y[g] - X[g] * ds).cwiseQuotient(dg);
+      const VectorXd dg = d.segment(Index(k_ + (first_ + g) * m_), Index(m_));
+      const VectorXd v = (y[g] - X[g] * ds).cwiseQuotient(dg);
+      std::copy(v.data(), v.data() + m_, mine.begin() + std::ptrdiff_t(g * m_));
     }
-    return delta.allFinite();
+    const std::vector<double> every_dg = gather(mine);
+    delta.resize(static_cast<Index>(unknowns()));
+    delta.head(Index(k_)) = ds.cwiseQuotient(dS);
+    std::copy(every_dg.begin(), every_dg.end(), delta.data() + k_);
+    return all(delta.allFinite());
   }
 
  private:
   const Model& model_;
   const BatchData& data_;
   std::vector<std::size_t> shared_, local_;
-  std::size_t k_ = 0, m_ = 0, groups_ = 0;
+  std::size_t k_ = 0, m_ = 0, groups_ = 0, first_ = 0, all_groups_ = 0;
   int threads_ = 1;
+  Communicator& comm_;
 };
 
 double gradient_cosine(const VectorXd& g, const VectorXd& h, double rss) {
@@ -204,44 +259,71 @@ double gradient_cosine(const VectorXd& g, const VectorXd& h, double rss) {
 }
 
 // Starting values: the given ones, else each group's self-start (shared: the median over groups).
+// Starting values: the given ones, else each group's self-start (shared: the median over every
+// rank's groups). A failed self-start is agreed on by every rank before it throws.
 VectorXd starting_values(const Model& model, const BatchData& data, const GlobalFitSpec& spec, const GlobalProblem& P,
                          int threads) {
   const std::size_t p = model.num_parameters(), G = data.fits();
   std::vector<double> given = spec.start.empty() ? std::vector<double>(p, kNaN) : spec.start;
   const bool need = std::any_of(given.begin(), given.end(), [](double v) { return std::isnan(v); });
-  std::vector<std::vector<double>> self(G);
-  if (need)
-    detail::parallel_for(threads, G, [&](std::size_t g) {
-      const std::size_t n = data.rows_of(g), b0 = data.offsets[g];
-      std::vector<std::span<const double>> columns;
-      for (const auto& c : data.inputs) columns.emplace_back(c.data() + b0, n);
-      try {
-        self[g] = model.initial_values(columns, std::span<const double>(data.y.data() + b0, n));
-      } catch (const Error& e) {
-        throw Error(fmt::format("group '{}': no self-start ({}); give --start", data.ids.empty() ? std::to_string(g)
-                                                                                                 : data.ids[g],
-                                e.what()),
-                    Error::Kind::kData);
-      }
-    });
+  std::vector<double> self(G * p, kNaN);
+  std::string error;
+  if (need) {
+    try {
+      detail::parallel_for(threads, G, [&](std::size_t g) {
+        const std::size_t n = data.rows_of(g), b0 = data.offsets[g];
+        std::vector<std::span<const double>> columns;
+        for (const auto& c : data.inputs) columns.emplace_back(c.data() + b0, n);
+        try {
+          const std::vector<double> v = model.initial_values(columns, std::span<const double>(data.y.data() + b0, n));
+          std::copy(v.begin(), v.end(), self.begin() + std::ptrdiff_t(g * p));
+        } catch (const Error& e) {
+          throw Error(fmt::format("group '{}': no self-start ({}); give --start",
+                                  data.ids.empty() ? std::to_string(P.first() + g) : data.ids[g], e.what()),
+                      Error::Kind::kData);
+        }
+      });
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  }
+  agree_or_throw(P.comm(), error);
+  const std::vector<double> every = need ? P.gather(self) : self;
   VectorXd theta(static_cast<Index>(P.unknowns()));
   for (std::size_t a = 0; a < spec.shared.size(); ++a) {
     const std::size_t j = spec.shared[a];
     double v = given[j];
     if (std::isnan(v)) {
       std::vector<double> all;
-      for (const auto& s : self) all.push_back(s[j]);
+      for (std::size_t g = 0; g < P.all_groups(); ++g) all.push_back(every[g * p + j]);
       std::nth_element(all.begin(), all.begin() + std::ptrdiff_t(all.size() / 2), all.end());
       v = all[all.size() / 2];
     }
     theta(Index(a)) = v;
   }
-  for (std::size_t g = 0; g < G; ++g)
+  for (std::size_t g = 0; g < P.all_groups(); ++g)
     for (std::size_t b = 0; b < P.m(); ++b) {
       const std::size_t j = P.local()[b];
-      theta(Index(P.k() + g * P.m() + b)) = std::isnan(given[j]) ? self[g][j] : given[j];
+      theta(Index(P.k() + g * P.m() + b)) = std::isnan(given[j]) ? every[g * p + j] : given[j];
     }
   return theta;
+}
+
+// Every group's id, in group order: this rank's ids (or numbers) gathered from every rank.
+std::vector<std::string> all_ids(const BatchData& data, const GlobalProblem& P) {
+  std::string mine;
+  for (std::size_t g = 0; g < data.fits(); ++g)
+    mine += (data.ids.empty() ? std::to_string(P.first() + g) : data.ids[g]) + '\n';
+  std::string every = mine;
+  if (P.comm().size() > 1) {
+    const std::vector<std::byte> bytes = P.comm().allgatherv(std::vector<std::byte>(
+        reinterpret_cast<const std::byte*>(mine.data()), reinterpret_cast<const std::byte*>(mine.data() + mine.size())));
+    every.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  }
+  std::vector<std::string> ids;
+  for (std::size_t from = 0, at; (at = every.find('\n', from)) != std::string::npos; from = at + 1)
+    ids.push_back(every.substr(from, at - from));
+  return ids;
 }
 
 }  // namespace
@@ -264,35 +346,39 @@ GlobalFitResult fit_global(const Model& model, const BatchData& data, const Glob
   std::string why;
   if (!spec.solver.IsValid(&why)) throw Error("invalid solver options: " + why, Error::Kind::kUsage);
 
-  GlobalProblem P(model, data, spec.shared, context.resolved_threads());
+  LocalCommunicator alone;
+  Communicator& comm = context.communicator != nullptr ? *context.communicator : alone;
+  GlobalProblem P(model, data, spec.shared, context.resolved_threads(), comm);
   GlobalFitResult out;
   out.parameter_names = model.parameter_names();
   out.shared = spec.shared;
   out.local = P.local();
-  for (std::size_t g = 0; g < data.fits(); ++g) out.group_ids.push_back(data.ids.empty() ? std::to_string(g) : data.ids[g]);
-  for (std::size_t i = 0; i < data.y.size(); ++i)
-    out.observations += (data.weights.empty() || data.weights[i] != 0) ? 1 : 0;
+  out.group_ids = all_ids(data, P);
+  std::vector<double> rows = {0};
+  for (std::size_t i = 0; i < data.y.size(); ++i) rows[0] += (data.weights.empty() || data.weights[i] != 0) ? 1 : 0;
+  if (comm.size() > 1) comm.allreduce(rows);
+  out.observations = std::size_t(rows[0]);
   if (out.observations < P.unknowns())
     throw Error(fmt::format("a global fit of {} groups has {} unknowns ({} shared + {} x {} per group) but only {} "
                             "rows with non-zero weight",
-                            P.groups(), P.unknowns(), P.k(), P.groups(), P.m(), out.observations),
+                            P.all_groups(), P.unknowns(), P.k(), P.all_groups(), P.m(), out.observations),
                 Error::Kind::kData);
-
-  for (std::size_t grp = 0; grp < P.groups(); ++grp) {
+  std::string error;
+  for (std::size_t grp = 0; grp < P.groups() && error.empty(); ++grp) {
     std::size_t used = 0;
     for (std::size_t i = data.offsets[grp]; i < data.offsets[grp + 1]; ++i)
       used += (data.weights.empty() || data.weights[i] != 0) ? 1 : 0;
     if (used < P.m())
-      throw Error(fmt::format("group '{}' has {} row(s) with non-zero weight, fewer than its {} own parameters",
-                              out.group_ids[grp], used, P.m()),
-                  Error::Kind::kData);
+      error = fmt::format("group '{}' has {} row(s) with non-zero weight, fewer than its {} own parameters",
+                          out.group_ids[P.first() + grp], used, P.m());
   }
+  agree_or_throw(comm, error);
   const LevenbergMarquardtOptions& o = spec.solver;
   VectorXd theta = starting_values(model, data, spec, P, context.resolved_threads());
   Sums sums, trial_sums;
   P.evaluate(theta, sums);
-  if (!sums.finite)
-    throw Error("the global fit's sums of squares are not finite at the start values: a NaN or Inf in the data, or "
+  if (!sums.finite)  // agreed: every rank has the same verdict
+    throw AgreedError("the global fit's sums of squares are not finite at the start values: a NaN or Inf in the data, or "
                 "a start where the model is undefined (give --start)");
   out.initial_rss = sums.rss;
   VectorXd h = P.diagonal(sums), g = P.gradient(sums);
@@ -358,23 +444,31 @@ GlobalFitResult fit_global(const Model& model, const BatchData& data, const Glob
   out.shared_estimates.assign(theta.data(), theta.data() + k);
   out.local_estimates.assign(theta.data() + k, theta.data() + theta.size());
   out.shared_std_errors.assign(k, kNaN);
-  out.local_std_errors.assign(G * m, kNaN);
+  out.local_std_errors.assign(P.all_groups() * m, kNaN);
   out.shared_covariance = MatrixXd::Constant(Index(k), Index(k), kNaN);
-  MatrixXd S = sums.A;
   std::vector<MatrixXd> X(G);  // D_g^-1 B_g^T
-  for (std::size_t grp = 0; grp < G && !out.singular; ++grp) {
-    out.singular = detail::rank_deficiency(sums.D[grp]).deficient();
+  std::vector<double> packed(G * k * k);
+  bool singular = false;
+  for (std::size_t grp = 0; grp < G && !singular; ++grp) {
     const Eigen::LLT<MatrixXd> llt(sums.D[grp]);
-    out.singular = out.singular || llt.info() != Eigen::Success;
-    if (out.singular) break;
+    singular = detail::rank_deficiency(sums.D[grp]).deficient() || llt.info() != Eigen::Success;
+    if (singular) break;
     X[grp] = llt.solve(sums.B[grp].transpose());
-    S.noalias() -= sums.B[grp] * X[grp];
+    const MatrixXd BX = sums.B[grp] * X[grp];
+    std::copy(BX.data(), BX.data() + k * k, packed.begin() + std::ptrdiff_t(grp * k * k));
+  }
+  out.singular = !P.all(!singular);
+  MatrixXd S = sums.A;
+  if (!out.singular) {
+    const std::vector<double> every = P.gather(packed);
+    for (std::size_t grp = 0; grp < P.all_groups(); ++grp)
+      S -= Eigen::Map<const MatrixXd>(every.data() + grp * k * k, Index(k), Index(k));
   }
   out.singular = out.singular || detail::rank_deficiency(S).deficient();
   if (!out.singular) {
     const VectorXd s = S.diagonal().cwiseSqrt();
     const Eigen::LLT<MatrixXd> llt(s.cwiseInverse().asDiagonal() * S * s.cwiseInverse().asDiagonal());
-    out.singular = llt.info() != Eigen::Success;
+    out.singular = llt.info() != Eigen::Success;  // the same on every rank: S is
     if (!out.singular) {
       MatrixXd C = s.cwiseInverse().asDiagonal() * llt.solve(MatrixXd::Identity(Index(k), Index(k))) *
                    s.cwiseInverse().asDiagonal();
@@ -382,11 +476,13 @@ GlobalFitResult fit_global(const Model& model, const BatchData& data, const Glob
       const double s2 = out.sigma * out.sigma;
       out.shared_covariance = s2 * C;
       for (std::size_t a = 0; a < k; ++a) out.shared_std_errors[a] = std::sqrt(out.shared_covariance(Index(a), Index(a)));
+      std::vector<double> se(G * m);
       for (std::size_t grp = 0; grp < G; ++grp) {
         const Eigen::LLT<MatrixXd> lg(sums.D[grp]);
         const MatrixXd V = lg.solve(MatrixXd::Identity(Index(m), Index(m))) + X[grp] * C * X[grp].transpose();
-        for (std::size_t b = 0; b < m; ++b) out.local_std_errors[grp * m + b] = std::sqrt(s2 * V(Index(b), Index(b)));
+        for (std::size_t b = 0; b < m; ++b) se[grp * m + b] = std::sqrt(s2 * V(Index(b), Index(b)));
       }
+      out.local_std_errors = P.gather(se);
     }
   }
   if (converged(t) && out.singular) t = Termination::kSingularGradient;

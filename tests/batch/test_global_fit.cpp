@@ -12,6 +12,7 @@
 #include "parafit/levenberg_marquardt.h"
 #include "parafit/model.h"
 #include "parafit/statistics.h"
+#include "parafit/thread_communicator.h"
 
 namespace parafit {
 namespace {
@@ -196,6 +197,39 @@ TEST(GlobalFit, BitsDoNotDependOnThreads) {
     EXPECT_EQ(runs[0].iterations, runs[t].iterations);
   }
   EXPECT_TRUE(runs[0].converged());
+}
+
+
+TEST(GlobalFit, RanksGiveOneProcesssBits) {
+  const auto model = make_builtin_model("exp-decay");
+  const BatchData d = decays(50, 20, 9);
+  GlobalFitSpec spec;
+  spec.shared = {1};
+  Context one;
+  one.threads = 1;
+  const GlobalFitResult alone = fit_global(*model, d, spec, one);
+  ASSERT_TRUE(alone.converged()) << alone.message;
+  for (const int ranks : {2, 3}) {
+    std::vector<GlobalFitResult> results(static_cast<std::size_t>(ranks));
+    run_ranks(ranks, [&](Communicator& comm) {
+      const auto r = std::size_t(comm.rank()), k = std::size_t(ranks);
+      const std::size_t first = 50 * r / k, count = 50 * (r + 1) / k - first;
+      Context ctx;
+      ctx.threads = 1;
+      ctx.communicator = &comm;
+      results[r] = fit_global(*model, batch_slice(d, first, count), spec, ctx);
+    });
+    for (const GlobalFitResult& r : results) {
+      EXPECT_EQ(r.shared_estimates, alone.shared_estimates) << ranks;
+      EXPECT_EQ(r.local_estimates, alone.local_estimates) << ranks;
+      EXPECT_EQ(r.shared_std_errors, alone.shared_std_errors) << ranks;
+      EXPECT_EQ(r.local_std_errors, alone.local_std_errors) << ranks;
+      EXPECT_EQ(r.iterations, alone.iterations) << ranks;
+      EXPECT_EQ(r.observations, alone.observations);
+      EXPECT_EQ(r.group_ids, alone.group_ids);
+      EXPECT_EQ(r.rss, alone.rss);
+    }
+  }
 }
 
 TEST(GlobalFit, BadSpecsAreErrors) {

@@ -285,6 +285,33 @@ TEST(CliMpi, BatchGivesTheSameBytesOnOneTwoAndThreeRanks) {
   }
 }
 
+TEST(CliMpi, GlobalFitGivesTheSameJsonOnOneTwoAndThreeRanks) {
+  const auto dir = scratch_dir();
+  const std::string data = std::string(PARAFIT_EXAMPLES_DIR) + "/kinetics.csv";
+  std::string first;
+  for (const int ranks : {1, 2, 3}) {
+    const std::string js = dir + "/g" + std::to_string(ranks) + ".json";
+    const auto r = run_mpi(ranks, "fit --data '" + data + "' --model exp-decay --x t --y signal --group run --shared b "
+                                  "--json '" + js + "'", dir);
+    ASSERT_EQ(r.code, 0) << ranks << " ranks\n" << r.err;
+    EXPECT_TRUE(contains(r.out, std::to_string(ranks) + " rank(s)")) << r.out;
+    const std::string text = read_file(js);
+    if (ranks == 1) first = text;
+    else EXPECT_EQ(text, first) << ranks << " ranks";
+  }
+  EXPECT_TRUE(contains(first, "\"id\": \"4\"")) << first;
+}
+
+TEST(CliMpi, GlobalFitABadGroupOnOneRankStopsEveryRank) {
+  const auto dir = scratch_dir();
+  write_file(dir + "/k.csv", read_file(std::string(PARAFIT_EXAMPLES_DIR) + "/kinetics.csv") + "5,0.5,1.0\n");
+  const auto r = run_mpi(3, "fit --data '" + dir + "/k.csv' --model exp-decay --x t --y signal --group run --shared b",
+                         dir);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, "rank 2: group '5' has 1 row(s)")) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
 TEST(CliMpi, BatchABadLineOnOneRankStopsEveryRank) {
   const auto dir = scratch_dir();
   std::string text = read_file(write_wide(dir));
