@@ -331,7 +331,15 @@ std::vector<std::string> all_ids(const BatchData& data, const GlobalProblem& P) 
 GlobalFitResult fit_global(const Model& model, const BatchData& data, const GlobalFitSpec& spec,
                            const Context& context) {
   const std::size_t p = model.num_parameters();
-  data.validate(model.num_inputs());
+  LocalCommunicator alone;
+  Communicator& comm = context.communicator != nullptr ? *context.communicator : alone;
+  std::string bad_data;  // one rank's malformed data must not leave the others in a collective
+  try {
+    data.validate(model.num_inputs());
+  } catch (const Error& e) {
+    bad_data = e.what();
+  }
+  agree_or_throw(comm, bad_data);
   if (spec.shared.empty()) throw Error("a global fit needs at least one shared parameter", Error::Kind::kUsage);
   std::vector<bool> seen(p, false);
   for (const std::size_t j : spec.shared) {
@@ -346,8 +354,6 @@ GlobalFitResult fit_global(const Model& model, const BatchData& data, const Glob
   std::string why;
   if (!spec.solver.IsValid(&why)) throw Error("invalid solver options: " + why, Error::Kind::kUsage);
 
-  LocalCommunicator alone;
-  Communicator& comm = context.communicator != nullptr ? *context.communicator : alone;
   GlobalProblem P(model, data, spec.shared, context.resolved_threads(), comm);
   GlobalFitResult out;
   out.parameter_names = model.parameter_names();
