@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
 

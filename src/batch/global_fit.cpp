@@ -13,6 +13,7 @@
 #include "parafit/distributed.h"
 #include "parafit/error.h"
 #include "parallel/thread_loops.h"
+#include "solve/lm_rules.h"
 #include "solve/rank_deficiency.h"
 
 namespace parafit {
@@ -429,14 +430,8 @@ GlobalFitResult fit_global(const Model& model, const BatchData& data, const Glob
         }
       }
     }
-    if (accept) {
-      scale2 = scale2.cwiseMax(h);
-      lambda *= std::max(1.0 / 3.0, 1.0 - std::pow(2.0 * rho - 1.0, 3));
-      nu = 2.0;
-    } else {
-      lambda *= nu;
-      nu *= 2.0;
-    }
+    if (accept) scale2 = scale2.cwiseMax(h);
+    detail::update_damping(accept, rho, lambda, nu);
     if (gradient_cosine(g, h, sums.rss) <= o.gradient_tolerance) t = Termination::kGradientTolerance;
     else if (lambda > o.max_damping) t = Termination::kNoProgress;
   }

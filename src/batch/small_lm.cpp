@@ -115,14 +115,8 @@ bool SmallLm::feed(const SmallSums& sums) {
 
 // The damping update and the stopping rules after a step, taken or not.
 bool SmallLm::after_step(bool accepted, double rho) {
-  if (accepted) {
-    scale2_ = scale2_.cwiseMax(H_.diagonal());
-    lambda_ *= std::max(1.0 / 3.0, 1.0 - std::pow(2.0 * rho - 1.0, 3));
-    nu_ = 2.0;
-  } else {
-    lambda_ *= nu_;
-    nu_ *= 2.0;
-  }
+  if (accepted) scale2_ = scale2_.cwiseMax(H_.diagonal());
+  update_damping(accepted, rho, lambda_, nu_);
   if (cosine(g_, H_, cost_) <= setup_->options.gradient_tolerance) {
     finish(Termination::kGradientTolerance);
     return false;

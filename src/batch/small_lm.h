@@ -73,7 +73,6 @@ class SmallLm {
   double cost_ = 0, predicted_ = 0;
   SmallVector g_, scale2_;
   SmallMatrix H_;
-  SmallSums pending_;  // the trial's sums, swapped in when accepted
   double lambda_ = 0, nu_ = 2;
   int iterations_ = 0;
   bool started_ = false, done_ = true;

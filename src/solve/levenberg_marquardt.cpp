@@ -286,13 +286,8 @@ bool LevenbergMarquardt::Step() {
     H_ = std::move(H_trial);
     ++summary_.accepted_iterations;
     scale2_ = scale2_.cwiseMax(H_.diagonal());
-    // Nielsen's update: shrink the damping smoothly with the quality of the step.
-    lambda_ *= std::max(1.0 / 3.0, 1.0 - std::pow(2.0 * rho - 1.0, 3));
-    nu_ = 2.0;
-  } else {
-    lambda_ *= nu_;
-    nu_ *= 2.0;
   }
+  detail::update_damping(accept, rho, lambda_, nu_);
   summary_.rss_history.push_back(rss_);
 
   const std::vector<bool> now_active = ActiveBounds(theta_, g_);

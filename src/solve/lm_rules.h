@@ -3,6 +3,9 @@
 // batch/fit_batch.cpp), so that a batch fit reaches `fit`'s verdicts.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
+
 namespace parafit::detail {
 
 // A parameter whose effect on the fitted values, relative to the root RSS, is below this has
@@ -22,5 +25,18 @@ inline constexpr double kPerfectFitFraction = 1e-12;
 // much heavier damping (these initial dampings, the maximal damping at least 1000 times each), so
 // the first steps stay short and cannot jump onto a plateau.
 inline constexpr double kRestartDamping[] = {1e3, 1e6};
+
+// The damping after a trial step: Nielsen's update when it was taken (shrink smoothly with the
+// step's quality rho), doubling growth when it was not. One definition for every LM here, so
+// they damp alike to the bit.
+inline void update_damping(bool accepted, double rho, double& lambda, double& nu) {
+  if (accepted) {
+    lambda *= std::max(1.0 / 3.0, 1.0 - std::pow(2.0 * rho - 1.0, 3));
+    nu = 2.0;
+  } else {
+    lambda *= nu;
+    nu *= 2.0;
+  }
+}
 
 }  // namespace parafit::detail
