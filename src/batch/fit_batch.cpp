@@ -4,7 +4,6 @@
 // number of threads, the lane count or the order fits finish in.
 #include <fmt/format.h>
 
-#include <Eigen/Cholesky>
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -18,6 +17,7 @@
 #include "parallel/thread_loops.h"
 #include "solve/lm_rules.h"
 #include "solve/rank_deficiency.h"
+#include "solve/spd_inverse.h"
 
 namespace parafit {
 namespace {
@@ -230,25 +230,23 @@ void FitRun::record(const Outcome& o, BatchResult& out) {
   // Standard errors as `fit`'s: sigma^2 (J^T W J)^-1 over the parameters estimated (free, not at a
   // bound), inverted in the scaled variables; none when J^T W J is rank-deficient. A Poisson fit's
   // covariance is the inverse Fisher information (no dispersion factor).
-  std::vector<Eigen::Index> keep;
+  std::size_t keep[kMaxBatchParameters], m = 0;
   for (std::size_t a = 0; a < q; ++a)
-    if (!o.at_bound[a]) keep.push_back(Eigen::Index(a));
-  const Eigen::Index m = Eigen::Index(keep.size());
+    if (!o.at_bound[a]) keep[m++] = a;
   if (m == 0) return;
-  const Eigen::MatrixXd H = Eigen::MatrixXd(o.H)(keep, keep);
+  double H[kMaxBatchParameters * kMaxBatchParameters], Hinv[kMaxBatchParameters * kMaxBatchParameters],
+      work[detail::spd_inverse_work(kMaxBatchParameters)];
+  for (std::size_t a = 0; a < m; ++a)
+    for (std::size_t b = 0; b < m; ++b) H[a * m + b] = o.H(Eigen::Index(keep[a]), Eigen::Index(keep[b]));
   // A converged verdict has already ranked this very matrix (SmallLm::finish: the same parameters
   // off their bounds); others are ranked here.
-  if (!converged(t) && detail::rank_deficiency(H).deficient()) return;
-  const Eigen::VectorXd s = H.diagonal().cwiseSqrt();
-  const Eigen::MatrixXd Hs = s.cwiseInverse().asDiagonal() * H * s.cwiseInverse().asDiagonal();
-  Eigen::LLT<Eigen::MatrixXd> llt(Hs);
-  if (llt.info() != Eigen::Success) return;
-  Eigen::MatrixXd Hinv = s.cwiseInverse().asDiagonal() * llt.solve(Eigen::MatrixXd::Identity(m, m)) *
-                         s.cwiseInverse().asDiagonal();
+  if (!converged(t) &&
+      detail::rank_deficiency(Eigen::Map<const Eigen::MatrixXd>(H, Eigen::Index(m), Eigen::Index(m))).deficient())
+    return;
+  if (!detail::scaled_spd_inverse(m, H, Hinv, work)) return;
   const double df = double(points_) - double(m);
   const double s2 = plan_.spec.estimator == Estimator::kPoissonMle ? 1.0 : (df > 0 ? o.cost / df : kNaN);
-  for (Eigen::Index a = 0; a < m; ++a)
-    se[plan_.free[std::size_t(keep[std::size_t(a)])]] = std::sqrt(s2 * Hinv(a, a));
+  for (std::size_t a = 0; a < m; ++a) se[plan_.free[keep[a]]] = std::sqrt(s2 * Hinv[a * m + a]);
 }
 
 // kFitLanes fits of one point count evaluated together by a family's lane kernel; a fit of

@@ -2,33 +2,31 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
+#include "solve/damped_step.h"
 #include "solve/lm_rules.h"
 #include "solve/rank_deficiency.h"
+#include "solve/spd_inverse.h"
 
 namespace parafit::detail {
 namespace {
-
 
 // True when rank_deficiency would find H (over `est`) of full rank, proven without its
 // eigen-decomposition: scaled to unit diagonal, S has lambda_max <= trace(S) = k and
 // lambda_min >= 1 / trace(S^-1), so 1 / trace(S^-1) > 1000 * kRankTolerance * k leaves a margin of
 // 1000 over its threshold. False says nothing: the caller then ranks H properly.
-bool clearly_full_rank(const SmallMatrix& H, const std::vector<Eigen::Index>& est) {
-  const Eigen::Index k = Eigen::Index(est.size());
+bool clearly_full_rank(const SmallMatrix& H, const Eigen::Index* est, Eigen::Index k) {
   if (k == 0) return true;
-  SmallVector d(k);
-  for (Eigen::Index a = 0; a < k; ++a) {
-    const double h = H(est[std::size_t(a)], est[std::size_t(a)]);
-    if (!(h > 0) || !std::isfinite(h)) return false;
-    d(a) = std::sqrt(h);
-  }
-  SmallMatrix S(k, k);
-  for (Eigen::Index a = 0; a < k; ++a)
-    for (Eigen::Index b = 0; b < k; ++b) S(a, b) = H(est[std::size_t(a)], est[std::size_t(b)]) / (d(a) * d(b));
-  const Eigen::LLT<SmallMatrix> llt(S);
-  if (llt.info() != Eigen::Success) return false;
-  const double trace = llt.solve(SmallMatrix::Identity(k, k)).trace();
+  double S[kMaxBatchParameters * kMaxBatchParameters], inv[kMaxBatchParameters * kMaxBatchParameters],
+      work[spd_inverse_work(kMaxBatchParameters)];
+  const std::size_t m = std::size_t(k);
+  for (std::size_t a = 0; a < m; ++a)
+    for (std::size_t b = 0; b < m; ++b) S[a * m + b] = H(est[a], est[b]);
+  if (!scaled_spd_inverse(m, S, inv, work)) return false;
+  // trace(S^-1) of the unit-diagonal S: the scaled inverse's diagonal times H's.
+  double trace = 0;
+  for (std::size_t a = 0; a < m; ++a) trace += inv[a * m + a] * S[a * m + a];
   return std::isfinite(trace) && trace > 0 && 1.0 / trace > 1e3 * kRankTolerance * double(k);
 }
 
@@ -137,42 +135,29 @@ bool SmallLm::advance() {
       return false;
     }
     ++iterations_;
-    // Solve (H + lambda D^2) delta = g on the parameters not held at a bound, in the scaled
-    // variables D delta.
-    SmallMatrix A = H_;
-    SmallVector rhs = g_;
+    // The damped step over the parameters not held at a bound (solve/damped_step.h).
+    bool held[kMaxBatchParameters];
+    double free_theta[kMaxBatchParameters], lower[kMaxBatchParameters], upper[kMaxBatchParameters],
+        free_trial[kMaxBatchParameters], work[damped_step_work(kMaxBatchParameters)];
     for (Eigen::Index a = 0; a < q; ++a) {
-      A(a, a) += lambda_ * scale2_(a);
-      if (active(a, g_)) {
-        A.row(a).setZero();
-        A.col(a).setZero();
-        A(a, a) = 1.0;
-        rhs(a) = 0.0;
-      }
+      const std::size_t j = setup_->free[std::size_t(a)];
+      const ParameterBounds b = setup_->bounds[j];
+      free_theta[a] = theta_(Eigen::Index(j));
+      lower[a] = b.lower;
+      upper[a] = b.upper;
+      held[a] = active(a, g_);
     }
-    const SmallVector d = scale2_.cwiseSqrt();
-    const SmallMatrix As = d.cwiseInverse().asDiagonal() * A * d.cwiseInverse().asDiagonal();
-    Eigen::LDLT<SmallMatrix> ldlt(As);
-    const SmallVector delta = d.cwiseInverse().asDiagonal() * ldlt.solve(d.cwiseInverse().asDiagonal() * rhs);
-    if (ldlt.info() == Eigen::Success && delta.allFinite()) {
-      SmallVector step(q);
+    const DampedStep ds = damped_step({std::size_t(q), H_.data(), g_.data(), scale2_.data(), held, lambda_,
+                                       free_theta, lower, upper},
+                                      free_trial, work);
+    if (ds.solved) {
       trial_ = theta_;
-      for (Eigen::Index a = 0; a < q; ++a) {
-        const Eigen::Index j = Eigen::Index(setup_->free[std::size_t(a)]);
-        const ParameterBounds b = setup_->bounds[std::size_t(j)];
-        trial_(j) = std::clamp(theta_(j) + delta(a), b.lower, b.upper);
-        step(a) = trial_(j) - theta_(j);
-      }
-      const double predicted = 2.0 * g_.dot(step) - step.dot(H_ * step);
-      const double scaled_step = (d.asDiagonal() * step).norm();
-      double scaled_theta = 0;
-      for (Eigen::Index a = 0; a < q; ++a)
-        scaled_theta += std::pow(d(a) * theta_(Eigen::Index(setup_->free[std::size_t(a)])), 2);
-      scaled_theta = std::sqrt(scaled_theta);
-      if (scaled_step <= o.parameter_tolerance * (scaled_theta + o.parameter_tolerance)) {
+      for (Eigen::Index a = 0; a < q; ++a) trial_(Eigen::Index(setup_->free[std::size_t(a)])) = free_trial[a];
+      if (ds.scaled_step <= o.parameter_tolerance * (ds.scaled_theta + o.parameter_tolerance)) {
         finish(Termination::kParameterTolerance);
         return false;
       }
+      const double predicted = ds.predicted;
       if (predicted > 0) {
         predicted_ = predicted;
         return true;  // evaluate the trial
@@ -195,11 +180,13 @@ void SmallLm::finish(Termination t) {
     if (flat) {
       t = Termination::kFlatRegion;
     } else if (g_.size() == H_.rows()) {
-      std::vector<Eigen::Index> est;
+      Eigen::Index est[kMaxBatchParameters], k = 0;
       for (Eigen::Index a = 0; a < H_.rows(); ++a)
-        if (!active(a, g_)) est.push_back(a);
-      if (!clearly_full_rank(H_, est) && rank_deficiency(Eigen::MatrixXd(H_)(est, est)).deficient())
-        t = Termination::kSingularGradient;
+        if (!active(a, g_)) est[k++] = a;
+      if (!clearly_full_rank(H_, est, k)) {
+        const std::vector<Eigen::Index> e(est, est + k);
+        if (rank_deficiency(Eigen::MatrixXd(H_)(e, e)).deficient()) t = Termination::kSingularGradient;
+      }
     }
   }
   done_ = true;

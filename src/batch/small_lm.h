@@ -9,7 +9,6 @@
 // (kMaxBatchParameters), so a fit allocates nothing and formats no message.
 #pragma once
 
-#include <Eigen/Cholesky>
 #include <Eigen/Core>
 #include <cstddef>
 #include <span>

@@ -3,13 +3,14 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <Eigen/Cholesky>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 
 #include "parafit/error.h"
 #include "solve/nonfinite_row.h"
+#include "solve/damped_step.h"
 #include "solve/lm_rules.h"
 #include "solve/normal_equations.h"
 #include "solve/rank_deficiency.h"
@@ -209,48 +210,34 @@ bool LevenbergMarquardt::Step() {
     return false;
   }
   ++summary_.iterations;
-  const Eigen::Index q = Eigen::Index(free_.size());
   const std::vector<bool> active = ActiveBounds(theta_, g_);
 
-  // Solve (H + lambda D^2) delta = g on the parameters not held at a bound.
-  Eigen::MatrixXd A = H_;
-  Eigen::VectorXd rhs = g_;
-  for (Eigen::Index a = 0; a < q; ++a) {
-    A(a, a) += lambda_ * scale2_(a);
-    if (active[std::size_t(a)]) {
-      A.row(a).setZero();
-      A.col(a).setZero();
-      A(a, a) = 1.0;
-      rhs(a) = 0.0;
-    }
+  // The damped step over the parameters not held at a bound (solve/damped_step.h).
+  const std::size_t nq = free_.size();
+  std::vector<double> free_theta(nq), lower(nq), upper(nq), free_trial(nq), work(detail::damped_step_work(nq));
+  const std::unique_ptr<bool[]> held(new bool[nq]);
+  for (std::size_t a = 0; a < nq; ++a) {
+    const ParameterBounds b = problem_.bounds_of(free_[a]);
+    free_theta[a] = theta_[free_[a]];
+    lower[a] = b.lower;
+    upper[a] = b.upper;
+    held[a] = active[a];
   }
-  // Solve in the scaled variables D delta, where the system is far better conditioned.
-  const Eigen::VectorXd d = scale2_.cwiseSqrt();
-  const Eigen::MatrixXd As = d.cwiseInverse().asDiagonal() * A * d.cwiseInverse().asDiagonal();
-  Eigen::LDLT<Eigen::MatrixXd> ldlt(As);
-  Eigen::VectorXd delta = d.cwiseInverse().asDiagonal() * ldlt.solve(d.cwiseInverse().asDiagonal() * rhs);
+  const detail::DampedStep ds = detail::damped_step(
+      {nq, H_.data(), g_.data(), scale2_.data(), held.get(), lambda_, free_theta.data(), lower.data(),
+       upper.data()},
+      free_trial.data(), work);
 
   bool accept = false;
   double rho = 0;
-  Eigen::VectorXd step = Eigen::VectorXd::Zero(q);
   std::vector<double> trial = theta_;
   double rss_trial = 0;
   Eigen::VectorXd g_trial;
   Eigen::MatrixXd H_trial;
-  if (ldlt.info() == Eigen::Success && delta.allFinite()) {
-    for (Eigen::Index a = 0; a < q; ++a) {
-      const std::size_t j = free_[std::size_t(a)];
-      const ParameterBounds b = problem_.bounds_of(j);
-      trial[j] = std::clamp(theta_[j] + delta(a), b.lower, b.upper);
-      step(a) = trial[j] - theta_[j];
-    }
-    // Predicted decrease of the RSS by the linear model: 2 g^T s - s^T H s.
-    const double predicted = 2.0 * g_.dot(step) - step.dot(H_ * step);
-    const double scaled_step = (d.asDiagonal() * step).norm();
-    double scaled_theta = 0;
-    for (Eigen::Index a = 0; a < q; ++a) scaled_theta += std::pow(d(a) * theta_[free_[std::size_t(a)]], 2);
-    scaled_theta = std::sqrt(scaled_theta);
-    if (scaled_step <= options_.parameter_tolerance * (scaled_theta + options_.parameter_tolerance)) {
+  if (ds.solved) {
+    for (std::size_t a = 0; a < nq; ++a) trial[free_[a]] = free_trial[a];
+    const double predicted = ds.predicted;
+    if (ds.scaled_step <= options_.parameter_tolerance * (ds.scaled_theta + options_.parameter_tolerance)) {
       Finish(Termination::kParameterTolerance,
              fmt::format("the relative step fell below the parameter tolerance {:.1e}",
                          options_.parameter_tolerance));

@@ -1,12 +1,14 @@
-#include <Eigen/Cholesky>
+#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <vector>
 
 #include "parafit/error.h"
 #include "parafit/statistics.h"
 #include "solve/rank_deficiency.h"
+#include "solve/spd_inverse.h"
 #include "stats/student_t.h"
 
 namespace parafit {
@@ -86,22 +88,15 @@ FitStatistics compute_statistics(const Problem& problem, const LevenbergMarquard
   Eigen::MatrixXd H(k, k);
   for (Eigen::Index a = 0; a < k; ++a)
     for (Eigen::Index b = 0; b < k; ++b) H(a, b) = summary.jtwj(est[a], est[b]);
-  Eigen::MatrixXd Hinv;
-  const Eigen::VectorXd d = H.diagonal().cwiseSqrt();
-  // A rank-deficient J^T W J gives no standard errors, even where a Cholesky factor happens to
+  // A rank-deficient J^T W J gives no standard errors, even where a factorisation happens to
   // exist: its inverse would be rounding noise (solve/rank_deficiency.h has the tolerance).
   st.singular = detail::rank_deficiency(H).deficient();
   st.relative_offset = kNaN;  // unless J^T W J can be inverted
+  Eigen::MatrixXd Hinv(k, k);
   if (!st.singular) {
-    const Eigen::MatrixXd Hs = d.cwiseInverse().asDiagonal() * H * d.cwiseInverse().asDiagonal();
-    Eigen::LLT<Eigen::MatrixXd> llt(Hs);
-    st.singular = llt.info() != Eigen::Success;
-    if (!st.singular) {
-      Hinv = d.cwiseInverse().asDiagonal() *
-             llt.solve(Eigen::MatrixXd::Identity(k, k)) * d.cwiseInverse().asDiagonal();
-      Hinv = 0.5 * (Hinv + Hinv.transpose()).eval();  // exactly symmetric, as a covariance must be
-      st.singular = !Hinv.allFinite();
-    }
+    std::vector<double> work(detail::spd_inverse_work(std::size_t(k)));
+    st.singular = !detail::scaled_spd_inverse(std::size_t(k), H.data(), Hinv.data(), work);
+    if (!st.singular) Hinv = 0.5 * (Hinv + Hinv.transpose()).eval();  // exactly symmetric, as a covariance must be
   }
 
   st.covariance = Eigen::MatrixXd::Constant(Eigen::Index(p), Eigen::Index(p), kNaN);

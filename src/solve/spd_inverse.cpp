@@ -1,0 +1,35 @@
+#include "solve/spd_inverse.h"
+
+#include <cassert>
+#include <cmath>
+
+#include "solve/small_ldlt.h"
+
+namespace parafit::detail {
+
+bool scaled_spd_inverse(std::size_t k, const double* A, double* inv, std::span<double> work) {
+  assert(work.size() >= spd_inverse_work(k));
+  double* L = work.data();
+  double* s = L + k * k;  // 1 / sqrt(diag A)
+  double* piv = s + k;
+  double* w = piv + k;
+  for (std::size_t a = 0; a < k; ++a) {
+    const double h = A[a * k + a];
+    if (!(h > 0) || !std::isfinite(h)) return false;
+    s[a] = 1.0 / std::sqrt(h);
+  }
+  for (std::size_t a = 0; a < k; ++a)
+    for (std::size_t b = 0; b <= a; ++b) L[a * k + b] = s[a] * A[a * k + b] * s[b];
+  if (!ldlt_in_place(k, L, piv, w)) return false;
+  // Column c of the scaled inverse solves L D L^T x = e_c; w holds it.
+  for (std::size_t c = 0; c < k; ++c) {
+    for (std::size_t a = 0; a < k; ++a) w[a] = a == c ? 1.0 : 0.0;
+    ldlt_solve(k, L, piv, w);
+    for (std::size_t a = 0; a < k; ++a) inv[a * k + c] = s[a] * w[a] * s[c];
+  }
+  for (std::size_t i = 0; i < k * k; ++i)
+    if (!std::isfinite(inv[i])) return false;
+  return true;
+}
+
+}  // namespace parafit::detail
