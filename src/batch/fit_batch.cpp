@@ -49,6 +49,7 @@ struct Outcome {
   double cost = 0, cosine = 0;
   int iterations = 0;
   std::vector<bool> at_bound;  // per free parameter
+  std::optional<detail::SmallVector> inverse_diagonal;  // SmallLm::inverse_diagonal()
 
   bool usable() const { return converged(termination); }
 };
@@ -150,6 +151,7 @@ Outcome FitRun::outcome() const {
   o.cosine = lm_.gradient_cosine();
   o.at_bound.resize(plan_.free.size());
   for (std::size_t a = 0; a < plan_.free.size(); ++a) o.at_bound[a] = lm_.at_bound(Eigen::Index(a));
+  if (const detail::SmallVector* d = lm_.inverse_diagonal()) o.inverse_diagonal = *d;
   return o;
 }
 
@@ -234,18 +236,22 @@ void FitRun::record(const Outcome& o, BatchResult& out) {
   for (std::size_t a = 0; a < q; ++a)
     if (!o.at_bound[a]) keep[m++] = a;
   if (m == 0) return;
+  const double df = double(points_) - double(m);
+  const double s2 = plan_.spec.estimator == Estimator::kPoissonMle ? 1.0 : (df > 0 ? o.cost / df : kNaN);
+  // A converged verdict has already ranked and inverted this very matrix (SmallLm::finish: the
+  // same parameters off their bounds); others are ranked and inverted here.
+  if (o.inverse_diagonal) {
+    for (std::size_t a = 0; a < m; ++a) se[plan_.free[keep[a]]] = std::sqrt(s2 * (*o.inverse_diagonal)(Eigen::Index(a)));
+    return;
+  }
   double H[kMaxBatchParameters * kMaxBatchParameters], Hinv[kMaxBatchParameters * kMaxBatchParameters],
       work[detail::spd_inverse_work(kMaxBatchParameters)];
   for (std::size_t a = 0; a < m; ++a)
     for (std::size_t b = 0; b < m; ++b) H[a * m + b] = o.H(Eigen::Index(keep[a]), Eigen::Index(keep[b]));
-  // A converged verdict has already ranked this very matrix (SmallLm::finish: the same parameters
-  // off their bounds); others are ranked here.
   if (!converged(t) &&
       detail::rank_deficiency(Eigen::Map<const Eigen::MatrixXd>(H, Eigen::Index(m), Eigen::Index(m))).deficient())
     return;
   if (!detail::scaled_spd_inverse(m, H, Hinv, work)) return;
-  const double df = double(points_) - double(m);
-  const double s2 = plan_.spec.estimator == Estimator::kPoissonMle ? 1.0 : (df > 0 ? o.cost / df : kNaN);
   for (std::size_t a = 0; a < m; ++a) se[plan_.free[keep[a]]] = std::sqrt(s2 * Hinv[a * m + a]);
 }
 

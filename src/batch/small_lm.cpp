@@ -15,8 +15,9 @@ namespace {
 // True when rank_deficiency would find H (over `est`) of full rank, proven without its
 // eigen-decomposition: scaled to unit diagonal, S has lambda_max <= trace(S) = k and
 // lambda_min >= 1 / trace(S^-1), so 1 / trace(S^-1) > 1000 * kRankTolerance * k leaves a margin of
-// 1000 over its threshold. False says nothing: the caller then ranks H properly.
-bool clearly_full_rank(const SmallMatrix& H, const Eigen::Index* est, Eigen::Index k) {
+// 1000 over its threshold. False says nothing: the caller then ranks H properly. On the way it
+// inverts H over `est` as `fit`'s covariance does; its diagonal goes to inverse_diagonal.
+bool clearly_full_rank(const SmallMatrix& H, const Eigen::Index* est, Eigen::Index k, SmallVector& inverse_diagonal) {
   if (k == 0) return true;
   double S[kMaxBatchParameters * kMaxBatchParameters], inv[kMaxBatchParameters * kMaxBatchParameters],
       work[spd_inverse_work(kMaxBatchParameters)];
@@ -24,9 +25,13 @@ bool clearly_full_rank(const SmallMatrix& H, const Eigen::Index* est, Eigen::Ind
   for (std::size_t a = 0; a < m; ++a)
     for (std::size_t b = 0; b < m; ++b) S[a * m + b] = H(est[a], est[b]);
   if (!scaled_spd_inverse(m, S, inv, work)) return false;
+  inverse_diagonal.resize(k);
   // trace(S^-1) of the unit-diagonal S: the scaled inverse's diagonal times H's.
   double trace = 0;
-  for (std::size_t a = 0; a < m; ++a) trace += inv[a * m + a] * S[a * m + a];
+  for (std::size_t a = 0; a < m; ++a) {
+    inverse_diagonal(Eigen::Index(a)) = inv[a * m + a];
+    trace += inv[a * m + a] * S[a * m + a];
+  }
   return std::isfinite(trace) && trace > 0 && 1.0 / trace > 1e3 * kRankTolerance * double(k);
 }
 
@@ -41,6 +46,7 @@ void SmallLm::start(const SmallLmSetup& setup, std::span<const double> theta0, d
   lambda_ = initial_damping;
   nu_ = 2.0;
   iterations_ = 0;
+  inverse_known_ = false;
   started_ = false;
   done_ = false;
 }
@@ -66,6 +72,12 @@ double SmallLm::cosine(const SmallVector& g, const SmallMatrix& H, double cost) 
 
 double SmallLm::gradient_cosine() const { return g_.size() == H_.rows() ? cosine(g_, H_, cost_) : 0.0; }
 
+void SmallLm::rescale() {
+  root_scale_.resize(scale2_.size());
+  inverse_root_scale_.resize(scale2_.size());
+  root_scales(std::size_t(scale2_.size()), scale2_.data(), root_scale_.data(), inverse_root_scale_.data());
+}
+
 bool SmallLm::feed(const SmallSums& sums) {
   if (!started_) {
     started_ = true;
@@ -79,6 +91,7 @@ bool SmallLm::feed(const SmallSums& sums) {
     scale2_ = H_.diagonal();
     for (Eigen::Index a = 0; a < scale2_.size(); ++a)
       if (!(scale2_(a) > 0)) scale2_(a) = 1.0;
+    rescale();
     if (cosine(g_, H_, cost_) <= setup_->options.gradient_tolerance) {
       finish(Termination::kGradientTolerance);
       return false;
@@ -113,7 +126,10 @@ bool SmallLm::feed(const SmallSums& sums) {
 
 // The damping update and the stopping rules after a step, taken or not.
 bool SmallLm::after_step(bool accepted, double rho) {
-  if (accepted) scale2_ = scale2_.cwiseMax(H_.diagonal());
+  if (accepted) {
+    scale2_ = scale2_.cwiseMax(H_.diagonal());
+    rescale();
+  }
   update_damping(accepted, rho, lambda_, nu_);
   if (cosine(g_, H_, cost_) <= setup_->options.gradient_tolerance) {
     finish(Termination::kGradientTolerance);
@@ -148,7 +164,7 @@ bool SmallLm::advance() {
       held[a] = active(a, g_);
     }
     const DampedStep ds = damped_step({std::size_t(q), H_.data(), g_.data(), scale2_.data(), held, lambda_,
-                                       free_theta, lower, upper},
+                                       free_theta, lower, upper, root_scale_.data(), inverse_root_scale_.data()},
                                       free_trial, work);
     if (ds.solved) {
       trial_ = theta_;
@@ -183,7 +199,8 @@ void SmallLm::finish(Termination t) {
       Eigen::Index est[kMaxBatchParameters], k = 0;
       for (Eigen::Index a = 0; a < H_.rows(); ++a)
         if (!active(a, g_)) est[k++] = a;
-      if (!clearly_full_rank(H_, est, k)) {
+      inverse_known_ = clearly_full_rank(H_, est, k, inverse_diagonal_);
+      if (!inverse_known_) {
         const std::vector<Eigen::Index> e(est, est + k);
         if (rank_deficiency(Eigen::MatrixXd(H_)(e, e)).deficient()) t = Termination::kSingularGradient;
       }

@@ -58,8 +58,12 @@ class SmallLm {
   // Per free parameter: on a bound with the gradient pointing out of the box.
   bool at_bound(Eigen::Index a) const;
   double gradient_cosine() const;
+  // After a converged verdict of full rank: the diagonal of H's inverse over the parameters off
+  // their bounds (solve/spd_inverse.h, `fit`'s covariance), in their order; null otherwise.
+  const SmallVector* inverse_diagonal() const { return inverse_known_ ? &inverse_diagonal_ : nullptr; }
 
  private:
+  void rescale();  // root_scale_ and inverse_root_scale_ from scale2_
   bool advance();  // proposes steps until one needs an evaluation (true) or the run ends (false)
   bool after_step(bool accepted, double rho);
   void finish(Termination t);
@@ -70,10 +74,12 @@ class SmallLm {
   double max_damping_ = 0;
   SmallVector theta_, trial_;  // all parameters
   double cost_ = 0, predicted_ = 0;
-  SmallVector g_, scale2_;
+  SmallVector g_, scale2_, root_scale_, inverse_root_scale_;
   SmallMatrix H_;
   double lambda_ = 0, nu_ = 2;
   int iterations_ = 0;
+  bool inverse_known_ = false;
+  SmallVector inverse_diagonal_;
   bool started_ = false, done_ = true;
   Termination termination_ = Termination::kMaxIterations;
 };

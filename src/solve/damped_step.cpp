@@ -3,23 +3,35 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <type_traits>
 
 #include "solve/small_ldlt.h"
 
 namespace parafit::detail {
 
-DampedStep damped_step(const DampedStepInput& in, double* trial, std::span<double> work) {
-  const std::size_t q = in.q;
-  assert(work.size() >= damped_step_work(q));
-  double* L = work.data();  // q x q row-major: the scaled matrix, then its unit lower factor
-  double* d = L + q * q;    // sqrt(scale2)
-  double* inv = d + q;      // 1 / d
-  double* piv = inv + q;    // the factor's diagonal
-  double* z = piv + q;      // the scaled right side, then the scaled solution
-  double* w = z + q;        // row k of the factor times the pivots, then the step
+void root_scales(std::size_t q, const double* scale2, double* root, double* inverse_root) {
   for (std::size_t a = 0; a < q; ++a) {
-    d[a] = std::sqrt(in.scale2[a]);
-    inv[a] = 1.0 / d[a];
+    root[a] = std::sqrt(scale2[a]);
+    inverse_root[a] = 1.0 / root[a];
+  }
+}
+
+namespace {
+
+template <class N>
+DampedStep step(N q, const DampedStepInput& in, double* trial, std::span<double> work) {
+  double* L = work.data();  // q x q row-major: the scaled matrix, then its unit lower factor
+  double* root = L + q * q;  // sqrt(scale2)
+  double* root_inv = root + q;
+  double* piv = root_inv + q;  // the factor's diagonal
+  double* z = piv + q;         // the scaled right side, then the scaled solution
+  double* w = z + q;           // row k of the factor times the pivots, then the step
+  const double* d = in.root_scale;
+  const double* inv = in.inverse_root_scale;
+  if (d == nullptr || inv == nullptr) {
+    root_scales(q, in.scale2, root, root_inv);
+    d = root;
+    inv = root_inv;
   }
   // The scaled damped matrix (lower triangle) and right side; a parameter held at a bound is an
   // identity row with a zero right side.
@@ -62,6 +74,22 @@ DampedStep damped_step(const DampedStepInput& in, double* trial, std::span<doubl
   out.scaled_step = std::sqrt(step2);
   out.scaled_theta = std::sqrt(theta2);
   return out;
+}
+
+}  // namespace
+
+DampedStep damped_step(const DampedStepInput& in, double* trial, std::span<double> work) {
+  assert(work.size() >= damped_step_work(in.q));
+  // The batch's usual sizes unrolled: the same operations in the same order as the general loop.
+  switch (in.q) {
+    case 1: return step(std::integral_constant<std::size_t, 1>{}, in, trial, work);
+    case 2: return step(std::integral_constant<std::size_t, 2>{}, in, trial, work);
+    case 3: return step(std::integral_constant<std::size_t, 3>{}, in, trial, work);
+    case 4: return step(std::integral_constant<std::size_t, 4>{}, in, trial, work);
+    case 5: return step(std::integral_constant<std::size_t, 5>{}, in, trial, work);
+    case 6: return step(std::integral_constant<std::size_t, 6>{}, in, trial, work);
+    default: return step(in.q, in, trial, work);
+  }
 }
 
 }  // namespace parafit::detail

@@ -12,10 +12,14 @@
 
 namespace parafit::detail {
 
+// N is std::size_t, or std::integral_constant<std::size_t, n> for a size known when compiling
+// (the same operations in the same order, unrolled).
+
 // Factors the n x n row-major matrix in L (lower triangle read) in place: its strictly lower
 // triangle becomes the unit lower factor, piv the diagonal. w: n doubles of workspace. Returns
 // false at a pivot that is not positive and finite.
-inline bool ldlt_in_place(std::size_t n, double* L, double* piv, double* w) {
+template <class N>
+inline bool ldlt_in_place(N n, double* L, double* piv, double* w) {
   for (std::size_t k = 0; k < n; ++k) {
     double dk = L[k * n + k];
     for (std::size_t j = 0; j < k; ++j) {
@@ -34,7 +38,8 @@ inline bool ldlt_in_place(std::size_t n, double* L, double* piv, double* w) {
 }
 
 // Solves L D L^T x = z in place (z becomes x) with ldlt_in_place's factor.
-inline void ldlt_solve(std::size_t n, const double* L, const double* piv, double* z) {
+template <class N>
+inline void ldlt_solve(N n, const double* L, const double* piv, double* z) {
   for (std::size_t i = 0; i < n; ++i)
     for (std::size_t j = 0; j < i; ++j) z[i] -= L[i * n + j] * z[j];
   for (std::size_t i = 0; i < n; ++i) z[i] /= piv[i];

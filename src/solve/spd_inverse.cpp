@@ -2,13 +2,16 @@
 
 #include <cassert>
 #include <cmath>
+#include <type_traits>
 
 #include "solve/small_ldlt.h"
 
 namespace parafit::detail {
 
-bool scaled_spd_inverse(std::size_t k, const double* A, double* inv, std::span<double> work) {
-  assert(work.size() >= spd_inverse_work(k));
+namespace {
+
+template <class N>
+bool invert(N k, const double* A, double* inv, std::span<double> work) {
   double* L = work.data();
   double* s = L + k * k;  // 1 / sqrt(diag A)
   double* piv = s + k;
@@ -30,6 +33,21 @@ bool scaled_spd_inverse(std::size_t k, const double* A, double* inv, std::span<d
   for (std::size_t i = 0; i < k * k; ++i)
     if (!std::isfinite(inv[i])) return false;
   return true;
+}
+
+}  // namespace
+
+bool scaled_spd_inverse(std::size_t k, const double* A, double* inv, std::span<double> work) {
+  assert(work.size() >= spd_inverse_work(k));
+  switch (k) {  // the batch's usual sizes unrolled: the same operations as the general loop
+    case 1: return invert(std::integral_constant<std::size_t, 1>{}, A, inv, work);
+    case 2: return invert(std::integral_constant<std::size_t, 2>{}, A, inv, work);
+    case 3: return invert(std::integral_constant<std::size_t, 3>{}, A, inv, work);
+    case 4: return invert(std::integral_constant<std::size_t, 4>{}, A, inv, work);
+    case 5: return invert(std::integral_constant<std::size_t, 5>{}, A, inv, work);
+    case 6: return invert(std::integral_constant<std::size_t, 6>{}, A, inv, work);
+    default: return invert(k, A, inv, work);
+  }
 }
 
 }  // namespace parafit::detail
