@@ -89,6 +89,8 @@ class BatchCommand final : public Command {
                     "0:points-1)");
     add_list_option(*app, "--x-columns", x_columns_, "Wide format: a column with each point's x per row, e.g. x0..x31");
     app->add_option("--weights", weights_, "Long format: column of observation weights (>= 0)");
+    add_list_option(*app, "--weight-columns", weight_columns_,
+                    "Wide format: a column with each point's weight (>= 0) per row, e.g. w0..w31");
     add_list_option(*app, "--start", start_, "Start values for every fit, e.g. a=1,b=2 (default: self-start per fit)");
     app->add_option("--start-file", start_file_,
                     "CSV with one row per fit (in fit order) and a column per parameter to start at; a missing "
@@ -128,7 +130,12 @@ class BatchCommand final : public Command {
                                     : "batch: give one of --group, --y-columns and a 2-D .npy --data");
     if (!group_.empty() && (!x_values_.empty() || !x_columns_.empty()))
       throw UsageError("--x-values and --x-columns are for the wide format and matrices, not with --group");
-    if (group_.empty() && !weights_.empty()) throw UsageError("--weights is for the long format (--group)");
+    if (group_.empty() && !weights_.empty())
+      throw UsageError(y_columns_.empty() ? "--weights is for the long format (--group)"
+                                          : "--weights is for the long format (--group); the wide format takes "
+                                            "--weight-columns");
+    if (y_columns_.empty() && !weight_columns_.empty())
+      throw UsageError("--weight-columns is for the wide format (--y-columns)");
     check_output_paths(comm, {{"--data", data_, "data"}, {"--start-file", start_file_, "start file"}},
                        {{"--out", out_ == "-" ? "" : out_, "results file"}});
     const OutputFormat format = output_format(out_);
@@ -280,6 +287,10 @@ class BatchCommand final : public Command {
     if (!x_values_.empty() && !xs.empty()) throw UsageError("give --x-values or --x-columns, not both");
     if (!xs.empty() && xs.size() != ys.size())
       throw UsageError(fmt::format("--x-columns names {} columns for the {} of --y-columns", xs.size(), ys.size()));
+    const std::vector<std::string> ws = expand_columns(weight_columns_, "--weight-columns");
+    if (!ws.empty() && ws.size() != ys.size())
+      throw UsageError(
+          fmt::format("--weight-columns names {} columns for the {} of --y-columns", ws.size(), ys.size()));
     const std::vector<double> xv = !xs.empty()          ? std::vector<double>{}
                                    : x_values_.empty() ? default_x(ys.size())
                                                        : parse_x_values(x_values_, "--x-values");
@@ -288,10 +299,11 @@ class BatchCommand final : public Command {
     TableOptions csv = table_options();
     csv.columns = ys;
     csv.columns.insert(csv.columns.end(), xs.begin(), xs.end());
+    csv.columns.insert(csv.columns.end(), ws.begin(), ws.end());
     csv.shard_index = std::size_t(comm.rank());  // each rank reads only its rows: its fits
     csv.shard_count = std::size_t(comm.size());
     const Dataset data = read_table(data_, csv);
-    loaded.batch = batch_from_wide(data, ys, xv, xs);
+    loaded.batch = batch_from_wide(data, ys, xv, xs, ws);
   }
 
   // Every rank's results in fit order, on every rank.
@@ -368,7 +380,7 @@ class BatchCommand final : public Command {
 
   std::string data_, model_, x_, y_ = "y", group_, x_values_, weights_, start_file_, estimator_ = "lse", out_,
                                   delimiter_;
-  std::vector<std::string> params_, y_columns_, x_columns_, start_, fix_, bounds_;
+  std::vector<std::string> params_, y_columns_, x_columns_, weight_columns_, start_, fix_, bounds_;
   int max_iterations_ = 10000;
   std::optional<double> tolerance_;
   int threads_ = 0;

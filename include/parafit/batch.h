@@ -94,9 +94,11 @@ BatchData batch_from_long(const Dataset& data, const std::string& group, const s
 
 // Wide format: one fit per row of data, its points the columns `y_columns`; the model's one input
 // is either `x_values` (the same for every fit, one per y column) or per row from `x_columns`
-// (one per y column). Ids are the row numbers from 0.
+// (one per y column). `weight_columns`, when given, holds each point's weight (one per y column).
+// Ids are the row numbers from 0.
 BatchData batch_from_wide(const Dataset& data, const std::vector<std::string>& y_columns,
-                          const std::vector<double>& x_values, const std::vector<std::string>& x_columns = {});
+                          const std::vector<double>& x_values, const std::vector<std::string>& x_columns = {},
+                          const std::vector<std::string>& weight_columns = {});
 
 // A fits x points matrix (row by row), with the x values of its columns.
 BatchData batch_from_matrix(std::span<const double> values, std::size_t fits, std::size_t points,

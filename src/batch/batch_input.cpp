@@ -46,7 +46,8 @@ BatchData batch_from_long(const Dataset& data, const std::string& group, const s
 }
 
 BatchData batch_from_wide(const Dataset& data, const std::vector<std::string>& y_columns,
-                          const std::vector<double>& x_values, const std::vector<std::string>& x_columns) {
+                          const std::vector<double>& x_values, const std::vector<std::string>& x_columns,
+                          const std::vector<std::string>& weight_columns) {
   const std::size_t points = y_columns.size(), fits = data.rows();
   if (points == 0) throw Error("batch data: no y columns", Error::Kind::kUsage);
   if (x_columns.empty() && x_values.size() != points)
@@ -54,18 +55,24 @@ BatchData batch_from_wide(const Dataset& data, const std::vector<std::string>& y
   if (!x_columns.empty() && x_columns.size() != points)
     throw Error(fmt::format("batch data: {} x columns for {} y columns", x_columns.size(), points),
                 Error::Kind::kUsage);
-  std::vector<std::span<const double>> ys, xs;
+  if (!weight_columns.empty() && weight_columns.size() != points)
+    throw Error(fmt::format("batch data: {} weight columns for {} y columns", weight_columns.size(), points),
+                Error::Kind::kUsage);
+  std::vector<std::span<const double>> ys, xs, ws;
   for (const auto& c : y_columns) ys.push_back(data.column(c));
   for (const auto& c : x_columns) xs.push_back(data.column(c));
+  for (const auto& c : weight_columns) ws.push_back(data.column(c));
   BatchData out;
   out.inputs.assign(1, std::vector<double>(fits * points));
   out.y.resize(fits * points);
+  if (!ws.empty()) out.weights.resize(fits * points);
   out.offsets.resize(fits + 1);
   for (std::size_t k = 0; k < fits; ++k) {
     out.offsets[k + 1] = (k + 1) * points;
     for (std::size_t j = 0; j < points; ++j) {
       out.y[k * points + j] = ys[j][k];
       out.inputs[0][k * points + j] = xs.empty() ? x_values[j] : xs[j][k];
+      if (!ws.empty()) out.weights[k * points + j] = ws[j][k];
     }
   }
   return out;

@@ -119,6 +119,52 @@ TEST(CliBatch, TheThreeLayoutsGiveTheSameFits) {
   }
 }
 
+// A weight per point, 0 for some: the wide format's --weight-columns and the long format's
+// --weights give the same fits, and a fit equals `parafit fit --weights` on its rows.
+double weight(int k, int i) { return (i + k) % 7 == 0 ? 0.0 : 0.5 + 0.25 * ((i * 3 + k) % 5); }
+
+TEST(CliBatch, WeightsInTheWideAndLongFormatsAgreeWithFit) {
+  const auto dir = scratch_dir();
+  std::ostringstream lng, wide, one;
+  lng << "grp,x,y,w\n";
+  one << "x,y,w\n";
+  for (int k = 0; k < kFits; ++k)
+    for (int i = 0; i < kPoints; ++i) {
+      lng << k << "," << i << "," << fmt_double(value(k, i)) << "," << fmt_double(weight(k, i)) << "\n";
+      if (k == 3) one << i << "," << fmt_double(value(k, i)) << "," << fmt_double(weight(k, i)) << "\n";
+    }
+  for (int i = 0; i < kPoints; ++i) wide << "y" << i << ",";
+  for (int i = 0; i < kPoints; ++i) wide << "w" << i << (i + 1 < kPoints ? "," : "\n");
+  for (int k = 0; k < kFits; ++k) {
+    for (int i = 0; i < kPoints; ++i) wide << fmt_double(value(k, i)) << ",";
+    for (int i = 0; i < kPoints; ++i) wide << fmt_double(weight(k, i)) << (i + 1 < kPoints ? "," : "\n");
+  }
+  write_file(dir + "/lw.csv", lng.str());
+  write_file(dir + "/ww.csv", wide.str());
+  write_file(dir + "/one.csv", one.str());
+  const auto a = run_parafit("batch --data '" + dir + "/lw.csv' --group grp --weights w --model exp-decay", dir);
+  ASSERT_EQ(a.code, 0) << a.err;
+  const auto b = run_parafit("batch --data '" + dir + "/ww.csv' --y-columns y0..y19 --weight-columns w0..w19 "
+                             "--model exp-decay", dir);
+  ASSERT_EQ(b.code, 0) << b.err;
+  const auto u = run_parafit("batch --data '" + dir + "/ww.csv' --y-columns y0..y19 --model exp-decay", dir);
+  ASSERT_EQ(u.code, 0) << u.err;
+  const auto ra = csv_rows(a.out), rb = csv_rows(b.out), ru = csv_rows(u.out);
+  ASSERT_EQ(ra.size(), std::size_t(kFits + 1));
+  ASSERT_EQ(rb.size(), ra.size());
+  for (std::size_t k = 1; k < ra.size(); ++k) {
+    EXPECT_EQ(ra[k], rb[k]);  // ids are 0.. in both
+    EXPECT_NE(rb[k][5], ru[k][5]);  // the weights changed the estimates
+  }
+  const auto f = run_parafit("fit --data '" + dir + "/one.csv' --model exp-decay --weights w --json '" + dir +
+                             "/one.json'", dir);
+  ASSERT_EQ(f.code, 0) << f.err;
+  const json fit = json::parse(read_file(dir + "/one.json"));
+  EXPECT_EQ(rb[4][2], std::to_string(kPoints - 3));  // points with a non-zero weight
+  int column = 5;
+  for (const auto& p : fit["parameters"]) EXPECT_EQ(std::stod(rb[4][std::size_t(column++)]), p["estimate"].get<double>());
+}
+
 TEST(CliBatch, AFitEqualsParafitFitOnItsRows) {
   const auto dir = scratch_dir();
   std::ostringstream one;
@@ -214,6 +260,11 @@ TEST(CliBatch, UsageErrorsNameTheFlag) {
   expect("--data '" + wide + "' --model exp-decay --y-columns y0..y19 --out r.txt", 2, "name a .csv, .jsonl or .npy");
   expect("--data '" + wide + "' --model exp-decay --y-columns y0..y19 --start q=1", 2, "no parameter 'q'");
   expect("--data '" + wide + "' --model exp-decay --y-columns y0..y25", 1, "y20");
+  expect("--data '" + wide + "' --model exp-decay --y-columns y0..y19 --weights w", 2, "takes --weight-columns");
+  expect("--data '" + lng + "' --model exp-decay --group grp --weight-columns y0..y3", 2,
+         "--weight-columns is for the wide format");
+  expect("--data '" + wide + "' --model exp-decay --y-columns y0..y19 --weight-columns y0..y3", 2,
+         "--weight-columns names 4 columns for the 20 of --y-columns");
   expect("--data '" + lng + "' --model exp-decay --group grp --estimator bogus", 2, "--estimator");
   write_file(dir + "/s.csv", "a\n1\n2\n");
   expect("--data '" + wide + "' --model exp-decay --y-columns y0..y19 --start-file '" + dir + "/s.csv'", 2,
