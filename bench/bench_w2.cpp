@@ -3,7 +3,9 @@
 // median relative error of each parameter against the truth, in the key=value lines
 // bench/w2.sh reads beside the Cpufit anchor.
 //
-//   build/bench/bench_w2 [FITS] [REPS]      (default 100000 fits, 3 repetitions per case)
+//   build/bench/bench_w2 [FITS] [REPS] [ONLY]   (default 100000 fits, 3 repetitions per case; ONLY, e.g.
+//                                               "lse:1e-4:1", runs one estimator:tolerance:threads case,
+//                                               for profiling)
 #include <fmt/format.h>
 
 #include <chrono>
@@ -19,6 +21,7 @@ int main(int argc, char** argv) {
   using namespace parafit;
   const std::size_t fits = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 100000;
   const int reps = argc > 2 ? std::atoi(argv[2]) : 3;
+  const std::string only = argc > 3 ? argv[3] : "";
   const bench::W2Data d = bench::make_w2(fits);
   const auto model = make_builtin_model("gauss");
   BatchData data;
@@ -36,6 +39,7 @@ int main(int argc, char** argv) {
   for (const Estimator estimator : {Estimator::kLeastSquares, Estimator::kPoissonMle})
     for (const int threads : {1, 2})
       for (int rep = 0; rep < reps; ++rep) {
+        if (!only.empty() && only != fmt::format("{}:{:g}:{}", to_string(estimator), tolerance, threads)) continue;
         BatchSpec spec;
         spec.estimator = estimator;
         spec.start = d.start;

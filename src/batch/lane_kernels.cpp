@@ -122,8 +122,59 @@ void AsymptoticLanes(std::size_t n, const double* theta, const double* x, double
   }
 }
 
+// The Gram sums of lanes l0.. (one vector) over the points i = p, p + 4, ... of partial p, in point
+// order, kept in registers: M columns known when compiling (the usual small models).
+template <std::size_t M, class V>
+HWY_INLINE void GramPartial(LaneTag d, std::size_t n, std::size_t p, std::size_t l0, const double* y,
+                            const double* f, const double* w, const double* const* cols, V* acc) {
+  constexpr std::size_t L = kFitLanes;
+  for (std::size_t t = 0; t < M * (M + 1) / 2; ++t) acc[t] = hn::Zero(d);
+  for (std::size_t i = p; i < n; i += 4) {
+    const std::size_t at = i * L + l0;
+    V v[M];
+    v[0] = hn::Sub(hn::LoadU(d, y + at), hn::LoadU(d, f + at));
+    for (std::size_t a = 1; a < M; ++a) v[a] = hn::LoadU(d, cols[a - 1] + at);
+    const V vw = w != nullptr ? hn::LoadU(d, w + at) : hn::Zero(d);
+    std::size_t t = 0;
+    for (std::size_t k = 0; k < M; ++k) {
+      const V u = w != nullptr ? hn::Mul(vw, v[k]) : v[k];
+      for (std::size_t l = k; l < M; ++l, ++t) acc[t] = hn::Add(acc[t], hn::Mul(u, v[l]));
+    }
+  }
+}
+
+template <std::size_t M>
+void LaneGramFixed(std::size_t n, const double* y, const double* f, const double* w, const double* const* cols,
+                   double* out) {
+  const LaneTag d;
+  using V = hn::Vec<LaneTag>;
+  constexpr std::size_t L = kFitLanes, sums = M * (M + 1) / 2;
+  for (std::size_t l0 = 0; l0 < L; l0 += hn::Lanes(d)) {
+    V total[sums], part[sums];
+    GramPartial<M>(d, n, 0, l0, y, f, w, cols, total);
+    GramPartial<M>(d, n, 1, l0, y, f, w, cols, part);
+    for (std::size_t t = 0; t < sums; ++t) total[t] = hn::Add(total[t], part[t]);  // p0 + p1
+    V p23[sums];
+    GramPartial<M>(d, n, 2, l0, y, f, w, cols, p23);
+    GramPartial<M>(d, n, 3, l0, y, f, w, cols, part);
+    for (std::size_t t = 0; t < sums; ++t) {
+      p23[t] = hn::Add(p23[t], part[t]);  // p2 + p3
+      hn::StoreU(hn::Add(total[t], p23[t]), d, out + t * L + l0);
+    }
+  }
+}
+
 void LaneGram(std::size_t n, std::size_t m, const double* y, const double* f, const double* w,
               const double* const* cols, double* out) {
+  switch (m) {  // the same operations as the general loop below, with the sums in registers
+    case 2: return LaneGramFixed<2>(n, y, f, w, cols, out);
+    case 3: return LaneGramFixed<3>(n, y, f, w, cols, out);
+    case 4: return LaneGramFixed<4>(n, y, f, w, cols, out);
+    case 5: return LaneGramFixed<5>(n, y, f, w, cols, out);
+    case 6: return LaneGramFixed<6>(n, y, f, w, cols, out);
+    case 7: return LaneGramFixed<7>(n, y, f, w, cols, out);
+    default: break;
+  }
   const LaneTag d;
   using V = hn::Vec<LaneTag>;
   constexpr std::size_t L = kFitLanes, kMaxColumns = 26;
