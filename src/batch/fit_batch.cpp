@@ -11,6 +11,7 @@
 
 #include "batch/batch_sums.h"
 #include "batch/lane_kernels.h"
+#include "batch/lane_step.h"
 #include "batch/small_lm.h"
 #include "parafit/batch.h"
 #include "parafit/error.h"
@@ -63,8 +64,17 @@ class FitRun {
   // Where the solver wants the sums next (all parameters).
   std::span<const double> trial() const { return lm_.trial(); }
   std::size_t fit() const { return k_; }
-  // Feeds the sums at trial(); writes the result when the fit has ended.
+  // Feeds the sums at trial(), taking the damped steps one by one; writes the result when the fit
+  // has ended.
   void consume(const detail::SmallSums& sums, BatchResult& out);
+  // The same in halves, for steps taken in lanes (SmallLm::feed_sums, step_input, take_step): kDone
+  // says the fit has ended (its result written); a failed run that restarts wants an evaluation.
+  using Next = detail::SmallLm::Next;
+  Next feed(const detail::SmallSums& sums, BatchResult& out);
+  detail::DampedStepInput step_input(bool* held, double* theta, double* lower, double* upper) const {
+    return lm_.step_input(held, theta, lower, upper);
+  }
+  Next take_step(const detail::DampedStep& step, const double* trial, BatchResult& out);
   // Evaluates the model on the fit's own rows (the path without a lane kernel) and consumes.
   void step_alone(BatchResult& out);
 
@@ -72,6 +82,7 @@ class FitRun {
   void record(BatchStatus status, BatchResult& out);
   void record(const Outcome& o, BatchResult& out);
   Outcome outcome() const;
+  Next end_run(BatchResult& out);  // restarts a failed run (kEvaluate) or records the fit (kDone)
 
   const Plan& plan_;
   std::size_t k_ = 0, begin_ = 0, points_ = 0;
@@ -166,22 +177,40 @@ void FitRun::step_alone(BatchResult& out) {
 }
 
 void FitRun::consume(const detail::SmallSums& sums, BatchResult& out) {
-  if (lm_.feed(sums)) return;
+  bool held[kMaxBatchParameters];
+  double theta[kMaxBatchParameters], lower[kMaxBatchParameters], upper[kMaxBatchParameters],
+      trial[kMaxBatchParameters], work[detail::damped_step_work(kMaxBatchParameters)];
+  Next next = feed(sums, out);
+  while (next == Next::kStep)
+    next = take_step(detail::damped_step(step_input(held, theta, lower, upper), trial, work), trial, out);
+}
 
+FitRun::Next FitRun::feed(const detail::SmallSums& sums, BatchResult& out) {
+  const Next next = lm_.feed_sums(sums);
+  return next == Next::kDone ? end_run(out) : next;
+}
+
+FitRun::Next FitRun::take_step(const detail::DampedStep& step, const double* trial, BatchResult& out) {
+  const Next next = lm_.take_step(step, trial);
+  return next == Next::kDone ? end_run(out) : next;
+}
+
+FitRun::Next FitRun::end_run(BatchResult& out) {
   // A run has ended: restart a failed one with heavier damping, as `fit` does.
   Outcome o = outcome();
   if (run_ == 0 && (o.usable() || o.termination == Termination::kNonFiniteStart ||
                     !plan_.setup.options.restart_on_failure)) {
     record(o, out);
-    return;
+    return Next::kDone;
   }
   if (!best_ || o.usable() || (!best_->usable() && o.cost < best_->cost)) best_ = std::move(o);
   if (best_->usable() || run_ == 2) {
     record(*best_, out);
-    return;
+    return Next::kDone;
   }
   const double damping = kRestartDamping[run_++];
   lm_.start(plan_.setup, start_, damping, std::max(plan_.setup.options.max_damping, damping * 1e3));
+  return Next::kEvaluate;
 }
 
 void FitRun::record(BatchStatus status, BatchResult& out) {
@@ -295,17 +324,49 @@ class LaneGroup {
       for (std::size_t l = 0; l < L; ++l) {
         if (!lane_busy_[l]) continue;
         unpack(l);
-        runs_[l].consume(sums_[l], out);
-        if (!runs_[l].busy()) {
+        next_step_[l] = runs_[l].feed(sums_[l], out);
+      }
+      take_steps(out);
+      for (std::size_t l = 0; l < L; ++l)
+        if (lane_busy_[l] && next_step_[l] == Next::kDone) {
           lane_busy_[l] = false;
           refill(l, out);
         }
-      }
     }
   }
 
  private:
   static constexpr std::size_t L = detail::kFitLanes;
+
+  using Next = FitRun::Next;
+
+  // The damped steps the lanes want, all lanes at once (batch/lane_step.h) for models of up to
+  // kMaxLaneStepParameters free parameters, else one by one; again while a lane's step was refused
+  // without an evaluation.
+  void take_steps(BatchResult& out) {
+    const std::size_t q = plan_.free.size();
+    bool held[kMaxBatchParameters];
+    double theta[kMaxBatchParameters], lower[kMaxBatchParameters], upper[kMaxBatchParameters],
+        trial[kMaxBatchParameters], work[detail::damped_step_work(kMaxBatchParameters)];
+    const auto wants = [&](std::size_t l) { return lane_busy_[l] && next_step_[l] == Next::kStep; };
+    for (;;) {
+      bool any = false;
+      for (std::size_t l = 0; l < L; ++l) any = any || wants(l);
+      if (!any) return;
+      if (q <= detail::kMaxLaneStepParameters) {
+        for (std::size_t l = 0; l < L; ++l)
+          if (wants(l)) step_in_.set(l, runs_[l].step_input(held, theta, lower, upper));
+        detail::lane_damped_steps(q, step_in_, step_out_);
+      }
+      for (std::size_t l = 0; l < L; ++l) {
+        if (!wants(l)) continue;
+        const detail::DampedStep step = q <= detail::kMaxLaneStepParameters
+                                            ? step_out_.get(l, q, trial)
+                                            : detail::damped_step(runs_[l].step_input(held, theta, lower, upper), trial, work);
+        next_step_[l] = runs_[l].take_step(step, trial, out);
+      }
+    }
+  }
 
   // Lane l's sums: the Gram sums' lane (least squares), or the Poisson sums over its points.
   void unpack(std::size_t l) {
@@ -361,6 +422,9 @@ class LaneGroup {
   std::vector<FitRun> runs_;
   std::vector<bool> lane_busy_;
   std::vector<detail::SmallSums> sums_;
+  Next next_step_[L] = {};
+  detail::LaneStepInput step_in_;
+  detail::LaneStepOutput step_out_;
   std::size_t n_ = 0, next_ = 0, last_ = 0;
   std::vector<double> x_, y_, w_, theta_, f_, J_, gram_;
 };

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <vector>
 
-#include "solve/damped_step.h"
 #include "solve/lm_rules.h"
 #include "solve/rank_deficiency.h"
 #include "solve/spd_inverse.h"
@@ -72,13 +71,17 @@ double SmallLm::cosine(const SmallVector& g, const SmallMatrix& H, double cost) 
 
 double SmallLm::gradient_cosine() const { return g_.size() == H_.rows() ? cosine(g_, H_, cost_) : 0.0; }
 
-void SmallLm::rescale() {
-  root_scale_.resize(scale2_.size());
-  inverse_root_scale_.resize(scale2_.size());
-  root_scales(std::size_t(scale2_.size()), scale2_.data(), root_scale_.data(), inverse_root_scale_.data());
+bool SmallLm::feed(const SmallSums& sums) {
+  Next next = feed_sums(sums);
+  bool held[kMaxBatchParameters];
+  double theta[kMaxBatchParameters], lower[kMaxBatchParameters], upper[kMaxBatchParameters],
+      trial[kMaxBatchParameters], work[damped_step_work(kMaxBatchParameters)];
+  while (next == Next::kStep)
+    next = take_step(damped_step(step_input(held, theta, lower, upper), trial, work), trial);
+  return next == Next::kEvaluate;
 }
 
-bool SmallLm::feed(const SmallSums& sums) {
+SmallLm::Next SmallLm::feed_sums(const SmallSums& sums) {
   if (!started_) {
     started_ = true;
     cost_ = sums.cost;
@@ -86,17 +89,16 @@ bool SmallLm::feed(const SmallSums& sums) {
     H_ = sums.H;
     if (!sums.finite()) {
       finish(Termination::kNonFiniteStart);
-      return false;
+      return Next::kDone;
     }
     scale2_ = H_.diagonal();
     for (Eigen::Index a = 0; a < scale2_.size(); ++a)
       if (!(scale2_(a) > 0)) scale2_(a) = 1.0;
-    rescale();
     if (cosine(g_, H_, cost_) <= setup_->options.gradient_tolerance) {
       finish(Termination::kGradientTolerance);
-      return false;
+      return Next::kDone;
     }
-    return advance();
+    return begin_step();
   }
   const LevenbergMarquardtOptions& o = setup_->options;
   bool accept = false;
@@ -112,7 +114,7 @@ bool SmallLm::feed(const SmallSums& sums) {
       g_ = sums.g;
       H_ = sums.H;
       finish(Termination::kFunctionTolerance);
-      return false;
+      return Next::kDone;
     }
   }
   if (accept) {
@@ -121,15 +123,12 @@ bool SmallLm::feed(const SmallSums& sums) {
     g_ = sums.g;
     H_ = sums.H;
   }
-  return after_step(accept, rho) && advance();
+  return after_step(accept, rho) ? begin_step() : Next::kDone;
 }
 
 // The damping update and the stopping rules after a step, taken or not.
 bool SmallLm::after_step(bool accepted, double rho) {
-  if (accepted) {
-    scale2_ = scale2_.cwiseMax(H_.diagonal());
-    rescale();
-  }
+  if (accepted) scale2_ = scale2_.cwiseMax(H_.diagonal());
   update_damping(accepted, rho, lambda_, nu_);
   if (cosine(g_, H_, cost_) <= setup_->options.gradient_tolerance) {
     finish(Termination::kGradientTolerance);
@@ -142,45 +141,44 @@ bool SmallLm::after_step(bool accepted, double rho) {
   return true;
 }
 
-bool SmallLm::advance() {
-  const LevenbergMarquardtOptions& o = setup_->options;
-  const Eigen::Index q = g_.size();
-  for (;;) {
-    if (iterations_ >= o.max_iterations) {
-      finish(Termination::kMaxIterations);
-      return false;
-    }
-    ++iterations_;
-    // The damped step over the parameters not held at a bound (solve/damped_step.h).
-    bool held[kMaxBatchParameters];
-    double free_theta[kMaxBatchParameters], lower[kMaxBatchParameters], upper[kMaxBatchParameters],
-        free_trial[kMaxBatchParameters], work[damped_step_work(kMaxBatchParameters)];
-    for (Eigen::Index a = 0; a < q; ++a) {
-      const std::size_t j = setup_->free[std::size_t(a)];
-      const ParameterBounds b = setup_->bounds[j];
-      free_theta[a] = theta_(Eigen::Index(j));
-      lower[a] = b.lower;
-      upper[a] = b.upper;
-      held[a] = active(a, g_);
-    }
-    const DampedStep ds = damped_step({std::size_t(q), H_.data(), g_.data(), scale2_.data(), held, lambda_,
-                                       free_theta, lower, upper, root_scale_.data(), inverse_root_scale_.data()},
-                                      free_trial, work);
-    if (ds.solved) {
-      trial_ = theta_;
-      for (Eigen::Index a = 0; a < q; ++a) trial_(Eigen::Index(setup_->free[std::size_t(a)])) = free_trial[a];
-      if (ds.scaled_step <= o.parameter_tolerance * (ds.scaled_theta + o.parameter_tolerance)) {
-        finish(Termination::kParameterTolerance);
-        return false;
-      }
-      const double predicted = ds.predicted;
-      if (predicted > 0) {
-        predicted_ = predicted;
-        return true;  // evaluate the trial
-      }
-    }
-    if (!after_step(false, 0.0)) return false;
+SmallLm::Next SmallLm::begin_step() {
+  if (iterations_ >= setup_->options.max_iterations) {
+    finish(Termination::kMaxIterations);
+    return Next::kDone;
   }
+  ++iterations_;
+  return Next::kStep;
+}
+
+// The damped step over the parameters not held at a bound (solve/damped_step.h).
+DampedStepInput SmallLm::step_input(bool* held, double* theta, double* lower, double* upper) const {
+  const Eigen::Index q = g_.size();
+  for (Eigen::Index a = 0; a < q; ++a) {
+    const std::size_t j = setup_->free[std::size_t(a)];
+    const ParameterBounds b = setup_->bounds[j];
+    theta[a] = theta_(Eigen::Index(j));
+    lower[a] = b.lower;
+    upper[a] = b.upper;
+    held[a] = active(a, g_);
+  }
+  return {std::size_t(q), H_.data(), g_.data(), scale2_.data(), held, lambda_, theta, lower, upper};
+}
+
+SmallLm::Next SmallLm::take_step(const DampedStep& step, const double* free_trial) {
+  const LevenbergMarquardtOptions& o = setup_->options;
+  if (step.solved) {
+    trial_ = theta_;
+    for (Eigen::Index a = 0; a < g_.size(); ++a) trial_(Eigen::Index(setup_->free[std::size_t(a)])) = free_trial[a];
+    if (step.scaled_step <= o.parameter_tolerance * (step.scaled_theta + o.parameter_tolerance)) {
+      finish(Termination::kParameterTolerance);
+      return Next::kDone;
+    }
+    if (step.predicted > 0) {
+      predicted_ = step.predicted;
+      return Next::kEvaluate;
+    }
+  }
+  return after_step(false, 0.0) ? begin_step() : Next::kDone;
 }
 
 void SmallLm::finish(Termination t) {

@@ -16,6 +16,7 @@
 #include "parafit/batch.h"
 #include "parafit/levenberg_marquardt.h"
 #include "parafit/termination.h"
+#include "solve/damped_step.h"
 
 namespace parafit::detail {
 
@@ -46,7 +47,18 @@ class SmallLm {
   // Where it wants the next evaluation (all parameters).
   std::span<const double> trial() const { return {trial_.data(), std::size_t(trial_.size())}; }
   // The sums at trial(). Returns true while the run wants another evaluation; false when done.
+  // It takes its damped steps itself (solve/damped_step.h), one fit at a time.
   bool feed(const SmallSums& sums);
+
+  // The same run in two halves, for an engine that takes the damped steps of many fits at once
+  // (batch/lane_step.h): feed_sums() says whether a damped step is wanted (kStep) or the run has
+  // ended (kDone); the step is then taken from step_input() and handed to take_step(), which says
+  // whether the trial wants an evaluation (kEvaluate), another step (kStep), or the run has ended.
+  enum class Next { kStep, kEvaluate, kDone };
+  Next feed_sums(const SmallSums& sums);
+  // The damped step's input for this fit: the caller's arrays of q values (free parameters).
+  DampedStepInput step_input(bool* held, double* theta, double* lower, double* upper) const;
+  Next take_step(const DampedStep& step, const double* free_trial);
 
   bool done() const { return done_; }
   Termination termination() const { return termination_; }
@@ -63,8 +75,7 @@ class SmallLm {
   const SmallVector* inverse_diagonal() const { return inverse_known_ ? &inverse_diagonal_ : nullptr; }
 
  private:
-  void rescale();  // root_scale_ and inverse_root_scale_ from scale2_
-  bool advance();  // proposes steps until one needs an evaluation (true) or the run ends (false)
+  Next begin_step();  // counts the iteration, or ends the run at the limit
   bool after_step(bool accepted, double rho);
   void finish(Termination t);
   bool active(Eigen::Index a, const SmallVector& g) const;
@@ -74,7 +85,7 @@ class SmallLm {
   double max_damping_ = 0;
   SmallVector theta_, trial_;  // all parameters
   double cost_ = 0, predicted_ = 0;
-  SmallVector g_, scale2_, root_scale_, inverse_root_scale_;
+  SmallVector g_, scale2_;
   SmallMatrix H_;
   double lambda_ = 0, nu_ = 2;
   int iterations_ = 0;

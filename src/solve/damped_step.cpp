@@ -9,29 +9,19 @@
 
 namespace parafit::detail {
 
-void root_scales(std::size_t q, const double* scale2, double* root, double* inverse_root) {
-  for (std::size_t a = 0; a < q; ++a) {
-    root[a] = std::sqrt(scale2[a]);
-    inverse_root[a] = 1.0 / root[a];
-  }
-}
-
 namespace {
 
 template <class N>
 DampedStep step(N q, const DampedStepInput& in, double* trial, std::span<double> work) {
   double* L = work.data();  // q x q row-major: the scaled matrix, then its unit lower factor
-  double* root = L + q * q;  // sqrt(scale2)
-  double* root_inv = root + q;
-  double* piv = root_inv + q;  // the factor's diagonal
-  double* z = piv + q;         // the scaled right side, then the scaled solution
-  double* w = z + q;           // row k of the factor times the pivots, then the step
-  const double* d = in.root_scale;
-  const double* inv = in.inverse_root_scale;
-  if (d == nullptr || inv == nullptr) {
-    root_scales(q, in.scale2, root, root_inv);
-    d = root;
-    inv = root_inv;
+  double* d = L + q * q;    // sqrt(scale2)
+  double* inv = d + q;      // 1 / d
+  double* piv = inv + q;    // the factor's diagonal
+  double* z = piv + q;      // the scaled right side, then the scaled solution
+  double* w = z + q;        // row k of the factor times the pivots, then the step
+  for (std::size_t a = 0; a < q; ++a) {
+    d[a] = std::sqrt(in.scale2[a]);
+    inv[a] = 1.0 / d[a];
   }
   // The scaled damped matrix (lower triangle) and right side; a parameter held at a bound is an
   // identity row with a zero right side.

@@ -28,10 +28,6 @@ struct DampedStepInput {
   const double* theta = nullptr;   // q: the free parameters' values
   const double* lower = nullptr;   // q: their bounds
   const double* upper = nullptr;
-  // Optional, q each: sqrt(scale2) and its reciprocal, for a caller that keeps them between steps
-  // (they change only with scale2); computed here when null.
-  const double* root_scale = nullptr;
-  const double* inverse_root_scale = nullptr;
 };
 
 struct DampedStep {
@@ -43,9 +39,6 @@ struct DampedStep {
 
 // Doubles of workspace damped_step needs for q free parameters.
 constexpr std::size_t damped_step_work(std::size_t q) { return q * q + 5 * q; }
-
-// sqrt(scale2) and its reciprocal, as damped_step computes them.
-void root_scales(std::size_t q, const double* scale2, double* root, double* inverse_root);
 
 // Solves for delta, clamps theta + delta into the bounds (trial, q values) and measures the step
 // s = trial - theta actually taken. trial is written only when the system was solved.
