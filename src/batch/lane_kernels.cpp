@@ -7,6 +7,7 @@
 #include <hwy/highway.h>
 
 #include <limits>
+#include <type_traits>
 
 #include "batch/lane_kernels.h"
 #include "simd/exp-inl.h"
@@ -209,8 +210,10 @@ void LaneGram(std::size_t n, std::size_t m, const double* y, const double* f, co
 // The Poisson sums (batch/batch_sums.h) in lanes: per lane, over its points in order, exactly the
 // scalar poisson_sums' operations (deviance_term of batch/deviance.h, both branches computed and
 // one selected). Out: [cost, g (q), H lower triangle row by row (q (q + 1) / 2)] x lanes.
-void LanePoisson(std::size_t n, std::size_t q, const double* y, const double* f, const double* w,
-                 const double* const* cols, double* out) {
+// N: std::size_t, or std::integral_constant for q known when compiling (the sums in registers).
+template <class N>
+void LanePoissonOf(std::size_t n, N q, const double* y, const double* f, const double* w, const double* const* cols,
+                   double* out) {
   const LaneTag d;
   using V = hn::Vec<LaneTag>;
   using M = hn::Mask<LaneTag>;
@@ -252,6 +255,20 @@ void LanePoisson(std::size_t n, std::size_t q, const double* y, const double* f,
     }
     acc[0] = hn::IfThenElse(bad, hn::Set(d, std::numeric_limits<double>::quiet_NaN()), acc[0]);
     for (std::size_t t = 0; t < sums; ++t) hn::StoreU(acc[t], d, out + t * L + l0);
+  }
+}
+
+void LanePoisson(std::size_t n, std::size_t q, const double* y, const double* f, const double* w,
+                 const double* const* cols, double* out) {
+  using std::integral_constant;
+  switch (q) {  // the same operations for every q
+    case 1: return LanePoissonOf(n, integral_constant<std::size_t, 1>{}, y, f, w, cols, out);
+    case 2: return LanePoissonOf(n, integral_constant<std::size_t, 2>{}, y, f, w, cols, out);
+    case 3: return LanePoissonOf(n, integral_constant<std::size_t, 3>{}, y, f, w, cols, out);
+    case 4: return LanePoissonOf(n, integral_constant<std::size_t, 4>{}, y, f, w, cols, out);
+    case 5: return LanePoissonOf(n, integral_constant<std::size_t, 5>{}, y, f, w, cols, out);
+    case 6: return LanePoissonOf(n, integral_constant<std::size_t, 6>{}, y, f, w, cols, out);
+    default: return LanePoissonOf(n, q, y, f, w, cols, out);
   }
 }
 
