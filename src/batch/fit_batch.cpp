@@ -473,6 +473,9 @@ Plan make_plan(const Model& model, const BatchData& data, const BatchSpec& spec)
   plan.setup.options = spec.solver;
   plan.setup.free = plan.free;
   plan.setup.bounds = plan.bounds;
+  plan.setup.bounded = std::any_of(plan.free.begin(), plan.free.end(), [&](std::size_t j) {
+    return std::isfinite(plan.bounds[j].lower) || std::isfinite(plan.bounds[j].upper);
+  });
   return plan;
 }
 

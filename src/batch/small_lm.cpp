@@ -51,6 +51,7 @@ void SmallLm::start(const SmallLmSetup& setup, std::span<const double> theta0, d
 }
 
 bool SmallLm::active(Eigen::Index a, const SmallVector& g) const {
+  if (!setup_->bounded) return false;
   const std::size_t j = setup_->free[std::size_t(a)];
   const ParameterBounds b = setup_->bounds[j];
   const double t = theta_(Eigen::Index(j));

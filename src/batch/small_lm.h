@@ -37,6 +37,7 @@ struct SmallLmSetup {
   LevenbergMarquardtOptions options;
   std::span<const std::size_t> free;         // the free parameters' indices
   std::span<const ParameterBounds> bounds;   // one per parameter
+  bool bounded = true;  // false when no free parameter has a finite bound: none is ever held
 };
 
 class SmallLm {
