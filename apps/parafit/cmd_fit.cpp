@@ -172,8 +172,7 @@ class FitCommand final : public Command {
   int run_global() {
     if (group_.empty() || shared_.empty())
       throw UsageError("a global fit needs both --group (the data sets) and --shared (their common parameters)");
-    for (const auto& [flag, given] : {std::pair<const char*, bool>{"--fix", !fix_.empty()}, {"--bounds", !bounds_.empty()},
-                                      {"--save", !save_.empty()}})
+    for (const auto& [flag, given] : {std::pair<const char*, bool>{"--bounds", !bounds_.empty()}, {"--save", !save_.empty()}})
       if (given) throw UsageError(fmt::format("{} is not available with --group/--shared yet", flag));
     TableOptions csv;
     csv.drop_missing = drop_missing_;
@@ -204,6 +203,8 @@ class FitCommand final : public Command {
       const Model& model = *resolved.model;
       for (const std::string& name : split_list(shared_))
         g.shared.push_back(detail::parameter_index(model, name, "--shared"));
+      for (const auto& [name, value] : parse_assignments(fix_, "--fix"))
+        g.fix.emplace_back(detail::parameter_index(model, name, "--fix"), value);
       const auto start = parse_assignments(start_, "--start");
       if (!start.empty()) {
         g.start.assign(model.num_parameters(), std::nan(""));

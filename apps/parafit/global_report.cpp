@@ -32,6 +32,11 @@ std::string format_global_fit(const GlobalFitResult& r, const std::string& respo
                        model.parameter_names()[r.shared[a]], est, se, t, detail::student_t_two_sided_p(t, r.df),
                        est - q * se, est + q * se);
   }
+  if (!r.fixed.empty()) {
+    out += "\nFixed in every group:";
+    for (const auto& [j, value] : r.fixed) out += fmt::format(" {} = {:.6g}", model.parameter_names()[j], value);
+    out += "\n";
+  }
   out += fmt::format("\nPer-group parameters{}:\n{:>12}", G > kGroupsShown ? fmt::format(" (first {} of {}; all in --json)", kGroupsShown, G) : "",
                      "group");
   for (std::size_t b = 0; b < m; ++b) {
@@ -79,6 +84,9 @@ std::string global_fit_json(const GlobalFitResult& r, const Model& model, const 
     cov.push_back(row);
   }
   j["shared_covariance"] = cov;
+  nlohmann::json fixed = nlohmann::json::array();
+  for (const auto& [index, value] : r.fixed) fixed.push_back({{"name", model.parameter_names()[index]}, {"value", value}});
+  j["fixed"] = fixed;
   nlohmann::json groups = nlohmann::json::array();
   const std::size_t m = r.local.size();
   for (std::size_t g = 0; g < r.group_ids.size(); ++g) {

@@ -16,6 +16,7 @@
 #include <Eigen/Core>
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "parafit/batch.h"
@@ -31,6 +32,8 @@ struct GlobalFitSpec {
   // NaN entries are taken from the model's self-start on each group (shared ones: the median over
   // the groups). Empty: every value self-starts.
   std::vector<double> start;
+  // Parameters held at a value in every group (index, value): neither shared nor per group.
+  std::vector<std::pair<std::size_t, double>> fix;
   LevenbergMarquardtOptions solver;
   double confidence_level = 0.95;
 };
@@ -38,6 +41,7 @@ struct GlobalFitSpec {
 struct GlobalFitResult {
   std::vector<std::string> parameter_names;  // the model's
   std::vector<std::size_t> shared, local;    // parameter indices, shared and per group
+  std::vector<std::pair<std::size_t, double>> fixed;  // held parameters and their values
   std::vector<std::string> group_ids;
   Termination termination = Termination::kMaxIterations;
   std::string message;
@@ -56,9 +60,10 @@ struct GlobalFitResult {
 
 // Fits `model` to every group of `data` (one group per fit of BatchData; under a communicator, this
 // rank's run of the groups, ranks in group order) with the parameters spec.shared common to all.
-// A collective call under a communicator: every rank must call it. Throws parafit::Error for a bad spec (no shared parameter, all shared,
-// an index out of range, a start of the wrong length), too few rows for the unknowns, or a start
-// where the model is not finite.
+// A collective call under a communicator: every rank must call it. Throws parafit::Error for a bad
+// spec (no shared parameter, no per-group parameter left, an index out of range, a parameter both
+// shared and fixed, a start of the wrong length), too few rows for the unknowns, or a start where
+// the model is not finite.
 GlobalFitResult fit_global(const Model& model, const BatchData& data, const GlobalFitSpec& spec,
                            const Context& context = {});
 

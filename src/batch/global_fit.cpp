@@ -41,11 +41,14 @@ struct Sums {
 // process, for any number of ranks and threads.
 class GlobalProblem {
  public:
-  GlobalProblem(const Model& model, const BatchData& data, const std::vector<std::size_t>& shared, int threads,
-                Communicator& comm)
-      : model_(model), data_(data), shared_(shared), threads_(threads), comm_(comm) {
+  GlobalProblem(const Model& model, const BatchData& data, const std::vector<std::size_t>& shared,
+                const std::vector<std::pair<std::size_t, double>>& fixed, int threads, Communicator& comm)
+      : model_(model), data_(data), shared_(shared), fixed_(fixed), threads_(threads), comm_(comm) {
+    const auto held = [&](std::size_t j) {
+      return std::any_of(fixed.begin(), fixed.end(), [j](const auto& f) { return f.first == j; });
+    };
     for (std::size_t j = 0; j < model.num_parameters(); ++j)
-      if (std::find(shared.begin(), shared.end(), j) == shared.end()) local_.push_back(j);
+      if (std::find(shared.begin(), shared.end(), j) == shared.end() && !held(j)) local_.push_back(j);
     k_ = shared_.size();
     m_ = local_.size();
     groups_ = data.fits();
@@ -64,6 +67,7 @@ class GlobalProblem {
 
   // The model's parameter vector of this rank's group g.
   void parameters_of(const VectorXd& theta, std::size_t g, double* out) const {
+    for (const auto& [j, value] : fixed_) out[j] = value;
     for (std::size_t a = 0; a < k_; ++a) out[shared_[a]] = theta(Index(a));
     for (std::size_t b = 0; b < m_; ++b) out[local_[b]] = theta(Index(k_ + (first_ + g) * m_ + b));
   }
@@ -246,6 +250,7 @@ class GlobalProblem {
   const Model& model_;
   const BatchData& data_;
   std::vector<std::size_t> shared_, local_;
+  std::vector<std::pair<std::size_t, double>> fixed_;
   std::size_t k_ = 0, m_ = 0, groups_ = 0, first_ = 0, all_groups_ = 0;
   int threads_ = 1;
   Communicator& comm_;
@@ -259,13 +264,13 @@ double gradient_cosine(const VectorXd& g, const VectorXd& h, double rss) {
   return worst;
 }
 
-// Starting values: the given ones, else each group's self-start (shared: the median over groups).
 // Starting values: the given ones, else each group's self-start (shared: the median over every
 // rank's groups). A failed self-start is agreed on by every rank before it throws.
 VectorXd starting_values(const Model& model, const BatchData& data, const GlobalFitSpec& spec, const GlobalProblem& P,
                          int threads) {
   const std::size_t p = model.num_parameters(), G = data.fits();
   std::vector<double> given = spec.start.empty() ? std::vector<double>(p, kNaN) : spec.start;
+  for (const auto& [j, value] : spec.fix) given[j] = value;  // a held parameter needs no start
   const bool need = std::any_of(given.begin(), given.end(), [](double v) { return std::isnan(v); });
   std::vector<double> self(G * p, kNaN);
   std::string error;
@@ -347,18 +352,33 @@ GlobalFitResult fit_global(const Model& model, const BatchData& data, const Glob
     if (j >= p || seen[j]) throw Error("shared parameters: an index out of range or given twice", Error::Kind::kUsage);
     seen[j] = true;
   }
+  for (const auto& [j, value] : spec.fix) {
+    if (j >= p || seen[j])
+      throw Error(j < p ? fmt::format("parameter '{}' is both shared and fixed, or fixed twice", model.parameter_names()[j])
+                        : std::string("fixed parameters: an index out of range"),
+                  Error::Kind::kUsage);
+    if (!std::isfinite(value))
+      throw Error(fmt::format("fixed value of parameter '{}' is not finite", model.parameter_names()[j]),
+                  Error::Kind::kUsage);
+    seen[j] = true;
+  }
   if (spec.shared.size() == p)
     throw Error("every parameter is shared: that is one fit of all the data (drop --shared and --group)",
+                Error::Kind::kUsage);
+  if (spec.shared.size() + spec.fix.size() == p)
+    throw Error("no parameter is left per group (every one is shared or fixed): that is one fit of all the data "
+                "(drop --shared and --group)",
                 Error::Kind::kUsage);
   if (!spec.start.empty() && spec.start.size() != p)
     throw Error(fmt::format("global fit: {} start values for {} parameters", spec.start.size(), p), Error::Kind::kUsage);
   std::string why;
   if (!spec.solver.IsValid(&why)) throw Error("invalid solver options: " + why, Error::Kind::kUsage);
 
-  GlobalProblem P(model, data, spec.shared, context.resolved_threads(), comm);
+  GlobalProblem P(model, data, spec.shared, spec.fix, context.resolved_threads(), comm);
   GlobalFitResult out;
   out.parameter_names = model.parameter_names();
   out.shared = spec.shared;
+  out.fixed = spec.fix;
   out.local = P.local();
   out.group_ids = all_ids(data, P);
   std::vector<double> rows = {0};

@@ -21,10 +21,13 @@ namespace {
 // local..., group 1's local...], each row evaluated by the base model with its group's values.
 class Stacked final : public Model {
  public:
-  Stacked(const Model& base, std::vector<std::size_t> shared, std::size_t groups)
-      : base_(base), shared_(std::move(shared)) {
+  Stacked(const Model& base, std::vector<std::size_t> shared, std::size_t groups,
+          std::vector<std::pair<std::size_t, double>> fixed = {})
+      : base_(base), shared_(std::move(shared)), fixed_(std::move(fixed)) {
     for (std::size_t j = 0; j < base.num_parameters(); ++j)
-      if (std::find(shared_.begin(), shared_.end(), j) == shared_.end()) local_.push_back(j);
+      if (std::find(shared_.begin(), shared_.end(), j) == shared_.end() &&
+          std::none_of(fixed_.begin(), fixed_.end(), [j](const auto& f) { return f.first == j; }))
+        local_.push_back(j);
     for (std::size_t j : shared_) names_.push_back(base.parameter_names()[j]);
     for (std::size_t g = 0; g < groups; ++g)
       for (std::size_t j : local_) names_.push_back(base.parameter_names()[j] + std::to_string(g));
@@ -41,6 +44,7 @@ class Stacked final : public Model {
     std::vector<double> params(p), jac(p);
     for (std::size_t i = 0; i < block.size; ++i) {
       const auto g = std::size_t(block.inputs[1][i]);
+      for (const auto& [j, value] : fixed_) params[j] = value;
       for (std::size_t a = 0; a < k; ++a) params[shared_[a]] = theta[a];
       for (std::size_t b = 0; b < m; ++b) params[local_[b]] = theta[k + g * m + b];
       const double* in[] = {block.inputs[0] + i};
@@ -57,6 +61,7 @@ class Stacked final : public Model {
  private:
   const Model& base_;
   std::vector<std::size_t> shared_, local_;
+  std::vector<std::pair<std::size_t, double>> fixed_;
   std::vector<std::string> names_;
 };
 
@@ -86,9 +91,9 @@ struct Dense {
   FitStatistics statistics;
 };
 Dense dense_fit(const Model& model, const BatchData& d, const std::vector<std::size_t>& shared,
-                const std::vector<double>& start) {
+                const std::vector<double>& start, const std::vector<std::pair<std::size_t, double>>& fixed = {}) {
   const std::size_t G = d.fits();
-  const Stacked stacked(model, shared, G);
+  const Stacked stacked(model, shared, G, fixed);
   std::vector<double> group(d.y.size());
   for (std::size_t g = 0; g < G; ++g)
     for (std::size_t i = d.offsets[g]; i < d.offsets[g + 1]; ++i) group[i] = double(g);
@@ -137,6 +142,38 @@ TEST(GlobalFit, EqualsTheDenseFitOfAllUnknowns) {
   EXPECT_NEAR(r.rss, st.rss, 1e-12 * st.rss);
   EXPECT_EQ(r.df, st.df);
   EXPECT_NEAR(r.shared_covariance(0, 0), st.covariance(0, 0), 1e-9 * st.covariance(0, 0));
+}
+
+TEST(GlobalFit, AFixedParameterIsHeldInEveryGroup) {
+  const auto model = make_builtin_model("exp-decay");  // a, b, c
+  const std::size_t G = 4, n = 40;
+  const BatchData d = decays(G, n, 11);
+  GlobalFitSpec spec;
+  spec.shared = {1};
+  spec.fix = {{2, 0.25}};  // c held at 0.25 in every group: a per group, b shared
+  spec.solver.function_tolerance = 0;
+  const GlobalFitResult r = fit_global(*model, d, spec);
+  ASSERT_TRUE(r.converged()) << r.message;
+  EXPECT_EQ(r.local, (std::vector<std::size_t>{0}));
+  ASSERT_EQ(r.local_estimates.size(), G);
+  EXPECT_EQ(r.df, double(G * n) - 1.0 - double(G));
+
+  std::vector<double> start = {r.shared_estimates[0] * 1.1};
+  for (double v : r.local_estimates) start.push_back(v * 0.9);
+  const Dense dn = dense_fit(*model, d, spec.shared, start, spec.fix);
+  ASSERT_TRUE(dn.summary.IsSolutionUsable()) << dn.summary.message;
+  const auto close = [](double a, double b) { return std::abs(a - b) <= 1e-9 * std::max(1.0, std::abs(b)); };
+  EXPECT_TRUE(close(r.shared_estimates[0], dn.summary.parameters[0]));
+  EXPECT_TRUE(close(r.shared_std_errors[0], dn.statistics.parameters[0].std_error));
+  for (std::size_t g = 0; g < G; ++g) {
+    EXPECT_TRUE(close(r.local_estimates[g], dn.summary.parameters[1 + g])) << g;
+    EXPECT_TRUE(close(r.local_std_errors[g], dn.statistics.parameters[1 + g].std_error)) << g;
+  }
+  EXPECT_NEAR(r.rss, dn.statistics.rss, 1e-12 * dn.statistics.rss);
+  // Holding c changes the fit: the free-c fit reaches a lower RSS.
+  GlobalFitSpec free_c = spec;
+  free_c.fix.clear();
+  EXPECT_LT(fit_global(*model, d, free_c).rss, r.rss);
 }
 
 TEST(GlobalFit, TwoSharedParametersAndWeights) {
@@ -244,6 +281,24 @@ TEST(GlobalFit, BadSpecsAreErrors) {
   spec.shared = {1};
   spec.start = {1, 2};
   EXPECT_THROW(fit_global(*model, d, spec), Error);
+  spec.start.clear();
+  const auto message = [&](const GlobalFitSpec& s) {
+    try {
+      fit_global(*model, d, s);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  GlobalFitSpec held = spec;
+  held.fix = {{1, 0.5}};
+  EXPECT_NE(message(held).find("'b' is both shared and fixed"), std::string::npos) << message(held);
+  held.fix = {{0, 1.0}, {2, 0.0}};
+  EXPECT_NE(message(held).find("no parameter is left per group"), std::string::npos) << message(held);
+  held.fix = {{7, 1.0}};
+  EXPECT_NE(message(held).find("out of range"), std::string::npos) << message(held);
+  held.fix = {{2, std::nan("")}};
+  EXPECT_NE(message(held).find("not finite"), std::string::npos) << message(held);
   const BatchData tiny = decays(3, 2, 1);  // 6 rows for 1 + 3 x 2 unknowns
   spec.start.clear();
   EXPECT_THROW(fit_global(*model, tiny, spec), Error);

@@ -304,6 +304,23 @@ TEST(CliGlobalFit, SharedAndPerGroupParameters) {
   const auto all = run_parafit("fit --data '" + dir + "/g.csv' --model exp-decay --group set --shared a,b,c", dir);
   EXPECT_EQ(all.code, 2);
   EXPECT_TRUE(contains(all.err, "every parameter is shared")) << all.err;
+  // --fix holds a parameter in every group: c at 0 leaves a and b; the JSON names it.
+  const auto held = run_parafit("fit --data '" + dir + "/g.csv' --model exp-decay --group set --shared b --fix c=0 "
+                                "--json '" + dir + "/h.json'", dir);
+  ASSERT_EQ(held.code, 0) << held.err;
+  EXPECT_TRUE(contains(held.out, "Fixed in every group: c = 0")) << held.out;
+  const json h = json::parse(read_file(dir + "/h.json"));
+  EXPECT_EQ(h["fixed"][0]["name"], "c");
+  EXPECT_EQ(h["df"].get<double>(), 100.0 - 1 - 4 * 1);
+  EXPECT_FALSE(h["groups"][0]["estimates"].contains("c"));
+  EXPECT_GT(h["rss"].get<double>(), j["rss"].get<double>());
+  const auto both = run_parafit("fit --data '" + dir + "/g.csv' --model exp-decay --group set --shared b --fix b=1", dir);
+  EXPECT_EQ(both.code, 2);
+  EXPECT_TRUE(contains(both.err, "'b' is both shared and fixed")) << both.err;
+  const auto bounded = run_parafit("fit --data '" + dir + "/g.csv' --model exp-decay --group set --shared b "
+                                   "--bounds a=0:10", dir);
+  EXPECT_EQ(bounded.code, 2);
+  EXPECT_TRUE(contains(bounded.err, "--bounds is not available with --group/--shared")) << bounded.err;
 }
 
 }  // namespace
