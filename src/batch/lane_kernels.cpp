@@ -6,10 +6,12 @@
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
+#include <cmath>
 #include <limits>
 #include <type_traits>
 
 #include "batch/lane_kernels.h"
+#include "model/family_ops-inl.h"
 #include "simd/exp-inl.h"
 #include "simd/exp_scalar.h"
 #include "simd/log-inl.h"
@@ -122,6 +124,161 @@ void AsymptoticLanes(std::size_t n, const double* theta, const double* x, double
     }
   }
 }
+
+// michaelis-menten (model/michaelis_menten.cpp MmRows): r = 1/(km + x), sat = x*r; f = vmax*sat;
+// J = (sat, (-vmax*sat)*r).
+void MichaelisMentenLanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
+  const LaneTag d;
+  constexpr std::size_t L = kFitLanes;
+  const auto one = hn::Set(d, 1.0);
+  double *jv = J, *jk = J + n * L;
+  for (std::size_t l0 = 0; l0 < L; l0 += hn::Lanes(d)) {
+    const auto vvmax = hn::LoadU(d, theta + l0), vkm = hn::LoadU(d, theta + L + l0), vnvmax = hn::Neg(vvmax);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t at = i * L + l0;
+      const auto xv = hn::LoadU(d, x + at);
+      const auto r = hn::Div(one, hn::Add(vkm, xv));
+      const auto sat = hn::Mul(xv, r);
+      hn::StoreU(hn::Mul(vvmax, sat), d, f + at);
+      hn::StoreU(sat, d, jv + at);
+      hn::StoreU(hn::Mul(hn::Mul(vnvmax, sat), r), d, jk + at);
+    }
+  }
+}
+
+// gompertz (model/sigmoid.cpp GompertzRows): g = exp(-c*x), h = exp(-b*g), gh = g*h; f = a*h;
+// J = (h, -a*gh, (a*b*x)*gh), with a*b per lane as the row kernel takes it.
+void GompertzLanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
+  const LaneTag d;
+  constexpr std::size_t L = kFitLanes;
+  alignas(64) double ab[L];
+  for (std::size_t l = 0; l < L; ++l) ab[l] = theta[l] * theta[L + l];
+  double *ja = J, *jb = J + n * L, *jc = J + 2 * n * L;
+  for (std::size_t l0 = 0; l0 < L; l0 += hn::Lanes(d)) {
+    const auto va = hn::LoadU(d, theta + l0), vna = hn::Neg(va), vnb = hn::Neg(hn::LoadU(d, theta + L + l0));
+    const auto vnc = hn::Neg(hn::LoadU(d, theta + 2 * L + l0)), vab = hn::LoadU(d, ab + l0);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t at = i * L + l0;
+      const auto xv = hn::LoadU(d, x + at);
+      const auto g = Exp(d, hn::Mul(vnc, xv));
+      const auto h = Exp(d, hn::Mul(vnb, g));
+      const auto gh = hn::Mul(g, h);
+      hn::StoreU(hn::Mul(va, h), d, f + at);
+      hn::StoreU(h, d, ja + at);
+      hn::StoreU(hn::Mul(vna, gh), d, jb + at);
+      hn::StoreU(hn::Mul(hn::Mul(vab, xv), gh), d, jc + at);
+    }
+  }
+}
+
+// logistic4 (model/sigmoid.cpp Logistic4Rows, after its log_ratio): per lane amd = a - d,
+// inv_c = 1/c, jc = (amd*b)*inv_c; l = ln(x*inv_c) by std::log (-inf at 0, NaN below, as
+// log_ratio), q = ClampedPower(b, l), w = 1/(1 + q), s = q*w, ws = w*s; f = d + amd*w;
+// J = (w, ((-amd)*ws)*l0, jc*ws, s), l0 = 0 where l = -inf.
+void Logistic4Lanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
+  const LaneTag d;
+  constexpr std::size_t L = kFitLanes;
+  constexpr double kInf = std::numeric_limits<double>::infinity(), kNaN = std::numeric_limits<double>::quiet_NaN();
+  alignas(64) double amd[L], jcf[L], inv_c[L];
+  for (std::size_t l = 0; l < L; ++l) {
+    amd[l] = theta[l] - theta[3 * L + l];
+    inv_c[l] = 1.0 / theta[2 * L + l];
+    jcf[l] = amd[l] * theta[L + l] * inv_c[l];
+  }
+  // ln(x/c) of every point and lane into f first (a library call, scalar on every target).
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t l = 0; l < L; ++l) {
+      const double u = x[i * L + l] * inv_c[l];
+      f[i * L + l] = u > 0.0 ? std::log(u) : (u == 0.0 ? -kInf : kNaN);
+    }
+  const auto one = hn::Set(d, 1.0), zero = hn::Zero(d), minus_inf = hn::Set(d, -kInf);
+  double *ja = J, *jb = J + n * L, *jc = J + 2 * n * L, *jd = J + 3 * n * L;
+  for (std::size_t l0 = 0; l0 < L; l0 += hn::Lanes(d)) {
+    const auto vb = hn::LoadU(d, theta + L + l0), vd = hn::LoadU(d, theta + 3 * L + l0);
+    const auto vamd = hn::LoadU(d, amd + l0), vnamd = hn::Neg(vamd), vjc = hn::LoadU(d, jcf + l0);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t at = i * L + l0;
+      const auto l = hn::LoadU(d, f + at);
+      const auto q = ClampedPower(d, vb, l);
+      const auto w = hn::Div(one, hn::Add(one, q));
+      const auto s = hn::Mul(q, w);
+      hn::StoreU(hn::Add(vd, hn::Mul(vamd, w)), d, f + at);
+      const auto ws = hn::Mul(w, s);
+      const auto l_safe = hn::IfThenElse(hn::Eq(l, minus_inf), zero, l);
+      hn::StoreU(w, d, ja + at);
+      hn::StoreU(hn::Mul(hn::Mul(vnamd, ws), l_safe), d, jb + at);
+      hn::StoreU(hn::Mul(vjc, ws), d, jc + at);
+      hn::StoreU(s, d, jd + at);
+    }
+  }
+}
+
+// log (model/log_power.cpp LogRows): l = LogPositive(x); f = a + b*l; J = ((l - l) + 1, l).
+void LogLanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
+  const LaneTag d;
+  constexpr std::size_t L = kFitLanes;
+  const auto one = hn::Set(d, 1.0);
+  double *ja = J, *jb = J + n * L;
+  for (std::size_t l0 = 0; l0 < L; l0 += hn::Lanes(d)) {
+    const auto va = hn::LoadU(d, theta + l0), vb = hn::LoadU(d, theta + L + l0);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t at = i * L + l0;
+      const auto l = LogPositive(d, hn::LoadU(d, x + at));
+      hn::StoreU(hn::Add(va, hn::Mul(vb, l)), d, f + at);
+      hn::StoreU(hn::Add(hn::Sub(l, l), one), d, ja + at);
+      hn::StoreU(l, d, jb + at);
+    }
+  }
+}
+
+// power (PowerRows): l = LogPositive(x), p = exp(b*l), v = a*p; f = v; J = (p, v*l).
+void PowerLanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
+  const LaneTag d;
+  constexpr std::size_t L = kFitLanes;
+  double *ja = J, *jb = J + n * L;
+  for (std::size_t l0 = 0; l0 < L; l0 += hn::Lanes(d)) {
+    const auto va = hn::LoadU(d, theta + l0), vb = hn::LoadU(d, theta + L + l0);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t at = i * L + l0;
+      const auto l = LogPositive(d, hn::LoadU(d, x + at));
+      const auto p = Exp(d, hn::Mul(vb, l));
+      const auto v = hn::Mul(va, p);
+      hn::StoreU(v, d, f + at);
+      hn::StoreU(p, d, ja + at);
+      hn::StoreU(hn::Mul(v, l), d, jb + at);
+    }
+  }
+}
+
+// poly:K (model/poly.cpp PolyRows): f by Horner from b_K down, f = f*x + b_j; J_0 = 1,
+// J_j = J_(j-1)*x.
+template <int K>
+void PolyLanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
+  const LaneTag d;
+  constexpr std::size_t L = kFitLanes;
+  for (std::size_t l0 = 0; l0 < L; l0 += hn::Lanes(d)) {
+    hn::Vec<LaneTag> b[K + 1];
+    for (int j = 0; j <= K; ++j) b[j] = hn::LoadU(d, theta + std::size_t(j) * L + l0);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t at = i * L + l0;
+      const auto xv = hn::LoadU(d, x + at);
+      auto acc = b[K];
+      for (int j = K - 1; j >= 0; --j) acc = hn::Add(hn::Mul(acc, xv), b[j]);
+      hn::StoreU(acc, d, f + at);
+      auto p = hn::Set(d, 1.0);
+      hn::StoreU(p, d, J + at);
+      for (int j = 1; j <= K; ++j) {
+        p = hn::Mul(p, xv);
+        hn::StoreU(p, d, J + std::size_t(j) * n * L + at);
+      }
+    }
+  }
+}
+void Poly1Lanes(std::size_t n, const double* t, const double* x, double* f, double* J) { PolyLanes<1>(n, t, x, f, J); }
+void Poly2Lanes(std::size_t n, const double* t, const double* x, double* f, double* J) { PolyLanes<2>(n, t, x, f, J); }
+void Poly3Lanes(std::size_t n, const double* t, const double* x, double* f, double* J) { PolyLanes<3>(n, t, x, f, J); }
+void Poly4Lanes(std::size_t n, const double* t, const double* x, double* f, double* J) { PolyLanes<4>(n, t, x, f, J); }
+void Poly5Lanes(std::size_t n, const double* t, const double* x, double* f, double* J) { PolyLanes<5>(n, t, x, f, J); }
 
 // The Gram sums of lanes l0.. (one vector) over the points i = p, p + 4, ... of partial p, in point
 // order, kept in registers: M columns known when compiling (the usual small models).
@@ -282,6 +439,16 @@ HWY_EXPORT(GaussLanes);
 HWY_EXPORT(ExpDecayLanes);
 HWY_EXPORT(ExpGrowthLanes);
 HWY_EXPORT(AsymptoticLanes);
+HWY_EXPORT(MichaelisMentenLanes);
+HWY_EXPORT(GompertzLanes);
+HWY_EXPORT(Logistic4Lanes);
+HWY_EXPORT(LogLanes);
+HWY_EXPORT(PowerLanes);
+HWY_EXPORT(Poly1Lanes);
+HWY_EXPORT(Poly2Lanes);
+HWY_EXPORT(Poly3Lanes);
+HWY_EXPORT(Poly4Lanes);
+HWY_EXPORT(Poly5Lanes);
 HWY_EXPORT(LaneGram);
 HWY_EXPORT(LanePoisson);
 
@@ -298,6 +465,21 @@ void exp_growth_lanes(std::size_t n, const double* theta, const double* x, doubl
 void asymptotic_lanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
   HWY_DYNAMIC_DISPATCH(AsymptoticLanes)(n, theta, x, f, J);
 }
+#define PARAFIT_LANES(fn, Kernel)                                                      \
+  void fn(std::size_t n, const double* theta, const double* x, double* f, double* J) { \
+    HWY_DYNAMIC_DISPATCH(Kernel)(n, theta, x, f, J);                                   \
+  }
+PARAFIT_LANES(michaelis_menten_lanes, MichaelisMentenLanes)
+PARAFIT_LANES(gompertz_lanes, GompertzLanes)
+PARAFIT_LANES(logistic4_lanes, Logistic4Lanes)
+PARAFIT_LANES(log_lanes, LogLanes)
+PARAFIT_LANES(power_lanes, PowerLanes)
+PARAFIT_LANES(poly1_lanes, Poly1Lanes)
+PARAFIT_LANES(poly2_lanes, Poly2Lanes)
+PARAFIT_LANES(poly3_lanes, Poly3Lanes)
+PARAFIT_LANES(poly4_lanes, Poly4Lanes)
+PARAFIT_LANES(poly5_lanes, Poly5Lanes)
+#undef PARAFIT_LANES
 }  // namespace
 
 // By name: the built-in families (a formula's name is its text, never one of these).
@@ -307,6 +489,16 @@ LaneEvaluate lane_kernel(const Model& model) {
   if (name == "exp-decay") return exp_decay_lanes;
   if (name == "exp-growth") return exp_growth_lanes;
   if (name == "asymptotic") return asymptotic_lanes;
+  if (name == "michaelis-menten") return michaelis_menten_lanes;
+  if (name == "gompertz") return gompertz_lanes;
+  if (name == "logistic4") return logistic4_lanes;
+  if (name == "log") return log_lanes;
+  if (name == "power") return power_lanes;
+  if (name == "poly:1") return poly1_lanes;
+  if (name == "poly:2") return poly2_lanes;
+  if (name == "poly:3") return poly3_lanes;
+  if (name == "poly:4") return poly4_lanes;
+  if (name == "poly:5") return poly5_lanes;
   return nullptr;
 }
 

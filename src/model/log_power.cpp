@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <limits>
 
+#include "model/family_ops-inl.h"
 #include "simd/exp-inl.h"
 #include "simd/log-inl.h"
 #include "simd/ops-inl.h"
@@ -23,13 +24,6 @@ namespace simd = parafit::simd::HWY_NAMESPACE;
 
 using D = hn::ScalableTag<double>;
 using V = hn::Vec<D>;
-
-// ln x for x > 0, NaN otherwise (log gives -inf at 0, which is not "undefined" enough: it turns
-// into NaN or +-inf downstream depending on the parameters).
-HWY_INLINE V LogPositive(D d, V x) {
-  return hn::IfThenElse(hn::Gt(x, hn::Zero(d)), simd::Log(d, x),
-                        hn::Set(d, std::numeric_limits<double>::quiet_NaN()));
-}
 
 // f and J compute f the same way, so that f does not depend on whether J is wanted.
 

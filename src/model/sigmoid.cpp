@@ -13,6 +13,7 @@
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
+#include "model/family_ops-inl.h"
 #include "simd/exp-inl.h"
 #include "simd/ops-inl.h"
 
@@ -21,16 +22,6 @@ namespace parafit::detail::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 using simd::HWY_NAMESPACE::Exp;
 using simd::HWY_NAMESPACE::ForEachVector;
-
-// q = (x/c)^b = exp(z), z = b*l clamped to [-700, 700], from l = ln(x/c). At x = 0, b*l = -+inf
-// gives the right limits once clamped; the clamp also keeps q finite so that w and s below never
-// become 0*inf. NaN passes through.
-template <class D, class V>
-HWY_INLINE V ClampedPower(D d, V b, V l) {
-  const V z = hn::Mul(b, l);
-  const V lim = hn::Set(d, 700.0);
-  return Exp(d, hn::IfThenElse(hn::Gt(hn::Abs(z), lim), hn::CopySign(lim, z), z));
-}
 
 // f holds l = ln(x/c) on entry. q as above, w = 1/(1 + q); f = d + (a - d)*w
 void Logistic4Values(std::size_t n, double b, double amd, double dd, double* f) {

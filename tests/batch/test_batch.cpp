@@ -182,7 +182,13 @@ TEST(Batch, LanesGiveTheSameBitsOnEverySimdTarget) {
   for (const Family& fam : {Family{"gauss", {500.0, 15.0, 3.0, 30.0}, 0.0, 31.0, 0.02},
                             Family{"exp-decay", {500.0, 0.2, 30.0}, 0.0, 31.0, 0.02},
                             Family{"exp-growth", {20.0, 0.1}, 0.0, 31.0, 0.02},
-                            Family{"asymptotic", {300.0, 20.0, std::log(0.2)}, 0.0, 31.0, 0.02}})
+                            Family{"asymptotic", {300.0, 20.0, std::log(0.2)}, 0.0, 31.0, 0.02},
+                            Family{"michaelis-menten", {200.0, 2.0}, 0.5, 20.0, 0.02},
+                            Family{"gompertz", {500.0, 8.0, 0.5}, 0.0, 15.0, 0.02},
+                            Family{"logistic4", {100.0, 2.0, 10.0, 5.0}, 0.5, 60.0, 0.02},
+                            Family{"log", {100.0, 20.0}, 0.5, 50.0, 0.02},
+                            Family{"power", {30.0, 0.6}, 0.1, 100.0, 0.02},
+                            Family{"poly:2", {50.0, -2.0, 0.5}, -3.0, 3.0, 0.02}})
   for (const Estimator estimator : {Estimator::kLeastSquares, Estimator::kPoissonMle}) {
     SCOPED_TRACE(fam.model);
     const auto model = make_builtin_model(fam.model);
