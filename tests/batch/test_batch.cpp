@@ -177,7 +177,7 @@ TEST(Batch, BitsDoNotDependOnThreads) {
 }
 
 TEST(Batch, LanesGiveTheSameBitsOnEverySimdTarget) {
-  // These families run in SIMD lanes; every target (AVX-512: one register of 8 fits, AVX2: two,
+  // Every built-in family runs in SIMD lanes (poly up to degree 5); every target (AVX-512: one register of 8 fits, AVX2: two,
   // scalar: eight scalars) must give the bits of the scalar one, for both estimators.
   for (const Family& fam : {Family{"gauss", {500.0, 15.0, 3.0, 30.0}, 0.0, 31.0, 0.02},
                             Family{"exp-decay", {500.0, 0.2, 30.0}, 0.0, 31.0, 0.02},
