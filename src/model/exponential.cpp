@@ -133,9 +133,10 @@ DecayStart exp_decay_start(const Sample& s, bool positive_rate_only) {
   const double span = s.x.back() - x0;
   const std::size_t n = s.size();
   std::vector<double> g(n);
+  const AffineFit affine(s.y);
   auto fit_at = [&](double b) {
     for (std::size_t i = 0; i < n; ++i) g[i] = std::exp(-b * (s.x[i] - x0));
-    return fit_affine(g, s.y);
+    return affine(g);
   };
   const double scale = span > 0.0 ? span : 1.0;
   double b = minimise_rate([&](double rho) { return fit_at(rho / scale).rss; }, kMinRate, kMaxRate,

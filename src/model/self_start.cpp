@@ -130,30 +130,34 @@ LineFit fit_line(std::span<const double> x, std::span<const double> y) {
   return fit;
 }
 
-LinearFit fit_affine(std::span<const double> g, std::span<const double> y) {
+LinearFit fit_affine(std::span<const double> g, std::span<const double> y) { return AffineFit(y)(g); }
+
+AffineFit::AffineFit(std::span<const double> y) : my_(mean(y)), dy_(y.size()) {
+  for (std::size_t i = 0; i < y.size(); ++i) dy_[i] = y[i] - my_;
+}
+
+LinearFit AffineFit::operator()(std::span<const double> g) const {
   LinearFit fit;
   const std::size_t n = g.size();
   if (n < 2) return fit;
   const double mg = mean(g);
-  const double my = mean(y);
   if (!std::isfinite(mg)) return fit;
   double sgg = 0.0;
   double sgy = 0.0;
   for (std::size_t i = 0; i < n; ++i) {
     const double dg = g[i] - mg;
-    const double dy = y[i] - my;
     sgg += dg * dg;
-    sgy += dg * dy;
+    sgy += dg * dy_[i];
   }
   // A basis column that is constant to rounding makes the offset and scale inseparable.
   if (!(sgg > 1e-24 * (mg * mg) * static_cast<double>(n)) || !std::isfinite(sgg)) return fit;
   fit.scale = sgy / sgg;
-  fit.offset = my - fit.scale * mg;
+  fit.offset = my_ - fit.scale * mg;
   // From residuals: the shortcut sum(dy^2) - scale*sgy cancels badly near a good fit, exactly
   // where the searches need resolution.
   double rss = 0.0;
   for (std::size_t i = 0; i < n; ++i) {
-    const double r = (y[i] - my) - fit.scale * (g[i] - mg);
+    const double r = dy_[i] - fit.scale * (g[i] - mg);
     rss += r * r;
   }
   fit.rss = rss;

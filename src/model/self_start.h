@@ -76,6 +76,18 @@ struct LinearFit {
   double rss = std::numeric_limits<double>::infinity();
 };
 LinearFit fit_affine(std::span<const double> g, std::span<const double> y);
+
+// fit_affine against one y for many g (a self-start's search): y's mean and deviations are taken
+// once; each call gives fit_affine(g, y)'s bits.
+class AffineFit {
+ public:
+  explicit AffineFit(std::span<const double> y);
+  LinearFit operator()(std::span<const double> g) const;
+
+ private:
+  double my_ = 0;
+  std::vector<double> dy_;  // y - mean(y)
+};
 LinearFit fit_scale(std::span<const double> g, std::span<const double> y);
 
 // Minimises f over [lo, hi]: a grid of `grid` points, then golden-section search between the

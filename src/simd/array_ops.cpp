@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "simd/array_ops.h"
+#include "simd/exp-inl.h"
 #include "simd/ops-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -63,6 +64,11 @@ bool ScaleAndCheckFinite(std::size_t n, double* g, double factor) {
   return hn::AllTrue(d, finite);
 }
 
+void ExpArray(std::size_t n, double* a) {
+  const hn::ScalableTag<double> d;
+  ForEachVector(d, n, [&](auto load, auto store) { store(a, Exp(d, load(a))); });
+}
+
 }  // namespace parafit::simd::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
@@ -71,6 +77,9 @@ namespace parafit::simd {
 HWY_EXPORT(AddArrays);
 HWY_EXPORT(ScaleAndCheckFinite);
 HWY_EXPORT(TreeSum);
+HWY_EXPORT(ExpArray);
+
+void exp_array(std::size_t n, double* a) { HWY_DYNAMIC_DISPATCH(ExpArray)(n, a); }
 
 void tree_sum(std::size_t count, const double* rows, std::size_t stride, std::size_t n, double* out) {
   HWY_DYNAMIC_DISPATCH(TreeSum)(count, rows, stride, n, out);

@@ -22,4 +22,7 @@ void tree_sum(std::size_t count, const double* rows, std::size_t stride, std::si
 // g[i] = g[i] * factor for i < n; returns whether every result is finite.
 bool scale_and_check_finite(std::size_t n, double* g, double factor);
 
+// a[i] = exp(a[i]) for i < n, with exp_scalar's bits (simd/exp_scalar.h) on every target.
+void exp_array(std::size_t n, double* a);
+
 }  // namespace parafit::simd
