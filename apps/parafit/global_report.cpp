@@ -51,6 +51,8 @@ std::string format_global_fit(const GlobalFitResult& r, const std::string& respo
     out += "\n";
   }
   out += fmt::format("\nResidual standard error: {:.6g} on {} degrees of freedom; RSS {:.10g}\n", r.sigma, r.df, r.rss);
+  out += fmt::format("R-squared: {:.6g},  Adjusted R-squared: {:.6g}\n", r.r_squared, r.adj_r_squared);
+  out += fmt::format("Log-likelihood: {:.8g},  AIC: {:.8g},  BIC: {:.8g}\n", r.log_likelihood, r.aic, r.bic);
   out += fmt::format("Converged: {} ({}) after {} iterations\n", r.converged() ? "yes" : "NO", r.message, r.iterations);
   return out;
 }
@@ -70,6 +72,12 @@ std::string global_fit_json(const GlobalFitResult& r, const Model& model, const 
   j["df"] = r.df;
   j["rss"] = r.rss;
   j["sigma"] = number(r.sigma);
+  j["tss"] = number(r.tss);
+  j["r_squared"] = number(r.r_squared);
+  j["adj_r_squared"] = number(r.adj_r_squared);
+  j["log_likelihood"] = number(r.log_likelihood);
+  j["aic"] = number(r.aic);
+  j["bic"] = number(r.bic);
   j["singular"] = r.singular;
   nlohmann::json shared = nlohmann::json::array();
   for (std::size_t a = 0; a < r.shared.size(); ++a)

@@ -50,6 +50,10 @@ struct GlobalFitResult {
   std::size_t observations = 0;  // rows with non-zero weight
   double df = 0;                 // observations - k - G m
   double sigma = 0;              // sqrt(rss / df)
+  // As `fit`'s (parafit/statistics.h), over all rows, with every unknown and sigma counted in
+  // AIC and BIC: 1 - RSS/TSS about the weighted mean of y, adjusted for df; the Gaussian
+  // log-likelihood at sigma^2 = RSS/n (weights as known precisions).
+  double tss = 0, r_squared = 0, adj_r_squared = 0, log_likelihood = 0, aic = 0, bic = 0;
   std::vector<double> shared_estimates, shared_std_errors;  // k
   Eigen::MatrixXd shared_covariance;                        // k x k: sigma^2 S^-1
   std::vector<double> local_estimates, local_std_errors;    // G x m, group by group

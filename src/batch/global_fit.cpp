@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <numbers>
 
 #include "parafit/distributed.h"
 #include "parafit/error.h"
@@ -332,6 +333,43 @@ std::vector<std::string> all_ids(const BatchData& data, const GlobalProblem& P) 
   return ids;
 }
 
+// R², AIC, BIC and the log-likelihood as `fit` computes them (stats/fit_statistics.cpp), from
+// per-group sums gathered and added in group order (one process's bits for any rank count).
+void response_statistics(const BatchData& data, const GlobalProblem& P, GlobalFitResult& out) {
+  const std::size_t G = data.fits();
+  const auto weight = [&](std::size_t i) { return data.weights.empty() ? 1.0 : data.weights[i]; };
+  std::vector<double> mine(3 * G, 0.0);  // per group: sum log w (w > 0), sum w, sum w y
+  for (std::size_t g = 0; g < G; ++g)
+    for (std::size_t i = data.offsets[g]; i < data.offsets[g + 1]; ++i) {
+      const double w = weight(i);
+      if (w > 0) mine[3 * g] += std::log(w);
+      mine[3 * g + 1] += w;
+      mine[3 * g + 2] += w * data.y[i];
+    }
+  const std::vector<double> every = P.gather(mine);
+  double sum_log_w = 0, sw = 0, swy = 0;
+  for (std::size_t g = 0; g < every.size() / 3; ++g) {
+    sum_log_w += every[3 * g];
+    sw += every[3 * g + 1];
+    swy += every[3 * g + 2];
+  }
+  const double mean = swy / sw;
+  std::vector<double> tss_mine(G, 0.0);
+  for (std::size_t g = 0; g < G; ++g)
+    for (std::size_t i = data.offsets[g]; i < data.offsets[g + 1]; ++i) {
+      const double d = data.y[i] - mean;
+      tss_mine[g] += weight(i) * d * d;
+    }
+  out.tss = 0;
+  for (const double t : P.gather(tss_mine)) out.tss += t;
+  const double n = double(out.observations), params = double(P.unknowns()) + 1.0;  // and sigma
+  out.r_squared = out.tss > 0 ? 1.0 - out.rss / out.tss : kNaN;
+  out.adj_r_squared = out.df > 0 ? 1.0 - (1.0 - out.r_squared) * (n - 1.0) / out.df : kNaN;
+  out.log_likelihood = -0.5 * n * (std::log(2.0 * std::numbers::pi) + 1.0 - std::log(n) - sum_log_w / n + std::log(out.rss));
+  out.aic = -2.0 * out.log_likelihood + 2.0 * params;
+  out.bic = -2.0 * out.log_likelihood + std::log(n) * params;
+}
+
 }  // namespace
 
 GlobalFitResult fit_global(const Model& model, const BatchData& data, const GlobalFitSpec& spec,
@@ -462,6 +500,7 @@ GlobalFitResult fit_global(const Model& model, const BatchData& data, const Glob
   out.rss = sums.rss;
   out.df = double(out.observations) - double(P.unknowns());
   out.sigma = out.df > 0 ? std::sqrt(out.rss / out.df) : kNaN;
+  response_statistics(data, P, out);
   out.shared_estimates.assign(theta.data(), theta.data() + k);
   out.local_estimates.assign(theta.data() + k, theta.data() + theta.size());
   out.shared_std_errors.assign(k, kNaN);

@@ -142,6 +142,13 @@ TEST(GlobalFit, EqualsTheDenseFitOfAllUnknowns) {
   EXPECT_NEAR(r.rss, st.rss, 1e-12 * st.rss);
   EXPECT_EQ(r.df, st.df);
   EXPECT_NEAR(r.shared_covariance(0, 0), st.covariance(0, 0), 1e-9 * st.covariance(0, 0));
+  // fit's statistics of the same fit: R², AIC, BIC, the log-likelihood.
+  EXPECT_NEAR(r.tss, st.tss, 1e-12 * st.tss);
+  EXPECT_NEAR(r.r_squared, st.r_squared, 1e-12);
+  EXPECT_NEAR(r.adj_r_squared, st.adj_r_squared, 1e-12);
+  EXPECT_NEAR(r.log_likelihood, st.log_likelihood, 1e-9 * std::abs(st.log_likelihood));
+  EXPECT_NEAR(r.aic, st.aic, 1e-9 * std::abs(st.aic));
+  EXPECT_NEAR(r.bic, st.bic, 1e-9 * std::abs(st.bic));
 }
 
 TEST(GlobalFit, AFixedParameterIsHeldInEveryGroup) {
@@ -215,6 +222,11 @@ TEST(GlobalFit, TwoSharedParametersAndWeights) {
     EXPECT_NEAR(r.local_std_errors[j], st.parameters[2 + j].std_error, 1e-9 * st.parameters[2 + j].std_error);
   }
   EXPECT_NEAR(r.shared_covariance(0, 1), st.covariance(0, 1), 1e-9 * std::abs(st.covariance(0, 1)) + 1e-18);
+  // Weighted: TSS about the weighted mean, the log-likelihood with the weights' log-sum.
+  EXPECT_NEAR(r.tss, st.tss, 1e-12 * st.tss);
+  EXPECT_NEAR(r.r_squared, st.r_squared, 1e-12);
+  EXPECT_NEAR(r.log_likelihood, st.log_likelihood, 1e-9 * std::abs(st.log_likelihood));
+  EXPECT_NEAR(r.aic, st.aic, 1e-9 * std::abs(st.aic));
 }
 
 TEST(GlobalFit, BitsDoNotDependOnThreads) {
@@ -265,6 +277,8 @@ TEST(GlobalFit, RanksGiveOneProcesssBits) {
       EXPECT_EQ(r.observations, alone.observations);
       EXPECT_EQ(r.group_ids, alone.group_ids);
       EXPECT_EQ(r.rss, alone.rss);
+      EXPECT_EQ(r.tss, alone.tss);
+      EXPECT_EQ(r.log_likelihood, alone.log_likelihood);
     }
   }
 }

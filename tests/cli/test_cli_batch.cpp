@@ -298,6 +298,9 @@ TEST(CliGlobalFit, SharedAndPerGroupParameters) {
   ASSERT_EQ(j["groups"].size(), 4u);
   EXPECT_NEAR(j["groups"][3]["estimates"]["a"].get<double>(), 5.0, 0.05);
   EXPECT_EQ(j["df"].get<double>(), 100.0 - 1 - 4 * 2);
+  EXPECT_GT(j["r_squared"].get<double>(), 0.999);
+  EXPECT_NEAR(j["aic"].get<double>(), -2 * j["log_likelihood"].get<double>() + 2 * (1 + 4 * 2 + 1), 1e-9);
+  EXPECT_TRUE(contains(r.out, "R-squared: ")) << r.out;
   const auto half = run_parafit("fit --data '" + dir + "/g.csv' --model exp-decay --group set", dir);
   EXPECT_EQ(half.code, 2);
   EXPECT_TRUE(contains(half.err, "needs both --group")) << half.err;
