@@ -172,8 +172,7 @@ class FitCommand final : public Command {
   int run_global() {
     if (group_.empty() || shared_.empty())
       throw UsageError("a global fit needs both --group (the data sets) and --shared (their common parameters)");
-    for (const auto& [flag, given] : {std::pair<const char*, bool>{"--bounds", !bounds_.empty()}, {"--save", !save_.empty()}})
-      if (given) throw UsageError(fmt::format("{} is not available with --group/--shared yet", flag));
+    if (!save_.empty()) throw UsageError("--save is not available with --group/--shared yet");
     TableOptions csv;
     csv.drop_missing = drop_missing_;
     csv.delimiter = parse_delimiter(delimiter_);
@@ -205,6 +204,11 @@ class FitCommand final : public Command {
         g.shared.push_back(detail::parameter_index(model, name, "--shared"));
       for (const auto& [name, value] : parse_assignments(fix_, "--fix"))
         g.fix.emplace_back(detail::parameter_index(model, name, "--fix"), value);
+      const auto boxes = parse_bounds(bounds_, "--bounds");
+      if (!boxes.empty()) {
+        g.bounds.assign(model.num_parameters(), ParameterBounds{});
+        for (const auto& [name, box] : boxes) g.bounds[detail::parameter_index(model, name, "--bounds")] = box;
+      }
       const auto start = parse_assignments(start_, "--start");
       if (!start.empty()) {
         g.start.assign(model.num_parameters(), std::nan(""));

@@ -28,6 +28,10 @@ std::string format_global_fit(const GlobalFitResult& r, const std::string& respo
                      "Std. Error", "t value", "Pr(>|t|)", "2.5 %", "97.5 %");
   for (std::size_t a = 0; a < k; ++a) {
     const double est = r.shared_estimates[a], se = r.shared_std_errors[a], t = est / se;
+    if (r.shared_at_bound[a]) {
+      out += fmt::format("{:>12} {:>14.6g} {:>12} (at bound)\n", model.parameter_names()[r.shared[a]], est, "");
+      continue;
+    }
     out += fmt::format("{:>12} {:>14.6g} {:>12.4g} {:>9.3g} {:>10.3g} {:>14.6g} {:>14.6g}\n",
                        model.parameter_names()[r.shared[a]], est, se, t, detail::student_t_two_sided_p(t, r.df),
                        est - q * se, est + q * se);
@@ -47,7 +51,9 @@ std::string format_global_fit(const GlobalFitResult& r, const std::string& respo
   for (std::size_t g = 0; g < std::min(G, kGroupsShown); ++g) {
     out += fmt::format("{:>12}", r.group_ids[g]);
     for (std::size_t b = 0; b < m; ++b)
-      out += fmt::format(" {:>14.6g} {:>12.4g}", r.local_estimates[g * m + b], r.local_std_errors[g * m + b]);
+      out += r.local_at_bound[g * m + b]
+                 ? fmt::format(" {:>14.6g} {:>12}", r.local_estimates[g * m + b], "(at bound)")
+                 : fmt::format(" {:>14.6g} {:>12.4g}", r.local_estimates[g * m + b], r.local_std_errors[g * m + b]);
     out += "\n";
   }
   out += fmt::format("\nResidual standard error: {:.6g} on {} degrees of freedom; RSS {:.10g}\n", r.sigma, r.df, r.rss);
@@ -83,7 +89,8 @@ std::string global_fit_json(const GlobalFitResult& r, const Model& model, const 
   for (std::size_t a = 0; a < r.shared.size(); ++a)
     shared.push_back({{"name", model.parameter_names()[r.shared[a]]},
                       {"estimate", number(r.shared_estimates[a])},
-                      {"std_error", number(r.shared_std_errors[a])}});
+                      {"std_error", number(r.shared_std_errors[a])},
+                      {"at_bound", bool(r.shared_at_bound[a])}});
   j["shared"] = shared;
   nlohmann::json cov = nlohmann::json::array();
   for (Eigen::Index a = 0; a < r.shared_covariance.rows(); ++a) {
@@ -103,7 +110,10 @@ std::string global_fit_json(const GlobalFitResult& r, const Model& model, const 
       est[model.parameter_names()[r.local[b]]] = number(r.local_estimates[g * m + b]);
       se[model.parameter_names()[r.local[b]]] = number(r.local_std_errors[g * m + b]);
     }
-    groups.push_back({{"id", r.group_ids[g]}, {"estimates", est}, {"std_errors", se}});
+    nlohmann::json bound = nlohmann::json::array();
+    for (std::size_t b = 0; b < m; ++b)
+      if (r.local_at_bound[g * m + b]) bound.push_back(model.parameter_names()[r.local[b]]);
+    groups.push_back({{"id", r.group_ids[g]}, {"estimates", est}, {"std_errors", se}, {"at_bound", bound}});
   }
   j["groups"] = groups;
   return j.dump(2) + "\n";

@@ -23,6 +23,7 @@
 #include "parafit/context.h"
 #include "parafit/levenberg_marquardt.h"
 #include "parafit/model.h"
+#include "parafit/problem.h"
 
 namespace parafit {
 
@@ -34,6 +35,10 @@ struct GlobalFitSpec {
   std::vector<double> start;
   // Parameters held at a value in every group (index, value): neither shared nor per group.
   std::vector<std::pair<std::size_t, double>> fix;
+  // Empty, or a box per parameter (a shared one's, and every group's value of a per-group one):
+  // `fit`'s handling (steps clamped into the box; a parameter on its bound with the gradient
+  // pointing out of the box takes no part in the step, and has no standard error at the end).
+  std::vector<ParameterBounds> bounds;
   LevenbergMarquardtOptions solver;
   double confidence_level = 0.95;
 };
@@ -48,7 +53,7 @@ struct GlobalFitResult {
   int iterations = 0;
   double rss = 0, initial_rss = 0;
   std::size_t observations = 0;  // rows with non-zero weight
-  double df = 0;                 // observations - k - G m
+  double df = 0;                 // observations - the unknowns estimated (k + G m, less those at a bound)
   double sigma = 0;              // sqrt(rss / df)
   // As `fit`'s (parafit/statistics.h), over all rows, with every unknown and sigma counted in
   // AIC and BIC: 1 - RSS/TSS about the weighted mean of y, adjusted for df; the Gaussian
@@ -57,6 +62,7 @@ struct GlobalFitResult {
   std::vector<double> shared_estimates, shared_std_errors;  // k
   Eigen::MatrixXd shared_covariance;                        // k x k: sigma^2 S^-1
   std::vector<double> local_estimates, local_std_errors;    // G x m, group by group
+  std::vector<bool> shared_at_bound, local_at_bound;        // k and G x m: held at a bound
   bool singular = false;  // J^T W J is rank-deficient at the estimates: no standard errors
 
   bool converged() const { return parafit::converged(termination); }

@@ -43,8 +43,11 @@ struct Sums {
 class GlobalProblem {
  public:
   GlobalProblem(const Model& model, const BatchData& data, const std::vector<std::size_t>& shared,
-                const std::vector<std::pair<std::size_t, double>>& fixed, int threads, Communicator& comm)
-      : model_(model), data_(data), shared_(shared), fixed_(fixed), threads_(threads), comm_(comm) {
+                const std::vector<std::pair<std::size_t, double>>& fixed, const std::vector<ParameterBounds>& bounds,
+                int threads, Communicator& comm)
+      : model_(model), data_(data), shared_(shared), fixed_(fixed),
+        bounds_(bounds.empty() ? std::vector<ParameterBounds>(model.num_parameters()) : bounds), threads_(threads),
+        comm_(comm) {
     const auto held = [&](std::size_t j) {
       return std::any_of(fixed.begin(), fixed.end(), [j](const auto& f) { return f.first == j; });
     };
@@ -65,6 +68,21 @@ class GlobalProblem {
   std::size_t unknowns() const { return k_ + all_groups_ * m_; }
   const std::vector<std::size_t>& local() const { return local_; }
   Communicator& comm() const { return comm_; }
+
+  // The box of unknown u ([shared | group 0's m | ...]).
+  ParameterBounds bounds_of(Index u) const {
+    return bounds_[std::size_t(u) < k_ ? shared_[std::size_t(u)] : local_[(std::size_t(u) - k_) % m_]];
+  }
+  // Unknowns on a bound with the gradient pointing out of the box (fit's active set): they take
+  // no part in the next step. The same on every rank (theta and g are).
+  std::vector<char> held(const VectorXd& theta, const VectorXd& g) const {
+    std::vector<char> out(std::size_t(theta.size()), 0);
+    for (Index u = 0; u < theta.size(); ++u) {
+      const ParameterBounds b = bounds_of(u);
+      out[std::size_t(u)] = (theta(u) <= b.lower && g(u) <= 0) || (theta(u) >= b.upper && g(u) >= 0);
+    }
+    return out;
+  }
 
   // The model's parameter vector of this rank's group g.
   void parameters_of(const VectorXd& theta, std::size_t g, double* out) const {
@@ -162,6 +180,21 @@ class GlobalProblem {
   VectorXd gradient(const Sums& s) const {
     return over_all(s.gS, [&](std::size_t g) { return s.g[g]; });
   }
+  // Group g's blocks with its held unknowns (and the held shared ones) taken out: identity rows
+  // of D_g, no coupling in B_g, a zero right side (gg may be empty).
+  void hold(const std::vector<char>& held, std::size_t g, MatrixXd& Dg, MatrixXd& Bg, VectorXd& gg) const {
+    for (std::size_t a = 0; a < k_; ++a)
+      if (held[a]) Bg.row(Index(a)).setZero();
+    for (std::size_t b = 0; b < m_; ++b)
+      if (held[k_ + (first_ + g) * m_ + b]) {
+        Dg.row(Index(b)).setZero();
+        Dg.col(Index(b)).setZero();
+        Dg(Index(b), Index(b)) = 1.0;
+        Bg.col(Index(b)).setZero();
+        if (gg.size() > 0) gg(Index(b)) = 0.0;
+      }
+  }
+
   // x^T H x blockwise, the groups' terms added in group order.
   double quadratic(const Sums& s, const VectorXd& x) const {
     const VectorXd xs = x.head(Index(k_));
@@ -191,11 +224,20 @@ class GlobalProblem {
 
   // Solves (H + lambda D^2) delta = g in the scaled variables (D = diag(d)) by eliminating the
   // groups' blocks. False when a block or the Schur complement cannot be factored.
-  bool solve(const Sums& s, const VectorXd& d, double lambda, VectorXd& delta) const {
+  // An unknown that is held (held[u]) is an identity row without coupling and a zero right side:
+  // its step is 0.
+  bool solve(const Sums& s, const VectorXd& d, double lambda, const std::vector<char>& held, VectorXd& delta) const {
     const VectorXd dS = d.head(Index(k_));
     MatrixXd S = dS.cwiseInverse().asDiagonal() * s.A * dS.cwiseInverse().asDiagonal();
     S.diagonal().array() += lambda;
     VectorXd rhs = s.gS.cwiseQuotient(dS);
+    for (std::size_t a = 0; a < k_; ++a)
+      if (held[a]) {
+        S.row(Index(a)).setZero();
+        S.col(Index(a)).setZero();
+        S(Index(a), Index(a)) = 1.0;
+        rhs(Index(a)) = 0.0;
+      }
     // Each group's elimination in parallel; their terms subtracted in group order (same bits for
     // any number of threads and ranks).
     std::vector<MatrixXd> X(groups_);
@@ -210,14 +252,16 @@ class GlobalProblem {
         const VectorXd dg = d.segment(Index(k_ + (first_ + g) * m_), Index(m_));
         MatrixXd Dg = dg.cwiseInverse().asDiagonal() * s.D[g] * dg.cwiseInverse().asDiagonal();
         Dg.diagonal().array() += lambda;
-        const MatrixXd Bg = dS.cwiseInverse().asDiagonal() * s.B[g] * dg.cwiseInverse().asDiagonal();
+        MatrixXd Bg = dS.cwiseInverse().asDiagonal() * s.B[g] * dg.cwiseInverse().asDiagonal();
+        VectorXd gg = s.g[g].cwiseQuotient(dg);
+        hold(held, g, Dg, Bg, gg);
         const Eigen::LLT<MatrixXd> llt(Dg);
         if (llt.info() != Eigen::Success) {
           failed[g] = 1;
           continue;
         }
         X[g] = llt.solve(Bg.transpose());  // m x k
-        y[g] = llt.solve(s.g[g].cwiseQuotient(dg));
+        y[g] = llt.solve(gg);
         const VectorXd By = Bg * y[g];
         const MatrixXd BX = Bg * X[g];
         std::copy(By.data(), By.data() + k_, packed.begin() + std::ptrdiff_t(g * w));
@@ -252,16 +296,18 @@ class GlobalProblem {
   const BatchData& data_;
   std::vector<std::size_t> shared_, local_;
   std::vector<std::pair<std::size_t, double>> fixed_;
+  std::vector<ParameterBounds> bounds_;  // per parameter
   std::size_t k_ = 0, m_ = 0, groups_ = 0, first_ = 0, all_groups_ = 0;
   int threads_ = 1;
   Communicator& comm_;
 };
 
-double gradient_cosine(const VectorXd& g, const VectorXd& h, double rss) {
+// fit's gradient cosine, over the unknowns not held at a bound.
+double gradient_cosine(const VectorXd& g, const VectorXd& h, double rss, const std::vector<char>& held) {
   if (!(rss > 0)) return 0.0;
   double worst = 0;
   for (Index a = 0; a < g.size(); ++a)
-    if (h(a) > 0) worst = std::max(worst, std::abs(g(a)) / std::sqrt(h(a) * rss));
+    if (!held[std::size_t(a)] && h(a) > 0) worst = std::max(worst, std::abs(g(a)) / std::sqrt(h(a) * rss));
   return worst;
 }
 
@@ -306,12 +352,14 @@ VectorXd starting_values(const Model& model, const BatchData& data, const Global
       std::nth_element(all.begin(), all.begin() + std::ptrdiff_t(all.size() / 2), all.end());
       v = all[all.size() / 2];
     }
-    theta(Index(a)) = v;
+    theta(Index(a)) = std::isnan(given[j]) ? std::clamp(v, P.bounds_of(Index(a)).lower, P.bounds_of(Index(a)).upper) : v;
   }
   for (std::size_t g = 0; g < P.all_groups(); ++g)
     for (std::size_t b = 0; b < P.m(); ++b) {
       const std::size_t j = P.local()[b];
-      theta(Index(P.k() + g * P.m() + b)) = std::isnan(given[j]) ? every[g * p + j] : given[j];
+      const Index u = Index(P.k() + g * P.m() + b);
+      const ParameterBounds box = P.bounds_of(u);
+      theta(u) = std::isnan(given[j]) ? std::clamp(every[g * p + j], box.lower, box.upper) : given[j];
     }
   return theta;
 }
@@ -362,7 +410,7 @@ void response_statistics(const BatchData& data, const GlobalProblem& P, GlobalFi
     }
   out.tss = 0;
   for (const double t : P.gather(tss_mine)) out.tss += t;
-  const double n = double(out.observations), params = double(P.unknowns()) + 1.0;  // and sigma
+  const double n = double(out.observations), params = n - out.df + 1.0;  // the estimated unknowns and sigma
   out.r_squared = out.tss > 0 ? 1.0 - out.rss / out.tss : kNaN;
   out.adj_r_squared = out.df > 0 ? 1.0 - (1.0 - out.r_squared) * (n - 1.0) / out.df : kNaN;
   out.log_likelihood = -0.5 * n * (std::log(2.0 * std::numbers::pi) + 1.0 - std::log(n) - sum_log_w / n + std::log(out.rss));
@@ -409,10 +457,27 @@ GlobalFitResult fit_global(const Model& model, const BatchData& data, const Glob
                 Error::Kind::kUsage);
   if (!spec.start.empty() && spec.start.size() != p)
     throw Error(fmt::format("global fit: {} start values for {} parameters", spec.start.size(), p), Error::Kind::kUsage);
+  if (!spec.bounds.empty() && spec.bounds.size() != p)
+    throw Error(fmt::format("global fit: {} boxes for {} parameters", spec.bounds.size(), p), Error::Kind::kUsage);
+  for (std::size_t j = 0; j < spec.bounds.size(); ++j) {
+    const ParameterBounds b = spec.bounds[j];
+    const std::string& name = model.parameter_names()[j];
+    if (!(b.lower <= b.upper))
+      throw Error(fmt::format("bounds of parameter '{}' are empty: [{}, {}]", name, b.lower, b.upper), Error::Kind::kUsage);
+    if (!spec.start.empty() && !std::isnan(spec.start[j]) && !(spec.start[j] >= b.lower && spec.start[j] <= b.upper))
+      throw Error(fmt::format("start value of parameter '{}' is {}, outside its bounds [{}, {}]", name, spec.start[j],
+                              b.lower, b.upper),
+                  Error::Kind::kUsage);
+    for (const auto& [fj, value] : spec.fix)
+      if (fj == j && !(value >= b.lower && value <= b.upper))
+        throw Error(fmt::format("fixed value of parameter '{}' is {}, outside its bounds [{}, {}]", name, value,
+                                b.lower, b.upper),
+                    Error::Kind::kUsage);
+  }
   std::string why;
   if (!spec.solver.IsValid(&why)) throw Error("invalid solver options: " + why, Error::Kind::kUsage);
 
-  GlobalProblem P(model, data, spec.shared, spec.fix, context.resolved_threads(), comm);
+  GlobalProblem P(model, data, spec.shared, spec.fix, spec.bounds, context.resolved_threads(), comm);
   GlobalFitResult out;
   out.parameter_names = model.parameter_names();
   out.shared = spec.shared;
@@ -452,22 +517,26 @@ GlobalFitResult fit_global(const Model& model, const BatchData& data, const Glob
     if (!(scale2(a) > 0)) scale2(a) = 1.0;
   double lambda = o.initial_damping, nu = 2.0;
   Termination t = Termination::kMaxIterations;
-  if (gradient_cosine(g, h, sums.rss) <= o.gradient_tolerance) t = Termination::kGradientTolerance;
+  if (gradient_cosine(g, h, sums.rss, P.held(theta, g)) <= o.gradient_tolerance) t = Termination::kGradientTolerance;
   while (t == Termination::kMaxIterations && out.iterations < o.max_iterations) {
     ++out.iterations;
     const VectorXd d = scale2.cwiseSqrt();
     VectorXd delta;
     bool accept = false;
     double rho = 0;
-    if (P.solve(sums, d, lambda, delta)) {
-      const double predicted = 2.0 * g.dot(delta) - P.quadratic(sums, delta);
-      const double scaled_step = d.cwiseProduct(delta).norm(), scaled_theta = d.cwiseProduct(theta).norm();
+    if (P.solve(sums, d, lambda, P.held(theta, g), delta)) {
+      // The trial clamped into the boxes, and the step actually taken (fit's rules).
+      VectorXd trial(theta.size());
+      for (Index u = 0; u < theta.size(); ++u)
+        trial(u) = std::clamp(theta(u) + delta(u), P.bounds_of(u).lower, P.bounds_of(u).upper);
+      const VectorXd step = trial - theta;
+      const double predicted = 2.0 * g.dot(step) - P.quadratic(sums, step);
+      const double scaled_step = d.cwiseProduct(step).norm(), scaled_theta = d.cwiseProduct(theta).norm();
       if (scaled_step <= o.parameter_tolerance * (scaled_theta + o.parameter_tolerance)) {
         t = Termination::kParameterTolerance;
         break;
       }
       if (predicted > 0) {
-        const VectorXd trial = theta + delta;
         P.evaluate(trial, trial_sums);
         if (trial_sums.finite) {
           const double actual = sums.rss - trial_sums.rss;
@@ -490,15 +559,20 @@ GlobalFitResult fit_global(const Model& model, const BatchData& data, const Glob
     }
     if (accept) scale2 = scale2.cwiseMax(h);
     detail::update_damping(accept, rho, lambda, nu);
-    if (gradient_cosine(g, h, sums.rss) <= o.gradient_tolerance) t = Termination::kGradientTolerance;
+    if (gradient_cosine(g, h, sums.rss, P.held(theta, g)) <= o.gradient_tolerance) t = Termination::kGradientTolerance;
     else if (lambda > o.max_damping) t = Termination::kNoProgress;
   }
 
   // Statistics at the estimates: the Schur complement S of J^T W J gives the shared covariance
   // sigma^2 S^-1; a group's block of the inverse is D_g^-1 + (D_g^-1 B_g^T) S^-1 (B_g D_g^-1).
+  // Unknowns held at a bound are not estimated: no standard error, not counted in df (as `fit`).
   const std::size_t k = P.k(), m = P.m(), G = P.groups();
+  const std::vector<char> at_bound = P.held(theta, g);
+  out.shared_at_bound.assign(at_bound.begin(), at_bound.begin() + std::ptrdiff_t(k));
+  out.local_at_bound.assign(at_bound.begin() + std::ptrdiff_t(k), at_bound.end());
   out.rss = sums.rss;
-  out.df = double(out.observations) - double(P.unknowns());
+  out.df = double(out.observations) - double(P.unknowns()) +
+           double(std::count(at_bound.begin(), at_bound.end(), char(1)));
   out.sigma = out.df > 0 ? std::sqrt(out.rss / out.df) : kNaN;
   response_statistics(data, P, out);
   out.shared_estimates.assign(theta.data(), theta.data() + k);
@@ -509,12 +583,17 @@ GlobalFitResult fit_global(const Model& model, const BatchData& data, const Glob
   std::vector<MatrixXd> X(G);  // D_g^-1 B_g^T
   std::vector<double> packed(G * k * k);
   bool singular = false;
+  std::vector<MatrixXd> D(G);  // D_g with the unknowns at a bound taken out
+  VectorXd none;
   for (std::size_t grp = 0; grp < G && !singular; ++grp) {
-    const Eigen::LLT<MatrixXd> llt(sums.D[grp]);
-    singular = detail::rank_deficiency(sums.D[grp]).deficient() || llt.info() != Eigen::Success;
+    D[grp] = sums.D[grp];
+    MatrixXd B = sums.B[grp];
+    P.hold(at_bound, grp, D[grp], B, none);
+    const Eigen::LLT<MatrixXd> llt(D[grp]);
+    singular = detail::rank_deficiency(D[grp]).deficient() || llt.info() != Eigen::Success;
     if (singular) break;
-    X[grp] = llt.solve(sums.B[grp].transpose());
-    const MatrixXd BX = sums.B[grp] * X[grp];
+    X[grp] = llt.solve(B.transpose());
+    const MatrixXd BX = B * X[grp];
     std::copy(BX.data(), BX.data() + k * k, packed.begin() + std::ptrdiff_t(grp * k * k));
   }
   out.singular = !P.all(!singular);
@@ -524,6 +603,12 @@ GlobalFitResult fit_global(const Model& model, const BatchData& data, const Glob
     for (std::size_t grp = 0; grp < P.all_groups(); ++grp)
       S -= Eigen::Map<const MatrixXd>(every.data() + grp * k * k, Index(k), Index(k));
   }
+  for (std::size_t a = 0; a < k; ++a)
+    if (at_bound[a]) {
+      S.row(Index(a)).setZero();
+      S.col(Index(a)).setZero();
+      S(Index(a), Index(a)) = 1.0;
+    }
   out.singular = out.singular || detail::rank_deficiency(S).deficient();
   if (!out.singular) {
     const VectorXd s = S.diagonal().cwiseSqrt();
@@ -535,12 +620,18 @@ GlobalFitResult fit_global(const Model& model, const BatchData& data, const Glob
       C = 0.5 * (C + C.transpose()).eval();
       const double s2 = out.sigma * out.sigma;
       out.shared_covariance = s2 * C;
+      for (std::size_t a = 0; a < k; ++a) {
+        if (!at_bound[a]) continue;
+        out.shared_covariance.row(Index(a)).setConstant(kNaN);
+        out.shared_covariance.col(Index(a)).setConstant(kNaN);
+      }
       for (std::size_t a = 0; a < k; ++a) out.shared_std_errors[a] = std::sqrt(out.shared_covariance(Index(a), Index(a)));
       std::vector<double> se(G * m);
       for (std::size_t grp = 0; grp < G; ++grp) {
-        const Eigen::LLT<MatrixXd> lg(sums.D[grp]);
+        const Eigen::LLT<MatrixXd> lg(D[grp]);
         const MatrixXd V = lg.solve(MatrixXd::Identity(Index(m), Index(m))) + X[grp] * C * X[grp].transpose();
-        for (std::size_t b = 0; b < m; ++b) se[grp * m + b] = std::sqrt(s2 * V(Index(b), Index(b)));
+        for (std::size_t b = 0; b < m; ++b)
+          se[grp * m + b] = at_bound[k + (P.first() + grp) * m + b] ? kNaN : std::sqrt(s2 * V(Index(b), Index(b)));
       }
       out.local_std_errors = P.gather(se);
     }

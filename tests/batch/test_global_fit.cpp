@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -91,7 +92,8 @@ struct Dense {
   FitStatistics statistics;
 };
 Dense dense_fit(const Model& model, const BatchData& d, const std::vector<std::size_t>& shared,
-                const std::vector<double>& start, const std::vector<std::pair<std::size_t, double>>& fixed = {}) {
+                const std::vector<double>& start, const std::vector<std::pair<std::size_t, double>>& fixed = {},
+                const std::vector<ParameterBounds>& bounds = {}) {
   const std::size_t G = d.fits();
   const Stacked stacked(model, shared, G, fixed);
   std::vector<double> group(d.y.size());
@@ -102,6 +104,7 @@ Dense dense_fit(const Model& model, const BatchData& d, const std::vector<std::s
   problem.inputs = {d.inputs[0], group};
   problem.y = d.y;
   problem.weights = d.weights;
+  problem.bounds = bounds;
   LevenbergMarquardtOptions o;
   o.function_tolerance = 0;  // as the global fit in these tests: both stop on the gradient
   Context one;
@@ -181,6 +184,56 @@ TEST(GlobalFit, AFixedParameterIsHeldInEveryGroup) {
   GlobalFitSpec free_c = spec;
   free_c.fix.clear();
   EXPECT_LT(fit_global(*model, d, free_c).rss, r.rss);
+}
+
+TEST(GlobalFit, BoundsAsFitHasThem) {
+  // b (shared) bounded below its unconstrained value, and c (per group) bounded at 0 where some
+  // groups' offsets are negative: those end on their bounds, without standard errors.
+  const auto model = make_builtin_model("exp-decay");  // a, b, c
+  const std::size_t G = 6, n = 40;
+  const BatchData d = decays(G, n, 5);
+  GlobalFitSpec spec;
+  spec.shared = {1};
+  spec.bounds = {{}, {0.1, 0.65}, {0.0, 10.0}};
+  spec.solver.function_tolerance = 0;
+  const GlobalFitResult r = fit_global(*model, d, spec);
+  ASSERT_TRUE(r.converged()) << r.message;
+  EXPECT_EQ(r.shared_estimates[0], 0.65);
+  EXPECT_TRUE(r.shared_at_bound[0]);
+  EXPECT_TRUE(std::isnan(r.shared_std_errors[0]));
+  std::size_t held = 0;
+  for (std::size_t g = 0; g < G; ++g) {
+    EXPECT_GE(r.local_estimates[g * 2 + 1], 0.0);
+    if (r.local_at_bound[g * 2 + 1]) {
+      ++held;
+      EXPECT_EQ(r.local_estimates[g * 2 + 1], 0.0);
+      EXPECT_TRUE(std::isnan(r.local_std_errors[g * 2 + 1]));
+    }
+  }
+  EXPECT_GE(held, 1u);
+  EXPECT_EQ(r.df, double(G * n) - (1.0 + 2.0 * G) + 1.0 + double(held));
+
+  // The dense fit with the same boxes: the stacked model's parameters [b, a0, c0, a1, c1, ...].
+  std::vector<ParameterBounds> boxes = {spec.bounds[1]};
+  std::vector<double> start = {0.6};
+  for (std::size_t g = 0; g < G; ++g) {
+    boxes.push_back(spec.bounds[0]);
+    boxes.push_back(spec.bounds[2]);
+    start.push_back(r.local_estimates[g * 2] * 0.9);
+    start.push_back(0.5);
+  }
+  const Dense dn = dense_fit(*model, d, spec.shared, start, {}, boxes);
+  ASSERT_TRUE(dn.summary.IsSolutionUsable()) << dn.summary.message;
+  const auto close = [](double a, double b) { return std::abs(a - b) <= 1e-9 * std::max(1.0, std::abs(b)); };
+  EXPECT_TRUE(close(r.shared_estimates[0], dn.summary.parameters[0]));
+  for (std::size_t j = 0; j < r.local_estimates.size(); ++j) {
+    EXPECT_TRUE(close(r.local_estimates[j], dn.summary.parameters[1 + j])) << j;
+    const double se = dn.statistics.parameters[1 + j].std_error;
+    if (std::isnan(se)) EXPECT_TRUE(std::isnan(r.local_std_errors[j])) << j;
+    else EXPECT_TRUE(close(r.local_std_errors[j], se)) << j << ": " << r.local_std_errors[j] << " " << se;
+  }
+  EXPECT_EQ(r.df, dn.statistics.df);
+  EXPECT_NEAR(r.aic, dn.statistics.aic, 1e-9 * std::abs(dn.statistics.aic));
 }
 
 TEST(GlobalFit, TwoSharedParametersAndWeights) {
@@ -283,6 +336,8 @@ TEST(GlobalFit, RanksGiveOneProcesssBits) {
   }
 }
 
+constexpr double kNaNStart = std::numeric_limits<double>::quiet_NaN();
+
 TEST(GlobalFit, BadSpecsAreErrors) {
   const auto model = make_builtin_model("exp-decay");
   const BatchData d = decays(3, 10, 1);
@@ -313,6 +368,18 @@ TEST(GlobalFit, BadSpecsAreErrors) {
   EXPECT_NE(message(held).find("out of range"), std::string::npos) << message(held);
   held.fix = {{2, std::nan("")}};
   EXPECT_NE(message(held).find("not finite"), std::string::npos) << message(held);
+  GlobalFitSpec boxed = spec;
+  boxed.bounds = {{}, {1.0, 0.0}, {}};
+  EXPECT_NE(message(boxed).find("bounds of parameter 'b' are empty"), std::string::npos) << message(boxed);
+  boxed.bounds = {{}, {0.0, 1.0}, {}};
+  boxed.start = {kNaNStart, 2.0, kNaNStart};
+  EXPECT_NE(message(boxed).find("start value of parameter 'b' is 2, outside its bounds"), std::string::npos)
+      << message(boxed);
+  boxed.bounds = {{}, {}, {0.0, 1.0}};
+  boxed.start.clear();
+  boxed.fix = {{2, 3.0}};
+  EXPECT_NE(message(boxed).find("fixed value of parameter 'c' is 3, outside its bounds"), std::string::npos)
+      << message(boxed);
   const BatchData tiny = decays(3, 2, 1);  // 6 rows for 1 + 3 x 2 unknowns
   spec.start.clear();
   EXPECT_THROW(fit_global(*model, tiny, spec), Error);

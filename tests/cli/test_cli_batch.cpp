@@ -320,10 +320,21 @@ TEST(CliGlobalFit, SharedAndPerGroupParameters) {
   const auto both = run_parafit("fit --data '" + dir + "/g.csv' --model exp-decay --group set --shared b --fix b=1", dir);
   EXPECT_EQ(both.code, 2);
   EXPECT_TRUE(contains(both.err, "'b' is both shared and fixed")) << both.err;
+  // --bounds: b held below its value, c of group 0 (0.0 in the data) at its lower bound 0.05.
   const auto bounded = run_parafit("fit --data '" + dir + "/g.csv' --model exp-decay --group set --shared b "
-                                   "--bounds a=0:10", dir);
-  EXPECT_EQ(bounded.code, 2);
-  EXPECT_TRUE(contains(bounded.err, "--bounds is not available with --group/--shared")) << bounded.err;
+                                   "--bounds b=:0.6,c=0.05: --json '" + dir + "/b.json'", dir);
+  ASSERT_EQ(bounded.code, 0) << bounded.err;
+  EXPECT_TRUE(contains(bounded.out, "(at bound)")) << bounded.out;
+  const json bj = json::parse(read_file(dir + "/b.json"));
+  EXPECT_EQ(bj["shared"][0]["estimate"].get<double>(), 0.6);
+  EXPECT_TRUE(bj["shared"][0]["at_bound"].get<bool>());
+  EXPECT_TRUE(bj["shared"][0]["std_error"].is_null());
+  EXPECT_EQ(bj["groups"][0]["at_bound"], json::array({"c"}));
+  EXPECT_EQ(bj["groups"][0]["estimates"]["c"].get<double>(), 0.05);
+  const auto saved = run_parafit("fit --data '" + dir + "/g.csv' --model exp-decay --group set --shared b "
+                                 "--save '" + dir + "/m.json'", dir);
+  EXPECT_EQ(saved.code, 2);
+  EXPECT_TRUE(contains(saved.err, "--save is not available with --group/--shared")) << saved.err;
 }
 
 }  // namespace
