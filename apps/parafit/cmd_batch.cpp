@@ -88,7 +88,9 @@ class BatchCommand final : public Command {
                     "Wide format and .npy matrices: the x of each point, first:last[:step] or a list (default "
                     "0:points-1)");
     add_list_option(*app, "--x-columns", x_columns_, "Wide format: a column with each point's x per row, e.g. x0..x31");
-    app->add_option("--weights", weights_, "Long format: column of observation weights (>= 0)");
+    app->add_option("--weights", weights_,
+                    "Observation weights (>= 0): a column (long format), or a .npy file of the --data matrix's "
+                    "shape (a 2-D .npy --data)");
     add_list_option(*app, "--weight-columns", weight_columns_,
                     "Wide format: a column with each point's weight (>= 0) per row, e.g. w0..w31");
     add_list_option(*app, "--start", start_, "Start values for every fit, e.g. a=1,b=2 (default: self-start per fit)");
@@ -130,13 +132,17 @@ class BatchCommand final : public Command {
                                     : "batch: give one of --group, --y-columns and a 2-D .npy --data");
     if (!group_.empty() && (!x_values_.empty() || !x_columns_.empty()))
       throw UsageError("--x-values and --x-columns are for the wide format and matrices, not with --group");
-    if (group_.empty() && !weights_.empty())
-      throw UsageError(y_columns_.empty() ? "--weights is for the long format (--group)"
-                                          : "--weights is for the long format (--group); the wide format takes "
-                                            "--weight-columns");
+    if (!y_columns_.empty() && !weights_.empty())
+      throw UsageError("--weights is for the long format (--group) and matrices; the wide format takes "
+                       "--weight-columns");
+    if (matrix && !weights_.empty() && !(weights_.size() > 4 && weights_.ends_with(".npy")))
+      throw UsageError(fmt::format("--weights '{}': with a matrix as --data, give a .npy file of its shape", weights_));
     if (y_columns_.empty() && !weight_columns_.empty())
       throw UsageError("--weight-columns is for the wide format (--y-columns)");
-    check_output_paths(comm, {{"--data", data_, "data"}, {"--start-file", start_file_, "start file"}},
+    check_output_paths(comm,
+                       {{"--data", data_, "data"},
+                        {"--start-file", start_file_, "start file"},
+                        {"--weights", matrix ? weights_ : std::string(), "weights file"}},
                        {{"--out", out_ == "-" ? "" : out_, "results file"}});
     const OutputFormat format = output_format(out_);
 
@@ -278,6 +284,13 @@ class BatchCommand final : public Command {
       const NpyMatrix m = read_npy_matrix(data_, first, count);
       std::vector<double> xs = x_values_.empty() ? default_x(m.cols) : parse_x_values(x_values_, "--x-values");
       loaded.batch = batch_from_matrix(m.values, m.rows, m.cols, xs);
+      if (!weights_.empty()) {
+        NpyMatrix w = read_npy_matrix(weights_, first, count);
+        if (w.total_rows != m.total_rows || w.cols != m.cols)
+          throw UsageError(fmt::format("--weights '{}' is {} x {}; the data '{}' are {} x {}", weights_, w.total_rows,
+                                       w.cols, data_, m.total_rows, m.cols));
+        loaded.batch.weights = std::move(w.values);
+      }
       loaded.first = m.first_row;
       loaded.total = m.total_rows;
       return;

@@ -58,10 +58,11 @@ std::string write_wide(const std::string& dir) {
   return dir + "/wide.csv";
 }
 
-// A 2-D float64 .npy file written by hand (numpy's format 1.0, C order).
-std::string write_matrix(const std::string& dir) {
-  std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (" + std::to_string(kFits) + ", " +
-                       std::to_string(kPoints) + "), }";
+// A 2-D float64 .npy file written by hand (numpy's format 1.0, C order): kFits x kPoints of at(k, i).
+template <class At>
+std::string write_npy(const std::string& path, const At& at, int rows = kFits, int cols = kPoints) {
+  std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
+                       std::to_string(cols) + "), }";
   while ((10 + header.size() + 1) % 64 != 0) header += ' ';
   header += '\n';
   std::string bytes = "\x93NUMPY\x01";
@@ -69,15 +70,19 @@ std::string write_matrix(const std::string& dir) {
   bytes += char(header.size() & 0xff);
   bytes += char(header.size() >> 8);
   bytes += header;
-  for (int k = 0; k < kFits; ++k)
-    for (int i = 0; i < kPoints; ++i) {
-      const double v = std::stod(fmt_double(value(k, i)));
+  for (int k = 0; k < rows; ++k)
+    for (int i = 0; i < cols; ++i) {
+      const double v = std::stod(fmt_double(at(k, i)));
       char b[8];
       std::memcpy(b, &v, 8);
       bytes.append(b, 8);
     }
-  write_file(dir + "/m.npy", bytes);
-  return dir + "/m.npy";
+  write_file(path, bytes);
+  return path;
+}
+
+std::string write_matrix(const std::string& dir) {
+  return write_npy(dir + "/m.npy", [](int k, int i) { return value(k, i); });
 }
 
 std::vector<std::vector<std::string>> csv_rows(const std::string& text) {
@@ -156,6 +161,12 @@ TEST(CliBatch, WeightsInTheWideAndLongFormatsAgreeWithFit) {
     EXPECT_EQ(ra[k], rb[k]);  // ids are 0.. in both
     EXPECT_NE(rb[k][5], ru[k][5]);  // the weights changed the estimates
   }
+  // A matrix with a weights matrix of its shape gives the same fits.
+  const auto m = run_parafit("batch --data '" + write_matrix(dir) + "' --weights '" +
+                             write_npy(dir + "/w.npy", [](int k, int i) { return weight(k, i); }) +
+                             "' --model exp-decay", dir);
+  ASSERT_EQ(m.code, 0) << m.err;
+  EXPECT_EQ(csv_rows(m.out), rb);
   const auto f = run_parafit("fit --data '" + dir + "/one.csv' --model exp-decay --weights w --json '" + dir +
                              "/one.json'", dir);
   ASSERT_EQ(f.code, 0) << f.err;
@@ -261,6 +272,10 @@ TEST(CliBatch, UsageErrorsNameTheFlag) {
   expect("--data '" + wide + "' --model exp-decay --y-columns y0..y19 --start q=1", 2, "no parameter 'q'");
   expect("--data '" + wide + "' --model exp-decay --y-columns y0..y25", 1, "y20");
   expect("--data '" + wide + "' --model exp-decay --y-columns y0..y19 --weights w", 2, "takes --weight-columns");
+  const std::string mat = write_matrix(dir);
+  expect("--data '" + mat + "' --model exp-decay --weights w", 2, "give a .npy file of its shape");
+  write_npy(dir + "/narrow.npy", [](int, int) { return 1.0; }, kFits, kPoints - 1);
+  expect("--data '" + mat + "' --model exp-decay --weights '" + dir + "/narrow.npy'", 2, "is 12 x 19; the data");
   expect("--data '" + lng + "' --model exp-decay --group grp --weight-columns y0..y3", 2,
          "--weight-columns is for the wide format");
   expect("--data '" + wide + "' --model exp-decay --y-columns y0..y19 --weight-columns y0..y3", 2,
