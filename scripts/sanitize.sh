@@ -38,7 +38,7 @@ common=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS
 # single-threaded parsing, models and statistics, which the ASan build covers; the command-line
 # and MPI tests run whole programs (fork/exec, mpirun), which adds nothing TSan can see that these
 # do not.
-TSAN_TESTS='^(ChunkedSum|ParallelChunks|DistributedFit|Distributed|ExactSum|ShardedOptimizer|AdamLoop|Strata|TreeReduce|ThreadCommunicator|Backends/Conformance|Sizes/ThreadCommunicatorTest|TrainCurve|TrainMlp|TrainZero1|TrainHogwild|TrainLocalSgd|TrainSsp|TrainTensor|TrainPipeline|Fit|Batch|BatchPoisson|GlobalFit)\.'
+TSAN_TESTS='^(ChunkedSum|ParallelChunks|DistributedFit|Distributed|ExactSum|ShardedOptimizer|AdamLoop|Strata|TreeReduce|ThreadCommunicator|Backends/Conformance|Sizes/ThreadCommunicatorTest|TrainCurve|TrainMlp|TrainZero1|TrainHogwild|TrainLocalSgd|TrainSsp|TrainTensor|TrainPipeline|Fit|Batch|BatchPoisson|GlobalFit|Bounded/GlobalFitRanks)\.'
 
 case $kind in
   asan)

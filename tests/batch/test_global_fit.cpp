@@ -2,6 +2,7 @@
 // reads each row's group), and bits across thread counts.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -302,11 +303,15 @@ TEST(GlobalFit, BitsDoNotDependOnThreads) {
 }
 
 
-TEST(GlobalFit, RanksGiveOneProcesssBits) {
+class GlobalFitRanks : public ::testing::TestWithParam<bool> {};
+
+// Plain, and with boxes that hold some groups' offsets at 0 (the held unknowns must agree too).
+TEST_P(GlobalFitRanks, GiveOneProcesssBits) {
   const auto model = make_builtin_model("exp-decay");
   const BatchData d = decays(50, 20, 9);
   GlobalFitSpec spec;
   spec.shared = {1};
+  if (GetParam()) spec.bounds = {{}, {}, {0.0, 5.0}};
   Context one;
   one.threads = 1;
   const GlobalFitResult alone = fit_global(*model, d, spec, one);
@@ -324,17 +329,26 @@ TEST(GlobalFit, RanksGiveOneProcesssBits) {
     for (const GlobalFitResult& r : results) {
       EXPECT_EQ(r.shared_estimates, alone.shared_estimates) << ranks;
       EXPECT_EQ(r.local_estimates, alone.local_estimates) << ranks;
-      EXPECT_EQ(r.shared_std_errors, alone.shared_std_errors) << ranks;
-      EXPECT_EQ(r.local_std_errors, alone.local_std_errors) << ranks;
+      // Bit for bit (NaN, for an unknown at its bound, included).
+      const auto same = [](const std::vector<double>& a, const std::vector<double>& b) {
+        return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+      };
+      EXPECT_TRUE(same(r.shared_std_errors, alone.shared_std_errors)) << ranks;
+      EXPECT_TRUE(same(r.local_std_errors, alone.local_std_errors)) << ranks;
       EXPECT_EQ(r.iterations, alone.iterations) << ranks;
       EXPECT_EQ(r.observations, alone.observations);
       EXPECT_EQ(r.group_ids, alone.group_ids);
       EXPECT_EQ(r.rss, alone.rss);
       EXPECT_EQ(r.tss, alone.tss);
       EXPECT_EQ(r.log_likelihood, alone.log_likelihood);
+      EXPECT_EQ(r.local_at_bound, alone.local_at_bound);
     }
   }
+  if (GetParam()) {
+    EXPECT_NE(std::count(alone.local_at_bound.begin(), alone.local_at_bound.end(), true), 0);
+  }
 }
+INSTANTIATE_TEST_SUITE_P(Bounded, GlobalFitRanks, ::testing::Bool());
 
 constexpr double kNaNStart = std::numeric_limits<double>::quiet_NaN();
 
