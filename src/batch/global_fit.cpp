@@ -517,14 +517,15 @@ GlobalFitResult fit_global(const Model& model, const BatchData& data, const Glob
     if (!(scale2(a) > 0)) scale2(a) = 1.0;
   double lambda = o.initial_damping, nu = 2.0;
   Termination t = Termination::kMaxIterations;
-  if (gradient_cosine(g, h, sums.rss, P.held(theta, g)) <= o.gradient_tolerance) t = Termination::kGradientTolerance;
+  std::vector<char> held = P.held(theta, g);  // fit's active set; it changes only with theta and g
+  if (gradient_cosine(g, h, sums.rss, held) <= o.gradient_tolerance) t = Termination::kGradientTolerance;
   while (t == Termination::kMaxIterations && out.iterations < o.max_iterations) {
     ++out.iterations;
     const VectorXd d = scale2.cwiseSqrt();
     VectorXd delta;
     bool accept = false;
     double rho = 0;
-    if (P.solve(sums, d, lambda, P.held(theta, g), delta)) {
+    if (P.solve(sums, d, lambda, held, delta)) {
       // The trial clamped into the boxes, and the step actually taken (fit's rules).
       VectorXd trial(theta.size());
       for (Index u = 0; u < theta.size(); ++u)
@@ -549,6 +550,7 @@ GlobalFitResult fit_global(const Model& model, const BatchData& data, const Glob
             std::swap(sums, trial_sums);
             h = P.diagonal(sums);
             g = P.gradient(sums);
+            held = P.held(theta, g);
             if (small) {
               t = Termination::kFunctionTolerance;
               break;
@@ -559,7 +561,7 @@ GlobalFitResult fit_global(const Model& model, const BatchData& data, const Glob
     }
     if (accept) scale2 = scale2.cwiseMax(h);
     detail::update_damping(accept, rho, lambda, nu);
-    if (gradient_cosine(g, h, sums.rss, P.held(theta, g)) <= o.gradient_tolerance) t = Termination::kGradientTolerance;
+    if (gradient_cosine(g, h, sums.rss, held) <= o.gradient_tolerance) t = Termination::kGradientTolerance;
     else if (lambda > o.max_damping) t = Termination::kNoProgress;
   }
 
@@ -567,7 +569,7 @@ GlobalFitResult fit_global(const Model& model, const BatchData& data, const Glob
   // sigma^2 S^-1; a group's block of the inverse is D_g^-1 + (D_g^-1 B_g^T) S^-1 (B_g D_g^-1).
   // Unknowns held at a bound are not estimated: no standard error, not counted in df (as `fit`).
   const std::size_t k = P.k(), m = P.m(), G = P.groups();
-  const std::vector<char> at_bound = P.held(theta, g);
+  const std::vector<char>& at_bound = held;
   out.shared_at_bound.assign(at_bound.begin(), at_bound.begin() + std::ptrdiff_t(k));
   out.local_at_bound.assign(at_bound.begin() + std::ptrdiff_t(k), at_bound.end());
   out.rss = sums.rss;

@@ -72,16 +72,6 @@ double SmallLm::cosine(const SmallVector& g, const SmallMatrix& H, double cost) 
 
 double SmallLm::gradient_cosine() const { return g_.size() == H_.rows() ? cosine(g_, H_, cost_) : 0.0; }
 
-bool SmallLm::feed(const SmallSums& sums) {
-  Next next = feed_sums(sums);
-  bool held[kMaxBatchParameters];
-  double theta[kMaxBatchParameters], lower[kMaxBatchParameters], upper[kMaxBatchParameters],
-      trial[kMaxBatchParameters], work[damped_step_work(kMaxBatchParameters)];
-  while (next == Next::kStep)
-    next = take_step(damped_step(step_input(held, theta, lower, upper), trial, work), trial);
-  return next == Next::kEvaluate;
-}
-
 SmallLm::Next SmallLm::feed_sums(const SmallSums& sums) {
   if (!started_) {
     started_ = true;

@@ -5,7 +5,7 @@
 // the function/gradient/parameter tolerances, Nielsen's damping update, and the flat-region and
 // singular verdicts. What differs is who evaluates: the solver never calls the model. It says where
 // it wants the cost and its normal equations (trial()), and the batch engine feeds them back
-// (feed()) after evaluating many fits together. Its matrices have a fixed capacity
+// (feed_sums(), then take_step()) after evaluating many fits together. Its matrices have a fixed capacity
 // (kMaxBatchParameters), so a fit allocates nothing and formats no message.
 #pragma once
 
@@ -47,14 +47,11 @@ class SmallLm {
   void start(const SmallLmSetup& setup, std::span<const double> theta0, double initial_damping, double max_damping);
   // Where it wants the next evaluation (all parameters).
   std::span<const double> trial() const { return {trial_.data(), std::size_t(trial_.size())}; }
-  // The sums at trial(). Returns true while the run wants another evaluation; false when done.
-  // It takes its damped steps itself (solve/damped_step.h), one fit at a time.
-  bool feed(const SmallSums& sums);
-
-  // The same run in two halves, for an engine that takes the damped steps of many fits at once
-  // (batch/lane_step.h): feed_sums() says whether a damped step is wanted (kStep) or the run has
-  // ended (kDone); the step is then taken from step_input() and handed to take_step(), which says
-  // whether the trial wants an evaluation (kEvaluate), another step (kStep), or the run has ended.
+  // The sums at trial() in two halves, so that an engine may take the damped steps of many fits
+  // at once (batch/lane_step.h) or one by one (solve/damped_step.h): feed_sums() says whether a
+  // damped step is wanted (kStep) or the run has ended (kDone); the step is then taken from
+  // step_input() and handed to take_step(), which says whether the trial wants an evaluation
+  // (kEvaluate), another step (kStep), or the run has ended.
   enum class Next { kStep, kEvaluate, kDone };
   Next feed_sums(const SmallSums& sums);
   // The damped step's input for this fit: the caller's arrays of q values (free parameters).
