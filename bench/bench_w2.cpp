@@ -1,11 +1,12 @@
 // W2 (issue 13): 100,000 Gaussian peaks of 32 Poisson counts fitted one by one in a batch, by least
-// squares and by the Poisson MLE, on 1 and 2 threads, with fit's tolerances and with Cpufit's. Prints fits/s, the converged fraction and the
+// squares and by the Poisson MLE, on 1 and 2 threads, with fit's tolerances and with Cpufit's, in
+// double and (with Cpufit's tolerance) in float32. Prints fits/s, the converged fraction and the
 // median relative error of each parameter against the truth, in the key=value lines
 // bench/w2.sh reads beside the Cpufit anchor.
 //
 //   build/bench/bench_w2 [FITS] [REPS] [ONLY]   (default 100000 fits, 3 repetitions per case; ONLY, e.g.
-//                                               "lse:1e-4:1", runs one estimator:tolerance:threads case,
-//                                               for profiling)
+//                                               "lse:1e-4:1" or "lse:1e-4:1:f32", runs one
+//                                               estimator:tolerance:threads[:f32] case, for profiling)
 #include <fmt/format.h>
 
 #include <chrono>
@@ -33,17 +34,30 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < d.points; ++i) data.inputs[0][k * d.points + i] = double(i);
   }
   fmt::print("# W2 parafit: {} fits x {} points; SIMD target {}\n", fits, d.points, simd::active_target().description);
-  // parafit's defaults (fit's tolerances: a relative decrease of 1e-15), and Cpufit's stopping
-  // tolerance (a relative decrease of 1e-4) as "tool=parafit-tol1e-4".
-  for (const double tolerance : {LevenbergMarquardtOptions{}.function_tolerance, 1e-4})
+  // parafit's defaults (fit's tolerances: a relative decrease of 1e-15), Cpufit's stopping
+  // tolerance (a relative decrease of 1e-4) as "tool=parafit-tol1e-4", and float32 with Cpufit's
+  // tolerance as "tool=parafit-f32-tol1e-4".
+  struct Case {
+    double tolerance;
+    bool float32;
+    const char* tool;
+  };
+  const Case cases[] = {{LevenbergMarquardtOptions{}.function_tolerance, false, "parafit"},
+                        {1e-4, false, "parafit-tol1e-4"},
+                        {1e-4, true, "parafit-f32-tol1e-4"}};
+  for (const Case& c : cases)
   for (const Estimator estimator : {Estimator::kLeastSquares, Estimator::kPoissonMle})
     for (const int threads : {1, 2})
       for (int rep = -1; rep < reps; ++rep) {
-        if (!only.empty() && only != fmt::format("{}:{:g}:{}", to_string(estimator), tolerance, threads)) continue;
+        if (!only.empty() &&
+            only != fmt::format("{}:{:g}:{}{}", to_string(estimator), c.tolerance, threads, c.float32 ? ":f32" : ""))
+          continue;
+        const double tolerance = c.tolerance;
         BatchSpec spec;
         spec.estimator = estimator;
         spec.start = d.start;
         spec.solver.function_tolerance = tolerance;
+        spec.float32 = c.float32;
         Context ctx;
         ctx.threads = threads;
         // Round -1 is untimed: Cpufit's outputs are allocated and touched before its clock starts
@@ -66,7 +80,7 @@ int main(int argc, char** argv) {
         const std::vector<double> err = bench::median_relative_errors(d, r.estimates, ok);
         fmt::print("tool={} estimator={} threads={} fits_per_s={:.0f} seconds={:.4f} converged={:.5f} "
                    "mean_iterations={:.2f} err_a={:.3e} err_mu={:.3e} err_s={:.3e} err_c={:.3e}\n",
-                   tolerance > 1e-10 ? "parafit-tol1e-4" : "parafit", to_string(estimator), threads, double(fits) / s, s, double(converged) / double(fits), iterations / double(fits), err[0],
+                   c.tool, to_string(estimator), threads, double(fits) / s, s, double(converged) / double(fits), iterations / double(fits), err[0],
                    err[1], err[2], err[3]);
       }
   return 0;

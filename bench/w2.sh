@@ -51,12 +51,12 @@ for line in open(sys.argv[1]):
     runs.setdefault((kv["estimator"], kv["threads"], kv["tool"]), []).append(kv)
 med = lambda rs, k: statistics.median(float(r[k]) for r in rs)
 for (est, th, tool), rs in sorted(runs.items()):
-    print(f"{est:12s} {th} thread(s) {tool:8s} {med(rs, 'fits_per_s'):10.0f} fits/s (best {max(float(r['fits_per_s']) for r in rs):.0f})"
+    print(f"{est:12s} {th} thread(s) {tool:20s} {med(rs, 'fits_per_s'):10.0f} fits/s (best {max(float(r['fits_per_s']) for r in rs):.0f})"
           f"  converged {med(rs, 'converged'):.4f}  iterations {med(rs, 'mean_iterations'):.2f}  median rel. error a {med(rs, 'err_a'):.2e} mu {med(rs, 'err_mu'):.2e}"
           f" s {med(rs, 'err_s'):.2e} c {med(rs, 'err_c'):.2e}")
 for est in ("lse", "poisson-mle"):
     for th in ("1", "2"):
-        for tool in ("parafit", "parafit-tol1e-4"):
+        for tool in ("parafit", "parafit-tol1e-4", "parafit-f32-tol1e-4"):
             p, c = runs.get((est, th, tool)), runs.get((est, th, "cpufit"))
             if p and c:
                 print(f"{est} on {th} thread(s): {tool} / Cpufit = {med(p, 'fits_per_s') / med(c, 'fits_per_s'):.2f}x"

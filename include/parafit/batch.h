@@ -64,7 +64,15 @@ struct BatchSpec {
   std::vector<std::pair<std::size_t, double>> fix;
   std::vector<ParameterBounds> bounds;  // empty, or one box per parameter, for every fit
   LevenbergMarquardtOptions solver;
+  // Evaluate the model and take the cost's sums in float, 16 fits per group (one AVX-512 register),
+  // as Cpufit does; the LM's steps and decisions stay in double. Built-in families with a lane
+  // kernel only, and solver.function_tolerance >= kFloat32MinTolerance (float rounds the cost to
+  // about 1e-7 of itself).
+  bool float32 = false;
 };
+
+inline constexpr double kFloat32MinTolerance = 1e-6;
+inline constexpr double kFloat32DefaultTolerance = 1e-4;  // Cpufit's
 
 // One row per fit; estimates and standard errors are fits() x p, row by row.
 struct BatchResult {

@@ -15,6 +15,8 @@ namespace parafit::detail {
 
 inline constexpr double kDevianceSeriesLimit = 0.25;
 inline constexpr std::size_t kDevianceSeriesTerms = 12;
+// Float lanes (batch fits' --float32) take the first 6: the next term is below 2^-40 of s^3.
+inline constexpr std::size_t kDevianceSeriesTermsFloat = 6;
 // 1 / (2k + 3) for k = 0..11: the coefficients of s^3, s^5, ...
 inline constexpr double kDevianceSeries[kDevianceSeriesTerms] = {
     1.0 / 3, 1.0 / 5, 1.0 / 7, 1.0 / 9, 1.0 / 11, 1.0 / 13, 1.0 / 15, 1.0 / 17, 1.0 / 19, 1.0 / 21, 1.0 / 23, 1.0 / 25};

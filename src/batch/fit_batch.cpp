@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <type_traits>
 
 #include "batch/batch_sums.h"
 #include "batch/lane_kernels.h"
@@ -115,6 +116,10 @@ bool FitRun::begin(std::size_t k, BatchResult& out) {
     ++points_;
     finite = finite && std::isfinite(d.y[i]);
     for (const auto& column : d.inputs) finite = finite && std::isfinite(column[i]);
+    // float32: a value beyond float's range is not finite there either.
+    if (plan_.spec.float32)
+      finite = finite && std::isfinite(float(w)) && std::isfinite(float(d.y[i])) &&
+               std::all_of(d.inputs.begin(), d.inputs.end(), [&](const auto& c) { return std::isfinite(float(c[i])); });
   }
   out.points[k] = std::uint32_t(points_);
   if (points_ < plan_.free.size()) {
@@ -284,11 +289,13 @@ void FitRun::record(const Outcome& o, BatchResult& out) {
   for (std::size_t a = 0; a < m; ++a) se[plan_.free[keep[a]]] = std::sqrt(s2 * Hinv[a * m + a]);
 }
 
-// kFitLanes fits of one point count evaluated together by a family's lane kernel; a fit of
-// another point count runs alone.
+// kLanesOf<T> fits of one point count evaluated together by a family's lane kernel in T (double,
+// or float for --float32: the model and the sums in float, the LM's steps and decisions in double);
+// a fit of another point count runs alone.
+template <class T>
 class LaneGroup {
  public:
-  LaneGroup(const Plan& plan, detail::LaneEvaluate kernel)
+  LaneGroup(const Plan& plan, detail::LaneEvaluateOf<T> kernel)
       : plan_(plan), kernel_(kernel), runs_(L, FitRun(plan)), lane_busy_(L, false), sums_(L) {}
 
   void run(std::size_t first, std::size_t last, BatchResult& out) {
@@ -297,10 +304,10 @@ class LaneGroup {
     n_ = 0;
     for (std::size_t k = first; k < last && n_ == 0; ++k) n_ = d.rows_of(k);
     const std::size_t p = plan_.p, q = plan_.free.size();
-    x_.assign(n_ * L, 0.0);
-    y_.assign(n_ * L, 0.0);
-    if (!d.weights.empty()) w_.assign(n_ * L, 0.0);
-    theta_.assign(p * L, 1.0);
+    x_.assign(n_ * L, T(0));
+    y_.assign(n_ * L, T(0));
+    if (!d.weights.empty()) w_.assign(n_ * L, T(0));
+    theta_.assign(p * L, T(1));
     f_.resize(n_ * L);
     J_.resize(p * n_ * L);
     gram_.resize((q + 1) * (q + 2) / 2 * L);
@@ -311,12 +318,12 @@ class LaneGroup {
       for (std::size_t l = 0; l < L; ++l)
         if (lane_busy_[l]) {
           const std::span<const double> t = runs_[l].trial();
-          for (std::size_t j = 0; j < p; ++j) theta_[j * L + l] = t[j];
+          for (std::size_t j = 0; j < p; ++j) theta_[j * L + l] = T(t[j]);
         }
       kernel_(n_, theta_.data(), x_.data(), f_.data(), J_.data());
-      const double* cols[kMaxBatchParameters];
+      const T* cols[kMaxBatchParameters];
       for (std::size_t a = 0; a < q; ++a) cols[a] = J_.data() + plan_.free[a] * n_ * L;
-      const double* w = w_.empty() ? nullptr : w_.data();
+      const T* w = w_.empty() ? nullptr : w_.data();
       if (plan_.spec.estimator == Estimator::kLeastSquares)
         detail::lane_gram(n_, q + 1, y_.data(), f_.data(), w, cols, gram_.data());
       else
@@ -336,11 +343,13 @@ class LaneGroup {
   }
 
  private:
-  static constexpr std::size_t L = detail::kFitLanes;
+  static constexpr std::size_t L = detail::kLanesOf<T>;
+  static constexpr std::size_t S = detail::kFitLanes;  // lanes of a lane step (doubles)
+  static_assert(L % S == 0);
 
   using Next = FitRun::Next;
 
-  // The damped steps the lanes want, all lanes at once (batch/lane_step.h) for models of up to
+  // The damped steps the lanes want, S lanes at a time (batch/lane_step.h) for models of up to
   // kMaxLaneStepParameters free parameters, else one by one; again while a lane's step was refused
   // without an evaluation.
   void take_steps(BatchResult& out) {
@@ -349,21 +358,24 @@ class LaneGroup {
     double theta[kMaxBatchParameters], lower[kMaxBatchParameters], upper[kMaxBatchParameters],
         trial[kMaxBatchParameters], work[detail::damped_step_work(kMaxBatchParameters)];
     const auto wants = [&](std::size_t l) { return lane_busy_[l] && next_step_[l] == Next::kStep; };
-    for (;;) {
-      bool any = false;
-      for (std::size_t l = 0; l < L; ++l) any = any || wants(l);
-      if (!any) return;
-      if (q <= detail::kMaxLaneStepParameters) {
-        for (std::size_t l = 0; l < L; ++l)
-          if (wants(l)) step_in_.set(l, runs_[l].step_input(held, theta, lower, upper));
-        detail::lane_damped_steps(q, step_in_, step_out_);
-      }
-      for (std::size_t l = 0; l < L; ++l) {
-        if (!wants(l)) continue;
-        const detail::DampedStep step = q <= detail::kMaxLaneStepParameters
-                                            ? step_out_.get(l, q, trial)
-                                            : detail::damped_step(runs_[l].step_input(held, theta, lower, upper), trial, work);
-        next_step_[l] = runs_[l].take_step(step, trial, out);
+    for (std::size_t base = 0; base < L; base += S) {
+      for (;;) {
+        bool any = false;
+        for (std::size_t l = base; l < base + S; ++l) any = any || wants(l);
+        if (!any) break;
+        if (q <= detail::kMaxLaneStepParameters) {
+          for (std::size_t l = base; l < base + S; ++l)
+            if (wants(l)) step_in_.set(l - base, runs_[l].step_input(held, theta, lower, upper));
+          detail::lane_damped_steps(q, step_in_, step_out_);
+        }
+        for (std::size_t l = base; l < base + S; ++l) {
+          if (!wants(l)) continue;
+          const detail::DampedStep step =
+              q <= detail::kMaxLaneStepParameters
+                  ? step_out_.get(l - base, q, trial)
+                  : detail::damped_step(runs_[l].step_input(held, theta, lower, upper), trial, work);
+          next_step_[l] = runs_[l].take_step(step, trial, out);
+        }
       }
     }
   }
@@ -378,7 +390,7 @@ class LaneGroup {
       std::size_t t = 0;
       for (std::size_t k = 0; k <= q; ++k)
         for (std::size_t c = k; c <= q; ++c, ++t) {
-          const double v = gram_[t * L + l];
+          const double v = double(gram_[t * L + l]);
           if (k == 0 && c == 0) s.cost = v;
           else if (k == 0) s.g(Eigen::Index(c - 1)) = v;
           else s.H(Eigen::Index(k - 1), Eigen::Index(c - 1)) = s.H(Eigen::Index(c - 1), Eigen::Index(k - 1)) = v;
@@ -387,30 +399,36 @@ class LaneGroup {
     }
     s.g.resize(Eigen::Index(q));
     s.H.resize(Eigen::Index(q), Eigen::Index(q));
-    s.cost = gram_[l];
-    for (std::size_t a = 0; a < q; ++a) s.g(Eigen::Index(a)) = gram_[(1 + a) * L + l];
+    s.cost = double(gram_[l]);
+    for (std::size_t a = 0; a < q; ++a) s.g(Eigen::Index(a)) = double(gram_[(1 + a) * L + l]);
     std::size_t t = 1 + q;
     for (std::size_t a = 0; a < q; ++a)
       for (std::size_t b = 0; b <= a; ++b, ++t)
-        s.H(Eigen::Index(a), Eigen::Index(b)) = s.H(Eigen::Index(b), Eigen::Index(a)) = gram_[t * L + l];
+        s.H(Eigen::Index(a), Eigen::Index(b)) = s.H(Eigen::Index(b), Eigen::Index(a)) = double(gram_[t * L + l]);
   }
 
-  // Gives lane l the next fit of the block with this point count; others run alone meanwhile.
+  // Gives lane l the next fit of the block with this point count; others run alone meanwhile (in
+  // double by the model's own evaluation, with the lanes' bits; in float in a group of their own).
   void refill(std::size_t l, BatchResult& out) {
     const BatchData& d = plan_.data;
     while (next_ < last_) {
       const std::size_t k = next_++;
       FitRun& run = runs_[l];
-      if (!run.begin(k, out)) continue;
       if (d.rows_of(k) != n_) {
-        while (run.busy()) run.step_alone(out);
+        if constexpr (std::is_same_v<T, float>) {
+          LaneGroup<T>(plan_, kernel_).run(k, k + 1, out);
+        } else {
+          if (!run.begin(k, out)) continue;
+          while (run.busy()) run.step_alone(out);
+        }
         continue;
       }
+      if (!run.begin(k, out)) continue;
       const std::size_t b = d.offsets[k];
       for (std::size_t i = 0; i < n_; ++i) {
-        x_[i * L + l] = d.inputs[0][b + i];
-        y_[i * L + l] = d.y[b + i];
-        if (!w_.empty()) w_[i * L + l] = d.weights[b + i];
+        x_[i * L + l] = T(d.inputs[0][b + i]);
+        y_[i * L + l] = T(d.y[b + i]);
+        if (!w_.empty()) w_[i * L + l] = T(d.weights[b + i]);
       }
       lane_busy_[l] = true;
       return;
@@ -418,7 +436,7 @@ class LaneGroup {
   }
 
   const Plan& plan_;
-  detail::LaneEvaluate kernel_;
+  detail::LaneEvaluateOf<T> kernel_;
   std::vector<FitRun> runs_;
   std::vector<bool> lane_busy_;
   std::vector<detail::SmallSums> sums_;
@@ -426,7 +444,7 @@ class LaneGroup {
   detail::LaneStepInput step_in_;
   detail::LaneStepOutput step_out_;
   std::size_t n_ = 0, next_ = 0, last_ = 0;
-  std::vector<double> x_, y_, w_, theta_, f_, J_, gram_;
+  std::vector<T> x_, y_, w_, theta_, f_, J_, gram_;
 };
 
 Plan make_plan(const Model& model, const BatchData& data, const BatchSpec& spec) {
@@ -468,11 +486,17 @@ Plan make_plan(const Model& model, const BatchData& data, const BatchSpec& spec)
                   Error::Kind::kUsage);
     if (!plan.fixed[j]) plan.free.push_back(j);
   }
+  if (spec.float32 && !(spec.solver.function_tolerance >= kFloat32MinTolerance))
+    throw Error(fmt::format("float32 batch fits need a function tolerance of at least {:g} (float rounds the cost "
+                            "to about 1e-7 of itself); {:g} was given",
+                            kFloat32MinTolerance, spec.solver.function_tolerance),
+                Error::Kind::kUsage);
   std::string why;
   if (!spec.solver.IsValid(&why)) throw Error("invalid solver options: " + why, Error::Kind::kUsage);
   plan.setup.options = spec.solver;
   plan.setup.free = plan.free;
   plan.setup.bounds = plan.bounds;
+  plan.setup.rounded_cost = spec.float32;
   plan.setup.bounded = std::any_of(plan.free.begin(), plan.free.end(), [&](std::size_t j) {
     return std::isfinite(plan.bounds[j].lower) || std::isfinite(plan.bounds[j].upper);
   });
@@ -558,10 +582,21 @@ BatchResult fit_batch(const Model& model, const BatchData& data, const BatchSpec
   out.status.assign(fits, BatchStatus::kNotConverged);
   const std::size_t tasks = (fits + kFitsPerTask - 1) / kFitsPerTask;
   const detail::LaneEvaluate kernel = detail::lane_kernel(model);
+  const detail::LaneEvaluateOf<float> kernel_float = detail::lane_kernel_float(model);
+  if (spec.float32 && kernel_float == nullptr)
+    throw Error(fmt::format("float32 batch fits run on the built-in families' lane kernels (gauss, exp-decay, "
+                            "exp-growth, asymptotic, michaelis-menten, gompertz, logistic4, log, power, poly:1 "
+                            "to poly:5); '{}' has none: fit it in double (without float32)",
+                            model.name()),
+                Error::Kind::kUsage);
   detail::parallel_for(context.resolved_threads(), tasks, [&](std::size_t task) {
     const std::size_t first = task * kFitsPerTask, last = std::min(fits, first + kFitsPerTask);
+    if (spec.float32) {
+      LaneGroup<float>(plan, kernel_float).run(first, last, out);
+      return;
+    }
     if (kernel != nullptr) {
-      LaneGroup(plan, kernel).run(first, last, out);
+      LaneGroup<double>(plan, kernel).run(first, last, out);
       return;
     }
     std::vector<FitRun> runs(kLanes, FitRun(plan));

@@ -22,21 +22,23 @@ namespace parafit::detail::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 using simd::HWY_NAMESPACE::Exp;
 using simd::HWY_NAMESPACE::Log;
-using LaneTag = hn::CappedTag<double, kFitLanes>;
+template <class T>
+using LaneTag = hn::CappedTag<T, kLanesOf<T>>;
 
 // gauss (model/gauss.cpp GaussRows): z = (x - mu)*inv_s, e = exp((-0.5*z)*z), t = (a_inv_s*e)*z;
 // f = a*e + c; J = (e, t, t*z, 1), with inv_s = 1/s and a_inv_s = a*inv_s as Gauss::evaluate
 // computes them.
-void GaussLanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
-  const LaneTag d;
-  constexpr std::size_t L = kFitLanes;
-  alignas(64) double inv_s[L], a_inv_s[L];
+template <class T>
+void GaussLanes(std::size_t n, const T* theta, const T* x, T* f, T* J) {
+  const LaneTag<T> d;
+  constexpr std::size_t L = kLanesOf<T>;
+  alignas(64) T inv_s[L], a_inv_s[L];
   for (std::size_t l = 0; l < L; ++l) {
-    inv_s[l] = 1.0 / theta[2 * L + l];
+    inv_s[l] = T(1) / theta[2 * L + l];
     a_inv_s[l] = theta[l] * inv_s[l];
   }
-  const auto half = hn::Set(d, -0.5), one = hn::Set(d, 1.0);
-  double *ja = J, *jmu = J + n * L, *js = J + 2 * n * L, *jc = J + 3 * n * L;
+  const auto half = hn::Set(d, T(-0.5)), one = hn::Set(d, T(1));
+  T *ja = J, *jmu = J + n * L, *js = J + 2 * n * L, *jc = J + 3 * n * L;
   for (std::size_t l0 = 0; l0 < L; l0 += hn::Lanes(d)) {
     const auto va = hn::LoadU(d, theta + l0), vmu = hn::LoadU(d, theta + L + l0);
     const auto vc = hn::LoadU(d, theta + 3 * L + l0);
@@ -56,11 +58,12 @@ void GaussLanes(std::size_t n, const double* theta, const double* x, double* f, 
 }
 
 // exp-decay (model/exponential.cpp ExpDecayRows): e = exp(-b*x); f = a*e + c; J = (e, (-a*x)*e, 1).
-void ExpDecayLanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
-  const LaneTag d;
-  constexpr std::size_t L = kFitLanes;
-  const auto one = hn::Set(d, 1.0);
-  double *ja = J, *jb = J + n * L, *jc = J + 2 * n * L;
+template <class T>
+void ExpDecayLanes(std::size_t n, const T* theta, const T* x, T* f, T* J) {
+  const LaneTag<T> d;
+  constexpr std::size_t L = kLanesOf<T>;
+  const auto one = hn::Set(d, T(1));
+  T *ja = J, *jb = J + n * L, *jc = J + 2 * n * L;
   for (std::size_t l0 = 0; l0 < L; l0 += hn::Lanes(d)) {
     const auto va = hn::LoadU(d, theta + l0), vc = hn::LoadU(d, theta + 2 * L + l0);
     const auto vnb = hn::Neg(hn::LoadU(d, theta + L + l0)), vna = hn::Neg(va);
@@ -77,10 +80,11 @@ void ExpDecayLanes(std::size_t n, const double* theta, const double* x, double* 
 }
 
 // exp-growth (ExpGrowthRows): e = exp(b*x); f = a*e; J = (e, f*x).
-void ExpGrowthLanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
-  const LaneTag d;
-  constexpr std::size_t L = kFitLanes;
-  double *ja = J, *jb = J + n * L;
+template <class T>
+void ExpGrowthLanes(std::size_t n, const T* theta, const T* x, T* f, T* J) {
+  const LaneTag<T> d;
+  constexpr std::size_t L = kLanesOf<T>;
+  T *ja = J, *jb = J + n * L;
   for (std::size_t l0 = 0; l0 < L; l0 += hn::Lanes(d)) {
     const auto va = hn::LoadU(d, theta + l0), vb = hn::LoadU(d, theta + L + l0);
     for (std::size_t i = 0; i < n; ++i) {
@@ -98,18 +102,19 @@ void ExpGrowthLanes(std::size_t n, const double* theta, const double* x, double*
 // asymptotic (AsymptoticRows), with range = r0 - asym, nrate = -exp(lrc) and k = -range*exp(lrc)
 // per lane as Asymptotic::evaluate computes them (exp_scalar): e = exp(nrate*x);
 // f = asym + range*e; J = (1 - e, e, (k*x)*e).
-void AsymptoticLanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
-  const LaneTag d;
-  constexpr std::size_t L = kFitLanes;
-  alignas(64) double range[L], nrate[L], k[L];
+template <class T>
+void AsymptoticLanes(std::size_t n, const T* theta, const T* x, T* f, T* J) {
+  const LaneTag<T> d;
+  constexpr std::size_t L = kLanesOf<T>;
+  alignas(64) T range[L], nrate[L], k[L];
   for (std::size_t l = 0; l < L; ++l) {
     range[l] = theta[L + l] - theta[l];
-    const double rate = simd::exp_scalar(theta[2 * L + l]);
+    const T rate = T(simd::exp_scalar(double(theta[2 * L + l])));  // float: exp_scalar's value rounded
     nrate[l] = -rate;
     k[l] = -range[l] * rate;
   }
-  const auto one = hn::Set(d, 1.0);
-  double *j_asym = J, *j_r0 = J + n * L, *j_lrc = J + 2 * n * L;
+  const auto one = hn::Set(d, T(1));
+  T *j_asym = J, *j_r0 = J + n * L, *j_lrc = J + 2 * n * L;
   for (std::size_t l0 = 0; l0 < L; l0 += hn::Lanes(d)) {
     const auto vasym = hn::LoadU(d, theta + l0), vrange = hn::LoadU(d, range + l0);
     const auto vnrate = hn::LoadU(d, nrate + l0), vk = hn::LoadU(d, k + l0);
@@ -127,11 +132,12 @@ void AsymptoticLanes(std::size_t n, const double* theta, const double* x, double
 
 // michaelis-menten (model/michaelis_menten.cpp MmRows): r = 1/(km + x), sat = x*r; f = vmax*sat;
 // J = (sat, (-vmax*sat)*r).
-void MichaelisMentenLanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
-  const LaneTag d;
-  constexpr std::size_t L = kFitLanes;
-  const auto one = hn::Set(d, 1.0);
-  double *jv = J, *jk = J + n * L;
+template <class T>
+void MichaelisMentenLanes(std::size_t n, const T* theta, const T* x, T* f, T* J) {
+  const LaneTag<T> d;
+  constexpr std::size_t L = kLanesOf<T>;
+  const auto one = hn::Set(d, T(1));
+  T *jv = J, *jk = J + n * L;
   for (std::size_t l0 = 0; l0 < L; l0 += hn::Lanes(d)) {
     const auto vvmax = hn::LoadU(d, theta + l0), vkm = hn::LoadU(d, theta + L + l0), vnvmax = hn::Neg(vvmax);
     for (std::size_t i = 0; i < n; ++i) {
@@ -148,12 +154,13 @@ void MichaelisMentenLanes(std::size_t n, const double* theta, const double* x, d
 
 // gompertz (model/sigmoid.cpp GompertzRows): g = exp(-c*x), h = exp(-b*g), gh = g*h; f = a*h;
 // J = (h, -a*gh, (a*b*x)*gh), with a*b per lane as the row kernel takes it.
-void GompertzLanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
-  const LaneTag d;
-  constexpr std::size_t L = kFitLanes;
-  alignas(64) double ab[L];
+template <class T>
+void GompertzLanes(std::size_t n, const T* theta, const T* x, T* f, T* J) {
+  const LaneTag<T> d;
+  constexpr std::size_t L = kLanesOf<T>;
+  alignas(64) T ab[L];
   for (std::size_t l = 0; l < L; ++l) ab[l] = theta[l] * theta[L + l];
-  double *ja = J, *jb = J + n * L, *jc = J + 2 * n * L;
+  T *ja = J, *jb = J + n * L, *jc = J + 2 * n * L;
   for (std::size_t l0 = 0; l0 < L; l0 += hn::Lanes(d)) {
     const auto va = hn::LoadU(d, theta + l0), vna = hn::Neg(va), vnb = hn::Neg(hn::LoadU(d, theta + L + l0));
     const auto vnc = hn::Neg(hn::LoadU(d, theta + 2 * L + l0)), vab = hn::LoadU(d, ab + l0);
@@ -175,24 +182,25 @@ void GompertzLanes(std::size_t n, const double* theta, const double* x, double* 
 // inv_c = 1/c, jc = (amd*b)*inv_c; l = ln(x*inv_c) by std::log (-inf at 0, NaN below, as
 // log_ratio), q = ClampedPower(b, l), w = 1/(1 + q), s = q*w, ws = w*s; f = d + amd*w;
 // J = (w, ((-amd)*ws)*l0, jc*ws, s), l0 = 0 where l = -inf.
-void Logistic4Lanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
-  const LaneTag d;
-  constexpr std::size_t L = kFitLanes;
-  constexpr double kInf = std::numeric_limits<double>::infinity(), kNaN = std::numeric_limits<double>::quiet_NaN();
-  alignas(64) double amd[L], jcf[L], inv_c[L];
+template <class T>
+void Logistic4Lanes(std::size_t n, const T* theta, const T* x, T* f, T* J) {
+  const LaneTag<T> d;
+  constexpr std::size_t L = kLanesOf<T>;
+  constexpr T kInf = std::numeric_limits<T>::infinity(), kNaN = std::numeric_limits<T>::quiet_NaN();
+  alignas(64) T amd[L], jcf[L], inv_c[L];
   for (std::size_t l = 0; l < L; ++l) {
     amd[l] = theta[l] - theta[3 * L + l];
-    inv_c[l] = 1.0 / theta[2 * L + l];
+    inv_c[l] = T(1) / theta[2 * L + l];
     jcf[l] = amd[l] * theta[L + l] * inv_c[l];
   }
   // ln(x/c) of every point and lane into f first (a library call, scalar on every target).
   for (std::size_t i = 0; i < n; ++i)
     for (std::size_t l = 0; l < L; ++l) {
-      const double u = x[i * L + l] * inv_c[l];
-      f[i * L + l] = u > 0.0 ? std::log(u) : (u == 0.0 ? -kInf : kNaN);
+      const T u = x[i * L + l] * inv_c[l];
+      f[i * L + l] = u > T(0) ? T(std::log(double(u))) : (u == T(0) ? -kInf : kNaN);  // float: rounded
     }
-  const auto one = hn::Set(d, 1.0), zero = hn::Zero(d), minus_inf = hn::Set(d, -kInf);
-  double *ja = J, *jb = J + n * L, *jc = J + 2 * n * L, *jd = J + 3 * n * L;
+  const auto one = hn::Set(d, T(1)), zero = hn::Zero(d), minus_inf = hn::Set(d, -kInf);
+  T *ja = J, *jb = J + n * L, *jc = J + 2 * n * L, *jd = J + 3 * n * L;
   for (std::size_t l0 = 0; l0 < L; l0 += hn::Lanes(d)) {
     const auto vb = hn::LoadU(d, theta + L + l0), vd = hn::LoadU(d, theta + 3 * L + l0);
     const auto vamd = hn::LoadU(d, amd + l0), vnamd = hn::Neg(vamd), vjc = hn::LoadU(d, jcf + l0);
@@ -214,11 +222,12 @@ void Logistic4Lanes(std::size_t n, const double* theta, const double* x, double*
 }
 
 // log (model/log_power.cpp LogRows): l = LogPositive(x); f = a + b*l; J = ((l - l) + 1, l).
-void LogLanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
-  const LaneTag d;
-  constexpr std::size_t L = kFitLanes;
-  const auto one = hn::Set(d, 1.0);
-  double *ja = J, *jb = J + n * L;
+template <class T>
+void LogLanes(std::size_t n, const T* theta, const T* x, T* f, T* J) {
+  const LaneTag<T> d;
+  constexpr std::size_t L = kLanesOf<T>;
+  const auto one = hn::Set(d, T(1));
+  T *ja = J, *jb = J + n * L;
   for (std::size_t l0 = 0; l0 < L; l0 += hn::Lanes(d)) {
     const auto va = hn::LoadU(d, theta + l0), vb = hn::LoadU(d, theta + L + l0);
     for (std::size_t i = 0; i < n; ++i) {
@@ -232,10 +241,11 @@ void LogLanes(std::size_t n, const double* theta, const double* x, double* f, do
 }
 
 // power (PowerRows): l = LogPositive(x), p = exp(b*l), v = a*p; f = v; J = (p, v*l).
-void PowerLanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
-  const LaneTag d;
-  constexpr std::size_t L = kFitLanes;
-  double *ja = J, *jb = J + n * L;
+template <class T>
+void PowerLanes(std::size_t n, const T* theta, const T* x, T* f, T* J) {
+  const LaneTag<T> d;
+  constexpr std::size_t L = kLanesOf<T>;
+  T *ja = J, *jb = J + n * L;
   for (std::size_t l0 = 0; l0 < L; l0 += hn::Lanes(d)) {
     const auto va = hn::LoadU(d, theta + l0), vb = hn::LoadU(d, theta + L + l0);
     for (std::size_t i = 0; i < n; ++i) {
@@ -252,12 +262,12 @@ void PowerLanes(std::size_t n, const double* theta, const double* x, double* f, 
 
 // poly:K (model/poly.cpp PolyRows): f by Horner from b_K down, f = f*x + b_j; J_0 = 1,
 // J_j = J_(j-1)*x.
-template <int K>
-void PolyLanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
-  const LaneTag d;
-  constexpr std::size_t L = kFitLanes;
+template <int K, class T>
+void PolyLanes(std::size_t n, const T* theta, const T* x, T* f, T* J) {
+  const LaneTag<T> d;
+  constexpr std::size_t L = kLanesOf<T>;
   for (std::size_t l0 = 0; l0 < L; l0 += hn::Lanes(d)) {
-    hn::Vec<LaneTag> b[K + 1];
+    hn::Vec<LaneTag<T>> b[K + 1];
     for (int j = 0; j <= K; ++j) b[j] = hn::LoadU(d, theta + std::size_t(j) * L + l0);
     for (std::size_t i = 0; i < n; ++i) {
       const std::size_t at = i * L + l0;
@@ -265,7 +275,7 @@ void PolyLanes(std::size_t n, const double* theta, const double* x, double* f, d
       auto acc = b[K];
       for (int j = K - 1; j >= 0; --j) acc = hn::Add(hn::Mul(acc, xv), b[j]);
       hn::StoreU(acc, d, f + at);
-      auto p = hn::Set(d, 1.0);
+      auto p = hn::Set(d, T(1));
       hn::StoreU(p, d, J + at);
       for (int j = 1; j <= K; ++j) {
         p = hn::Mul(p, xv);
@@ -274,18 +284,33 @@ void PolyLanes(std::size_t n, const double* theta, const double* x, double* f, d
     }
   }
 }
-void Poly1Lanes(std::size_t n, const double* t, const double* x, double* f, double* J) { PolyLanes<1>(n, t, x, f, J); }
-void Poly2Lanes(std::size_t n, const double* t, const double* x, double* f, double* J) { PolyLanes<2>(n, t, x, f, J); }
-void Poly3Lanes(std::size_t n, const double* t, const double* x, double* f, double* J) { PolyLanes<3>(n, t, x, f, J); }
-void Poly4Lanes(std::size_t n, const double* t, const double* x, double* f, double* J) { PolyLanes<4>(n, t, x, f, J); }
-void Poly5Lanes(std::size_t n, const double* t, const double* x, double* f, double* J) { PolyLanes<5>(n, t, x, f, J); }
+template <class T>
+void Poly1Lanes(std::size_t n, const T* t, const T* x, T* f, T* J) {
+  PolyLanes<1>(n, t, x, f, J);
+}
+template <class T>
+void Poly2Lanes(std::size_t n, const T* t, const T* x, T* f, T* J) {
+  PolyLanes<2>(n, t, x, f, J);
+}
+template <class T>
+void Poly3Lanes(std::size_t n, const T* t, const T* x, T* f, T* J) {
+  PolyLanes<3>(n, t, x, f, J);
+}
+template <class T>
+void Poly4Lanes(std::size_t n, const T* t, const T* x, T* f, T* J) {
+  PolyLanes<4>(n, t, x, f, J);
+}
+template <class T>
+void Poly5Lanes(std::size_t n, const T* t, const T* x, T* f, T* J) {
+  PolyLanes<5>(n, t, x, f, J);
+}
 
 // The Gram sums of lanes l0.. (one vector) over the points i = p, p + 4, ... of partial p, in point
 // order, kept in registers: M columns known when compiling (the usual small models).
-template <std::size_t M, class V>
-HWY_INLINE void GramPartial(LaneTag d, std::size_t n, std::size_t p, std::size_t l0, const double* y,
-                            const double* f, const double* w, const double* const* cols, V* acc) {
-  constexpr std::size_t L = kFitLanes;
+template <std::size_t M, class D, class T, class V>
+HWY_INLINE void GramPartial(D d, std::size_t n, std::size_t p, std::size_t l0, const T* y, const T* f,
+                            const T* w, const T* const* cols, V* acc) {
+  constexpr std::size_t L = kLanesOf<T>;
   for (std::size_t t = 0; t < M * (M + 1) / 2; ++t) acc[t] = hn::Zero(d);
   for (std::size_t i = p; i < n; i += 4) {
     const std::size_t at = i * L + l0;
@@ -301,12 +326,11 @@ HWY_INLINE void GramPartial(LaneTag d, std::size_t n, std::size_t p, std::size_t
   }
 }
 
-template <std::size_t M>
-void LaneGramFixed(std::size_t n, const double* y, const double* f, const double* w, const double* const* cols,
-                   double* out) {
-  const LaneTag d;
-  using V = hn::Vec<LaneTag>;
-  constexpr std::size_t L = kFitLanes, sums = M * (M + 1) / 2;
+template <std::size_t M, class T>
+void LaneGramFixed(std::size_t n, const T* y, const T* f, const T* w, const T* const* cols, T* out) {
+  const LaneTag<T> d;
+  using V = hn::Vec<LaneTag<T>>;
+  constexpr std::size_t L = kLanesOf<T>, sums = M * (M + 1) / 2;
   for (std::size_t l0 = 0; l0 < L; l0 += hn::Lanes(d)) {
     V total[sums], part[sums];
     GramPartial<M>(d, n, 0, l0, y, f, w, cols, total);
@@ -322,8 +346,8 @@ void LaneGramFixed(std::size_t n, const double* y, const double* f, const double
   }
 }
 
-void LaneGram(std::size_t n, std::size_t m, const double* y, const double* f, const double* w,
-              const double* const* cols, double* out) {
+template <class T>
+void LaneGram(std::size_t n, std::size_t m, const T* y, const T* f, const T* w, const T* const* cols, T* out) {
   switch (m) {  // the same operations as the general loop below, with the sums in registers
     case 2: return LaneGramFixed<2>(n, y, f, w, cols, out);
     case 3: return LaneGramFixed<3>(n, y, f, w, cols, out);
@@ -333,13 +357,13 @@ void LaneGram(std::size_t n, std::size_t m, const double* y, const double* f, co
     case 7: return LaneGramFixed<7>(n, y, f, w, cols, out);
     default: break;
   }
-  const LaneTag d;
-  using V = hn::Vec<LaneTag>;
-  constexpr std::size_t L = kFitLanes, kMaxColumns = 26;
+  const LaneTag<T> d;
+  using V = hn::Vec<LaneTag<T>>;
+  constexpr std::size_t L = kLanesOf<T>, kMaxColumns = 26;
   const std::size_t sums = m * (m + 1) / 2;
   for (std::size_t l0 = 0; l0 < L; l0 += hn::Lanes(d)) {
     // The partial sums of points i = p, p + 4, ... for p = 0..3, each in point order.
-    alignas(64) double partial[4][kMaxColumns * (kMaxColumns + 1) / 2][hn::MaxLanes(LaneTag())];
+    alignas(64) T partial[4][kMaxColumns * (kMaxColumns + 1) / 2][hn::MaxLanes(LaneTag<T>())];
     for (std::size_t p = 0; p < 4; ++p) {
       for (std::size_t t = 0; t < sums; ++t) hn::Store(hn::Zero(d), d, partial[p][t]);
       for (std::size_t i = p; i < n; i += 4) {
@@ -368,15 +392,15 @@ void LaneGram(std::size_t n, std::size_t m, const double* y, const double* f, co
 // scalar poisson_sums' operations (deviance_term of batch/deviance.h, both branches computed and
 // one selected). Out: [cost, g (q), H lower triangle row by row (q (q + 1) / 2)] x lanes.
 // N: std::size_t, or std::integral_constant for q known when compiling (the sums in registers).
-template <class N>
-void LanePoissonOf(std::size_t n, N q, const double* y, const double* f, const double* w, const double* const* cols,
-                   double* out) {
-  const LaneTag d;
-  using V = hn::Vec<LaneTag>;
-  using M = hn::Mask<LaneTag>;
-  constexpr std::size_t L = kFitLanes, kMaxColumns = 25;
+template <class T, class N>
+void LanePoissonOf(std::size_t n, N q, const T* y, const T* f, const T* w, const T* const* cols, T* out) {
+  const LaneTag<T> d;
+  using V = hn::Vec<LaneTag<T>>;
+  using M = hn::Mask<LaneTag<T>>;
+  constexpr std::size_t L = kLanesOf<T>, kMaxColumns = 25;
+  constexpr std::size_t terms = sizeof(T) == 4 ? kDevianceSeriesTermsFloat : kDevianceSeriesTerms;
   const std::size_t sums = 1 + q + q * (q + 1) / 2;
-  const V zero = hn::Zero(d), one = hn::Set(d, 1.0), two = hn::Set(d, 2.0), limit = hn::Set(d, kDevianceSeriesLimit);
+  const V zero = hn::Zero(d), one = hn::Set(d, T(1)), two = hn::Set(d, T(2)), limit = hn::Set(d, T(kDevianceSeriesLimit));
   for (std::size_t l0 = 0; l0 < L; l0 += hn::Lanes(d)) {
     V acc[1 + kMaxColumns + kMaxColumns * (kMaxColumns + 1) / 2];
     for (std::size_t t = 0; t < sums; ++t) acc[t] = zero;
@@ -391,8 +415,8 @@ void LanePoissonOf(std::size_t n, N q, const double* y, const double* f, const d
       const V u = hn::Div(hn::Sub(m, vy), vy);
       const V sv = hn::Div(u, hn::Add(two, u)), s2 = hn::Mul(sv, sv);
       V power = hn::Mul(sv, s2), series = zero;
-      for (std::size_t k = 0; k < kDevianceSeriesTerms; ++k) {
-        series = hn::Add(series, hn::Mul(power, hn::Set(d, kDevianceSeries[k])));
+      for (std::size_t k = 0; k < terms; ++k) {
+        series = hn::Add(series, hn::Mul(power, hn::Set(d, T(kDevianceSeries[k]))));
         power = hn::Mul(power, s2);
       }
       const V near = hn::Mul(vy, hn::Sub(hn::Mul(u, sv), hn::Mul(two, series)));
@@ -410,13 +434,13 @@ void LanePoissonOf(std::size_t n, N q, const double* y, const double* f, const d
         for (std::size_t b = 0; b <= a; ++b, ++t) acc[t] = hn::IfThenElse(use, hn::Add(acc[t], hn::Mul(ea, ja[b])), acc[t]);
       }
     }
-    acc[0] = hn::IfThenElse(bad, hn::Set(d, std::numeric_limits<double>::quiet_NaN()), acc[0]);
+    acc[0] = hn::IfThenElse(bad, hn::Set(d, std::numeric_limits<T>::quiet_NaN()), acc[0]);
     for (std::size_t t = 0; t < sums; ++t) hn::StoreU(acc[t], d, out + t * L + l0);
   }
 }
 
-void LanePoisson(std::size_t n, std::size_t q, const double* y, const double* f, const double* w,
-                 const double* const* cols, double* out) {
+template <class T>
+void LanePoisson(std::size_t n, std::size_t q, const T* y, const T* f, const T* w, const T* const* cols, T* out) {
   using std::integral_constant;
   switch (q) {  // the same operations for every q
     case 1: return LanePoissonOf(n, integral_constant<std::size_t, 1>{}, y, f, w, cols, out);
@@ -429,87 +453,148 @@ void LanePoisson(std::size_t n, std::size_t q, const double* y, const double* f,
   }
 }
 
+// Each template's double and float instance under a name of its own, for Highway's dispatch.
+#define PARAFIT_LANE_INSTANCES(Kernel)                                                               \
+  void Kernel##64(std::size_t n, const double* t, const double* x, double* f, double* J) {         \
+    Kernel<double>(n, t, x, f, J);                                                                 \
+  }                                                                                                \
+  void Kernel##32(std::size_t n, const float* t, const float* x, float* f, float* J) { Kernel<float>(n, t, x, f, J); }
+PARAFIT_LANE_INSTANCES(GaussLanes)
+PARAFIT_LANE_INSTANCES(ExpDecayLanes)
+PARAFIT_LANE_INSTANCES(ExpGrowthLanes)
+PARAFIT_LANE_INSTANCES(AsymptoticLanes)
+PARAFIT_LANE_INSTANCES(MichaelisMentenLanes)
+PARAFIT_LANE_INSTANCES(GompertzLanes)
+PARAFIT_LANE_INSTANCES(Logistic4Lanes)
+PARAFIT_LANE_INSTANCES(LogLanes)
+PARAFIT_LANE_INSTANCES(PowerLanes)
+PARAFIT_LANE_INSTANCES(Poly1Lanes)
+PARAFIT_LANE_INSTANCES(Poly2Lanes)
+PARAFIT_LANE_INSTANCES(Poly3Lanes)
+PARAFIT_LANE_INSTANCES(Poly4Lanes)
+PARAFIT_LANE_INSTANCES(Poly5Lanes)
+#undef PARAFIT_LANE_INSTANCES
+#define PARAFIT_SUMS_INSTANCES(Sums, T, bits)                                                           \
+  void Sums##bits(std::size_t n, std::size_t m, const T* y, const T* f, const T* w, const T* const* cols, \
+                  T* out) {                                                                             \
+    Sums<T>(n, m, y, f, w, cols, out);                                                                  \
+  }
+PARAFIT_SUMS_INSTANCES(LaneGram, double, 64)
+PARAFIT_SUMS_INSTANCES(LaneGram, float, 32)
+PARAFIT_SUMS_INSTANCES(LanePoisson, double, 64)
+PARAFIT_SUMS_INSTANCES(LanePoisson, float, 32)
+#undef PARAFIT_SUMS_INSTANCES
+
 }  // namespace parafit::detail::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
 namespace parafit::detail {
 
-HWY_EXPORT(GaussLanes);
-HWY_EXPORT(ExpDecayLanes);
-HWY_EXPORT(ExpGrowthLanes);
-HWY_EXPORT(AsymptoticLanes);
-HWY_EXPORT(MichaelisMentenLanes);
-HWY_EXPORT(GompertzLanes);
-HWY_EXPORT(Logistic4Lanes);
-HWY_EXPORT(LogLanes);
-HWY_EXPORT(PowerLanes);
-HWY_EXPORT(Poly1Lanes);
-HWY_EXPORT(Poly2Lanes);
-HWY_EXPORT(Poly3Lanes);
-HWY_EXPORT(Poly4Lanes);
-HWY_EXPORT(Poly5Lanes);
-HWY_EXPORT(LaneGram);
-HWY_EXPORT(LanePoisson);
+#define PARAFIT_EXPORT_BOTH(Kernel) \
+  HWY_EXPORT(Kernel##64);           \
+  HWY_EXPORT(Kernel##32);
+PARAFIT_EXPORT_BOTH(GaussLanes)
+PARAFIT_EXPORT_BOTH(ExpDecayLanes)
+PARAFIT_EXPORT_BOTH(ExpGrowthLanes)
+PARAFIT_EXPORT_BOTH(AsymptoticLanes)
+PARAFIT_EXPORT_BOTH(MichaelisMentenLanes)
+PARAFIT_EXPORT_BOTH(GompertzLanes)
+PARAFIT_EXPORT_BOTH(Logistic4Lanes)
+PARAFIT_EXPORT_BOTH(LogLanes)
+PARAFIT_EXPORT_BOTH(PowerLanes)
+PARAFIT_EXPORT_BOTH(Poly1Lanes)
+PARAFIT_EXPORT_BOTH(Poly2Lanes)
+PARAFIT_EXPORT_BOTH(Poly3Lanes)
+PARAFIT_EXPORT_BOTH(Poly4Lanes)
+PARAFIT_EXPORT_BOTH(Poly5Lanes)
+PARAFIT_EXPORT_BOTH(LaneGram)
+PARAFIT_EXPORT_BOTH(LanePoisson)
+#undef PARAFIT_EXPORT_BOTH
 
 namespace {
-void gauss_lanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
-  HWY_DYNAMIC_DISPATCH(GaussLanes)(n, theta, x, f, J);
-}
-void exp_decay_lanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
-  HWY_DYNAMIC_DISPATCH(ExpDecayLanes)(n, theta, x, f, J);
-}
-void exp_growth_lanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
-  HWY_DYNAMIC_DISPATCH(ExpGrowthLanes)(n, theta, x, f, J);
-}
-void asymptotic_lanes(std::size_t n, const double* theta, const double* x, double* f, double* J) {
-  HWY_DYNAMIC_DISPATCH(AsymptoticLanes)(n, theta, x, f, J);
-}
-#define PARAFIT_LANES(fn, Kernel)                                                      \
-  void fn(std::size_t n, const double* theta, const double* x, double* f, double* J) { \
-    HWY_DYNAMIC_DISPATCH(Kernel)(n, theta, x, f, J);                                   \
+#define PARAFIT_DISPATCH(Kernel)                                                                      \
+  void Kernel##64d(std::size_t n, const double* t, const double* x, double* f, double* J) {          \
+    HWY_DYNAMIC_DISPATCH(Kernel##64)(n, t, x, f, J);                                                  \
+  }                                                                                                   \
+  void Kernel##32d(std::size_t n, const float* t, const float* x, float* f, float* J) {              \
+    HWY_DYNAMIC_DISPATCH(Kernel##32)(n, t, x, f, J);                                                  \
   }
-PARAFIT_LANES(michaelis_menten_lanes, MichaelisMentenLanes)
-PARAFIT_LANES(gompertz_lanes, GompertzLanes)
-PARAFIT_LANES(logistic4_lanes, Logistic4Lanes)
-PARAFIT_LANES(log_lanes, LogLanes)
-PARAFIT_LANES(power_lanes, PowerLanes)
-PARAFIT_LANES(poly1_lanes, Poly1Lanes)
-PARAFIT_LANES(poly2_lanes, Poly2Lanes)
-PARAFIT_LANES(poly3_lanes, Poly3Lanes)
-PARAFIT_LANES(poly4_lanes, Poly4Lanes)
-PARAFIT_LANES(poly5_lanes, Poly5Lanes)
-#undef PARAFIT_LANES
-}  // namespace
+PARAFIT_DISPATCH(GaussLanes)
+PARAFIT_DISPATCH(ExpDecayLanes)
+PARAFIT_DISPATCH(ExpGrowthLanes)
+PARAFIT_DISPATCH(AsymptoticLanes)
+PARAFIT_DISPATCH(MichaelisMentenLanes)
+PARAFIT_DISPATCH(GompertzLanes)
+PARAFIT_DISPATCH(Logistic4Lanes)
+PARAFIT_DISPATCH(LogLanes)
+PARAFIT_DISPATCH(PowerLanes)
+PARAFIT_DISPATCH(Poly1Lanes)
+PARAFIT_DISPATCH(Poly2Lanes)
+PARAFIT_DISPATCH(Poly3Lanes)
+PARAFIT_DISPATCH(Poly4Lanes)
+PARAFIT_DISPATCH(Poly5Lanes)
+#undef PARAFIT_DISPATCH
+
+struct KernelPair {
+  const char* name;
+  LaneEvaluateOf<double> f64;
+  LaneEvaluateOf<float> f32;
+};
+#define PARAFIT_PAIR(name, Kernel) {name, Kernel##64d, Kernel##32d}
+constexpr KernelPair kKernels[] = {
+    PARAFIT_PAIR("gauss", GaussLanes),
+    PARAFIT_PAIR("exp-decay", ExpDecayLanes),
+    PARAFIT_PAIR("exp-growth", ExpGrowthLanes),
+    PARAFIT_PAIR("asymptotic", AsymptoticLanes),
+    PARAFIT_PAIR("michaelis-menten", MichaelisMentenLanes),
+    PARAFIT_PAIR("gompertz", GompertzLanes),
+    PARAFIT_PAIR("logistic4", Logistic4Lanes),
+    PARAFIT_PAIR("log", LogLanes),
+    PARAFIT_PAIR("power", PowerLanes),
+    PARAFIT_PAIR("poly:1", Poly1Lanes),
+    PARAFIT_PAIR("poly:2", Poly2Lanes),
+    PARAFIT_PAIR("poly:3", Poly3Lanes),
+    PARAFIT_PAIR("poly:4", Poly4Lanes),
+    PARAFIT_PAIR("poly:5", Poly5Lanes),
+};
+#undef PARAFIT_PAIR
 
 // By name: the built-in families (a formula's name is its text, never one of these).
-LaneEvaluate lane_kernel(const Model& model) {
+const KernelPair* find_kernels(const Model& model) {
   const std::string name = model.name();
-  if (name == "gauss") return gauss_lanes;
-  if (name == "exp-decay") return exp_decay_lanes;
-  if (name == "exp-growth") return exp_growth_lanes;
-  if (name == "asymptotic") return asymptotic_lanes;
-  if (name == "michaelis-menten") return michaelis_menten_lanes;
-  if (name == "gompertz") return gompertz_lanes;
-  if (name == "logistic4") return logistic4_lanes;
-  if (name == "log") return log_lanes;
-  if (name == "power") return power_lanes;
-  if (name == "poly:1") return poly1_lanes;
-  if (name == "poly:2") return poly2_lanes;
-  if (name == "poly:3") return poly3_lanes;
-  if (name == "poly:4") return poly4_lanes;
-  if (name == "poly:5") return poly5_lanes;
+  for (const KernelPair& k : kKernels)
+    if (name == k.name) return &k;
   return nullptr;
+}
+}  // namespace
+
+LaneEvaluate lane_kernel(const Model& model) {
+  const KernelPair* k = find_kernels(model);
+  return k != nullptr ? k->f64 : nullptr;
+}
+
+LaneEvaluateOf<float> lane_kernel_float(const Model& model) {
+  const KernelPair* k = find_kernels(model);
+  return k != nullptr ? k->f32 : nullptr;
 }
 
 void lane_gram(std::size_t n, std::size_t m, const double* y, const double* f, const double* w,
                const double* const* cols, double* out) {
-  HWY_DYNAMIC_DISPATCH(LaneGram)(n, m, y, f, w, cols, out);
+  HWY_DYNAMIC_DISPATCH(LaneGram64)(n, m, y, f, w, cols, out);
+}
+void lane_gram(std::size_t n, std::size_t m, const float* y, const float* f, const float* w, const float* const* cols,
+               float* out) {
+  HWY_DYNAMIC_DISPATCH(LaneGram32)(n, m, y, f, w, cols, out);
 }
 
 void lane_poisson(std::size_t n, std::size_t q, const double* y, const double* f, const double* w,
                   const double* const* cols, double* out) {
-  HWY_DYNAMIC_DISPATCH(LanePoisson)(n, q, y, f, w, cols, out);
+  HWY_DYNAMIC_DISPATCH(LanePoisson64)(n, q, y, f, w, cols, out);
+}
+void lane_poisson(std::size_t n, std::size_t q, const float* y, const float* f, const float* w,
+                  const float* const* cols, float* out) {
+  HWY_DYNAMIC_DISPATCH(LanePoisson32)(n, q, y, f, w, cols, out);
 }
 
 }  // namespace parafit::detail

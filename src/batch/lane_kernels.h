@@ -16,12 +16,22 @@
 namespace parafit::detail {
 
 inline constexpr std::size_t kFitLanes = 8;
+// Float32 batch fits (--float32) run twice as many fits per group: one AVX-512 register of floats.
+inline constexpr std::size_t kFitLanesFloat = 16;
+template <class T>
+inline constexpr std::size_t kLanesOf = sizeof(T) == 4 ? kFitLanesFloat : kFitLanes;
 
 // f (n x lanes) and J (p columns of n x lanes) of a family at theta (p x lanes).
-using LaneEvaluate = void (*)(std::size_t n, const double* theta, const double* x, double* f, double* J);
+template <class T>
+using LaneEvaluateOf = void (*)(std::size_t n, const T* theta, const T* x, T* f, T* J);
+using LaneEvaluate = LaneEvaluateOf<double>;
 
 // The lane kernel of a built-in family, or nullptr (formulas, families without one).
 LaneEvaluate lane_kernel(const Model& model);
+// Its float twin, kFitLanesFloat lanes (the same operations in float, exp and log of float lanes
+// from simd/exp-inl.h and log-inl.h; a per-fit constant from exp_scalar or std::log is taken in
+// double and rounded to float). The same bits on every target.
+LaneEvaluateOf<float> lane_kernel_float(const Model& model);
 
 // `fit`'s least-squares Gram sums of the m columns [r = y - f, J_c0, ...] in lanes: point i goes to
 // partial i mod 4; S(k, l) = sum (w v_k) v_l, k <= l, row by row of the upper triangle; out gets,
@@ -29,11 +39,17 @@ LaneEvaluate lane_kernel(const Model& model);
 // w may be null. out: m (m + 1) / 2 sums x lanes. One block of points (n <= 256) only.
 void lane_gram(std::size_t n, std::size_t m, const double* y, const double* f, const double* w,
                const double* const* cols, double* out);
+// The same in float lanes (kFitLanesFloat; the sums in float, as Cpufit takes them).
+void lane_gram(std::size_t n, std::size_t m, const float* y, const float* f, const float* w, const float* const* cols,
+               float* out);
 
 // The Poisson sums of batch_sums in lanes, with its bits: out is [cost, g (q), H lower triangle
 // row by row] x lanes; a lane with a point of non-positive mean (and non-zero weight) gets a NaN
 // cost.
 void lane_poisson(std::size_t n, std::size_t q, const double* y, const double* f, const double* w,
                   const double* const* cols, double* out);
+// The same in float lanes (kFitLanesFloat; the deviance series to kDevianceSeriesTermsFloat).
+void lane_poisson(std::size_t n, std::size_t q, const float* y, const float* f, const float* w,
+                  const float* const* cols, float* out);
 
 }  // namespace parafit::detail

@@ -98,12 +98,17 @@ SmallLm::Next SmallLm::feed_sums(const SmallSums& sums) {
     const double actual = cost_ - sums.cost;
     rho = actual / predicted_;
     accept = rho > o.min_relative_decrease;
-    if (accept && std::abs(actual) <= o.function_tolerance * cost_ && predicted_ <= o.function_tolerance * cost_ &&
-        rho <= 2.0) {
-      theta_ = trial_;
-      cost_ = sums.cost;
-      g_ = sums.g;
-      H_ = sums.H;
+    const bool within = std::abs(actual) <= o.function_tolerance * cost_ && predicted_ <= o.function_tolerance * cost_;
+    // Float sums (float32): both changes within the tolerance end the fit whatever rho says, for
+    // rho then measures the cost's rounding, not the model (Cpufit's rule: a change of the cost
+    // below the tolerance, either way). A refused step leaves the fit where it is.
+    if (within && (setup_->rounded_cost || (accept && rho <= 2.0))) {
+      if (accept) {
+        theta_ = trial_;
+        cost_ = sums.cost;
+        g_ = sums.g;
+        H_ = sums.H;
+      }
       finish(Termination::kFunctionTolerance);
       return Next::kDone;
     }

@@ -38,6 +38,9 @@ struct SmallLmSetup {
   std::span<const std::size_t> free;         // the free parameters' indices
   std::span<const ParameterBounds> bounds;   // one per parameter
   bool bounded = true;  // false when no free parameter has a finite bound: none is ever held
+  // The sums come from float arithmetic (float32 batches): a refused step whose predicted and
+  // actual changes are both within the function tolerance ends the fit, converged.
+  bool rounded_cost = false;
 };
 
 class SmallLm {

@@ -28,6 +28,13 @@ inline constexpr double kLn2Lo = 1.90821492927058770002e-10;
 // float-to-int conversion (undefined for NaN).
 inline constexpr double kShifter = 0x1.8p52;
 constexpr std::uint64_t shifter_bits() { return std::bit_cast<std::uint64_t>(kShifter); }
+// Float lanes' constants (simd/exp-inl.h ExpFloat).
+inline constexpr float kFloatClamp = 104.0f;
+inline constexpr float kFloatLog2e = 0x1.715476p+0f;
+inline constexpr float kFloatLn2Hi = 0x1.62e4p-1f;     // 15 significant bits
+inline constexpr float kFloatLn2Lo = 0x1.7f7d1cp-20f;  // ln2 - kFloatLn2Hi, rounded
+inline constexpr float kFloatShifter = 0x1.8p23f;
+constexpr std::uint32_t float_shifter_bits() { return std::bit_cast<std::uint32_t>(kFloatShifter); }
 }  // namespace exp_constants
 
 [[gnu::always_inline]] inline double exp_scalar(double x) {

@@ -48,6 +48,14 @@ inline constexpr double kShifter = 0x1.8p52;
 inline constexpr double kC1 = 2.0 / 3.0, kC2 = 2.0 / 5.0, kC3 = 2.0 / 7.0, kC4 = 2.0 / 9.0,
                         kC5 = 2.0 / 11.0, kC6 = 2.0 / 13.0, kC7 = 2.0 / 15.0, kC8 = 2.0 / 17.0,
                         kC9 = 2.0 / 19.0, kC10 = 2.0 / 21.0;
+// Float lanes' constants (simd/log-inl.h LogFloat).
+inline constexpr float kFloatLn2Hi = 0x1.62e4p-1f;     // ln 2 to 15 significant bits
+inline constexpr float kFloatLn2Lo = 0x1.7f7d1cp-20f;  // ln 2 - kFloatLn2Hi, rounded
+inline constexpr std::uint32_t kFloatSqrtHalfBits = 0x3f3504f3U;
+inline constexpr float kFloatMinNormal = 0x1p-126f;
+inline constexpr float kFloatSubnormalScale = 0x1p25f;
+inline constexpr float kFloatSubnormalK = 25.0f;
+inline constexpr float kFloatShifter = 0x1.8p23f;
 }  // namespace log_constants
 
 [[gnu::always_inline]] inline double log_scalar(double x) {

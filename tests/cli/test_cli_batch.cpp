@@ -489,5 +489,37 @@ TEST(CliBatch, ALooserToleranceTakesFewerIterations) {
   EXPECT_TRUE(contains(bad.err, "--tolerance")) << bad.err;
 }
 
+// --float32: the same layout and columns, estimates within a small part of their standard errors
+// of the double fit's, the same bytes on 1 and 2 threads; formulas and tight tolerances refused
+// with the flag named.
+TEST(CliBatch, Float32FollowsTheDoubleFit) {
+  const auto dir = scratch_dir();
+  const std::string m = write_matrix(dir);
+  const auto dbl = run_parafit("batch --data '" + m + "' --model exp-decay", dir);
+  const auto f1 = run_parafit("batch --data '" + m + "' --model exp-decay --float32 --threads 1", dir);
+  const auto f2 = run_parafit("batch --data '" + m + "' --model exp-decay --float32 --threads 2", dir);
+  ASSERT_EQ(dbl.code, 0) << dbl.err;
+  ASSERT_EQ(f1.code, 0) << f1.err;
+  ASSERT_EQ(f2.code, 0) << f2.err;
+  EXPECT_EQ(f1.out, f2.out);
+  EXPECT_TRUE(contains(f1.err, "12 fits: 12 converged")) << f1.err;
+  const auto a = csv_rows(dbl.out), b = csv_rows(f1.out);
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_EQ(a[0], b[0]);
+  for (std::size_t k = 1; k < a.size(); ++k) {
+    EXPECT_EQ(b[k][1], "converged");
+    EXPECT_NEAR(std::stod(b[k][4]), std::stod(a[k][4]), 1e-3 * std::stod(a[k][4]));  // chi2
+    for (std::size_t j = 5; j < 8; ++j)
+      EXPECT_NEAR(std::stod(b[k][j]), std::stod(a[k][j]), 0.1 * std::stod(a[k][j + 3])) << k << " " << j;
+  }
+  const auto formula = run_parafit("batch --data '" + m + "' --model 'a*exp(-b*x)+c' --params a,b,c --float32", dir);
+  EXPECT_EQ(formula.code, 2);
+  EXPECT_TRUE(contains(formula.err, "float32")) << formula.err;
+  const auto tight = run_parafit("batch --data '" + m + "' --model exp-decay --float32 --tolerance 1e-9", dir);
+  EXPECT_EQ(tight.code, 2);
+  EXPECT_TRUE(contains(tight.err, "--tolerance 1e-09 with --float32")) << tight.err;
+  EXPECT_TRUE(tight.out.empty());
+}
+
 }  // namespace
 }  // namespace parafit::testing
