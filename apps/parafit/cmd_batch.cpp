@@ -107,13 +107,15 @@ class BatchCommand final : public Command {
         ->check(in_range(1, 1000000));
     app->add_option("--tolerance", tolerance_,
                     "Stop a fit when a step lowers its cost by at most this fraction (default 1e-15, fit's; "
-                    "1e-4 is Cpufit's and takes about half the iterations; with --float32 default 1e-4, at "
-                    "least 1e-6)")
+                    "1e-4 is Cpufit's and takes about half the iterations; with --precision float32 default "
+                    "1e-4, at least 1e-6)")
         ->check(in_range(0, 0.1));
-    app->add_flag("--float32", float32_,
-                  "Evaluate the model and its sums in float, 16 fits per AVX-512 register, as Cpufit does (the "
-                  "steps stay in double; results within float's precision of the double fit's). Built-in "
-                  "families only");
+    app->add_option("--precision", precision_,
+                    "float64 (default: fit's arithmetic and bits) or float32: the model and its sums in float, "
+                    "16 fits per AVX-512 register, as Cpufit does (the LM's steps stay in double). float32 takes "
+                    "the built-in families only")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"float64", "float32"}));
     app->add_option("--threads", threads_, "Worker threads per rank (default: all cores)")->check(in_range(1, 4096));
     add_rank_timeout_option(*app, rank_timeout);
     app->add_option("--out", out_,
@@ -198,8 +200,8 @@ class BatchCommand final : public Command {
     ids.ids = loaded.all_ids;
     write_batch_results(out_, format, ids, result, spec.estimator);
     const double seconds = std::chrono::duration<double>(t2 - t1).count();
-    fmt::print(stderr, "parafit batch: {}; {} in {:.3f} s ({:.0f} fits/s on {} rank(s) x {} thread(s)); read in {:.3f} s\n",
-               result.summary_line(), to_string(spec.estimator), seconds,
+    fmt::print(stderr, "parafit batch: {}; {} {} in {:.3f} s ({:.0f} fits/s on {} rank(s) x {} thread(s)); read in {:.3f} s\n",
+               result.summary_line(), to_string(spec.estimator), precision_, seconds,
                seconds > 0 ? double(result.fits()) / seconds : 0.0, comm.size(), ctx.resolved_threads(),
                std::chrono::duration<double>(t1 - t0).count());
     return 0;
@@ -355,12 +357,12 @@ class BatchCommand final : public Command {
     BatchSpec spec;
     spec.estimator = estimator_ == "poisson-mle" ? Estimator::kPoissonMle : Estimator::kLeastSquares;
     spec.solver.max_iterations = max_iterations_;
-    spec.float32 = float32_;
-    if (float32_) spec.solver.function_tolerance = kFloat32DefaultTolerance;
+    spec.float32 = precision_ == "float32";
+    if (spec.float32) spec.solver.function_tolerance = kFloat32DefaultTolerance;
     if (tolerance_) spec.solver.function_tolerance = *tolerance_;
-    if (float32_ && spec.solver.function_tolerance < kFloat32MinTolerance)
-      throw UsageError(fmt::format("--tolerance {:g} with --float32: float's rounding of the cost is about 1e-7 of "
-                                   "it, so the tolerance must be at least {:g} (or drop --float32)",
+    if (spec.float32 && spec.solver.function_tolerance < kFloat32MinTolerance)
+      throw UsageError(fmt::format("--tolerance {:g} with --precision float32: float's rounding of the cost is about "
+                                   "1e-7 of it, so the tolerance must be at least {:g} (or use float64)",
                                    spec.solver.function_tolerance, kFloat32MinTolerance));
     const auto index = [&](const std::string& name, const char* flag) {
       return detail::parameter_index(model, name, flag);
@@ -409,7 +411,7 @@ class BatchCommand final : public Command {
   std::optional<double> tolerance_;
   int threads_ = 0;
   bool drop_missing_ = false;
-  bool float32_ = false;
+  std::string precision_ = "float64";
 };
 
 bool BatchCommand::is_directory(const std::string& path) {

@@ -586,7 +586,7 @@ BatchResult fit_batch(const Model& model, const BatchData& data, const BatchSpec
   if (spec.float32 && kernel_float == nullptr)
     throw Error(fmt::format("float32 batch fits run on the built-in families' lane kernels (gauss, exp-decay, "
                             "exp-growth, asymptotic, michaelis-menten, gompertz, logistic4, log, power, poly:1 "
-                            "to poly:5); '{}' has none: fit it in double (without float32)",
+                            "to poly:5); '{}' has none: fit it in float64",
                             model.name()),
                 Error::Kind::kUsage);
   detail::parallel_for(context.resolved_threads(), tasks, [&](std::size_t task) {

@@ -365,6 +365,7 @@ TEST(CliMpi, BatchGivesTheSameBytesOnOneTwoAndThreeRanks) {
       "--data '" + write_matrix(dir) + "' --model exp-decay",
       "--data '" + write_wide(dir) + "' --y-columns y0..y19 --model exp-decay --estimator lse",
       "--data '" + write_long(dir) + "' --group grp --model exp-decay --threads 2",
+      "--data '" + write_long(dir) + "' --group grp --model exp-decay --precision float32",
   };
   for (std::size_t c = 0; c < runs.size(); ++c) {
     std::string first;
@@ -489,15 +490,15 @@ TEST(CliBatch, ALooserToleranceTakesFewerIterations) {
   EXPECT_TRUE(contains(bad.err, "--tolerance")) << bad.err;
 }
 
-// --float32: the same layout and columns, estimates within a small part of their standard errors
+// --precision float32: the same layout and columns, estimates within a small part of their standard errors
 // of the double fit's, the same bytes on 1 and 2 threads; formulas and tight tolerances refused
 // with the flag named.
 TEST(CliBatch, Float32FollowsTheDoubleFit) {
   const auto dir = scratch_dir();
   const std::string m = write_matrix(dir);
   const auto dbl = run_parafit("batch --data '" + m + "' --model exp-decay", dir);
-  const auto f1 = run_parafit("batch --data '" + m + "' --model exp-decay --float32 --threads 1", dir);
-  const auto f2 = run_parafit("batch --data '" + m + "' --model exp-decay --float32 --threads 2", dir);
+  const auto f1 = run_parafit("batch --data '" + m + "' --model exp-decay --precision float32 --threads 1", dir);
+  const auto f2 = run_parafit("batch --data '" + m + "' --model exp-decay --precision float32 --threads 2", dir);
   ASSERT_EQ(dbl.code, 0) << dbl.err;
   ASSERT_EQ(f1.code, 0) << f1.err;
   ASSERT_EQ(f2.code, 0) << f2.err;
@@ -512,13 +513,16 @@ TEST(CliBatch, Float32FollowsTheDoubleFit) {
     for (std::size_t j = 5; j < 8; ++j)
       EXPECT_NEAR(std::stod(b[k][j]), std::stod(a[k][j]), 0.1 * std::stod(a[k][j + 3])) << k << " " << j;
   }
-  const auto formula = run_parafit("batch --data '" + m + "' --model 'a*exp(-b*x)+c' --params a,b,c --float32", dir);
+  const auto formula = run_parafit("batch --data '" + m + "' --model 'a*exp(-b*x)+c' --params a,b,c --precision float32", dir);
   EXPECT_EQ(formula.code, 2);
   EXPECT_TRUE(contains(formula.err, "float32")) << formula.err;
-  const auto tight = run_parafit("batch --data '" + m + "' --model exp-decay --float32 --tolerance 1e-9", dir);
+  const auto tight = run_parafit("batch --data '" + m + "' --model exp-decay --precision float32 --tolerance 1e-9", dir);
   EXPECT_EQ(tight.code, 2);
-  EXPECT_TRUE(contains(tight.err, "--tolerance 1e-09 with --float32")) << tight.err;
+  EXPECT_TRUE(contains(tight.err, "--tolerance 1e-09 with --precision float32")) << tight.err;
   EXPECT_TRUE(tight.out.empty());
+  const auto bogus = run_parafit("batch --data '" + m + "' --model exp-decay --precision float16", dir);
+  EXPECT_EQ(bogus.code, 2);
+  EXPECT_TRUE(contains(bogus.err, "--precision")) << bogus.err;
 }
 
 }  // namespace
