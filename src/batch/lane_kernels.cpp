@@ -284,26 +284,6 @@ void PolyLanes(std::size_t n, const T* theta, const T* x, T* f, T* J) {
     }
   }
 }
-template <class T>
-void Poly1Lanes(std::size_t n, const T* t, const T* x, T* f, T* J) {
-  PolyLanes<1>(n, t, x, f, J);
-}
-template <class T>
-void Poly2Lanes(std::size_t n, const T* t, const T* x, T* f, T* J) {
-  PolyLanes<2>(n, t, x, f, J);
-}
-template <class T>
-void Poly3Lanes(std::size_t n, const T* t, const T* x, T* f, T* J) {
-  PolyLanes<3>(n, t, x, f, J);
-}
-template <class T>
-void Poly4Lanes(std::size_t n, const T* t, const T* x, T* f, T* J) {
-  PolyLanes<4>(n, t, x, f, J);
-}
-template <class T>
-void Poly5Lanes(std::size_t n, const T* t, const T* x, T* f, T* J) {
-  PolyLanes<5>(n, t, x, f, J);
-}
 
 // The Gram sums of lanes l0.. (one vector) over the points i = p, p + 4, ... of partial p, in point
 // order, kept in registers: M columns known when compiling (the usual small models).
@@ -468,12 +448,20 @@ PARAFIT_LANE_INSTANCES(GompertzLanes)
 PARAFIT_LANE_INSTANCES(Logistic4Lanes)
 PARAFIT_LANE_INSTANCES(LogLanes)
 PARAFIT_LANE_INSTANCES(PowerLanes)
-PARAFIT_LANE_INSTANCES(Poly1Lanes)
-PARAFIT_LANE_INSTANCES(Poly2Lanes)
-PARAFIT_LANE_INSTANCES(Poly3Lanes)
-PARAFIT_LANE_INSTANCES(Poly4Lanes)
-PARAFIT_LANE_INSTANCES(Poly5Lanes)
 #undef PARAFIT_LANE_INSTANCES
+#define PARAFIT_POLY_INSTANCES(K)                                                                  \
+  void Poly##K##Lanes64(std::size_t n, const double* t, const double* x, double* f, double* J) { \
+    PolyLanes<K>(n, t, x, f, J);                                                                 \
+  }                                                                                              \
+  void Poly##K##Lanes32(std::size_t n, const float* t, const float* x, float* f, float* J) {     \
+    PolyLanes<K>(n, t, x, f, J);                                                                 \
+  }
+PARAFIT_POLY_INSTANCES(1)
+PARAFIT_POLY_INSTANCES(2)
+PARAFIT_POLY_INSTANCES(3)
+PARAFIT_POLY_INSTANCES(4)
+PARAFIT_POLY_INSTANCES(5)
+#undef PARAFIT_POLY_INSTANCES
 #define PARAFIT_SUMS_INSTANCES(Sums, T, bits)                                                           \
   void Sums##bits(std::size_t n, std::size_t m, const T* y, const T* f, const T* w, const T* const* cols, \
                   T* out) {                                                                             \

@@ -33,21 +33,12 @@ HWY_BEFORE_NAMESPACE();
 namespace parafit::simd::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+// exp's constants (simd/exp_scalar.h ExpConsts) and the activations' clamps.
 template <class T>
 struct ActivationConsts;
 
 template <>
-struct ActivationConsts<float> {
-  using Bits = std::uint32_t;
-  static constexpr float kClamp = 104.0f;  // exp(-104) < 2^-150 rounds to 0; |n| <= 150
-  static constexpr float kLog2e = 0x1.715476p+0f;
-  static constexpr float kLn2Hi = 0x1.62e4p-1f;     // 15 significant bits; |n| <= 162 has 8
-  static constexpr float kLn2Lo = 0x1.7f7d1cp-20f;  // ln2 - kLn2Hi, rounded
-  static constexpr float kShifter = 0x1.8p23f;
-  static constexpr Bits kShifterBits = std::bit_cast<Bits>(kShifter);
-  static constexpr int kMantissaBits = 23;
-  static constexpr Bits kBias = 127;
-  static constexpr Bits kBias2 = 2 * 127;
+struct ActivationConsts<float> : ExpConsts<float> {
   // tanh(x) rounds to +-1 beyond |x| = 9.01; clamping -2|x| at -24 keeps 2^n normal (n >= -35).
   static constexpr float kTanhClamp = 24.0f;
   // GELU multiplies exp(-|v|) by |z| <= 100 before rounding: 100 exp(-112) < 2^-151 rounds to 0.
@@ -55,18 +46,7 @@ struct ActivationConsts<float> {
 };
 
 template <>
-struct ActivationConsts<double> {
-  using Bits = std::uint64_t;
-  static constexpr double kClamp = 746.0;  // exp(-746) < 2^-1076 rounds to 0; |n| <= 1077
-  // The reduction's constants are exp's (simd/exp_scalar.h): kLn2Hi has 32 significant bits.
-  static constexpr double kLog2e = exp_constants::kLog2e;
-  static constexpr double kLn2Hi = exp_constants::kLn2Hi;
-  static constexpr double kLn2Lo = exp_constants::kLn2Lo;
-  static constexpr double kShifter = exp_constants::kShifter;
-  static constexpr Bits kShifterBits = exp_constants::shifter_bits();
-  static constexpr int kMantissaBits = 52;
-  static constexpr Bits kBias = 1023;
-  static constexpr Bits kBias2 = 2 * 1023;
+struct ActivationConsts<double> : ExpConsts<double> {
   // tanh(x) rounds to +-1 beyond |x| = 19.06; clamping -2|x| at -44 keeps 2^n normal (n >= -64).
   static constexpr double kTanhClamp = 44.0;
   // GELU multiplies exp(-|v|) by |z| <= 100 before rounding: 100 exp(-752) < 2^-1075 rounds to 0.

@@ -28,14 +28,40 @@ inline constexpr double kLn2Lo = 1.90821492927058770002e-10;
 // float-to-int conversion (undefined for NaN).
 inline constexpr double kShifter = 0x1.8p52;
 constexpr std::uint64_t shifter_bits() { return std::bit_cast<std::uint64_t>(kShifter); }
-// Float lanes' constants (simd/exp-inl.h ExpFloat).
-inline constexpr float kFloatClamp = 104.0f;
-inline constexpr float kFloatLog2e = 0x1.715476p+0f;
-inline constexpr float kFloatLn2Hi = 0x1.62e4p-1f;     // 15 significant bits
-inline constexpr float kFloatLn2Lo = 0x1.7f7d1cp-20f;  // ln2 - kFloatLn2Hi, rounded
-inline constexpr float kFloatShifter = 0x1.8p23f;
-constexpr std::uint32_t float_shifter_bits() { return std::bit_cast<std::uint32_t>(kFloatShifter); }
 }  // namespace exp_constants
+
+// The constants of exp's reduction x = n ln2 + r and of 2^n per lane type, for the vector Exp
+// (simd/exp-inl.h) and the activations (simd/activation-inl.h).
+template <class T>
+struct ExpConsts;
+
+template <>
+struct ExpConsts<double> {
+  using Bits = std::uint64_t;
+  static constexpr double kClamp = 746.0;  // exp(-746) < 2^-1076 rounds to 0; |n| <= 1077
+  static constexpr double kLog2e = exp_constants::kLog2e;
+  static constexpr double kLn2Hi = exp_constants::kLn2Hi;  // 32 significant bits
+  static constexpr double kLn2Lo = exp_constants::kLn2Lo;
+  static constexpr double kShifter = exp_constants::kShifter;
+  static constexpr Bits kShifterBits = exp_constants::shifter_bits();
+  static constexpr int kMantissaBits = 52;
+  static constexpr Bits kBias = 1023;
+  static constexpr Bits kBias2 = 2 * 1023;
+};
+
+template <>
+struct ExpConsts<float> {
+  using Bits = std::uint32_t;
+  static constexpr float kClamp = 104.0f;  // exp(-104) < 2^-150 rounds to 0, exp(104) overflows; |n| <= 150
+  static constexpr float kLog2e = 0x1.715476p+0f;
+  static constexpr float kLn2Hi = 0x1.62e4p-1f;     // 15 significant bits; |n| <= 162 has 8
+  static constexpr float kLn2Lo = 0x1.7f7d1cp-20f;  // ln2 - kLn2Hi, rounded
+  static constexpr float kShifter = 0x1.8p23f;
+  static constexpr Bits kShifterBits = std::bit_cast<Bits>(kShifter);
+  static constexpr int kMantissaBits = 23;
+  static constexpr Bits kBias = 127;
+  static constexpr Bits kBias2 = 2 * 127;
+};
 
 [[gnu::always_inline]] inline double exp_scalar(double x) {
   using namespace exp_constants;

@@ -48,15 +48,35 @@ inline constexpr double kShifter = 0x1.8p52;
 inline constexpr double kC1 = 2.0 / 3.0, kC2 = 2.0 / 5.0, kC3 = 2.0 / 7.0, kC4 = 2.0 / 9.0,
                         kC5 = 2.0 / 11.0, kC6 = 2.0 / 13.0, kC7 = 2.0 / 15.0, kC8 = 2.0 / 17.0,
                         kC9 = 2.0 / 19.0, kC10 = 2.0 / 21.0;
-// Float lanes' constants (simd/log-inl.h LogFloat).
-inline constexpr float kFloatLn2Hi = 0x1.62e4p-1f;     // ln 2 to 15 significant bits
-inline constexpr float kFloatLn2Lo = 0x1.7f7d1cp-20f;  // ln 2 - kFloatLn2Hi, rounded
-inline constexpr std::uint32_t kFloatSqrtHalfBits = 0x3f3504f3U;
-inline constexpr float kFloatMinNormal = 0x1p-126f;
-inline constexpr float kFloatSubnormalScale = 0x1p25f;
-inline constexpr float kFloatSubnormalK = 25.0f;
-inline constexpr float kFloatShifter = 0x1.8p23f;
 }  // namespace log_constants
+
+// The constants of the vector Log (simd/log-inl.h) per lane type: log_constants for double, and
+// float's (k ln2 as k * kLn2Hi, 15 bits, exact for |k| <= 151, plus k * kLn2Lo).
+template <class T>
+struct LogConsts;
+
+template <>
+struct LogConsts<double> {
+  using Bits = std::uint64_t;
+  static constexpr int kMantissaBits = 52;
+  static constexpr double kLn2Hi = log_constants::kLn2Hi, kLn2Lo = log_constants::kLn2Lo;
+  static constexpr Bits kSqrtHalfBits = log_constants::kSqrtHalfBits;
+  static constexpr double kMinNormal = log_constants::kMinNormal;
+  static constexpr double kSubnormalScale = log_constants::kSubnormalScale, kSubnormalK = log_constants::kSubnormalK;
+  static constexpr double kShifter = log_constants::kShifter;
+};
+
+template <>
+struct LogConsts<float> {
+  using Bits = std::uint32_t;
+  static constexpr int kMantissaBits = 23;
+  static constexpr float kLn2Hi = 0x1.62e4p-1f;     // ln 2 to 15 significant bits
+  static constexpr float kLn2Lo = 0x1.7f7d1cp-20f;  // ln 2 - kLn2Hi, rounded
+  static constexpr Bits kSqrtHalfBits = 0x3f3504f3U;
+  static constexpr float kMinNormal = 0x1p-126f;
+  static constexpr float kSubnormalScale = 0x1p25f, kSubnormalK = 25.0f;
+  static constexpr float kShifter = 0x1.8p23f;
+};
 
 [[gnu::always_inline]] inline double log_scalar(double x) {
   using namespace log_constants;

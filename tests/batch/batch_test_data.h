@@ -59,4 +59,17 @@ inline BatchData make_batch(const Model& model, const Family& fam, std::size_t f
   return d;
 }
 
+// `a` with the fits of `b` inserted before fit `at` of `a` (a batch whose point counts differ).
+inline BatchData insert_fits(const BatchData& a, const BatchData& b, std::size_t at) {
+  BatchData mixed = a;
+  const std::size_t row = a.offsets[at], rows = b.y.size();
+  mixed.y.insert(mixed.y.begin() + std::ptrdiff_t(row), b.y.begin(), b.y.end());
+  mixed.inputs[0].insert(mixed.inputs[0].begin() + std::ptrdiff_t(row), b.inputs[0].begin(), b.inputs[0].end());
+  std::vector<std::size_t> offsets(a.offsets.begin(), a.offsets.begin() + std::ptrdiff_t(at) + 1);
+  for (std::size_t k = 1; k < b.offsets.size(); ++k) offsets.push_back(row + b.offsets[k]);
+  for (std::size_t k = at + 1; k < a.offsets.size(); ++k) offsets.push_back(a.offsets[k] + rows);
+  mixed.offsets = offsets;
+  return mixed;
+}
+
 }  // namespace parafit::testing_batch

@@ -191,12 +191,7 @@ TEST(Batch, PointCountsMayDifferBetweenFits) {
   const Family fam{"gauss", {5.0, 3.0, 0.8, 1.0}, -1.0, 7.0, 0.02};
   const auto model = make_builtin_model(fam.model);
   BatchData a = make_batch(*model, fam, 20, 30, 3), b = make_batch(*model, fam, 1, 41, 4);
-  BatchData mixed = a;
-  const std::size_t at = a.offsets[10];
-  mixed.y.insert(mixed.y.begin() + std::ptrdiff_t(at), b.y.begin(), b.y.end());
-  mixed.inputs[0].insert(mixed.inputs[0].begin() + std::ptrdiff_t(at), b.inputs[0].begin(), b.inputs[0].end());
-  mixed.offsets.insert(mixed.offsets.begin() + 11, at + 41);
-  for (std::size_t k = 12; k < mixed.offsets.size(); ++k) mixed.offsets[k] += 41;
+  const BatchData mixed = testing_batch::insert_fits(a, b, 10);
   // Both estimators: the scalar sums (batch_sums.cpp) and the lanes' must agree to the bit. The
   // Poisson fits get counts (8 y rounded: the small ones take the deviance's direct branch, the
   // large ones its series).

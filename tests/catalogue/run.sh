@@ -19,13 +19,16 @@ only=${3:-}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/parafit-catalogue.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/bin" "$work/mpibin"
+mkdir -p "$work/bin" "$work/mpibin" "$work/session"
 ln -s "$parafit" "$work/bin/parafit"
 ln -s "$testing" "$work/bin/parafit_testing"
 cat > "$work/mpibin/mpirun" <<'SH'
 #!/usr/bin/env bash
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_btl_vader_single_copy_mechanism=none
+# A session directory base of its own: mpiruns of tests running in parallel can race to create
+# Open MPI's default /tmp/ompi.<host>.<uid>.
+export OMPI_MCA_orte_tmpdir_base="$(dirname "$0")/../session"
 # Under ASan, no leak detection for mpirun jobs, as scripts/sanitize.sh runs the MPI tests: Open MPI
 # leaks at exit from components it has unloaded ("<unknown module>"), and LeakSanitizer's exit code
 # would replace the row's (2 for a usage error).

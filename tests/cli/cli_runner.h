@@ -6,6 +6,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <system_error>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -56,8 +58,29 @@ inline CliResult run_parafit(const std::string& args, const std::string& dir) {
 // the shared-memory single-copy mechanism that containers often forbid. A timeout guards every
 // run, so a hang fails the test instead of the whole CI job.
 // With `env` (PARAFIT_TESTING_... settings) the ranks run parafit_testing, parafit with its test seam.
+// Each test process gives its mpiruns a session directory base of their own: Open MPI creates
+// /tmp/ompi.<host>.<uid> on first use, and two mpiruns of tests running in parallel can race to
+// create it ("mkdir ... File exists", orte_init failed).
+inline const std::string& mpi_session_base() {
+  struct Base {
+    std::string path;
+    Base() {
+      char name[] = "/tmp/pfmpi.XXXXXX";
+      const char* made = mkdtemp(name);
+      path = made != nullptr ? made : "/tmp";
+    }
+    ~Base() {
+      std::error_code ignored;
+      if (path != "/tmp") std::filesystem::remove_all(path, ignored);
+    }
+  };
+  static const Base base;
+  return base.path;
+}
+
 inline std::string mpirun(int ranks, const std::string& env = "") {
-  return "timeout 120 env OMPI_MCA_btl_vader_single_copy_mechanism=none " + env + " '" PARAFIT_MPIEXEC
+  return "timeout 120 env OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_orte_tmpdir_base='" +
+         mpi_session_base() + "' " + env + " '" PARAFIT_MPIEXEC
          "' --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) + " '" +
          (env.empty() ? PARAFIT_EXE : PARAFIT_TESTING_EXE) + "' ";
 }
