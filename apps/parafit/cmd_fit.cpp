@@ -40,6 +40,11 @@ class FitCommand final : public Command {
     add_list_option(*app, "--params", params_, "Formula models: parameter names in order (default: every name that is not a column)");
     app->add_option("--y", spec_.y, "Response column")->capture_default_str();
     app->add_option("--weights", spec_.weights, "Column of observation weights (>= 0)");
+    app->add_option("--loss", loss_,
+                    "squared (least squares), or a robust loss with its scale in the residuals' units: "
+                    "huber:D, soft-l1:D, cauchy:D, arctan:D, tukey:D (rows with |r| beyond D pull less; "
+                    "standard errors then from the sandwich covariance)")
+        ->capture_default_str();
     add_list_option(*app, "--start", start_, "Start values, e.g. a=1,b=2 (default: self-start from the data)");
     add_list_option(*app, "--fix", fix_, "Hold parameters at values, e.g. b=1.3");
     add_list_option(*app, "--bounds", bounds_, "Box bounds, e.g. a=0:10, b=:5 (open side left empty)");
@@ -61,12 +66,15 @@ class FitCommand final : public Command {
   bool runs_on_every_rank() const override { return true; }
 
   int run() override {
+    if ((!group_.empty() || !shared_.empty()) && loss_ != "squared")
+      throw UsageError("--loss: global fits (--group/--shared) take the squared loss only");
     if (!group_.empty() || !shared_.empty()) return run_global();
     if (!x_.empty()) spec_.x = split_list({x_});
     spec_.params = split_list(params_);
     spec_.start = parse_assignments(start_, "--start");
     spec_.fix = parse_assignments(fix_, "--fix");
     spec_.bounds = parse_bounds(bounds_, "--bounds");
+    spec_.loss = parse_loss(loss_, "--loss");
     TableOptions csv;
     csv.drop_missing = drop_missing_;
     csv.delimiter = parse_delimiter(delimiter_);
@@ -238,6 +246,7 @@ class FitCommand final : public Command {
   std::string data_, x_, json_, save_, delimiter_, group_;
   std::vector<std::string> start_, fix_, bounds_, params_, shared_;
   int threads_ = 0;
+  std::string loss_ = "squared";
   bool drop_missing_ = false;
 };
 

@@ -10,6 +10,7 @@
 #include "parafit/context.h"
 #include "parafit/dataset.h"
 #include "parafit/levenberg_marquardt.h"
+#include "parafit/loss.h"
 #include "parafit/model.h"
 #include "parafit/problem.h"
 #include "parafit/statistics.h"
@@ -36,6 +37,8 @@ struct FitSpec {
   std::vector<std::pair<std::string, ParameterBounds>> bounds;
   LevenbergMarquardtOptions solver;
   double confidence_level = 0.95;
+  // The loss of each row's w r^2: least squares (the default) or a robust loss (parafit/loss.h).
+  Loss loss;
 };
 
 struct FitResult {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "parafit/context.h"
+#include "parafit/loss.h"
 #include "parafit/model.h"
 
 namespace parafit {
@@ -17,7 +18,9 @@ struct ParameterBounds {
   double upper = std::numeric_limits<double>::infinity();
 };
 
-// Minimise sum_i w_i * (y_i - f(x_i; theta))^2 over the free parameters of theta.
+// Minimise sum_i rho(w_i * (y_i - f(x_i; theta))^2) over the free parameters of theta: the
+// weighted residual sum of squares for the squared loss (the default), else a robust loss
+// (parafit/loss.h).
 // The problem does not own its data: the spans must outlive it.
 struct Problem {
   const Model* model = nullptr;
@@ -26,6 +29,7 @@ struct Problem {
   std::span<const double> weights;       // empty: every weight is 1
   std::vector<bool> fixed;               // empty, or one flag per parameter (true: held at start)
   std::vector<ParameterBounds> bounds;   // empty, or one box per parameter
+  Loss loss;                             // rho of each row's w r^2
   // Global index of the first row, when these rows are one rank's shard of the data (for messages).
   std::size_t first_row = 0;
 

@@ -30,13 +30,19 @@ struct FitStatistics {
   std::size_t observations = 0;   // rows with non-zero weight (N)
   std::size_t estimated = 0;      // parameters estimated (free and not held at a bound)
   double df = 0;                  // residual degrees of freedom N - estimated
+  std::string loss = "squared";   // Loss::name() of the fit
+  double loss_cost = 0;           // sum rho(w r^2) minimised (= rss for the squared loss)
+  // Which covariance: "sigma^2 (J^T W J)^-1" for least squares, "sandwich" (A^-1 B A^-1 N/df,
+  // Huber's) for a robust loss.
+  std::string covariance_kind = "sigma^2 (J^T W J)^-1";
   double rss = 0;                 // sum w r^2
   double sigma = 0;               // residual standard error sqrt(rss / df)
   double tss = 0;                 // sum w (y - weighted mean of y)^2
   double r_squared = 0;           // 1 - rss / tss
   double adj_r_squared = 0;       // 1 - (1 - R^2) (N - 1) / df
   double rmse = 0;                // sqrt(rss / N)
-  double log_likelihood = 0;      // as R's logLik.nls (normal errors, weights included)
+  double log_likelihood = 0;      // as R's logLik.nls (normal errors, weights included); NaN for
+                                  // a robust loss (not a likelihood), and so AIC and BIC
   double aic = 0;                 // -2 logLik + 2 (estimated + 1)
   double bic = 0;                 // -2 logLik + log(N) (estimated + 1)
   double relative_offset = 0;     // R's nls convergence criterion at the solution

@@ -66,15 +66,25 @@ std::string format_summary(const FitResult& fit, const ReportContext& ctx) {
   out += "Parameters:\n" + table(rows);
   out += "---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1\n";
   if (any_note) out += "Fixed parameters and parameters held at a bound have no standard error.\n";
+  const bool robust = st.loss != "squared";
   if (st.singular)
-    out += "Warning: singular gradient matrix at the estimates: no standard errors.\n";
+    out += robust ? "Warning: the loss's curvature A is not positive definite at the estimates (too many rows in "
+                    "its down-weighting zone): no standard errors.\n"
+                  : "Warning: singular gradient matrix at the estimates: no standard errors.\n";
   out += "\n";
+  if (robust)
+    out += fmt::format("Loss: {} (sum of rho {}); standard errors from the sandwich covariance "
+                       "A^-1 B A^-1 N/df (Huber's)\n",
+                       st.loss, sig(st.loss_cost, 10));
   out += fmt::format("Residual standard error: {} on {} degrees of freedom\n", sig(st.sigma, 4),
                      st.df);
   out += fmt::format("R-squared: {},  Adjusted R-squared: {},  RMSE: {}\n", sig(st.r_squared, 6),
                      sig(st.adj_r_squared, 6), sig(st.rmse, 4));
-  out += fmt::format("Log-likelihood: {},  AIC: {},  BIC: {}\n", sig(st.log_likelihood, 8),
-                     sig(st.aic, 8), sig(st.bic, 8));
+  if (robust)
+    out += "Log-likelihood, AIC, BIC: not given for a robust loss (its sum of rho is not a log-likelihood)\n";
+  else
+    out += fmt::format("Log-likelihood: {},  AIC: {},  BIC: {}\n", sig(st.log_likelihood, 8),
+                       sig(st.aic, 8), sig(st.bic, 8));
 
   if (st.estimated > 1 && !st.singular) {
     out += "\nCorrelation of Parameter Estimates:\n";
@@ -99,7 +109,7 @@ std::string format_summary(const FitResult& fit, const ReportContext& ctx) {
   }
   if (sm.IsSolutionUsable()) {
     out += fmt::format("Number of iterations to convergence: {}\n", sm.iterations);
-    out += fmt::format("Achieved convergence tolerance: {}\n", sig(st.relative_offset, 4));
+    if (!robust) out += fmt::format("Achieved convergence tolerance: {}\n", sig(st.relative_offset, 4));
     out += fmt::format("Converged: {}; {}.\n", to_string(sm.termination), sm.message);
   } else {
     out += fmt::format("NOT CONVERGED after {} iterations: {}.\n", sm.iterations, sm.message);

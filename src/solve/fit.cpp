@@ -63,6 +63,7 @@ FitResult fit(const Dataset& data, const FitSpec& spec, const Context& context) 
     for (const auto& name : resolved.inputs) problem.inputs.push_back(data.column(name));
     problem.y = resolved.transformed_y.empty() ? data.column(spec.y) : std::span<const double>(resolved.transformed_y);
     if (!spec.weights.empty()) problem.weights = data.column(spec.weights);
+    problem.loss = spec.loss;
 
     given.assign(p, false);
     start.assign(p, 0.0);

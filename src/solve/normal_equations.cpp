@@ -8,6 +8,7 @@
 
 #include "parallel/chunked_sum.h"
 #include "solve/gram_block.h"
+#include "loss/robust_rows.h"
 
 namespace parafit::detail {
 namespace {
@@ -129,15 +130,21 @@ struct BlockInputs {
 
 // The least-squares row kernel: per call, the Gram sums of [r, J_c...] over the rows given (see
 // GramChunk), added to the running sums. The chunked sum calls it once per chunk on zeroed sums.
+// With a robust loss (RowWeighting, below) each row's weight is replaced by a weight from the
+// loss at its residual, taken per block before the Gram sums, and the first sum by the loss.
 class GramKernel final : public RowKernel {
  public:
-  // `columns` empty: the residual sum of squares alone, without the Jacobian.
-  GramKernel(const Problem& problem, std::span<const std::size_t> columns)
+  // `columns` empty: the residual sum of squares alone, without the Jacobian. `loss` null: the
+  // squared loss (the problem's weights as they are).
+  GramKernel(const Problem& problem, std::span<const std::size_t> columns, const Loss* loss = nullptr,
+             RowWeighting weighting = RowWeighting::kIrls)
       : problem_(problem),
         columns_(columns.begin(), columns.end()),
         m_(columns.size() + 1),
         jacobian_(!columns.empty()),
-        weighted_(!problem.weights.empty()),
+        loss_(loss != nullptr && !loss->squared() ? loss : nullptr),
+        weighting_(weighting),
+        weighted_(!problem.weights.empty() || loss_ != nullptr),
         tiles_(plan_tiles(m_)) {}
 
   // Layout of the sums: [rss, g_0..g_{q-1}, H upper triangle row by row] — the upper triangle of
@@ -154,7 +161,8 @@ class GramKernel final : public RowKernel {
           // f, r, then J (p columns of kBlockRows).
           buffer_(kBlockRows * (k.jacobian_ ? 2 + k.problem_.model->num_parameters() : 1)),
           cols_(k.m_),
-          gram_(k.width()) {
+          gram_(k.width()),
+          loss_weights_(k.loss_ != nullptr ? kBlockRows : 0) {
       if (k.jacobian_) {
         double* J = buffer_.data() + 2 * kBlockRows;
         for (std::size_t a = 0; a + 1 < k.m_; ++a) cols_[1 + a] = J + k.columns_[a] * kBlockRows;
@@ -170,14 +178,22 @@ class GramKernel final : public RowKernel {
       double* r = k_.jacobian_ ? f + kBlockRows : nullptr;
       double* J = k_.jacobian_ ? f + 2 * kBlockRows : nullptr;
       GramChunk gram(k_.m_, k_.tiles_, k_.weighted_);
+      const double* weights = problem.weights.empty() ? nullptr : problem.weights.data();
+      std::array<double, kGramLanes> loss_lanes{};  // the chunk's sum of rho, 4 lanes as the Gram's
       for (std::size_t b = begin; b < end; b += kBlockRows) {
         const std::size_t n = std::min(kBlockRows, end - b);
         problem.model->evaluate(theta_.data(), RowBlock{n, inputs_.bind(problem, b)}, f, J,
                                 k_.jacobian_ ? kBlockRows : 0);
-        gram.add_block(n, problem.y.data() + b, f, k_.weighted_ ? problem.weights.data() + b : nullptr,
-                       k_.jacobian_ ? cols_.data() : nullptr, r);
+        const double* w = weights != nullptr ? weights + b : nullptr;
+        if (k_.loss_ != nullptr) {
+          robust_row_weights(*k_.loss_, k_.weighting_, n, problem.y.data() + b, f, w, loss_weights_.data(),
+                             loss_lanes);
+          w = loss_weights_.data();
+        }
+        gram.add_block(n, problem.y.data() + b, f, w, k_.jacobian_ ? cols_.data() : nullptr, r);
       }
       gram.finish(gram_);
+      if (k_.loss_ != nullptr) gram_[0] = (loss_lanes[0] + loss_lanes[1]) + (loss_lanes[2] + loss_lanes[3]);
       std::span<double> out = static_cast<VectorSums&>(sums).values();
       for (std::size_t k = 0; k < gram_.size(); ++k) out[k] = out[k] + gram_[k];
     }
@@ -186,25 +202,33 @@ class GramKernel final : public RowKernel {
     const GramKernel& k_;
     std::vector<double> theta_, buffer_;
     std::vector<const double*> cols_;
-    std::vector<double> gram_;
+    std::vector<double> gram_, loss_weights_;
     BlockInputs inputs_;
   };
 
   const Problem& problem_;
   std::vector<std::size_t> columns_;
   std::size_t m_;
-  bool jacobian_, weighted_;
+  bool jacobian_;
+  const Loss* loss_;
+  RowWeighting weighting_;
+  bool weighted_;
   std::vector<Tile> tiles_;
 };
 
 }  // namespace
 
+NormalEquations unpack(const std::vector<double>& sums, std::size_t q);
+
 NormalEquations accumulate_normal_equations(const Problem& problem, const Context& ctx,
                                             std::span<const double> theta,
                                             std::span<const std::size_t> columns) {
-  const std::size_t q = columns.size();
-  const std::vector<double> sums = chunked_sum(ctx, problem.rows(), GramKernel(problem, columns), theta);
+  const std::vector<double> sums =
+      chunked_sum(ctx, problem.rows(), GramKernel(problem, columns, &problem.loss), theta);
+  return unpack(sums, columns.size());
+}
 
+NormalEquations unpack(const std::vector<double>& sums, std::size_t q) {
   NormalEquations ne;
   ne.rss = sums[0];
   ne.g = Eigen::Map<const Eigen::VectorXd>(sums.data() + 1, static_cast<Eigen::Index>(q));
@@ -222,6 +246,24 @@ NormalEquations accumulate_normal_equations(const Problem& problem, const Contex
 double residual_sum_of_squares(const Problem& problem, const Context& ctx,
                                std::span<const double> theta) {
   return chunked_sum(ctx, problem.rows(), GramKernel(problem, {}), theta)[0];
+}
+
+double loss_sum(const Problem& problem, const Context& ctx, std::span<const double> theta) {
+  return chunked_sum(ctx, problem.rows(), GramKernel(problem, {}, &problem.loss), theta)[0];
+}
+
+RobustCovarianceSums robust_covariance_sums(const Problem& problem, const Context& ctx,
+                                            std::span<const double> theta, std::span<const std::size_t> columns) {
+  RobustCovarianceSums out;
+  out.A = unpack(chunked_sum(ctx, problem.rows(),
+                             GramKernel(problem, columns, &problem.loss, RowWeighting::kCurvature), theta),
+                 columns.size())
+              .H;
+  out.B = unpack(chunked_sum(ctx, problem.rows(), GramKernel(problem, columns, &problem.loss, RowWeighting::kScore),
+                             theta),
+                 columns.size())
+              .H;
+  return out;
 }
 
 }  // namespace parafit::detail

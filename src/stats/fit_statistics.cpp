@@ -7,6 +7,7 @@
 
 #include "parafit/error.h"
 #include "parafit/statistics.h"
+#include "solve/normal_equations.h"
 #include "solve/rank_deficiency.h"
 #include "solve/spd_inverse.h"
 #include "stats/student_t.h"
@@ -69,9 +70,13 @@ FitStatistics compute_statistics(const Problem& problem, const LevenbergMarquard
   const Eigen::Index k = Eigen::Index(est.size());
 
   const ResponseSums rs = response_sums(problem, context);
+  const bool robust = !problem.loss.squared();
   st.observations = static_cast<std::size_t>(rs.n_used);
   st.estimated = est.size();
-  st.rss = summary.final_rss;
+  st.loss = problem.loss.name();
+  st.loss_cost = summary.final_rss;
+  // A robust fit minimised sum rho: its RSS is one more pass at the solution.
+  st.rss = robust ? detail::residual_sum_of_squares(problem, context, summary.parameters) : summary.final_rss;
   st.df = rs.n_used - double(k);
   st.sigma = st.df > 0 ? std::sqrt(st.rss / st.df) : kNaN;
   st.tss = rs.tss;
@@ -83,11 +88,22 @@ FitStatistics compute_statistics(const Problem& problem, const LevenbergMarquard
       -0.5 * n * (std::log(2.0 * std::numbers::pi) + 1.0 - std::log(n) - rs.sum_log_w / n + std::log(st.rss));
   st.aic = -2.0 * st.log_likelihood + 2.0 * (double(k) + 1.0);
   st.bic = -2.0 * st.log_likelihood + std::log(n) * (double(k) + 1.0);
+  if (robust) st.log_likelihood = st.aic = st.bic = kNaN;  // sum rho is not a log-likelihood
 
-  // Covariance sigma^2 (J^T W J)^-1, inverted in the scaled variables (unit diagonal) for accuracy.
-  Eigen::MatrixXd H(k, k);
-  for (Eigen::Index a = 0; a < k; ++a)
-    for (Eigen::Index b = 0; b < k; ++b) H(a, b) = summary.jtwj(est[a], est[b]);
+  // Covariance sigma^2 (J^T W J)^-1, inverted in the scaled variables (unit diagonal) for accuracy;
+  // for a robust loss the sandwich A^-1 B A^-1 N/df (robust_covariance_sums), A in H's place.
+  Eigen::MatrixXd H(k, k), B;
+  if (robust) {
+    std::vector<std::size_t> columns(static_cast<std::size_t>(k));
+    for (Eigen::Index a = 0; a < k; ++a) columns[std::size_t(a)] = summary.free_parameters[std::size_t(est[a])];
+    detail::RobustCovarianceSums sums = detail::robust_covariance_sums(problem, context, summary.parameters, columns);
+    H = std::move(sums.A);
+    B = std::move(sums.B);
+    st.covariance_kind = "sandwich";
+  } else {
+    for (Eigen::Index a = 0; a < k; ++a)
+      for (Eigen::Index b = 0; b < k; ++b) H(a, b) = summary.jtwj(est[a], est[b]);
+  }
   // A rank-deficient J^T W J gives no standard errors, even where a factorisation happens to
   // exist: its inverse would be rounding noise (solve/rank_deficiency.h has the tolerance).
   st.singular = detail::rank_deficiency(H).deficient();
@@ -105,9 +121,15 @@ FitStatistics compute_statistics(const Problem& problem, const LevenbergMarquard
   for (Eigen::Index a = 0; a < k; ++a) param_of[std::size_t(a)] = Eigen::Index(summary.free_parameters[std::size_t(est[a])]);
   if (!st.singular) {
     const double s2 = st.sigma * st.sigma;
+    Eigen::MatrixXd cov = s2 * Hinv;
+    if (robust) {
+      // Huber's sandwich with the small-sample factor N/df (HC1): A^-1 B A^-1 N/df.
+      cov = (Hinv * B * Hinv) * (rs.n_used / st.df);
+      cov = 0.5 * (cov + cov.transpose()).eval();
+    }
     for (Eigen::Index a = 0; a < k; ++a)
       for (Eigen::Index b = 0; b < k; ++b)
-        st.covariance(param_of[std::size_t(a)], param_of[std::size_t(b)]) = s2 * Hinv(a, b);
+        st.covariance(param_of[std::size_t(a)], param_of[std::size_t(b)]) = cov(a, b);
     for (Eigen::Index a = 0; a < k; ++a)
       for (Eigen::Index b = 0; b < k; ++b) {
         const Eigen::Index i = param_of[std::size_t(a)], j = param_of[std::size_t(b)];
@@ -117,7 +139,7 @@ FitStatistics compute_statistics(const Problem& problem, const LevenbergMarquard
     // equations: with QR = J (weighted), |Q1^T r|^2 = g^T H^-1 g is the part of the residual the
     // model can still explain and |Q2^T r|^2 = rss - |Q1^T r|^2 the rest; R prints
     // sqrt(|Q1^T r|^2 / |Q2^T r|^2).
-    if (summary.jtwr.size() == Eigen::Index(summary.free_parameters.size())) {
+    if (!robust && summary.jtwr.size() == Eigen::Index(summary.free_parameters.size())) {
       Eigen::VectorXd gk(k);
       for (Eigen::Index a = 0; a < k; ++a) gk(a) = summary.jtwr(est[std::size_t(a)]);
       const double q1 = std::max(0.0, gk.dot(Hinv * gk));
