@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "cli_common.h"
@@ -24,6 +25,15 @@ class PredictCommand final : public Command {
     app->add_option("--model-file", model_file_, "Model saved by 'parafit fit --save' or 'parafit train --save'")->required();
     app->add_option("--data", data_, "CSV file or .npy directory with the model's input column(s)")->required();
     app->add_option("--out", out_, "Output CSV (default: standard output)")->capture_default_str();
+    app->add_option("--interval", interval_,
+                    "confidence: of the fitted mean (default); prediction: of a new observation at x, adding "
+                    "sigma^2 / w to the mean's variance")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"confidence", "prediction"}));
+    app->add_option("--level", level_, "Level of the intervals (default: the fit's --conf-level)")
+        ->check(in_range(0.5, 0.999999));
+    app->add_option("--weights", weights_,
+                    "--interval prediction: a column of the new observations' weights (> 0; variance sigma^2 / w)");
     app->add_option("--threads", threads_, "Worker threads (default: all cores)")->check(in_range(1, 4096));
     app->add_flag("--drop-missing", drop_missing_, "Drop rows with empty, NaN or Inf inputs instead of failing");
   }
@@ -32,6 +42,9 @@ class PredictCommand final : public Command {
     check_output_paths({{"--model-file", model_file_}, {"--data", data_}}, {{"--out", out_}});
     // An MLP predicts values only: it has no covariance to give standard errors.
     if (is_mlp_model_file(model_file_)) {
+      if (app->count("--interval") + app->count("--level") + app->count("--weights") > 0)
+        throw UsageError("--interval, --level and --weights: an MLP's predictions have no standard errors, so "
+                         "no intervals");
       const MlpModel mlp = load_mlp_file(model_file_);
       const Dataset data = read_inputs(mlp.inputs);
       const std::vector<double> fit = mlp.predict(data, context());
@@ -45,16 +58,32 @@ class PredictCommand final : public Command {
       });
       return 0;
     }
+    if (!weights_.empty() && interval_ != "prediction")
+      throw UsageError("--weights weighs new observations: it goes with --interval prediction");
     const SavedModel saved = load_model_file(model_file_);
-    const Dataset data = read_inputs(saved.inputs);
+    std::vector<std::string> columns = saved.inputs;
+    if (!weights_.empty() && std::find(columns.begin(), columns.end(), weights_) == columns.end())
+      columns.push_back(weights_);
+    const Dataset data = read_inputs(columns);
+    PredictOptions options;
+    options.interval = interval_ == "prediction" ? IntervalKind::kPrediction : IntervalKind::kConfidence;
+    options.level = level_;
+    if (!weights_.empty()) options.weights = data.column(weights_);
     Predictions pred;
     try {
-      pred = predict(saved, data, context());
+      pred = predict(saved, data, context(), options);
     } catch (const Error& e) {
       throw Error(placed(e.marked()), e.kind());
     }
-    const std::string level =
-        detail::percent(saved.confidence_level, detail::decimals_of(saved.confidence_level));
+    const std::string level = detail::percent(pred.level, detail::decimals_of(pred.level));
+    if (options.interval == IntervalKind::kPrediction) {
+      write(saved.inputs, data, fmt::format("fit,se_fit,se_pred,lwr{0},upr{0}", level),
+            [&](fmt::memory_buffer& buf, std::size_t i) {
+              fmt::format_to(std::back_inserter(buf), "{},{},{},{},{}", pred.fit[i], pred.se_fit[i], pred.se_pred[i],
+                             pred.lower[i], pred.upper[i]);
+            });
+      return 0;
+    }
     write(saved.inputs, data, fmt::format("fit,se_fit,lwr{0},upr{0}", level),
           [&](fmt::memory_buffer& buf, std::size_t i) {
             fmt::format_to(std::back_inserter(buf), "{},{},{},{}", pred.fit[i], pred.se_fit[i], pred.lower[i],
@@ -99,7 +128,8 @@ class PredictCommand final : public Command {
     out.close();
   }
 
-  std::string model_file_, data_, out_ = "-";
+  std::string model_file_, data_, out_ = "-", interval_ = "confidence", weights_;
+  double level_ = 0;
   TableOptions table_;
   TableReport report_;
   int threads_ = 0;

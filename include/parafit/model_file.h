@@ -40,16 +40,33 @@ void save_model_file(const std::string& path, const SavedModel& saved);
 SavedModel load_model_file(const std::string& path);
 SavedModel parse_model(const std::string& text, const std::string& source);
 
+// Which interval predict gives around each fitted value, at which level.
+enum class IntervalKind {
+  kConfidence,  // of the mean f(x; theta): f +- t se_fit
+  kPrediction,  // of a new observation at x: f +- t se_pred, se_pred^2 = se_fit^2 + sigma^2 / w
+};
+
+struct PredictOptions {
+  IntervalKind interval = IntervalKind::kConfidence;
+  double level = 0;                  // in (0, 1); 0: the model's confidence level
+  std::span<const double> weights;   // a new observation's weight w per row (> 0); empty: 1
+};
+
 struct Predictions {
   std::vector<double> fit;      // f(x_i; theta)
-  std::vector<double> se_fit;   // standard error of the fitted mean (delta method)
-  std::vector<double> lower;    // confidence interval of the mean at the model's level
+  std::vector<double> se_fit;   // standard error of the fitted mean (delta method: g^T C g, g = df/dtheta)
+  std::vector<double> se_pred;  // kPrediction: sqrt(se_fit^2 + sigma^2 / w); empty otherwise
+  std::vector<double> lower;    // the interval asked for, Student t with the fit's df
   std::vector<double> upper;
+  double level = 0;             // the level used
 };
 
 // Predictions for every row of `data` (columns named as the model's inputs). Throws parafit::Error
 // "cannot predict at data row N: ..." naming the quantity (fitted value, a derivative, se_fit, the
 // interval) when one is not finite: a prediction is never a silent NaN, infinity or 0.
-Predictions predict(const SavedModel& saved, const Dataset& data, const Context& context = {});
+// Throws parafit::Error (usage) for a level outside (0, 1), weights of the wrong length, and a
+// weight that is not finite and > 0 (naming its row).
+Predictions predict(const SavedModel& saved, const Dataset& data, const Context& context = {},
+                    const PredictOptions& options = {});
 
 }  // namespace parafit

@@ -268,27 +268,43 @@ std::string nonfinite_prediction(const SavedModel& saved, const std::vector<std:
     return fmt::format("the standard error of the fit (se_fit) is {}: the fitted value's variance "
                        "overflows with the saved estimates and covariance",
                        shown(out.se_fit[i]));
-  return fmt::format("the confidence interval [{}, {}] around the fitted value {} overflows",
+  return fmt::format("the interval [{}, {}] around the fitted value {} overflows",
                      shown(out.lower[i]), shown(out.upper[i]), out.fit[i]);
 }
 
 }  // namespace
 
-Predictions predict(const SavedModel& saved, const Dataset& data, const Context& context) {
+Predictions predict(const SavedModel& saved, const Dataset& data, const Context& context,
+                    const PredictOptions& options) {
   const Model& model = *saved.model;
   const std::size_t p = model.num_parameters();
   std::vector<std::span<const double>> inputs;
   for (const auto& name : saved.inputs) inputs.push_back(data.column(name));
   const std::size_t n = data.rows();
+  const double level = options.level == 0 ? saved.confidence_level : options.level;
+  if (!(level > 0 && level < 1))
+    throw Error(fmt::format("the interval's level must lie in (0, 1), not {}", level), Error::Kind::kUsage);
+  const bool prediction = options.interval == IntervalKind::kPrediction;
+  if (!options.weights.empty() && options.weights.size() != n)
+    throw Error(fmt::format("{} weights for {} rows", options.weights.size(), n), Error::Kind::kUsage);
+  for (std::size_t i = 0; i < options.weights.size(); ++i)
+    if (!(std::isfinite(options.weights[i]) && options.weights[i] > 0))
+      throw Error(fmt::format("data row {}: a new observation's weight must be finite and > 0, not {} (its "
+                              "variance is sigma^2 / w)",
+                              i + 1, shown(options.weights[i])),
+                  Error::Kind::kUsage);
   // A model without any covariance (trained, not fitted) has no standard errors.
   const bool no_errors = saved.covariance.size() > 0 && saved.covariance.array().isNaN().all();
   // Parameters that were not estimated carry no uncertainty: their covariance entries count as 0.
   Eigen::MatrixXd cov = saved.covariance.unaryExpr([](double v) { return std::isnan(v) ? 0.0 : v; });
-  const double tq = detail::student_t_quantile(0.5 + saved.confidence_level / 2.0, saved.df);
+  const double tq = detail::student_t_quantile(0.5 + level / 2.0, saved.df);
+  const double s2 = saved.sigma * saved.sigma;
 
   Predictions out;
+  out.level = level;
   out.fit.resize(n);
   out.se_fit.resize(n);
+  if (prediction) out.se_pred.resize(n);
   out.lower.resize(n);
   out.upper.resize(n);
   parallel_chunks(context, n, [&](std::size_t begin, std::size_t end) {
@@ -307,8 +323,15 @@ Predictions predict(const SavedModel& saved, const Dataset& data, const Context&
         const double var = g.dot(cov * g);
         const double se = no_errors ? std::nan("") : std::isfinite(var) ? std::sqrt(std::max(0.0, var)) : var;
         out.se_fit[b + i] = se;
-        out.lower[b + i] = out.fit[b + i] - tq * se;
-        out.upper[b + i] = out.fit[b + i] + tq * se;
+        double half = tq * se;
+        if (prediction) {
+          const double w = options.weights.empty() ? 1.0 : options.weights[b + i];
+          const double se_pred = std::sqrt(se * se + s2 / w);
+          out.se_pred[b + i] = se_pred;
+          half = tq * se_pred;
+        }
+        out.lower[b + i] = out.fit[b + i] - half;
+        out.upper[b + i] = out.fit[b + i] + half;
       }
     }
   });
