@@ -10,8 +10,10 @@
 #include "cli_common.h"
 #include "parse_messages.h"
 #include "commands.h"
+#include "output_file.h"
 #include "output_paths.h"
 #include "rank_timeout.h"
+#include "parafit/diagnostics.h"
 #include "parafit/distributed.h"
 #include "parafit/error.h"
 #include "parafit/fit.h"
@@ -26,6 +28,24 @@
 
 namespace parafit::cli {
 namespace {
+
+// `fit --trace`: one line per LM iteration on standard error, a header before each run's first.
+void print_trace_line(const LmIteration& it) {
+  constexpr std::size_t kShownParameters = 6;
+  const bool shown = it.parameters.size() <= kShownParameters;
+  if (it.iteration == 1) {
+    std::string head = fmt::format("{:>4} {:>3} {:>17} {:>9} {:>9} {:>9} {:>4}", "iter", "run", "cost", "lambda",
+                                   "step", "|grad|", "took");
+    if (shown)
+      for (const std::string& name : it.names) head += fmt::format(" {:>14}", name);
+    fmt::print(stderr, "{}\n", head);
+  }
+  std::string line = fmt::format("{:>4} {:>3} {:>17.10e} {:>9.2e} {:>9.2e} {:>9.2e} {:>4}", it.iteration, it.run,
+                                 it.cost, it.lambda, it.step_norm, it.gradient_norm, it.accepted ? "yes" : "no");
+  if (shown)
+    for (const double v : it.parameters) line += fmt::format(" {:>14.7g}", v);
+  fmt::print(stderr, "{}\n", line);
+}
 
 class FitCommand final : public Command {
  public:
@@ -52,6 +72,9 @@ class FitCommand final : public Command {
     add_rank_timeout_option(*app, rank_timeout);
     app->add_option("--json", json_, "Write the full result as JSON to this file");
     app->add_option("--save", save_, "Save the fitted model for 'parafit predict'");
+    app->add_option("--residuals", residuals_,
+                    "Write a CSV with, per row: the inputs, the response (and weight), the fitted value, the "
+                    "residual, the standardised residual and the leverage (the hat matrix's diagonal)");
     app->add_option("--max-iterations", spec_.solver.max_iterations, "Iteration limit")->capture_default_str()
         ->check(in_range(1, 1000000));
     app->add_option("--conf-level", spec_.confidence_level, "Confidence level of the intervals")->capture_default_str()
@@ -59,6 +82,9 @@ class FitCommand final : public Command {
     app->add_option("--group", group_, "Global fit: the column naming each row's data set (with --shared)");
     add_list_option(*app, "--shared", shared_,
                     "Global fit: the parameters common to every group, e.g. k,c (the others are per group)");
+    app->add_flag("--trace", trace_,
+                  "Print one line per LM iteration on standard error: the cost, the damping lambda, the scaled "
+                  "step, the gradient's largest entry, whether the step was taken, and the parameters (up to 6)");
     app->add_flag("--drop-missing", drop_missing_, "Drop rows with empty, NaN or Inf fields instead of failing");
     app->add_option("--delimiter", delimiter_, "Field delimiter (default: detect , tab ;)");
   }
@@ -68,6 +94,8 @@ class FitCommand final : public Command {
   int run() override {
     if ((!group_.empty() || !shared_.empty()) && loss_ != "squared")
       throw UsageError("--loss: global fits (--group/--shared) take the squared loss only");
+    if ((!group_.empty() || !shared_.empty()) && trace_)
+      throw UsageError("--trace: global fits (--group/--shared) have no trace yet; fit one group alone to see one");
     if (!group_.empty() || !shared_.empty()) return run_global();
     if (!x_.empty()) spec_.x = split_list({x_});
     spec_.params = split_list(params_);
@@ -81,10 +109,12 @@ class FitCommand final : public Command {
     Communicator& comm = parallel->comm();
     const bool root = comm.rank() == 0;
     check_output_paths(comm, {{"--data", data_}},
-                       {{"--json", json_, "JSON file"}, {"--save", save_, "model file"}});
+                       {{"--json", json_, "JSON file"}, {"--save", save_, "model file"},
+                        {"--residuals", residuals_, "residuals file"}});
     Context ctx;
     ctx.threads = threads_;
     ctx.communicator = &comm;
+    if (trace_ && root) spec_.solver.on_iteration = print_trace_line;
     // Under mpirun each rank reads only its shard of the file. Whatever goes wrong on one rank
     // (a missing file, a bad line in its shard) is agreed on before anyone waits for it.
     csv.shard_index = std::size_t(comm.rank());
@@ -131,6 +161,29 @@ class FitCommand final : public Command {
       const std::string message = placed(result.summary.message);
       throw AgreedError(message == result.summary.message ? fmt::format("{}: {}", data_, message) : message);
     }
+    // Per-row diagnostics: every rank its rows (a collective pass), gathered to rank 0 in row order.
+    std::vector<std::vector<double>> residual_columns;
+    std::vector<std::string> residual_names;
+    if (!residuals_.empty() && !result.statistics.singular) {
+      const RowDiagnostics diag = row_diagnostics(data, result, ctx);
+      std::vector<std::span<const double>> mine;
+      for (const auto& name : result.inputs) {
+        residual_names.push_back(name);
+        mine.push_back(data.column(name));
+      }
+      // The response the fit used: its column, or a formula's left side ("response" when that is
+      // not a plain name a CSV header can hold).
+      const bool plain = data.find(result.response).has_value();
+      residual_names.push_back(plain ? result.response : "response");
+      mine.emplace_back(diag.response);
+      if (!spec_.weights.empty()) {
+        residual_names.push_back(spec_.weights);
+        mine.push_back(data.column(spec_.weights));
+      }
+      for (const auto* v : {&diag.fitted, &diag.residual, &diag.standardized, &diag.leverage}) mine.emplace_back(*v);
+      for (const char* name : {"fitted", "residual", "std_residual", "leverage"}) residual_names.push_back(name);
+      for (const auto& column : mine) residual_columns.push_back(comm.allgatherv(column));
+    }
     // Every rank's peak memory.
     const std::int64_t peak = std::int64_t(peak_rss_bytes());
     std::vector<std::int64_t> peaks(std::size_t(comm.size()));
@@ -143,6 +196,13 @@ class FitCommand final : public Command {
     fmt::print("{}", format_summary(result, rc));
     std::fflush(stdout);
     if (!json_.empty()) write_text_file(json_, format_json(result, rc), "JSON file");
+    if (!residuals_.empty()) {
+      if (residual_columns.empty())
+        fmt::print(stderr, "parafit: no residuals written to '{}': J^T W J is singular at the estimates, so "
+                           "there are no leverages\n", residuals_);
+      else
+        write_residuals(residual_names, residual_columns);
+    }
     if (!save_.empty()) {
       if (result.summary.IsSolutionUsable()) save_model_file(save_, saved_model_from(result));
       else fmt::print(stderr, "parafit: model not saved to '{}': the fit did not converge\n", save_);
@@ -155,6 +215,21 @@ class FitCommand final : public Command {
   }
 
  private:
+  void write_residuals(const std::vector<std::string>& names, const std::vector<std::vector<double>>& columns) const {
+    OutputFile out(residuals_);
+    fmt::memory_buffer buf;
+    for (std::size_t c = 0; c < names.size(); ++c) fmt::format_to(std::back_inserter(buf), "{}{}", c ? "," : "", names[c]);
+    buf.push_back('\n');
+    for (std::size_t i = 0; i < columns.front().size(); ++i) {
+      for (std::size_t c = 0; c < columns.size(); ++c)
+        fmt::format_to(std::back_inserter(buf), "{}{}", c ? "," : "", columns[c][i]);
+      buf.push_back('\n');
+      out.flush_if_large(buf);
+    }
+    out.write(buf);
+    out.close();
+  }
+
   // The columns the fit reads, so that other columns of the file are never parsed. For a formula,
   // the header decides which of its names are columns. An unknown model or a bad formula is
   // reported here, before any data is read.
@@ -246,6 +321,8 @@ class FitCommand final : public Command {
   std::string data_, x_, json_, save_, delimiter_, group_;
   std::vector<std::string> start_, fix_, bounds_, params_, shared_;
   int threads_ = 0;
+  std::string residuals_;
+  bool trace_ = false;
   std::string loss_ = "squared";
   bool drop_missing_ = false;
 };

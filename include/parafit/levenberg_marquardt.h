@@ -11,7 +11,9 @@
 
 #include <Eigen/Core>
 #include <cstddef>
+#include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,19 @@ namespace parafit {
 // kParameterTolerance (converged); kMaxIterations, kNoProgress, kFlatRegion and kSingularGradient
 // (not converged: a convergence rule fired but J^T W J is rank-deficient there, see
 // solve/rank_deficiency.h); kNonFiniteStart (failed).
+
+// One LM iteration, as `fit --trace` prints it (LevenbergMarquardtOptions::on_iteration).
+struct LmIteration {
+  int run = 1;                 // 1: the first run; 2, 3: Minimize's restarts
+  int iteration = 0;           // trial steps of this run so far (1-based)
+  double cost = 0;             // at the point kept: the RSS, or sum rho for a robust loss
+  double lambda = 0;           // the damping this step was taken with
+  double step_norm = 0;        // its scaled length ||D delta|| (0 when the damped system was refused)
+  double gradient_norm = 0;    // max_j |d cost / d theta_j| over the free parameters, at the point kept
+  bool accepted = false;       // the step was taken
+  std::vector<double> parameters;  // all parameters, at the point kept
+  std::span<const std::string> names;  // the parameters' names (the model's; valid during the call only)
+};
 
 struct LevenbergMarquardtOptions {
   // Iterations (trial steps, accepted or not) before giving up. Most fits need fewer than 50; a few
@@ -50,6 +65,9 @@ struct LevenbergMarquardtOptions {
   // When a run does not converge (or stops on a plateau), Minimize restarts from the start with
   // more cautious damping, as an analyst would, and keeps the first run that converges.
   bool restart_on_failure = true;
+  // Called after every iteration (accepted or not) with what it did, on every rank alike (the
+  // numbers are global); null: nothing is called. For progress and traces; it must not throw.
+  std::function<void(const LmIteration&)> on_iteration;
 
   // True if every option is in range; otherwise false and *why (if given) says which is not.
   bool IsValid(std::string* why = nullptr) const;
@@ -106,6 +124,8 @@ class LevenbergMarquardt {
                         const std::vector<bool>& active) const;
   std::vector<bool> ActiveBounds(const std::vector<double>& theta, const Eigen::VectorXd& g) const;
   void Finish(Termination t, std::string message);
+  // Tells options_.on_iteration what this iteration did (the step taken with `lambda`).
+  void Trace(double lambda, double step_norm, bool accepted) const;
   LevenbergMarquardtSummary Run(std::span<const double> theta0);
   // The first free parameter that has lost its influence, if any.
   std::optional<std::size_t> FlatParameter() const;
@@ -125,6 +145,7 @@ class LevenbergMarquardt {
   double lambda_ = 0;
   double nu_ = 2;
   bool done_ = true;
+  int run_ = 1;  // which run of Minimize (for the trace)
   LevenbergMarquardtSummary summary_;
 };
 

@@ -201,6 +201,22 @@ bool LevenbergMarquardt::Init(std::span<const double> theta0) {
   return true;
 }
 
+void LevenbergMarquardt::Trace(double lambda, double step_norm, bool accepted) const {
+  if (!options_.on_iteration) return;
+  LmIteration it;
+  it.run = run_;
+  it.iteration = summary_.iterations;
+  it.cost = rss_;
+  it.lambda = lambda;
+  it.step_norm = step_norm;
+  it.accepted = accepted;
+  // The cost's gradient is -2 g (g = J^T W r over the free parameters).
+  for (Eigen::Index a = 0; a < g_.size(); ++a) it.gradient_norm = std::max(it.gradient_norm, 2.0 * std::abs(g_(a)));
+  it.parameters = theta_;
+  it.names = problem_.model->parameter_names();
+  options_.on_iteration(it);
+}
+
 bool LevenbergMarquardt::Step() {
   if (done_) return false;
   if (summary_.iterations >= options_.max_iterations) {
@@ -238,6 +254,7 @@ bool LevenbergMarquardt::Step() {
     for (std::size_t a = 0; a < nq; ++a) trial[free_[a]] = free_trial[a];
     const double predicted = ds.predicted;
     if (ds.scaled_step <= options_.parameter_tolerance * (ds.scaled_theta + options_.parameter_tolerance)) {
+      Trace(lambda_, ds.scaled_step, false);
       Finish(Termination::kParameterTolerance,
              fmt::format("the relative step fell below the parameter tolerance {:.1e}",
                          options_.parameter_tolerance));
@@ -257,6 +274,7 @@ bool LevenbergMarquardt::Step() {
           H_ = H_trial;
           ++summary_.accepted_iterations;
           summary_.rss_history.push_back(rss_);
+          Trace(lambda_, ds.scaled_step, true);
           Finish(Termination::kFunctionTolerance,
                  fmt::format("the relative decrease of the RSS fell below the function tolerance {:.1e}",
                              options_.function_tolerance));
@@ -274,8 +292,10 @@ bool LevenbergMarquardt::Step() {
     ++summary_.accepted_iterations;
     scale2_ = scale2_.cwiseMax(H_.diagonal());
   }
+  const double lambda_used = lambda_;
   detail::update_damping(accept, rho, lambda_, nu_);
   summary_.rss_history.push_back(rss_);
+  Trace(lambda_used, ds.solved ? ds.scaled_step : 0.0, accept);
 
   const std::vector<bool> now_active = ActiveBounds(theta_, g_);
   if (GradientCosine(g_, H_, rss_, now_active) <= options_.gradient_tolerance) {
@@ -302,6 +322,7 @@ LevenbergMarquardtSummary LevenbergMarquardt::Run(std::span<const double> theta0
 
 LevenbergMarquardtSummary LevenbergMarquardt::Minimize(std::span<const double> theta0) {
   const auto start = std::chrono::steady_clock::now();
+  run_ = 1;
   LevenbergMarquardtSummary best = Run(theta0);
   if (options_.restart_on_failure && !best.IsSolutionUsable() &&
       best.termination != Termination::kNonFiniteStart) {
@@ -315,6 +336,7 @@ LevenbergMarquardtSummary LevenbergMarquardt::Minimize(std::span<const double> t
       options_ = original;
       options_.initial_damping = damping;
       options_.max_damping = std::max(original.max_damping, damping * 1e3);
+      ++run_;
       LevenbergMarquardtSummary retry = Run(theta0);
       evaluations += retry.function_evaluations;
       attempts.push_back(fmt::format("run {} (initial damping {:.0e}): {} at RSS {:.10g} after {} iterations",

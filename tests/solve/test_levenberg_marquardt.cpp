@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "parafit/error.h"
 #include "parafit/fit.h"
@@ -42,6 +44,37 @@ TEST(LevenbergMarquardt, RecoversExpDecayFromAPoorStart) {
   for (std::size_t i = 1; i < r.summary.rss_history.size(); ++i)
     EXPECT_LE(r.summary.rss_history[i], r.summary.rss_history[i - 1]);
   EXPECT_LT(r.summary.iterations, 30);
+}
+
+TEST(LevenbergMarquardt, TheTraceSaysWhatEachIterationDid) {
+  // on_iteration: once per iteration, the cost of the RSS history, the accepted steps counted,
+  // the parameters of the point kept (the last one the estimates), and a gradient that falls.
+  std::vector<LmIteration> seen;
+  std::vector<std::vector<std::string>> names;  // copied during the call: the span is valid only then
+  FitSpec spec;
+  spec.start = {{"a", 1}, {"b", 1}, {"c", 0}};
+  spec.solver.on_iteration = [&](const LmIteration& it) {
+    seen.push_back(it);
+    names.emplace_back(it.names.begin(), it.names.end());
+  };
+  const FitResult r = fit_exp_decay(spec);
+  ASSERT_TRUE(r.summary.IsSolutionUsable());
+  ASSERT_EQ(int(seen.size()), r.summary.iterations);
+  int accepted = 0;
+  for (std::size_t k = 0; k < seen.size(); ++k) {
+    EXPECT_EQ(seen[k].iteration, int(k) + 1);
+    EXPECT_EQ(seen[k].run, 1);
+    // (An iteration stopped by the parameter tolerance takes no step and adds no RSS to the history.)
+    const auto& history = r.summary.rss_history;
+    EXPECT_EQ(seen[k].cost, k + 1 < history.size() ? history[k + 1] : history.back());
+    EXPECT_GT(seen[k].lambda, 0.0);
+    accepted += seen[k].accepted;
+    ASSERT_EQ(names[k].size(), 3u);
+    EXPECT_EQ(names[k][1], "b");
+  }
+  EXPECT_EQ(accepted, r.summary.accepted_iterations);
+  EXPECT_EQ(seen.back().parameters, r.summary.parameters);
+  EXPECT_LT(seen.back().gradient_norm, 1e-6 * seen.front().gradient_norm);
 }
 
 TEST(LevenbergMarquardt, SelfStartNeedsNoStartValues) {
