@@ -77,6 +77,11 @@ class FitCommand final : public Command {
                     "residual, the standardised residual and the leverage (the hat matrix's diagonal)");
     app->add_option("--max-iterations", spec_.solver.max_iterations, "Iteration limit")->capture_default_str()
         ->check(in_range(1, 1000000));
+    app->add_option("--ci", ci_,
+                    "The parameters' intervals: wald (estimate -+ t SE, the default) or profile (profile "
+                    "likelihood, as R's confint on an nls fit; refits the others along each parameter's profile)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"wald", "profile"}));
     app->add_option("--conf-level", spec_.confidence_level, "Confidence level of the intervals")->capture_default_str()
         ->check(in_range(0.5, 0.999999));
     app->add_option("--group", group_, "Global fit: the column naming each row's data set (with --shared)");
@@ -94,6 +99,8 @@ class FitCommand final : public Command {
   int run() override {
     if ((!group_.empty() || !shared_.empty()) && loss_ != "squared")
       throw UsageError("--loss: global fits (--group/--shared) take the squared loss only");
+    if ((!group_.empty() || !shared_.empty()) && ci_ != "wald")
+      throw UsageError("--ci profile: global fits (--group/--shared) give Wald intervals only");
     if ((!group_.empty() || !shared_.empty()) && trace_)
       throw UsageError("--trace: global fits (--group/--shared) have no trace yet; fit one group alone to see one");
     if (!group_.empty() || !shared_.empty()) return run_global();
@@ -103,6 +110,7 @@ class FitCommand final : public Command {
     spec_.fix = parse_assignments(fix_, "--fix");
     spec_.bounds = parse_bounds(bounds_, "--bounds");
     spec_.loss = parse_loss(loss_, "--loss");
+    spec_.profile_intervals = ci_ == "profile";
     TableOptions csv;
     csv.drop_missing = drop_missing_;
     csv.delimiter = parse_delimiter(delimiter_);
@@ -322,6 +330,7 @@ class FitCommand final : public Command {
   std::vector<std::string> start_, fix_, bounds_, params_, shared_;
   int threads_ = 0;
   std::string residuals_;
+  std::string ci_ = "wald";
   bool trace_ = false;
   std::string loss_ = "squared";
   bool drop_missing_ = false;

@@ -19,6 +19,8 @@ constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
     {"bounds", "--bounds"},
     {"solver.max_iterations", "--max-iterations"},
     {"confidence_level", "--conf-level"},
+    {"profile_intervals", "--ci"},
+    {"loss", "--loss"},
     {"model.name", "--model"},
     {"model.x", "--x"},
     {"model.y", "--y"},

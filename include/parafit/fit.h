@@ -39,6 +39,10 @@ struct FitSpec {
   double confidence_level = 0.95;
   // The loss of each row's w r^2: least squares (the default) or a robust loss (parafit/loss.h).
   Loss loss;
+  // The parameters' intervals: Wald's (estimate -+ t SE), or profile likelihood (R's confint on
+  // an nls fit: where the F-based profile t statistic crosses -+ t; stats/profile_intervals.h),
+  // at one refit of the other parameters per point of each parameter's profile. Least squares only.
+  bool profile_intervals = false;
 };
 
 struct FitResult {

@@ -18,8 +18,8 @@ struct ParameterEstimate {
   double std_error = 0;   // NaN for fixed parameters, parameters at a bound, or a singular fit
   double t_value = 0;     // estimate / std_error
   double p_value = 0;     // two-sided, Student's t with df degrees of freedom
-  double ci_lower = 0;    // Wald interval: estimate -/+ t_{df, (1+level)/2} * std_error
-  double ci_upper = 0;
+  double ci_lower = 0;    // Wald interval: estimate -/+ t_{df, (1+level)/2} * std_error; or the
+  double ci_upper = 0;    // profile-likelihood interval (FitStatistics::ci_method "profile")
   bool fixed = false;
   bool at_bound = false;
 };
@@ -35,6 +35,7 @@ struct FitStatistics {
   // Which covariance: "sigma^2 (J^T W J)^-1" for least squares, "sandwich" (A^-1 B A^-1 N/df,
   // Huber's) for a robust loss.
   std::string covariance_kind = "sigma^2 (J^T W J)^-1";
+  std::string ci_method = "wald";  // how ci_lower/ci_upper were found: "wald" or "profile"
   double rss = 0;                 // sum w r^2
   double sigma = 0;               // residual standard error sqrt(rss / df)
   double tss = 0;                 // sum w (y - weighted mean of y)^2

@@ -62,6 +62,7 @@ std::string format_json(const FitResult& fit, const ReportContext& ctx) {
                        {"loss", st.loss},
                        {"loss_cost", number(st.loss_cost)},
                        {"covariance_kind", st.covariance_kind},
+                       {"ci_method", st.ci_method},
                        {"rss", number(st.rss)},
                        {"sigma", number(st.sigma)},
                        {"tss", number(st.tss)},

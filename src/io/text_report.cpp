@@ -66,6 +66,8 @@ std::string format_summary(const FitResult& fit, const ReportContext& ctx) {
   out += "Parameters:\n" + table(rows);
   out += "---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1\n";
   if (any_note) out += "Fixed parameters and parameters held at a bound have no standard error.\n";
+  if (st.ci_method == "profile")
+    out += "Intervals: profile likelihood (R's confint on an nls fit); NA where the profile does not cross.\n";
   const bool robust = st.loss != "squared";
   if (st.singular)
     out += robust ? "Warning: the loss's curvature A is not positive definite at the estimates (too many rows in "

@@ -11,6 +11,7 @@
 #include "parafit/formula.h"
 #include "solve/lm_rules.h"
 #include "solve/resolve_model.h"
+#include "stats/profile_intervals.h"
 
 namespace parafit {
 using detail::parameter_index;
@@ -111,6 +112,10 @@ FitResult fit(const Dataset& data, const FitSpec& spec, const Context& context) 
     local_error = "rank's rows do not start at a chunk boundary: call align_to_chunks first";
   agree_or_throw(comm, local_error);
   problem.validate(context);
+  if (spec.profile_intervals && !spec.loss.squared())
+    throw usage_error(fmt::format("{}: profile-likelihood intervals are for the squared loss, not {} (its sum of "
+                                  "rho is not a likelihood)",
+                                  option_name("profile_intervals"), spec.loss.name()));
 
   result.model = resolved.model;
   result.inputs = resolved.inputs;
@@ -151,6 +156,15 @@ FitResult fit(const Dataset& data, const FitSpec& spec, const Context& context) 
   if (result.summary.termination != Termination::kNonFiniteStart) {
     result.statistics = compute_statistics(problem, result.summary, context, spec.confidence_level);
     refuse_false_minimum(result);
+  }
+  if (spec.profile_intervals && result.summary.IsSolutionUsable()) {
+    const std::vector<detail::ProfileInterval> ci =
+        detail::profile_intervals(data, result, context, spec.confidence_level);
+    for (std::size_t j = 0; j < ci.size(); ++j) {
+      result.statistics.parameters[j].ci_lower = ci[j].lower;
+      result.statistics.parameters[j].ci_upper = ci[j].upper;
+    }
+    result.statistics.ci_method = "profile";
   }
   return result;
 }

@@ -78,6 +78,17 @@ TEST(CliDiagnosticsMpi, ResidualsAreTheSameBytesOnOneAndTwoRanks) {
   EXPECT_EQ(read_file(dir + "/r1.csv"), read_file(dir + "/r2.csv"));
   EXPECT_EQ(lines(read_file(dir + "/r2.csv")).size(), lines(read_file(kData)).size());
 }
+
+TEST(CliDiagnosticsMpi, ProfileIntervalsAreTheSameOnOneAndTwoRanks) {
+  const auto dir = scratch_dir();
+  const std::string args = "fit --data '" + kData + "' --model exp-decay --ci profile";
+  const auto one = run_mpi(1, args, dir);
+  const auto two = run_mpi(2, args, dir);
+  ASSERT_EQ(one.code, 0) << one.err;
+  ASSERT_EQ(two.code, 0) << two.err;
+  EXPECT_EQ(one.out, two.out);
+  EXPECT_NE(one.out.find("Intervals: profile likelihood"), std::string::npos) << one.out;
+}
 #endif
 
 }  // namespace
