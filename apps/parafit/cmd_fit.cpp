@@ -172,8 +172,8 @@ class FitCommand final : public Command {
     // Per-row diagnostics: every rank its rows (a collective pass), gathered to rank 0 in row order.
     std::vector<std::vector<double>> residual_columns;
     std::vector<std::string> residual_names;
-    if (!residuals_.empty() && !result.statistics.singular) {
-      const RowDiagnostics diag = row_diagnostics(data, result, ctx);
+    const RowDiagnostics diag = residuals_.empty() ? RowDiagnostics{} : row_diagnostics(data, result, ctx);
+    if (diag.available) {  // the same on every rank: all gather, or none
       std::vector<std::span<const double>> mine;
       for (const auto& name : result.inputs) {
         residual_names.push_back(name);

@@ -18,8 +18,11 @@ namespace parafit {
 //   leverage      h_i = w_i J_i^T (J^T W J)^-1 J_i over the estimated parameters (free, off their
 //                 bounds): the hat matrix's diagonal at the estimates, summing to their number
 // J^T W J is taken at the estimates without the loss (a robust fit's leverages are least
-// squares' at its estimates). Empty vectors when the fit has no usable J^T W J (singular).
+// squares' at its estimates).
 struct RowDiagnostics {
+  // False (and the vectors empty) when J^T W J is rank-deficient at the estimates: no leverages.
+  // The same on every rank (J^T W J is global).
+  bool available = false;
   std::vector<double> response, fitted, residual, standardized, leverage;
 };
 

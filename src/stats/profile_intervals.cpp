@@ -5,6 +5,7 @@
 #include <limits>
 #include <optional>
 
+#include "parafit/communicator.h"
 #include "parafit/error.h"
 #include "stats/student_t.h"
 
@@ -39,8 +40,10 @@ class Profile {
     FitResult r;
     try {
       r = fit(data_, spec, context_);
+    } catch (const RankFailed&) {
+      throw;  // a rank has gone: nothing to profile with
     } catch (const Error&) {
-      return std::nullopt;  // on every rank alike: fit agrees on its errors
+      return std::nullopt;  // a refused value (on every rank alike: fit agrees on its errors)
     }
     if (!r.summary.IsSolutionUsable()) return std::nullopt;
     start_ = r.summary.parameters;

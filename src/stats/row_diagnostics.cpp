@@ -7,6 +7,7 @@
 #include "parafit/diagnostics.h"
 #include "parafit/distributed.h"
 #include "solve/normal_equations.h"
+#include "solve/rank_deficiency.h"
 #include "solve/resolve_model.h"
 #include "solve/spd_inverse.h"
 
@@ -38,11 +39,16 @@ RowDiagnostics row_diagnostics(const Dataset& data, const FitResult& fit, const 
   Eigen::MatrixXd inverse(K, K);
   std::vector<double> work(detail::spd_inverse_work(k));
   Eigen::MatrixXd H = ne.H;
-  if (k > 0 && !detail::scaled_spd_inverse(k, H.data(), inverse.data(), work)) return {};
+  // A rank-deficient J^T W J has no meaningful inverse even where a factorisation exists (as for
+  // the standard errors: solve/rank_deficiency.h).
+  if (k > 0 && (detail::rank_deficiency(H).deficient() ||
+                !detail::scaled_spd_inverse(k, H.data(), inverse.data(), work)))
+    return {};
 
   const std::size_t n = data.rows();
   const double sigma = fit.statistics.sigma;
   RowDiagnostics out;
+  out.available = true;
   out.response.assign(problem.y.begin(), problem.y.end());
   out.fitted.resize(n);
   out.residual.resize(n);

@@ -63,6 +63,13 @@ TEST(CliDiagnostics, ResidualsFileHasEveryRow) {
   double sum_h = 0;
   for (std::size_t i = 1; i < rows.size(); ++i) sum_h += std::stod(rows[i].substr(rows[i].rfind(',') + 1));
   EXPECT_NEAR(sum_h, 3.0, 1e-9);
+  // A singular fit has no leverages: no file, a message, the fit's own exit code.
+  const auto singular = run_parafit("fit --data '" + kData + "' --model 'a*b*exp(-c*x)' --start a=1,b=2,c=1 "
+                                        "--residuals '" + dir + "/s.csv'",
+                                    dir);
+  EXPECT_EQ(singular.code, 1) << singular.err;
+  EXPECT_NE(singular.err.find("no residuals written"), std::string::npos) << singular.err;
+  EXPECT_TRUE(read_file(dir + "/s.csv").empty());
   const auto clash = run_parafit("fit --data '" + kData + "' --model exp-decay --residuals '" + kData + "'", dir);
   EXPECT_EQ(clash.code, 2) << clash.err;
 }

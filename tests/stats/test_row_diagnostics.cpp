@@ -36,6 +36,7 @@ TEST(RowDiagnostics, StraightLineMatchesWeightedLeastSquares) {
   spec.weights = "w";
   const FitResult r = fit(data, spec);
   const RowDiagnostics d = row_diagnostics(data, r);
+  ASSERT_TRUE(d.available);
   ASSERT_EQ(d.leverage.size(), x.size());
 
   const Eigen::Index n = Eigen::Index(x.size());
