@@ -216,18 +216,7 @@ class GramKernel final : public RowKernel {
   std::vector<Tile> tiles_;
 };
 
-}  // namespace
-
-NormalEquations unpack(const std::vector<double>& sums, std::size_t q);
-
-NormalEquations accumulate_normal_equations(const Problem& problem, const Context& ctx,
-                                            std::span<const double> theta,
-                                            std::span<const std::size_t> columns) {
-  const std::vector<double> sums =
-      chunked_sum(ctx, problem.rows(), GramKernel(problem, columns, &problem.loss), theta);
-  return unpack(sums, columns.size());
-}
-
+// [rss, g, H upper triangle row by row] as NormalEquations over q columns.
 NormalEquations unpack(const std::vector<double>& sums, std::size_t q) {
   NormalEquations ne;
   ne.rss = sums[0];
@@ -243,13 +232,20 @@ NormalEquations unpack(const std::vector<double>& sums, std::size_t q) {
   return ne;
 }
 
+}  // namespace
+
+NormalEquations accumulate_normal_equations(const Problem& problem, const Context& ctx,
+                                            std::span<const double> theta,
+                                            std::span<const std::size_t> columns) {
+  const std::vector<double> sums =
+      chunked_sum(ctx, problem.rows(), GramKernel(problem, columns, &problem.loss), theta);
+  return unpack(sums, columns.size());
+}
+
+
 double residual_sum_of_squares(const Problem& problem, const Context& ctx,
                                std::span<const double> theta) {
   return chunked_sum(ctx, problem.rows(), GramKernel(problem, {}), theta)[0];
-}
-
-double loss_sum(const Problem& problem, const Context& ctx, std::span<const double> theta) {
-  return chunked_sum(ctx, problem.rows(), GramKernel(problem, {}, &problem.loss), theta)[0];
 }
 
 RobustCovarianceSums robust_covariance_sums(const Problem& problem, const Context& ctx,

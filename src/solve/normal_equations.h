@@ -39,9 +39,6 @@ NormalEquations accumulate_normal_equations(const Problem& problem, const Contex
 double residual_sum_of_squares(const Problem& problem, const Context& ctx,
                                std::span<const double> theta);
 
-// sum_i rho(w_i r_i^2), the problem's loss (its RSS for the squared loss).
-double loss_sum(const Problem& problem, const Context& ctx, std::span<const double> theta);
-
 // The two halves of a robust fit's sandwich covariance A^-1 B A^-1 over the chosen columns:
 // A = sum w (rho' + 2 s rho'') J J^T (half the cost's Hessian, Gauss-Newton in f) and
 // B = sum w s rho'^2 J J^T (a quarter of the sum of each row's score outer product).
