@@ -70,7 +70,9 @@ TEST(ProfileIntervals, MatchRsProfileOfNlsFits) {
         EXPECT_NEAR(pe.ci_lower, exact[0].get<double>(), 1e-6 * width) << c.r_names[j] << " " << level;
         EXPECT_NEAR(pe.ci_upper, exact[1].get<double>(), 1e-6 * width) << c.r_names[j] << " " << level;
         // Profile intervals are not Wald's: BOD's are far from symmetric.
-        if (c.name == "bod" && j == 0) EXPECT_GT(pe.ci_upper - pe.estimate, 2 * (pe.estimate - pe.ci_lower));
+        if (c.name == "bod" && j == 0) {
+          EXPECT_GT(pe.ci_upper - pe.estimate, 2 * (pe.estimate - pe.ci_lower));
+        }
       }
     }
   }
