@@ -32,13 +32,16 @@ namespace {
 // line per epoch, so logs stay readable. Rank 0 only.
 class ProgressPrinter {
  public:
-  explicit ProgressPrinter(bool terminal) : terminal_(terminal) {}
+  // `measure`: what the losses are ("MSE", or "loss" for a robust loss).
+  ProgressPrinter(bool terminal, std::string measure) : terminal_(terminal), measure_(std::move(measure)) {}
   void operator()(const TrainProgress& p) {
     const auto now = std::chrono::steady_clock::now();
     if (p.epoch_end) {
       if (terminal_) std::fputs("\r\033[K", stderr);
-      fmt::print(stderr, "parafit: epoch {}/{}: train MSE {:.6g}{}, {:.0f} samples/s{}\n", p.epoch, p.epochs, p.loss,
-                 std::isnan(p.validation_loss) ? std::string() : fmt::format(", valid MSE {:.6g}", p.validation_loss),
+      fmt::print(stderr, "parafit: epoch {}/{}: train {} {:.6g}{}, {:.0f} samples/s{}\n", p.epoch, p.epochs, measure_,
+                 p.loss,
+                 std::isnan(p.validation_loss) ? std::string()
+                                               : fmt::format(", valid {} {:.6g}", measure_, p.validation_loss),
                  p.samples_per_second, p.eta_seconds > 0 ? fmt::format(", ETA {:.0f} s", p.eta_seconds) : "");
       last_ = now;
       return;
@@ -52,6 +55,7 @@ class ProgressPrinter {
 
  private:
   bool terminal_;
+  std::string measure_;
   std::chrono::steady_clock::time_point last_{};
 };
 
@@ -71,6 +75,11 @@ class TrainCommand final : public Command {
     add_list_option(*app, "--params", params_, "Formula models: parameter names in order");
     add_list_option(*app, "--start", start_, "Built-in and formula models: start values, e.g. a=1,b=2 (default: "
                                               "self-start for built-ins)");
+    app->add_option("--loss", loss_,
+                    "What training minimises: squared (mean squared error), or a robust loss with its scale in "
+                    "the response's units: huber:D, soft-l1:D, cauchy:D, arctan:D, tukey:D (rows with |r| "
+                    "beyond D pull less)")
+        ->capture_default_str();
     app->add_option("--activation", activation_, "MLP hidden-layer activation: tanh, relu, sigmoid, gelu")
         ->capture_default_str();
     app->add_option("--precision", precision_,
@@ -174,6 +183,7 @@ class TrainCommand final : public Command {
     try {
       spec_.model.activation = parse_activation(activation_);
       spec_.model.precision = parse_precision(precision_);
+      spec_.loss = parse_loss(loss_, "--loss");
       if (!init_from_.empty())
         apply_init_from(init_from_, spec_.model,
                         {app->count("--x") > 0, app->count("--y") > 0, app->count("--params") > 0,
@@ -245,7 +255,7 @@ class TrainCommand final : public Command {
     if (dropped[0] > 0 && root)
       fmt::print(stderr, "parafit: dropped {} row(s) with empty, NaN or Inf fields (--drop-missing)\n", dropped[0]);
 
-    ProgressPrinter printer(stderr_is_terminal());
+    ProgressPrinter printer(stderr_is_terminal(), spec_.loss.squared() ? "MSE" : "loss");
     const std::size_t stop_after = test_seam().stop_after_steps;
     std::size_t steps = 0;
     bool warmup_checked = false;
@@ -364,6 +374,7 @@ class TrainCommand final : public Command {
   }
 
   TrainSpec spec_;
+  std::string loss_ = "squared";
   std::string data_, x_, json_, save_, init_from_, delimiter_, activation_ = "tanh", precision_ = "float32",
                                                    schedule_ = "constant", shard_ = "auto", sync_ = "sync",
                                                    slow_rank_, schedule_pipeline_ = "1f1b";

@@ -39,6 +39,9 @@ struct LossValue {
 
 LossValue evaluate_loss(const Loss& loss, double s);
 
+// Throws parafit::Error (usage) naming `option` unless a robust loss's delta is finite and > 0.
+void check_loss(const Loss& loss, std::string_view option);
+
 // "squared" or "<name>:<delta>" with delta a finite number > 0 (e.g. "huber:1.5"). Throws
 // parafit::Error (usage) naming `flag`, the text and the losses there are.
 Loss parse_loss(std::string_view text, std::string_view flag = "--loss");

@@ -28,6 +28,7 @@
 #include "parafit/context.h"
 #include "parafit/dataset.h"
 #include "parafit/lbfgs.h"
+#include "parafit/loss.h"
 #include "parafit/mlp.h"
 #include "parafit/model.h"
 #include "parafit/optimizer.h"
@@ -185,6 +186,10 @@ struct CheckpointOptions {
 
 struct TrainSpec {
   TrainModelOptions model;
+  // What training minimises: the mean squared error (the default), or the mean of a robust loss
+  // rho(r^2) (parafit/loss.h; its scale in the response's units), which lets outliers pull less.
+  // Every loss in the history and summary is then that mean; final_*_mse stay squared errors.
+  Loss loss;
   OptimizerOptions optimizer;
   TrainerOptions trainer;
   CheckpointOptions checkpoint;
@@ -193,8 +198,9 @@ struct TrainSpec {
 struct EpochRecord {
   std::size_t epoch = 0;            // 1-based
   std::size_t steps = 0;            // optimizer steps so far (whole run)
-  double train_loss = 0;            // mean squared error over the epoch's batches (response units)
-  double validation_loss = 0;       // NaN without a validation split
+  // The mean loss per row (squared error, or rho of TrainSpec::loss), response units:
+  double train_loss = 0;            // over the epoch's batches
+  double validation_loss = 0;       // over the validation rows at the epoch's end; NaN without a split
   double learning_rate = 0;         // at the epoch's last step
   double seconds = 0;               // wall time of the epoch
 };
@@ -222,6 +228,9 @@ struct TrainSummary {
   std::size_t pipeline_peak_activation_bytes = 0;
   double final_train_mse = 0;       // over every training row, at the final weights
   double final_validation_mse = 0;  // NaN without a validation split
+  // The mean loss (TrainSpec::loss) likewise: the MSE again for squared error.
+  double final_train_loss = 0;
+  double final_validation_loss = 0;
   std::size_t best_epoch = 0;       // early stopping: the epoch whose weights were kept
   std::size_t resumed_from_step = 0;  // 0 unless resumed
   std::size_t collectives = 0;      // collectives made by the training passes (this rank)

@@ -61,12 +61,16 @@ std::string format_train_summary(const TrainResult& r, const ReportContext& ctx)
     out += fmt::format("Data:       {}, {} training rows, {} validation rows\n", ctx.data_source, s.train_rows,
                        s.validation_rows);
   out += fmt::format("Optimizer:  {}\n", optimizer_line(r.spec));
+  const bool robust = !r.spec.loss.squared();
+  if (robust)
+    out += fmt::format("Loss:       {} (the history's losses are its mean rho per row, response units)\n",
+                       r.spec.loss.name());
   if (s.resumed_from_step > 0) out += fmt::format("Resumed:    from step {}\n", s.resumed_from_step);
   out += "\n";
   if (!s.history.empty()) {
     const bool lbfgs = !r.spec.optimizer.is_step_optimizer();
     out += fmt::format("{:>6} {:>9} {:>14} {:>14} {:>11} {:>9}\n", lbfgs ? "iter" : "epoch", lbfgs ? "evals" : "steps",
-                       "train MSE", "valid MSE", "lr", "seconds");
+                       robust ? "train loss" : "train MSE", robust ? "valid loss" : "valid MSE", "lr", "seconds");
     // Long runs: the first and last epochs, enough to see the curve.
     const std::size_t n = s.history.size();
     for (std::size_t i = 0; i < n; ++i) {
@@ -89,6 +93,10 @@ std::string format_train_summary(const TrainResult& r, const ReportContext& ctx)
   out += fmt::format("Final MSE:   training {}{}\n", mse(s.final_train_mse),
                      std::isnan(s.final_validation_mse) ? std::string()
                                                         : fmt::format(", validation {}", mse(s.final_validation_mse)));
+  if (robust)
+    out += fmt::format("Final loss:  training {}{}\n", mse(s.final_train_loss),
+                       std::isnan(s.final_validation_loss) ? std::string()
+                                                           : fmt::format(", validation {}", mse(s.final_validation_loss)));
   if (s.best_epoch > 0 && s.termination == Termination::kEarlyStopped)
     out += fmt::format("Best epoch:  {}\n", s.best_epoch);
   out += fmt::format("Throughput:  {:.0f} samples/s ({} samples in {:.3f} s) on {} rank(s) x {} thread(s){}\n",
@@ -159,6 +167,8 @@ std::string format_train_json(const TrainResult& r, const ReportContext& ctx) {
   opt["strata"] = s.strata;
   opt["seed"] = spec.trainer.seed;
   opt["validation_fraction"] = spec.trainer.validation_fraction;
+  opt["loss"] = spec.loss.name();
+  const bool robust = !spec.loss.squared();
   doc["optimizer"] = opt;
   json sum;
   sum["termination"] = to_string(s.termination);
@@ -171,6 +181,10 @@ std::string format_train_json(const TrainResult& r, const ReportContext& ctx) {
   sum["validation_rows"] = s.validation_rows;
   sum["train_mse"] = number(s.final_train_mse);
   sum["validation_mse"] = number(s.final_validation_mse);
+  if (robust) {
+    sum["train_loss"] = number(s.final_train_loss);
+    sum["validation_loss"] = number(s.final_validation_loss);
+  }
   sum["best_epoch"] = s.best_epoch;
   sum["resumed_from_step"] = s.resumed_from_step;
   sum["reproducibility"] = s.reproducibility;
@@ -195,8 +209,8 @@ std::string format_train_json(const TrainResult& r, const ReportContext& ctx) {
   for (const auto& e : s.history)
     history.push_back({{"epoch", e.epoch},
                        {"steps", e.steps},
-                       {"train_mse", number(e.train_loss)},
-                       {"validation_mse", number(e.validation_loss)},
+                       {robust ? "train_loss" : "train_mse", number(e.train_loss)},
+                       {robust ? "validation_loss" : "validation_mse", number(e.validation_loss)},
                        {"learning_rate", number(e.learning_rate)}});
   doc["history"] = history;
   json epoch_seconds = json::array();

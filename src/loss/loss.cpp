@@ -70,6 +70,14 @@ LossValue evaluate_loss(const Loss& loss, double s) {
   return {d2 * u.rho, u.d1, u.d2 / d2};
 }
 
+void check_loss(const Loss& loss, std::string_view option) {
+  if (loss.squared()) return;
+  if (!std::isfinite(loss.delta) || !(loss.delta > 0))
+    throw Error(fmt::format("{}: the scale of {} must be a finite number > 0, not {}", option, name_of(loss.kind),
+                            loss.delta),
+                Error::Kind::kUsage);
+}
+
 Loss parse_loss(std::string_view text, std::string_view flag) {
   const auto fail = [&](const std::string& why) -> Error {
     return Error(fmt::format("{}: '{}' {}; losses are squared, huber:DELTA, soft-l1:DELTA, cauchy:DELTA, "

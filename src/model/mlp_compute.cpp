@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "loss/row_loss.h"
+
 namespace parafit::detail {
 
 std::size_t MlpShape::num_parameters() const {
@@ -137,11 +139,18 @@ double MlpCompute<T>::accumulate_gradient(const T* params, std::size_t rows, con
     const T* Xt = X + r0 * ldx;
     T* d = out_.get();
     forward_tile(params, n, Xt, ldx, d);
-    // The output delta is the residual itself (output width 1, identity).
-    for (std::size_t i = 0; i < n; ++i) {
-      const T r = d[i] - y[r0 + i];
-      d[i] = r;
-      loss += static_cast<double>(r) * static_cast<double>(r);
+    // The output delta is the residual itself (output width 1, identity), or rho'(r^2) r.
+    if (loss_ == nullptr) {
+      for (std::size_t i = 0; i < n; ++i) {
+        const T r = d[i] - y[r0 + i];
+        d[i] = r;
+        loss += static_cast<double>(r) * static_cast<double>(r);
+      }
+    } else {
+      for (std::size_t i = 0; i < n; ++i) {
+        const T r = d[i] - y[r0 + i];
+        d[i] = static_cast<T>(robust_row(*loss_, static_cast<double>(r), loss));
+      }
     }
     int next = 0;
     for (std::size_t l = layers; l-- > 0;) {

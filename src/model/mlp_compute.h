@@ -19,6 +19,7 @@
 
 #include "model/mlp_kernels.h"
 #include "model/mlp_layer.h"
+#include "parafit/loss.h"
 
 namespace parafit::detail {
 
@@ -61,6 +62,11 @@ class MlpCompute {
   // dozen rows). Call it again whenever the values behind the pointer change.
   void prepare(const T* params);
 
+  // A robust loss for accumulate_gradient (nullptr: squared error, the default): it then folds
+  // rho(r_i^2) instead of r_i^2 and the gradient of (1/2) sum rho(r_i^2) (loss/row_loss.h).
+  // `loss` must outlive the calls.
+  void set_loss(const Loss* loss) { loss_ = loss; }
+
   // out[i] = f(x_i) for each row: the same bits as the f(x_i) accumulate_gradient uses.
   void predict(const T* params, std::size_t rows, const T* X, std::size_t ldx, T* out);
 
@@ -73,6 +79,7 @@ class MlpCompute {
   void forward_tile(const T* params, std::size_t n, const T* X, std::size_t ldx, T* f);
   void transpose_weights(const T* params);
   const T* prepared_ = nullptr;  // params whose transposes wt_ holds (see prepare)
+  const Loss* loss_ = nullptr;   // set_loss
 
   MlpShape shape_;
   std::vector<DenseLayer<T>> layers_;  // hidden layers with the shape's activation, then the output

@@ -33,6 +33,7 @@ void Problem::validate(const Context& ctx) const {
       throw Error(fmt::format("bounds of parameter '{}' are empty: lower {} > upper {}", names[j],
                               bounds[j].lower, bounds[j].upper));
   }
+  check_loss(loss, "loss");
   std::size_t free = 0;
   for (std::size_t j = 0; j < p; ++j) free += !is_fixed(j);
   if (free == 0) throw Error("every parameter is fixed: there is nothing to fit");

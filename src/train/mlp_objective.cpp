@@ -24,7 +24,7 @@ class MlpObjective;
 template <class T>
 class MlpWorker final : public RowWorker {
  public:
-  MlpWorker(const MlpObjective<T>& o, bool gradient);
+  MlpWorker(const MlpObjective<T>& o, bool gradient, const Loss* loss);
   void set_parameters(std::span<const double> theta) override {
     narrow_parameters<T>(theta.size(), theta.data(), params_.data());
     compute_.prepare(params_.data());
@@ -35,6 +35,7 @@ class MlpWorker final : public RowWorker {
   void gather(const RowSet& rows);
   const MlpObjective<T>& o_;
   bool gradient_;
+  const Loss* loss_;
   MlpCompute<T> compute_;
   std::vector<T> params_, x_, y_, f_;
 };
@@ -43,30 +44,36 @@ class MlpWorker final : public RowWorker {
 template <class T>
 class MlpObjective final : public TrainObjective {
  public:
-  MlpObjective(const MlpModel& model, const Dataset& data, int threads)
+  MlpObjective(const MlpModel& model, const Dataset& data, int threads, const Loss& loss)
       : shape_(mlp_shape(model)), rows_(model, data, threads), d_(rows_.d), y_scale_(model.y_scale),
-        gradient_(*this, true), loss_(*this, false) {}
+        row_loss_(loss, model.y_scale), gradient_(*this, true, row_loss_.robust()),
+        loss_(*this, false, row_loss_.robust()), squared_(*this, false, nullptr) {}
   std::size_t num_parameters() const override { return shape_.num_parameters(); }
   const RowKernel& gradient() const override { return gradient_; }
   const RowKernel& loss() const override { return loss_; }
+  const RowKernel& squared_error() const override { return squared_; }
   double loss_scale() const override { return y_scale_ * y_scale_; }
 
   MlpShape shape_;
   StandardisedRows<T> rows_;
   std::size_t d_;
   double y_scale_;
-  MlpRowKernel<T, MlpObjective<T>, MlpWorker<T>, false> gradient_, loss_;
+  MlpLoss row_loss_;
+  MlpRowKernel<T, MlpObjective<T>, MlpWorker<T>, false> gradient_, loss_, squared_;
 };
 
 template <class T>
-MlpWorker<T>::MlpWorker(const MlpObjective<T>& o, bool gradient)
+MlpWorker<T>::MlpWorker(const MlpObjective<T>& o, bool gradient, const Loss* loss)
     : o_(o),
       gradient_(gradient),
+      loss_(loss),
       compute_(o.shape_),
       params_(o.num_parameters()),
       x_(kGatherRows * o.d_),
       y_(kGatherRows),
-      f_(kGatherRows) {}
+      f_(kGatherRows) {
+  compute_.set_loss(loss);
+}
 
 template <class T>
 void MlpWorker<T>::gather(const RowSet& rows) {
@@ -92,18 +99,25 @@ void MlpWorker<T>::accumulate(const RowSet& rows, RowSums& sums) {
     const std::size_t n = block.size();
     gather(block);
     compute_.predict(params_.data(), n, x_.data(), o_.d_, f_.data());
-    for (std::size_t i = 0; i < n; ++i) {
-      const double r = static_cast<double>(f_[i]) - static_cast<double>(y_[i]);
-      loss = loss + r * r;
+    if (loss_ == nullptr) {
+      for (std::size_t i = 0; i < n; ++i) {
+        const double r = static_cast<double>(f_[i]) - static_cast<double>(y_[i]);
+        loss = loss + r * r;
+      }
+    } else {
+      for (std::size_t i = 0; i < n; ++i)
+        robust_row(*loss_, static_cast<double>(f_[i]) - static_cast<double>(y_[i]), loss);
     }
   }
 }
 
 }  // namespace
 
-std::unique_ptr<TrainObjective> make_mlp_objective(const MlpModel& model, const Dataset& data, int threads) {
-  if (model.precision == Precision::kFloat32) return std::make_unique<MlpObjective<float>>(model, data, threads);
-  return std::make_unique<MlpObjective<double>>(model, data, threads);
+std::unique_ptr<TrainObjective> make_mlp_objective(const MlpModel& model, const Dataset& data, int threads,
+                                                   const Loss& loss) {
+  if (model.precision == Precision::kFloat32)
+    return std::make_unique<MlpObjective<float>>(model, data, threads, loss);
+  return std::make_unique<MlpObjective<double>>(model, data, threads, loss);
 }
 
 }  // namespace parafit::detail

@@ -39,7 +39,7 @@ class PipelineObjective;
 template <class T>
 class PipelineWorker final : public RowWorker {
  public:
-  PipelineWorker(const PipelineObjective<T>& o, bool gradient);
+  PipelineWorker(const PipelineObjective<T>& o, bool gradient, const Loss* loss);
   void set_parameters(std::span<const double> theta) override {
     narrow_parameters<T>(theta.size(), theta.data(), params_.data());
     compute_.prepare(params_.data());
@@ -80,6 +80,7 @@ class PipelineWorker final : public RowWorker {
 
   const PipelineObjective<T>& o_;
   bool gradient_;
+  const Loss* loss_;  // nullptr: squared error
   std::size_t stage_, stages_;
   std::vector<T> gathered_;
   TensorMlpCompute<T> compute_;
@@ -94,30 +95,36 @@ class PipelineWorker final : public RowWorker {
 template <class T>
 class PipelineObjective final : public TrainObjective {
  public:
-  PipelineObjective(const MlpModel& model, const Dataset& data, int threads, const PipelineSetup& setup)
+  PipelineObjective(const MlpModel& model, const Dataset& data, int threads, const PipelineSetup& setup,
+                    const Loss& loss)
       : setup_(setup),
         plan_(mlp_shape(model), std::size_t(setup.tensor->size()), std::size_t(setup.tensor->rank()),
               setup.bounds[std::size_t(setup.pipe->rank())], setup.bounds[std::size_t(setup.pipe->rank()) + 1]),
         rows_(model, data, threads),
         y_scale_(model.y_scale),
-        gradient_(*this, true),
-        loss_(*this, false) {}
+        row_loss_(loss, model.y_scale),
+        gradient_(*this, true, row_loss_.robust()),
+        loss_(*this, false, row_loss_.robust()),
+        squared_(*this, false, nullptr) {}
   std::size_t num_parameters() const override { return plan_.num_parameters(); }
   const RowKernel& gradient() const override { return gradient_; }
   const RowKernel& loss() const override { return loss_; }
+  const RowKernel& squared_error() const override { return squared_; }
   double loss_scale() const override { return y_scale_ * y_scale_; }
 
   PipelineSetup setup_;
   TensorPlan plan_;
   StandardisedRows<T> rows_;
   double y_scale_;
-  MlpRowKernel<T, PipelineObjective<T>, PipelineWorker<T>, true> gradient_, loss_;
+  MlpLoss row_loss_;
+  MlpRowKernel<T, PipelineObjective<T>, PipelineWorker<T>, true> gradient_, loss_, squared_;
 };
 
 template <class T>
-PipelineWorker<T>::PipelineWorker(const PipelineObjective<T>& o, bool gradient)
+PipelineWorker<T>::PipelineWorker(const PipelineObjective<T>& o, bool gradient, const Loss* loss)
     : o_(o),
       gradient_(gradient),
+      loss_(loss),
       stage_(std::size_t(o.setup_.pipe->rank())),
       stages_(std::size_t(o.setup_.pipe->size())),
       compute_(o.plan_, [this](std::span<T> partial) { sum_over_slices<T>(*o_.setup_.tensor, partial, gathered_); }),
@@ -173,7 +180,8 @@ void PipelineWorker<T>::forward(Micro& mb, std::span<RowSums* const> sums) {
   // Recomputing, the activations are built in the one scratch set and only the output is kept.
   const T* f = compute_.forward(params_.data(), mb.n, mb.input.data(), in, o_.setup_.recompute ? scratch_ : mb.acts);
   if (last) {
-    // The output delta is the residual rounded to T, its square folded in double (MlpCompute's).
+    // The output delta is the residual rounded to T, its square folded in double (MlpCompute's);
+    // with a robust loss, rho'(r^2) r and rho(r^2).
     mb.y.resize(mb.n);
     for (const Piece& p : mb.pieces) o_.rows_.gather_y(mb.segments[p.segment], mb.y.data() + p.begin);
     mb.d.resize(mb.n);
@@ -181,8 +189,12 @@ void PipelineWorker<T>::forward(Micro& mb, std::span<RowSums* const> sums) {
       double& loss = loss_of(*sums[p.segment]);
       for (std::size_t i = p.begin; i < p.end; ++i) {
         const T r = f[i] - mb.y[i];
-        mb.d[i] = r;
-        loss += static_cast<double>(r) * static_cast<double>(r);
+        if (loss_ == nullptr) {
+          mb.d[i] = r;
+          loss += static_cast<double>(r) * static_cast<double>(r);
+        } else {
+          mb.d[i] = static_cast<T>(robust_row(*loss_, static_cast<double>(r), loss));
+        }
       }
     }
   } else if (o_.setup_.recompute) {
@@ -299,7 +311,10 @@ void PipelineWorker<T>::loss_pass(std::span<const RowSet> segments, std::span<Ro
         double& loss = loss_of(*sums[p.segment]);
         for (std::size_t i = p.begin; i < p.end; ++i) {
           const double r = static_cast<double>(f[i]) - static_cast<double>(mb.y[i]);
-          loss = loss + r * r;
+          if (loss_ == nullptr)
+            loss = loss + r * r;
+          else
+            robust_row(*loss_, r, loss);
         }
       }
     } else {
@@ -352,10 +367,10 @@ void PipelineWorker<T>::accumulate_micro_batches(std::span<const std::vector<Row
 }  // namespace
 
 std::unique_ptr<TrainObjective> make_pipeline_mlp_objective(const MlpModel& model, const Dataset& data, int threads,
-                                                            const PipelineSetup& setup) {
+                                                            const PipelineSetup& setup, const Loss& loss) {
   if (model.precision == Precision::kFloat32)
-    return std::make_unique<PipelineObjective<float>>(model, data, threads, setup);
-  return std::make_unique<PipelineObjective<double>>(model, data, threads, setup);
+    return std::make_unique<PipelineObjective<float>>(model, data, threads, setup, loss);
+  return std::make_unique<PipelineObjective<double>>(model, data, threads, setup, loss);
 }
 
 }  // namespace parafit::detail

@@ -15,6 +15,7 @@
 
 #include "parafit/communicator.h"
 #include "parafit/dataset.h"
+#include "parafit/loss.h"
 #include "parafit/mlp.h"
 #include "train/objective.h"
 
@@ -40,8 +41,8 @@ struct PipelineSetup {
 
 // The objective of stage pipe->rank() (slice tensor->rank()). Its kernels are collective: every
 // rank of the pipeline and tensor groups must run the same passes over the same rows. The
-// communicators and stats must outlive it.
+// communicators and stats must outlive it. `loss` is in the response's units.
 std::unique_ptr<TrainObjective> make_pipeline_mlp_objective(const MlpModel& model, const Dataset& data, int threads,
-                                                            const PipelineSetup& setup);
+                                                            const PipelineSetup& setup, const Loss& loss = {});
 
 }  // namespace parafit::detail

@@ -12,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "loss/row_loss.h"
 #include "model/mlp_kernels.h"
 #include "parafit/dataset.h"
 #include "parafit/mlp.h"
@@ -83,14 +84,15 @@ class GradientSums final : public RowSums {
   double loss = 0;
 };
 
-// The MLP objectives' two kernels over an objective's rows: the gradient kernel (gradient: sums
-// [g..., L] in GradientSums) or the loss kernel ([L]); workers are Worker(objective, gradient). A
-// collective kernel's workers exchange with other ranks as they fold (tensor slices, pipeline
-// stages: RowKernel::collective).
+// The MLP objectives' kernels over an objective's rows: the gradient kernel (gradient: sums
+// [g..., L] in GradientSums) or a loss kernel ([L]), with a robust loss (`loss`, in the
+// standardised response's units: loss/row_loss.h) or squared error (nullptr); workers are
+// Worker(objective, gradient, loss). A collective kernel's workers exchange with other ranks as
+// they fold (tensor slices, pipeline stages: RowKernel::collective).
 template <class T, class Objective, class Worker, bool kCollective>
 class MlpRowKernel final : public RowKernel {
  public:
-  MlpRowKernel(const Objective& o, bool gradient) : o_(o), gradient_(gradient) {}
+  MlpRowKernel(const Objective& o, bool gradient, const Loss* loss) : o_(o), gradient_(gradient), loss_(loss) {}
   std::size_t width() const override { return gradient_ ? o_.num_parameters() + 1 : 1; }
   // The forward pass alone (the loss kernel) still costs about a multiply-add per weight.
   std::size_t work_per_row() const override { return o_.num_parameters(); }
@@ -99,11 +101,20 @@ class MlpRowKernel final : public RowKernel {
     if (gradient_) return std::make_unique<GradientSums<T>>(o_.num_parameters());
     return std::make_unique<VectorSums>(1);
   }
-  std::unique_ptr<RowWorker> make_worker() const override { return std::make_unique<Worker>(o_, gradient_); }
+  std::unique_ptr<RowWorker> make_worker() const override { return std::make_unique<Worker>(o_, gradient_, loss_); }
 
  private:
   const Objective& o_;
   bool gradient_;
+  const Loss* loss_;
+};
+
+// An MLP objective's loss in its standardised units, and the pointer its kernels take (nullptr for
+// squared error, whose folds stay the plain ones).
+struct MlpLoss {
+  MlpLoss(const Loss& loss, double y_scale) : standardised(standardised_loss(loss, y_scale)) {}
+  const Loss* robust() const { return standardised.squared() ? nullptr : &standardised; }
+  Loss standardised;
 };
 
 // This rank's rows, standardised once into a row-major matrix in the model's precision.

@@ -40,7 +40,7 @@ class TensorObjective;
 template <class T>
 class TensorWorker final : public RowWorker {
  public:
-  TensorWorker(const TensorObjective<T>& o, bool gradient);
+  TensorWorker(const TensorObjective<T>& o, bool gradient, const Loss* loss);
   void set_parameters(std::span<const double> theta) override {
     narrow_parameters<T>(theta.size(), theta.data(), params_.data());
     compute_.prepare(params_.data());
@@ -59,6 +59,7 @@ class TensorWorker final : public RowWorker {
 
   const TensorObjective<T>& o_;
   bool gradient_;
+  const Loss* loss_;  // nullptr: squared error
   std::vector<T> gathered_;  // sum_over_slices' buffer
   TensorMlpCompute<T> compute_;
   LayerActivations<T> acts_;
@@ -69,29 +70,34 @@ class TensorWorker final : public RowWorker {
 template <class T>
 class TensorObjective final : public TrainObjective {
  public:
-  TensorObjective(const MlpModel& model, const Dataset& data, int threads, Communicator& tensor)
+  TensorObjective(const MlpModel& model, const Dataset& data, int threads, Communicator& tensor, const Loss& loss)
       : plan_(mlp_shape(model), std::size_t(tensor.size()), std::size_t(tensor.rank())),
         rows_(model, data, threads),
         y_scale_(model.y_scale),
         tensor_(&tensor),
-        gradient_(*this, true),
-        loss_(*this, false) {}
+        row_loss_(loss, model.y_scale),
+        gradient_(*this, true, row_loss_.robust()),
+        loss_(*this, false, row_loss_.robust()),
+        squared_(*this, false, nullptr) {}
   std::size_t num_parameters() const override { return plan_.num_parameters(); }
   const RowKernel& gradient() const override { return gradient_; }
   const RowKernel& loss() const override { return loss_; }
+  const RowKernel& squared_error() const override { return squared_; }
   double loss_scale() const override { return y_scale_ * y_scale_; }
 
   TensorPlan plan_;
   StandardisedRows<T> rows_;
   double y_scale_;
   Communicator* tensor_;
-  MlpRowKernel<T, TensorObjective<T>, TensorWorker<T>, true> gradient_, loss_;
+  MlpLoss row_loss_;
+  MlpRowKernel<T, TensorObjective<T>, TensorWorker<T>, true> gradient_, loss_, squared_;
 };
 
 template <class T>
-TensorWorker<T>::TensorWorker(const TensorObjective<T>& o, bool gradient)
+TensorWorker<T>::TensorWorker(const TensorObjective<T>& o, bool gradient, const Loss* loss)
     : o_(o),
       gradient_(gradient),
+      loss_(loss),
       compute_(o.plan_, [this](std::span<T> partial) { sum_over_slices<T>(*o_.tensor_, partial, gathered_); }),
       params_(o.num_parameters()),
       x_(kBlockRows * o.rows_.d),
@@ -129,20 +135,27 @@ void TensorWorker<T>::run_block(std::span<const Piece> pieces, std::size_t n, st
       double& loss = static_cast<VectorSums&>(*sums[p.segment]).values()[0];
       for (std::size_t i = p.begin; i < p.end; ++i) {
         const double r = static_cast<double>(f[i]) - static_cast<double>(y_[i]);
-        loss = loss + r * r;
+        if (loss_ == nullptr)
+          loss = loss + r * r;
+        else
+          robust_row(*loss_, r, loss);
       }
     }
     return;
   }
   // The output delta is the residual itself, rounded to T (as MlpCompute's); its square is
-  // folded in double in row order.
+  // folded in double in row order. With a robust loss: rho'(r^2) r and rho(r^2), as MlpCompute's.
   std::vector<typename TensorMlpCompute<T>::Piece> folds;
   for (const Piece& p : pieces) {
     auto& s = static_cast<GradientSums<T>&>(*sums[p.segment]);
     for (std::size_t i = p.begin; i < p.end; ++i) {
       const T r = f[i] - y_[i];
-      d_[i] = r;
-      s.loss += static_cast<double>(r) * static_cast<double>(r);
+      if (loss_ == nullptr) {
+        d_[i] = r;
+        s.loss += static_cast<double>(r) * static_cast<double>(r);
+      } else {
+        d_[i] = static_cast<T>(robust_row(*loss_, static_cast<double>(r), s.loss));
+      }
     }
     folds.push_back({p.begin, p.end, s.g.data(), s.fresh});
   }
@@ -153,10 +166,10 @@ void TensorWorker<T>::run_block(std::span<const Piece> pieces, std::size_t n, st
 }  // namespace
 
 std::unique_ptr<TrainObjective> make_tensor_mlp_objective(const MlpModel& model, const Dataset& data, int threads,
-                                                          Communicator& tensor) {
+                                                          Communicator& tensor, const Loss& loss) {
   if (model.precision == Precision::kFloat32)
-    return std::make_unique<TensorObjective<float>>(model, data, threads, tensor);
-  return std::make_unique<TensorObjective<double>>(model, data, threads, tensor);
+    return std::make_unique<TensorObjective<float>>(model, data, threads, tensor, loss);
+  return std::make_unique<TensorObjective<double>>(model, data, threads, tensor, loss);
 }
 
 }  // namespace parafit::detail

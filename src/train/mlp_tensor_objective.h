@@ -9,6 +9,7 @@
 
 #include "parafit/communicator.h"
 #include "parafit/dataset.h"
+#include "parafit/loss.h"
 #include "parafit/mlp.h"
 #include "train/objective.h"
 
@@ -16,9 +17,9 @@ namespace parafit::detail {
 
 // The objective of slice tensor.rank() of tensor.size() (TensorPlan). Its kernels are collective
 // (RowKernel::collective): every rank of `tensor` must run the same passes over the same rows.
-// `tensor` must outlive the objective.
+// `tensor` must outlive the objective. `loss` is in the response's units.
 std::unique_ptr<TrainObjective> make_tensor_mlp_objective(const MlpModel& model, const Dataset& data, int threads,
-                                                          Communicator& tensor);
+                                                          Communicator& tensor, const Loss& loss = {});
 
 // Replaces `partial` with the sum over the ranks of `tensor` of every rank's `partial`, added in
 // rank (slice) order: the same bits on every rank of the group (an MPI all-reduce may add in

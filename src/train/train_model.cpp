@@ -153,9 +153,10 @@ std::vector<double> starting_weights(const TrainModel& m, const TrainSpec& spec,
   return theta0;
 }
 
-std::unique_ptr<TrainObjective> make_objective(const TrainModel& m, const Dataset& local, int threads) {
-  if (m.is_mlp) return make_mlp_objective(m.mlp, local, threads);
-  return make_curve_objective(*m.curve.model, m.curve_inputs, m.curve_y);
+std::unique_ptr<TrainObjective> make_objective(const TrainModel& m, const Dataset& local, int threads,
+                                               const Loss& loss) {
+  if (m.is_mlp) return make_mlp_objective(m.mlp, local, threads, loss);
+  return make_curve_objective(*m.curve.model, m.curve_inputs, m.curve_y, loss);
 }
 
 }  // namespace parafit::detail

@@ -52,6 +52,7 @@ void keep_standardisation(MlpModel& mlp, const TrainModelOptions::InitialWeights
 std::vector<double> starting_weights(const TrainModel& model, const TrainSpec& spec, Communicator& comm);
 
 // The objective over this rank's rows (`local` must outlive it).
-std::unique_ptr<TrainObjective> make_objective(const TrainModel& model, const Dataset& local, int threads);
+std::unique_ptr<TrainObjective> make_objective(const TrainModel& model, const Dataset& local, int threads,
+                                               const Loss& loss);
 
 }  // namespace parafit::detail

@@ -163,6 +163,7 @@ void validate(const TrainSpec& spec) {
   if (!spec.model.IsValid(&why) || !spec.optimizer.IsValid(&why) || !spec.trainer.IsValid(&why) ||
       !spec.checkpoint.IsValid(&why))
     throw usage_error(why);
+  check_loss(spec.loss, option_name("loss"));
   // Flags that would change nothing are refused: moments to average need an optimizer with some.
   if (spec.trainer.sync.average_moments && spec.optimizer.name == "sgd" && spec.optimizer.sgd.momentum == 0)
     throw usage_error(fmt::format("{}: plain SGD has no moments to average (use adam, adamw or SGD with momentum)",
@@ -234,6 +235,8 @@ std::string fingerprint(const TrainSpec& spec, const TrainLayout& layout) {
   j["early_stop"] = t.early_stop;
   j["seed"] = t.seed;
   j["divergence_factor"] = t.divergence_factor;
+  // Only a robust loss is recorded: checkpoints from before losses existed resume as squared error.
+  if (!spec.loss.squared()) j["loss"] = spec.loss.name();
   // A tensor-parallel checkpoint holds one slice's weights and state: resume on the same grid.
   if (t.tensor_parallel > 1) j["tensor_parallel"] = t.tensor_parallel;
   // A stage's checkpoint holds its layers: resume on the same stages (either schedule: the same bits).

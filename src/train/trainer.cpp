@@ -149,10 +149,16 @@ struct Trainer::State {
     summary.message = std::move(message);
   }
 
-  // Mean squared error in response units over every training (or validation) row, NaN for none.
+  // The mean loss per row (squared error, or the robust loss's rho) in response units over every
+  // training (or validation) row, NaN for none.
+  double mean_loss(bool validation) { return mean_of(objective->loss(), validation); }
+  // The mean squared error, whatever the loss.
   double mse(bool validation) {
+    return spec.loss.squared() ? mean_loss(validation) : mean_of(objective->squared_error(), validation);
+  }
+  double mean_of(const detail::RowKernel& kernel, bool validation) {
     const std::size_t rows = validation ? engine->validation_rows() : engine->train_rows();
-    const double loss = engine->reduce(engine->fold_all(objective->loss(), theta, validation))[0];
+    const double loss = engine->reduce(engine->fold_all(kernel, theta, validation))[0];
     return rows == 0 ? kNaN : loss / double(rows) * scale();
   }
 
@@ -363,7 +369,7 @@ void Trainer::State::init_workers() {
   if (s.is_model_parallel()) {
     s.init_model_part();
   } else {
-    s.objective = detail::make_objective(s.model, s.local, s.threads);
+    s.objective = detail::make_objective(s.model, s.local, s.threads, spec.loss);
   }
   s.engine = std::make_unique<detail::StrataEngine>(s.plan, std::move(rows), comm, s.threads, s.engine_batch,
                                                     spec.trainer.seed);
@@ -586,7 +592,7 @@ void Trainer::State::end_mini_batch_epoch() {
   rec.epoch = st.epoch + 1;
   rec.steps = st.global_step;
   rec.train_loss = st.epoch_rows > 0 ? st.epoch_loss_sum / double(st.epoch_rows) * scale() : kNaN;
-  rec.validation_loss = engine->validation_rows() > 0 ? mse(true) : kNaN;
+  rec.validation_loss = engine->validation_rows() > 0 ? mean_loss(true) : kNaN;
   rec.learning_rate = last_lr;
   rec.seconds = seconds_since(epoch_start);
   st.history.push_back(rec);
@@ -792,8 +798,15 @@ TrainResult Trainer::Finish() {
         summary.reproducibility = "the same bits for any number of threads and ranks";
   }
   if (s.hogwild != nullptr) summary.thread_steps = s.hogwild->thread_steps();
-  summary.final_train_mse = s.mse(false);
-  summary.final_validation_mse = s.engine->validation_rows() > 0 ? s.mse(true) : kNaN;
+  summary.final_train_loss = s.mean_loss(false);
+  summary.final_validation_loss = s.engine->validation_rows() > 0 ? s.mean_loss(true) : kNaN;
+  if (s.spec.loss.squared()) {
+    summary.final_train_mse = summary.final_train_loss;
+    summary.final_validation_mse = summary.final_validation_loss;
+  } else {
+    summary.final_train_mse = s.mse(false);
+    summary.final_validation_mse = s.engine->validation_rows() > 0 ? s.mse(true) : kNaN;
+  }
   summary.train_rows = s.engine->train_rows();
   summary.validation_rows = s.engine->validation_rows();
   summary.seconds = seconds;
@@ -866,10 +879,10 @@ void Trainer::State::init_model_part() {
     setup.one_f_one_b = spec.trainer.pipeline_schedule == TrainerOptions::PipelineSchedule::k1F1B;
     setup.recompute = spec.trainer.recompute;
     setup.stats = &pipeline_stats;
-    objective = detail::make_pipeline_mlp_objective(model.mlp, local, threads, setup);
+    objective = detail::make_pipeline_mlp_objective(model.mlp, local, threads, setup, spec.loss);
     summary.pipeline_plan = detail::describe_stages(shape, stage_bounds);
   } else {
-    objective = detail::make_tensor_mlp_objective(model.mlp, local, threads, *grid.tensor);
+    objective = detail::make_tensor_mlp_objective(model.mlp, local, threads, *grid.tensor, spec.loss);
   }
 }
 

@@ -1,6 +1,7 @@
 // `parafit fit --loss`: a robust fit's summary and JSON name the loss, its sum of rho and the
 // sandwich covariance, give no likelihood, and agree with the library's fit; the same bytes on
-// 1 and 2 threads and (under mpirun) on 1 and 2 ranks.
+// 1 and 2 threads and (under mpirun) on 1 and 2 ranks. `parafit train --loss`: the summary, JSON
+// and progress name the loss; a bad loss is a usage error naming the flag.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -16,6 +17,11 @@ using nlohmann::json;
 const std::string kData = std::string(PARAFIT_ROBUST_DATA_DIR) + "/outliers.csv";
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+double read_reference_b(const std::string& loss) {
+  const json ref = json::parse(read_file(std::string(PARAFIT_ROBUST_DATA_DIR) + "/reference.json"));
+  return ref["fits"][loss]["b"].get<double>();
+}
 
 TEST(CliLoss, SummaryAndJsonNameTheLossAndTheSandwich) {
   const auto dir = scratch_dir();
@@ -47,6 +53,34 @@ TEST(CliLoss, SummaryAndJsonNameTheLossAndTheSandwich) {
   const json s = json::parse(read_file(dir + "/s.json"));
   EXPECT_EQ(s["statistics"]["loss"], "squared");
   EXPECT_EQ(s["statistics"]["loss_cost"], s["statistics"]["rss"]);
+}
+
+TEST(CliLoss, TrainNamesTheLossItMinimises) {
+  const auto dir = scratch_dir();
+  const std::string args = "train --data '" + kData +
+                           "' --model exp-decay --start a=4,b=0.5,c=1.5 --optimizer lbfgs --loss cauchy:0.2";
+  const auto r = run_parafit(args + " --json '" + dir + "/t.json'", dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "Loss:       cauchy:0.2")) << r.out;
+  EXPECT_TRUE(contains(r.out, "train loss")) << r.out;
+  EXPECT_TRUE(contains(r.out, "Final loss:  training")) << r.out;
+  const json j = json::parse(read_file(dir + "/t.json"));
+  EXPECT_EQ(j["optimizer"]["loss"], "cauchy:0.2");
+  EXPECT_TRUE(j["summary"]["train_loss"].is_number());
+  EXPECT_TRUE(j["summary"]["train_mse"].is_number());
+  EXPECT_GT(j["summary"]["train_mse"].get<double>(), j["summary"]["train_loss"].get<double>());
+  EXPECT_TRUE(j["history"][0].contains("train_loss"));
+  EXPECT_FALSE(j["history"][0].contains("train_mse"));
+  // The estimates are the robust fit's (tests/data/robust: scipy's cauchy minimum).
+  EXPECT_NEAR(j["parameters"]["b"].get<double>(), read_reference_b("cauchy"), 2e-6);
+
+  const auto sgd = run_parafit("train --data '" + kData + "' --model exp-decay --epochs 2 --loss huber:0.2", dir);
+  ASSERT_EQ(sgd.code, 0) << sgd.err;
+  EXPECT_TRUE(contains(sgd.err, "train loss")) << sgd.err;
+
+  const auto bad = run_parafit("train --data '" + kData + "' --model exp-decay --loss huber:-1", dir);
+  EXPECT_EQ(bad.code, 2) << bad.err;
+  EXPECT_TRUE(contains(bad.err, "--loss: 'huber:-1' has scale '-1', not a finite number > 0")) << bad.err;
 }
 
 #ifdef PARAFIT_MPIEXEC
