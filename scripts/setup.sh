@@ -11,6 +11,8 @@ packages=(
   libeigen3-dev libcli11-dev nlohmann-json3-dev libfmt-dev libfast-float-dev libhwy-dev
   # The MPI backend (src/parallel/mpi_communicator.cpp): parafit runs under mpirun.
   libopenmpi-dev openmpi-bin
+  # The charts of --report (src/report/): dygraphs, compiled into the library and inlined into the HTML.
+  libjs-dygraphs
 )
 if [ "${1:-}" = --test ]; then
   packages+=(
@@ -21,6 +23,8 @@ if [ "${1:-}" = --test ]; then
     # Keeps compiled objects between runs of scripts/test.sh (the CI): three builds of everything
     # otherwise take most of its time.
     ccache
+    # The report's browser test (tests/report/browser_test.sh) renders reports in headless Chromium.
+    chromium
   )
 fi
 

@@ -19,6 +19,7 @@
 #include "parafit/batch.h"
 #include "parafit/distributed.h"
 #include "parafit/error.h"
+#include "parafit/html_report.h"
 #include "parafit/formula.h"
 #include "parafit/npy.h"
 #include "parafit/table.h"
@@ -121,6 +122,9 @@ class BatchCommand final : public Command {
     app->add_option("--out", out_,
                     "Results, one row per fit: .csv, .jsonl or .npy (by extension; default: CSV on standard "
                     "output). Columns: id, status, points, iterations, chi2 or deviance, the estimates, se_<name>");
+    app->add_option("--report", report_,
+                    "Write an HTML report to this file: status counts, quartiles and histograms of every estimate "
+                    "and of the cost (one self-contained file; docs/report.md)");
     app->add_flag("--drop-missing", drop_missing_,
                   "Drop rows with empty, NaN or Inf fields (default: such a value makes its fit non-finite)");
     app->add_option("--delimiter", delimiter_, "Field delimiter (default: detect , tab ;)");
@@ -150,7 +154,7 @@ class BatchCommand final : public Command {
                        {{"--data", data_, "data"},
                         {"--start-file", start_file_, "start file"},
                         {"--weights", matrix ? weights_ : std::string(), "weights file"}},
-                       {{"--out", out_ == "-" ? "" : out_, "results file"}});
+                       {{"--out", out_ == "-" ? "" : out_, "results file"}, {"--report", report_, "report file"}});
     const OutputFormat format = output_format(out_);
 
     // Each rank fits a contiguous share of the fits and reads only those (the long format, whose
@@ -204,6 +208,13 @@ class BatchCommand final : public Command {
                result.summary_line(), to_string(spec.estimator), precision_, seconds,
                seconds > 0 ? double(result.fits()) / seconds : 0.0, comm.size(), ctx.resolved_threads(),
                std::chrono::duration<double>(t1 - t0).count());
+    if (!report_.empty()) {
+      HtmlReportOptions ho;
+      ho.title = "parafit batch: " + model_;
+      ho.subtitle = fmt::format("{} fits of {} to {}, {} {}", result.fits(), model_, data_, to_string(spec.estimator),
+                                precision_);
+      write_text_file(report_, batch_report_html(result, ho), "report file");
+    }
     return 0;
   }
 
@@ -404,6 +415,7 @@ class BatchCommand final : public Command {
 
   static bool is_directory(const std::string& path);
 
+  std::string report_;
   std::string data_, model_, x_, y_ = "y", group_, x_values_, weights_, start_file_, estimator_ = "lse", out_,
                                   delimiter_;
   std::vector<std::string> params_, y_columns_, x_columns_, weight_columns_, start_, fix_, bounds_;

@@ -16,6 +16,7 @@
 #include "parafit/diagnostics.h"
 #include "parafit/distributed.h"
 #include "parafit/error.h"
+#include "parafit/html_report.h"
 #include "parafit/fit.h"
 #include "parafit/global_fit.h"
 #include "global_report.h"
@@ -71,6 +72,9 @@ class FitCommand final : public Command {
     app->add_option("--threads", threads_, "Worker threads (default: all cores)")->check(in_range(1, 4096));
     add_rank_timeout_option(*app, rank_timeout);
     app->add_option("--json", json_, "Write the full result as JSON to this file");
+    app->add_option("--report", report_,
+                    "Write an HTML report to this file: summary, data with the curve and its bands, residual and "
+                    "Q-Q plots, cost per iteration (one self-contained file; docs/report.md)");
     app->add_option("--save", save_, "Save the fitted model for 'parafit predict'");
     app->add_option("--residuals", residuals_,
                     "Write a CSV with, per row: the inputs, the response (and weight), the fitted value, the "
@@ -101,6 +105,9 @@ class FitCommand final : public Command {
       throw UsageError("--loss: global fits (--group/--shared) take the squared loss only");
     if ((!group_.empty() || !shared_.empty()) && ci_ != "wald")
       throw UsageError("--ci profile: global fits (--group/--shared) give Wald intervals only");
+    if ((!group_.empty() || !shared_.empty()) && !report_.empty())
+      throw UsageError("--report: global fits (--group/--shared) have no HTML report yet; fit one group alone, or "
+                       "use --json");
     if ((!group_.empty() || !shared_.empty()) && trace_)
       throw UsageError("--trace: global fits (--group/--shared) have no trace yet; fit one group alone to see one");
     if (!group_.empty() || !shared_.empty()) return run_global();
@@ -118,7 +125,7 @@ class FitCommand final : public Command {
     const bool root = comm.rank() == 0;
     check_output_paths(comm, {{"--data", data_}},
                        {{"--json", json_, "JSON file"}, {"--save", save_, "model file"},
-                        {"--residuals", residuals_, "residuals file"}});
+                        {"--residuals", residuals_, "residuals file"}, {"--report", report_, "report file"}});
     Context ctx;
     ctx.threads = threads_;
     ctx.communicator = &comm;
@@ -192,18 +199,28 @@ class FitCommand final : public Command {
       for (const char* name : {"fitted", "residual", "std_residual", "leverage"}) residual_names.push_back(name);
       for (const auto& column : mine) residual_columns.push_back(comm.allgatherv(column));
     }
+    // The report's plots: every rank's rows (collectives), the page on rank 0.
+    ReportContext rc{data_, ctx.resolved_threads(), comm.size(), ctx.chunk_rows, 0, 0, {}};
+    std::string html;
+    if (!report_.empty()) {
+      HtmlReportOptions ho;
+      ho.subtitle = fmt::format("{} fitted to {} ({} rows)", spec_.model, data_, result.statistics.observations);
+      if (root) ho.text_summary = format_summary(result, rc);
+      html = fit_report_html(data, result, ctx, ho);
+    }
     // Every rank's peak memory.
     const std::int64_t peak = std::int64_t(peak_rss_bytes());
     std::vector<std::int64_t> peaks(std::size_t(comm.size()));
     comm.allgather<std::int64_t>(std::span(&peak, 1), std::span(peaks));
     if (!root) return result.summary.IsSolutionUsable() ? 0 : 1;
 
-    ReportContext rc{data_, ctx.resolved_threads(), comm.size(), ctx.chunk_rows,
-                     parallel->stats().collectives, parallel->stats().collective_bytes,
-                     std::vector<double>(peaks.begin(), peaks.end())};
+    rc = ReportContext{data_, ctx.resolved_threads(), comm.size(), ctx.chunk_rows,
+                       parallel->stats().collectives, parallel->stats().collective_bytes,
+                       std::vector<double>(peaks.begin(), peaks.end())};
     fmt::print("{}", format_summary(result, rc));
     std::fflush(stdout);
     if (!json_.empty()) write_text_file(json_, format_json(result, rc), "JSON file");
+    if (!report_.empty()) write_text_file(report_, html, "report file");
     if (!residuals_.empty()) {
       if (residual_columns.empty())
         fmt::print(stderr, "parafit: no residuals written to '{}': J^T W J is singular at the estimates, so "
@@ -330,6 +347,7 @@ class FitCommand final : public Command {
   std::vector<std::string> start_, fix_, bounds_, params_, shared_;
   int threads_ = 0;
   std::string residuals_;
+  std::string report_;
   std::string ci_ = "wald";
   bool trace_ = false;
   std::string loss_ = "squared";

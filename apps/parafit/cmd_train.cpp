@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "parafit/distributed.h"
 #include "parafit/error.h"
+#include "parafit/html_report.h"
 #include "parafit/formula.h"
 #include "parafit/mlp_file.h"
 #include "parafit/model_file.h"
@@ -160,6 +161,9 @@ class TrainCommand final : public Command {
                     "Testing aid, R:F: rank R (under --sync hogwild: thread R) sleeps (F - 1) x its compute time "
                     "after each step (a straggler F times slower), e.g. 1:2");
     app->add_option("--json", json_, "Write the result (history, summary, run) as JSON to this file");
+    app->add_option("--report", report_,
+                    "Write an HTML report to this file: summary, training and validation loss per epoch, samples/s "
+                    "(one self-contained file; docs/report.md)");
     app->add_option("--save", save_, "Save the trained model for 'parafit predict'");
     app->add_option("--checkpoint", spec_.checkpoint.path, "Write the full training state to this file (atomically)");
     app->add_option("--checkpoint-every", spec_.checkpoint.every,
@@ -230,6 +234,7 @@ class TrainCommand final : public Command {
     // Before training: an unwritable --json found after the last epoch would cost the whole run.
     check_output_paths(comm, {{"--data", data_}, {"--resume", spec_.checkpoint.resume}},
                        {{"--json", json_, "JSON file"},
+                        {"--report", report_, "report file"},
                         {"--save", save_, "model file"},
                         {"--checkpoint", spec_.checkpoint.path, "checkpoint", "--resume"}});
     Context ctx;
@@ -285,6 +290,13 @@ class TrainCommand final : public Command {
     fmt::print("{}", format_train_summary(result, rc));
     std::fflush(stdout);
     if (!json_.empty()) write_text_file(json_, format_train_json(result, rc), "JSON file");
+    if (!report_.empty()) {
+      HtmlReportOptions ho;
+      ho.subtitle = fmt::format("{} trained on {} ({} training rows) on {} rank(s) x {} thread(s)", spec_.model.name,
+                                data_, result.summary.train_rows, comm.size(), ctx.resolved_threads());
+      ho.text_summary = format_train_summary(result, rc);
+      write_text_file(report_, train_report_html(result, ho), "report file");
+    }
     if (!save_.empty()) {
       if (result.summary.termination == Termination::kUserStopped) {
         fmt::print(stderr, "parafit: model not saved to '{}': training was interrupted\n", save_);
@@ -374,7 +386,7 @@ class TrainCommand final : public Command {
   }
 
   TrainSpec spec_;
-  std::string loss_ = "squared";
+  std::string loss_ = "squared", report_;
   std::string data_, x_, json_, save_, init_from_, delimiter_, activation_ = "tanh", precision_ = "float32",
                                                    schedule_ = "constant", shard_ = "auto", sync_ = "sync",
                                                    slow_rank_, schedule_pipeline_ = "1f1b";
