@@ -6,7 +6,7 @@
 # Usage: browser_test.sh PARAFIT WORK_DIR [SCREENSHOT_DIR]
 # Exit 77 (CTest: skipped) when Chromium is missing (scripts/setup.sh --test installs it).
 set -euo pipefail
-parafit=$1
+parafit=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 work=$2
 shots=${3:-$2}
 root=$(cd "$(dirname "$0")/../.." && pwd)
