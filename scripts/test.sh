@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The CI entry (.ci/run): builds parafit with warnings as errors into build-test/ and runs every
-# test (the unit, NIST, command-line, MPI, catalogue and install tests), then the hardening jobs,
-# each in its own build directory (docs/sanitizers.md):
+# test (the unit, NIST, command-line, MPI, catalogue, install, browser and Python tests), then the
+# hardening jobs, each in its own build directory (docs/sanitizers.md):
 #   1. build-asan/: the ASan+UBSan build and the libFuzzer targets: the whole test suite runs
 #      under ASan+UBSan, then each fuzzer for 20 s, two at a time (tests/fuzz/run.sh);
 #   2. build-tsan/: the TSan build runs the threaded and ranks-as-threads tests.
@@ -19,7 +19,7 @@ scripts/setup.sh --test   # the test-only packages too (GoogleTest, clang, ccach
 if [ "${PARAFIT_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null 2>&1; then
   export CCACHE_BASEDIR=$PWD PARAFIT_COMPILER_LAUNCHER=ccache
 fi
-BUILD_DIR=build-test scripts/build.sh -DPARAFIT_WARNINGS_AS_ERRORS=ON -DPARAFIT_BUILD_TESTS=ON \
+BUILD_DIR=build-test scripts/build.sh -DPARAFIT_WARNINGS_AS_ERRORS=ON -DPARAFIT_BUILD_TESTS=ON -DPARAFIT_BUILD_PYTHON=ON \
   ${PARAFIT_COMPILER_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER=$PARAFIT_COMPILER_LAUNCHER}
 jobs=$(nproc 2>/dev/null || echo 2)
 ctest --test-dir build-test --output-on-failure -j"$jobs" "$@"

@@ -43,6 +43,10 @@ struct FitSpec {
   // an nls fit: where the F-based profile t statistic crosses -+ t; stats/profile_intervals.h),
   // at one refit of the other parameters per point of each parameter's profile. Least squares only.
   bool profile_intervals = false;
+  // A model given as an object instead of by name (a library user's own Model, a Python
+  // function): when set, `model` is only its label, and `x` names its input columns in order ("x"
+  // by default). It has whatever self-start rule it implements.
+  std::shared_ptr<const Model> custom_model;
 };
 
 struct FitResult {

@@ -57,7 +57,7 @@ FitResult fit(const Dataset& data, const FitSpec& spec, const Context& context) 
   const RowLayout layout = row_layout(comm, data.rows());  // this rank's first row, for messages
   Error::Kind local_kind = Error::Kind::kData;
   try {
-    resolved = resolve_model(data, spec.model, spec.x, spec.y, spec.params, layout.offset);
+    resolved = resolve_model(data, spec.model, spec.x, spec.y, spec.params, layout.offset, spec.custom_model);
     const Model& model = *resolved.model;
     const std::size_t p = model.num_parameters();
     problem.model = &model;
@@ -128,7 +128,7 @@ FitResult fit(const Dataset& data, const FitSpec& spec, const Context& context) 
   for (std::size_t j = 0; j < p; ++j)
     if (!given[j]) missing.push_back(model.parameter_names()[j]);
   if (!missing.empty()) {
-    if (looks_like_formula(spec.model))
+    if (spec.custom_model == nullptr && looks_like_formula(spec.model))
       throw usage_error(fmt::format("formula models have no self-start rule: give {} for {}", option_name("start"),
                               fmt::join(missing, ", ")));
     std::vector<std::span<const double>> columns(problem.inputs.begin(), problem.inputs.end());

@@ -22,7 +22,7 @@ std::size_t parameter_index(const Model& model, const std::string& name, const c
 
 ResolvedModel resolve_model(const Dataset& data, const std::string& model, const std::vector<std::string>& x,
                             const std::string& y, const std::vector<std::string>& params,
-                            std::size_t first_row) {
+                            std::size_t first_row, std::shared_ptr<const Model> custom) {
   struct {
     const std::string& model;
     const std::vector<std::string>& x;
@@ -30,6 +30,19 @@ ResolvedModel resolve_model(const Dataset& data, const std::string& model, const
     const std::vector<std::string>& params;
   } spec{model, x, y, params};
   ResolvedModel r;
+  if (custom != nullptr) {
+    if (!spec.params.empty())
+      throw usage_error(fmt::format("parameter names ({}) are for formula models; model '{}' names its own",
+                                    option_name("params"), custom->name()));
+    r.model = std::move(custom);
+    r.inputs = spec.x.empty() ? std::vector<std::string>{"x"} : spec.x;
+    if (r.inputs.size() != r.model->num_inputs())
+      throw usage_error(fmt::format("model '{}' takes {} input column(s), but {} given with {}", r.model->name(),
+                                    r.model->num_inputs(), r.inputs.size(), option_name("x")));
+    r.response = spec.y;
+    r.response_columns = {spec.y};
+    return r;
+  }
   if (!looks_like_formula(spec.model)) {
     if (!spec.params.empty())
       throw usage_error(fmt::format("parameter names ({}) are for formula models; built-in model '{}' "

@@ -28,8 +28,10 @@ struct ResolvedModel {
 // response column, `params` a formula's parameter names. Throws parafit::Error for bad input; a
 // response that is not finite at a row is named as "data row N", counting from `first_row` (the
 // global index of data's first row when data is one rank's shard).
+// A `custom` model (FitSpec::custom_model) is taken as it is, with `x` its input columns ("x" by
+// default).
 ResolvedModel resolve_model(const Dataset& data, const std::string& model, const std::vector<std::string>& x,
                             const std::string& y, const std::vector<std::string>& params,
-                            std::size_t first_row = 0);
+                            std::size_t first_row = 0, std::shared_ptr<const Model> custom = nullptr);
 
 }  // namespace parafit::detail

@@ -20,7 +20,7 @@ RowDiagnostics row_diagnostics(const Dataset& data, const FitResult& fit, const 
   const FitSpec& spec = fit.spec;
   const RowLayout layout = row_layout(comm, data.rows());
   const detail::ResolvedModel resolved =
-      detail::resolve_model(data, spec.model, spec.x, spec.y, spec.params, layout.offset);
+      detail::resolve_model(data, spec.model, spec.x, spec.y, spec.params, layout.offset, spec.custom_model);
   const Model& model = *resolved.model;
   Problem problem;  // the squared loss: leverages are least squares'
   problem.model = &model;

@@ -107,4 +107,28 @@ TEST(Dataset, SourceIsKeptAndPrefixesErrors) {
 }
 
 }  // namespace
+TEST(Dataset, AViewBorrowsItsValuesAndCopiesAreViewsToo) {
+  const std::vector<double> owner = {1.5, 2.5, 3.5};
+  Dataset d;
+  d.add_column("y", {7, 8, 9});
+  d.add_column_view("x", owner);
+  EXPECT_EQ(d.column("x").data(), owner.data());  // no copy
+  EXPECT_EQ(d.column(1).size(), 3u);
+  const Dataset copy = d;
+  EXPECT_EQ(copy.column("x").data(), owner.data());
+  EXPECT_NE(copy.column("y").data(), d.column("y").data());  // an owned column is copied
+  EXPECT_THROW(d.add_column_view("x", owner), Error);
+  EXPECT_THROW(d.add_column_view("z", std::span<const double>(owner).first(2)), Error);
+  Dataset moved = d;
+  const std::vector<std::vector<double>> released = moved.release_columns();
+  ASSERT_EQ(released.size(), 2u);
+  EXPECT_EQ(released[1], owner);  // copied out
+  EXPECT_NE(released[1].data(), owner.data());
+  EXPECT_EQ(moved.rows(), 0u);
+  Dataset empty;
+  empty.add_column_view("e", std::span<const double>());
+  EXPECT_EQ(empty.rows(), 0u);
+  EXPECT_TRUE(empty.column("e").empty());
+}
+
 }  // namespace parafit
