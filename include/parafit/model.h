@@ -39,6 +39,11 @@ class Model {
   virtual void evaluate(const double* theta, const RowBlock& block, double* f, double* J,
                         std::size_t ldj) const = 0;
 
+  // Rows per evaluate() call the model would like in the LM's passes (0: the engine's default, 256
+  // rows, whose f and J stay in L1 cache). A model whose every call has a large fixed cost (a Python
+  // function) asks for more; the engine caps it at 65536 and at the chunk.
+  virtual std::size_t block_rows() const { return 0; }
+
   // Starting values computed from the data, like R's selfStart models. `inputs[k]` is input
   // variable k over all rows. Throws parafit::Error when the data do not allow a start (e.g. a
   // power model with no positive x); the message asks for --start.

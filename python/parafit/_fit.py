@@ -170,7 +170,8 @@ def fit(model: ModelLike, data: Optional[Mapping[str, Any]] = None, *, x: Union[
     arrays are converted once. ``weights``: a column name or an array. ``loss``: ``squared`` or
     a robust loss (``huber:0.5``, ``soft-l1:D``, ``cauchy:D``, ``arctan:D``, ``tukey:D``).
     ``start``/``fix``/``bounds`` by parameter name; ``ci``: ``wald`` or ``profile``.
-    ``threads``: worker threads (default: all cores); the result does not depend on it.
+    ``threads``: worker threads (default: all cores; 1 for a Python function, which holds the
+    GIL); the result does not depend on it.
     ``comm``: an mpi4py communicator: under ``mpirun`` each rank passes its own rows, and every
     rank gets the same result, bit for bit the one of a single process.
 
@@ -213,6 +214,8 @@ def fit(model: ModelLike, data: Optional[Mapping[str, Any]] = None, *, x: Union[
     label = model if isinstance(model, str) else ""
     if callable(model):
         function = model
+        if threads is None:
+            threads = 1  # a Python function holds the GIL: more threads only queue for it
         count = len(names) if names else (len(start) if start and not names else None)
         if not names:
             names = _callable_parameters(model, None if count is None else count)
@@ -286,6 +289,8 @@ def curve_fit(f: ModelLike, xdata: Any, ydata: Any, p0: Any = None, sigma: Any =
     function = None
     if callable(f):
         function = f
+        if threads is None:
+            threads = 1  # a Python function holds the GIL: more threads only queue for it
         names = _callable_parameters(f, None if p0a is None else p0a.size)
         label = _label(f, names)
         if p0a is None:

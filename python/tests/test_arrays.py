@@ -97,9 +97,9 @@ def test_ctrl_c_stops_a_fit():
         x = np.linspace(0, 5, 2000)
         y = np.exp(-x)
         def slow(x, a, b):
-            import time; time.sleep(0.01)
+            import time; time.sleep(0.05)  # a slow model: the fit takes seconds
             return a * np.exp(-b * x)
-        threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
         try:
             parafit.fit(slow, {"x": x, "y": y}, start={"a": 3, "b": 0.1}, max_iterations=100000)
             print("finished")

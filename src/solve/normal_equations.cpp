@@ -145,7 +145,9 @@ class GramKernel final : public RowKernel {
         loss_(loss != nullptr && !loss->squared() ? loss : nullptr),
         weighting_(weighting),
         weighted_(!problem.weights.empty() || loss_ != nullptr),
-        tiles_(plan_tiles(m_)) {}
+        tiles_(plan_tiles(m_)),
+        block_(problem.model->block_rows() == 0 ? kBlockRows
+                                                : std::min<std::size_t>(problem.model->block_rows(), 65536)) {}
 
   // Layout of the sums: [rss, g_0..g_{q-1}, H upper triangle row by row] — the upper triangle of
   // the Gram matrix of [r, J_c0, ..., J_c(q-1)].
@@ -158,14 +160,14 @@ class GramKernel final : public RowKernel {
    public:
     explicit Worker(const GramKernel& k)
         : k_(k),
-          // f, r, then J (p columns of kBlockRows).
-          buffer_(kBlockRows * (k.jacobian_ ? 2 + k.problem_.model->num_parameters() : 1)),
+          // f, r, then J (p columns of block_ rows).
+          buffer_(k.block_ * (k.jacobian_ ? 2 + k.problem_.model->num_parameters() : 1)),
           cols_(k.m_),
           gram_(k.width()),
-          loss_weights_(k.loss_ != nullptr ? kBlockRows : 0) {
+          loss_weights_(k.loss_ != nullptr ? k.block_ : 0) {
       if (k.jacobian_) {
-        double* J = buffer_.data() + 2 * kBlockRows;
-        for (std::size_t a = 0; a + 1 < k.m_; ++a) cols_[1 + a] = J + k.columns_[a] * kBlockRows;
+        double* J = buffer_.data() + 2 * k.block_;
+        for (std::size_t a = 0; a + 1 < k.m_; ++a) cols_[1 + a] = J + k.columns_[a] * k.block_;
       }
     }
     void set_parameters(std::span<const double> theta) override { theta_.assign(theta.begin(), theta.end()); }
@@ -175,15 +177,16 @@ class GramKernel final : public RowKernel {
       const Problem& problem = k_.problem_;
       const std::size_t begin = rows.begin(), end = begin + rows.size();
       double* f = buffer_.data();
-      double* r = k_.jacobian_ ? f + kBlockRows : nullptr;
-      double* J = k_.jacobian_ ? f + 2 * kBlockRows : nullptr;
+      const std::size_t block = k_.block_;
+      double* r = k_.jacobian_ ? f + block : nullptr;
+      double* J = k_.jacobian_ ? f + 2 * block : nullptr;
       GramChunk gram(k_.m_, k_.tiles_, k_.weighted_);
       const double* weights = problem.weights.empty() ? nullptr : problem.weights.data();
       std::array<double, kGramLanes> loss_lanes{};  // the chunk's sum of rho, 4 lanes as the Gram's
-      for (std::size_t b = begin; b < end; b += kBlockRows) {
-        const std::size_t n = std::min(kBlockRows, end - b);
+      for (std::size_t b = begin; b < end; b += block) {
+        const std::size_t n = std::min(block, end - b);
         problem.model->evaluate(theta_.data(), RowBlock{n, inputs_.bind(problem, b)}, f, J,
-                                k_.jacobian_ ? kBlockRows : 0);
+                                k_.jacobian_ ? block : 0);
         const double* w = weights != nullptr ? weights + b : nullptr;
         if (k_.loss_ != nullptr) {
           robust_row_weights(*k_.loss_, k_.weighting_, n, problem.y.data() + b, f, w, loss_weights_.data(),
@@ -214,6 +217,7 @@ class GramKernel final : public RowKernel {
   RowWeighting weighting_;
   bool weighted_;
   std::vector<Tile> tiles_;
+  std::size_t block_;  // rows per model call (the model's block_rows, or kBlockRows)
 };
 
 // [rss, g, H upper triangle row by row] as NormalEquations over q columns.
