@@ -216,9 +216,14 @@ def fit(model: ModelLike, data: Optional[Mapping[str, Any]] = None, *, x: Union[
         function = model
         if threads is None:
             threads = 1  # a Python function holds the GIL: more threads only queue for it
-        count = len(names) if names else (len(start) if start and not names else None)
         if not names:
-            names = _callable_parameters(model, None if count is None else count)
+            try:
+                names = _callable_parameters(model, None)
+            except ValueError:
+                if not start:
+                    raise ValueError("cannot tell the parameters of a function f(x, *args): give params "
+                                     "(their names) or start (by name)") from None
+                names = list(start.keys())
         label = _label(model, names)
         if not x_list:
             x_list = ["x"]

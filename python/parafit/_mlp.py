@@ -27,7 +27,8 @@ class MLPRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     on threads (and MPI ranks with ``comm``), the same weights for any number of them.
 
     scikit-learn's parameters where they mean the same: ``hidden_layer_sizes``, ``activation``
-    (relu, tanh, logistic; and parafit's gelu; not identity), ``solver`` (adam, sgd, lbfgs),
+    (relu, tanh, logistic; and parafit's gelu; not identity), ``solver`` (adam, sgd, lbfgs; and
+    parafit's adamw, whose decoupled weight decay is ``alpha``),
     ``alpha`` (L2 penalty, applied as weight decay alpha * w to each step's gradient, PyTorch's
     convention, where scikit-learn divides it by the batch size), ``batch_size`` ("auto":
     min(200, n)), ``learning_rate_init``, ``max_iter`` (epochs; L-BFGS: iterations), ``random_state``
@@ -103,8 +104,8 @@ class MLPRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         if self.activation not in _ACTIVATIONS:
             raise ValueError(f"activation must be one of {', '.join(_ACTIVATIONS)} (parafit has no 'identity'), "
                              f"not {self.activation!r}")
-        if self.solver not in ("adam", "sgd", "lbfgs"):
-            raise ValueError(f"solver must be 'adam', 'sgd' or 'lbfgs', not {self.solver!r}")
+        if self.solver not in ("adam", "sgd", "lbfgs", "adamw"):
+            raise ValueError(f"solver must be 'adam', 'sgd', 'lbfgs' (or parafit's 'adamw'), not {self.solver!r}")
         if self.learning_rate != "constant":
             raise ValueError(f"learning_rate must be 'constant' (parafit's schedules are not scikit-learn's), "
                              f"not {self.learning_rate!r}")
@@ -135,7 +136,7 @@ class MLPRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         if self.solver == "sgd":
             options["momentum"] = float(self.momentum)
             options["nesterov"] = bool(self.nesterovs_momentum) and self.momentum > 0
-        if self.solver == "adam":
+        if self.solver in ("adam", "adamw"):
             options.update(beta1=float(self.beta_1), beta2=float(self.beta_2), epsilon=float(self.epsilon))
         if self.solver == "lbfgs":
             options["max_iterations"] = epochs

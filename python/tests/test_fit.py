@@ -97,6 +97,15 @@ def test_a_python_function_model(decay):
     np.testing.assert_allclose(by_fd.estimates, ref.estimates, rtol=1e-7)
     assert by_fd.names == ["a", "b", "c"]
 
+    def star(x, *p):  # no names in the signature: start names them
+        return p[0] * np.exp(-p[1] * x) + p[2]
+
+    starred = parafit.fit(star, decay, start=start)
+    assert starred.names == ["a", "b", "c"]
+    np.testing.assert_array_equal(starred.estimates, by_fd.estimates)
+    with pytest.raises(ValueError, match="cannot tell the parameters"):
+        parafit.fit(star, decay)
+
 
 def test_a_python_exception_is_raised_as_it_was(decay):
     def broken(x, a, b):

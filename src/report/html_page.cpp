@@ -158,6 +158,11 @@ void HtmlPage::heading(std::string_view text) { body_ += "<h2>" + escape_html(te
 void HtmlPage::html(std::string_view fragment) { body_.append(fragment); }
 
 void HtmlPage::chart(Chart chart) {
+  if (chart.rows.empty()) {  // dygraphs draws nothing from no rows (and complains): say so instead
+    body_ += "<p><strong>" + escape_html(chart.title) + "</strong>: nothing to draw." +
+             (chart.caption.empty() ? std::string() : " " + escape_html(chart.caption)) + "</p>\n";
+    return;
+  }
   const std::size_t i = charts_.size();
   body_ += fmt::format(
       "<div class=\"chart-box\"><div class=\"legend\" id=\"legend-{0}\"></div>"

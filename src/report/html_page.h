@@ -29,6 +29,7 @@ class HtmlPage {
   // A section heading, and raw HTML (the caller escapes text: escape_html).
   void heading(std::string_view text);
   void html(std::string_view fragment);
+  // A chart of no rows becomes a line saying there is nothing to draw.
   void chart(Chart chart);
   std::string render() const;
 

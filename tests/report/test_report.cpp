@@ -156,6 +156,15 @@ TEST(ReportPage, IsSelfContainedAndEscapesItsText) {
   EXPECT_EQ(html.find("<img"), std::string::npos);
   EXPECT_EQ(html.find("http://"), std::string::npos);
   EXPECT_EQ(html.find("@import"), std::string::npos);
+  // A chart with nothing to draw is a sentence, not an empty chart.
+  detail::HtmlPage empty("e");
+  detail::Chart none;
+  none.title = "Histogram of a";
+  none.caption = "No finite values.";
+  empty.chart(none);
+  const std::string e = empty.render();
+  EXPECT_NE(e.find("<strong>Histogram of a</strong>: nothing to draw. No finite values."), std::string::npos);
+  EXPECT_EQ(e.find("<div class=\"chart\""), std::string::npos);
 }
 
 // The data a report embeds, parsed back.
