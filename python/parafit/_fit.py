@@ -349,7 +349,7 @@ def curve_fit(f: ModelLike, xdata: Any, ydata: Any, p0: Any = None, sigma: Any =
         sigma2 = result.statistics["sigma"] ** 2
         pcov = pcov / sigma2
     if full_output:
-        fitted = result.predict(_input_columns(xa if xa.ndim == 2 else xa, inputs))
+        fitted = result.predict(_input_columns(xa, inputs))
         infodict = {"nfev": result.function_evaluations, "fvec": np.asarray(fitted) - ya, "result": result}
         return popt, pcov, infodict, result.message, 1
     return popt, pcov
