@@ -50,6 +50,7 @@ class FitResult:
         self.fixed: list[bool] = list(d["fixed"])
         self.at_bound: list[bool] = list(d["at_bound"])
         self.covariance: np.ndarray = d["covariance"]
+        self._jtwj: np.ndarray = d["jtwj"]  # J^T W J over the fitted parameters (bounded ones included)
         self.converged: bool = bool(d["converged"])
         self.termination: str = d["termination"]
         self.message: str = d["message"]
@@ -342,12 +343,22 @@ def curve_fit(f: ModelLike, xdata: Any, ydata: Any, p0: Any = None, sigma: Any =
         raise RuntimeError(f"Optimal parameters not found: {result.message}")
     popt = result.estimates.copy()
     pcov = result.covariance.copy()
+    s_sq = result.statistics["sigma"] ** 2  # RSS / df: the residual variance the covariance carries
+    if any(result.at_bound) and not result.statistics["singular"]:
+        # parafit gives a parameter held at its bound no standard error; scipy's pcov is
+        # RSS / (n - p) (J^T W J)^-1 over every parameter, bound or not (p counts them all): that,
+        # for code written for scipy.
+        dof = result.statistics["observations"] - len(names)
+        s_sq = result.statistics["rss"] / dof if dof > 0 else np.inf
+        try:
+            pcov = np.linalg.inv(result._jtwj) * s_sq
+        except np.linalg.LinAlgError:
+            pcov = np.full((len(names), len(names)), np.nan)
     if result.statistics["singular"] or not np.all(np.isfinite(pcov)):
         warnings.warn("Covariance of the parameters could not be estimated", category=RuntimeWarning, stacklevel=2)
         pcov = np.full((len(names), len(names)), np.inf)
-    elif absolute_sigma:
-        sigma2 = result.statistics["sigma"] ** 2
-        pcov = pcov / sigma2
+    elif absolute_sigma:  # sigma as given: undo the scaling by the residual variance
+        pcov = pcov / s_sq
     if full_output:
         fitted = result.predict(_input_columns(xa, inputs))
         infodict = {"nfev": result.function_evaluations, "fvec": np.asarray(fitted) - ya, "result": result}

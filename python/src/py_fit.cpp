@@ -149,6 +149,14 @@ py::dict to_python(const FitHandle& h) {
   for (std::size_t i = 0; i < k; ++i)
     for (std::size_t j = 0; j < k; ++j) cov[i * k + j] = st.covariance(Eigen::Index(i), Eigen::Index(j));
   out["covariance"] = to_matrix(cov, k, k);
+  // J^T W J at the estimates over the fitted parameters (those at a bound included), for
+  // curve_fit's scipy-style pcov when a bound is active.
+  const std::size_t q = r.summary.free_parameters.size();
+  std::vector<double> jtwj(q * q);
+  for (std::size_t i = 0; i < q && std::size_t(r.summary.jtwj.rows()) == q; ++i)
+    for (std::size_t j = 0; j < q; ++j) jtwj[i * q + j] = r.summary.jtwj(Eigen::Index(i), Eigen::Index(j));
+  out["jtwj"] = to_matrix(jtwj, q, q);
+  out["free_parameters"] = r.summary.free_parameters;
   out["converged"] = r.summary.IsSolutionUsable();
   out["termination"] = to_string(r.summary.termination);
   out["message"] = r.summary.message;

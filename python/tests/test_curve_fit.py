@@ -58,6 +58,8 @@ def test_the_documented_exponential_with_bounds(decay_data):
     theirs = scipy_curve_fit(decay, x, y, bounds=bounds)
     close(mine[0], theirs[0])
     assert mine[0][1] == pytest.approx(1.0)
+    # pcov as scipy's: over every parameter, the one on its bound included.
+    close_cov(mine[1], theirs[1])
 
 
 @pytest.mark.parametrize("absolute", [False, True])
