@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <cstring>
-#include <limits>
 
 #include "parafit/batch.h"
 #include "parafit/error.h"
@@ -79,12 +78,7 @@ py::dict run_batch(const std::string& model_name, const py::object& y_in, const 
   for (const auto& [name, value] : fix) spec.fix.emplace_back(index_of(py::str(name)), value.cast<double>());
   if (bounds.size() > 0) {
     spec.bounds.assign(p, ParameterBounds{});
-    for (const auto& [name, value] : bounds) {
-      const auto pair = value.cast<py::sequence>();
-      ParameterBounds& b = spec.bounds[index_of(py::str(name))];
-      b.lower = pair[0].is_none() ? -std::numeric_limits<double>::infinity() : pair[0].cast<double>();
-      b.upper = pair[1].is_none() ? std::numeric_limits<double>::infinity() : pair[1].cast<double>();
-    }
+    for (const auto& [name, value] : bounds) spec.bounds[index_of(py::str(name))] = bounds_pair(value, py::str(name));
   }
   spec.float32 = float32;
   if (float32) spec.solver.function_tolerance = kFloat32DefaultTolerance;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <limits>
 
 #ifdef PARAFIT_HAVE_MPI
 #include "parafit/mpi_communicator.h"
@@ -61,6 +62,16 @@ Context context_for(std::optional<int> threads, const py::object& comm, std::uni
 #else
   throw py::value_error("this parafit was built without MPI: comm must be None");
 #endif
+}
+
+ParameterBounds bounds_pair(const py::handle& value, const std::string& name) {
+  if (!py::isinstance<py::sequence>(value) || py::len(value) != 2)
+    throw py::value_error(fmt::format("bounds['{}'] must be (lower, upper), None for no limit", name));
+  const auto pair = py::reinterpret_borrow<py::sequence>(value);
+  ParameterBounds b;
+  b.lower = pair[0].is_none() ? -std::numeric_limits<double>::infinity() : pair[0].cast<double>();
+  b.upper = pair[1].is_none() ? std::numeric_limits<double>::infinity() : pair[1].cast<double>();
+  return b;
 }
 
 py::array_t<double> to_array(const std::vector<double>& values) {

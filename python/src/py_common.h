@@ -14,6 +14,7 @@
 #include "parafit/communicator.h"
 #include "parafit/context.h"
 #include "parafit/dataset.h"
+#include "parafit/problem.h"
 
 namespace parafit::python {
 
@@ -38,6 +39,9 @@ Columns columns_from(const py::handle& mapping);
 // MpiCommunicator, when there is one, is built into `holder` (a collective over `comm`).
 Context context_for(std::optional<int> threads, const py::object& comm,
                     std::unique_ptr<Communicator>& holder);
+
+// bounds[name] = (lower, upper), either None for no limit. Throws ValueError for another shape.
+ParameterBounds bounds_pair(const py::handle& value, const std::string& name);
 
 py::array_t<double> to_array(const std::vector<double>& values);
 py::array_t<double> to_matrix(const std::vector<double>& values, std::size_t rows, std::size_t cols);

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <limits>
 
 #include "parafit/distributed.h"
 #include "parafit/error.h"
@@ -35,15 +34,7 @@ std::vector<std::pair<std::string, double>> assignments(const py::dict& values) 
 
 std::vector<std::pair<std::string, ParameterBounds>> bounds_from(const py::dict& values) {
   std::vector<std::pair<std::string, ParameterBounds>> out;
-  for (const auto& [name, value] : values) {
-    const auto pair = value.cast<py::sequence>();
-    if (pair.size() != 2)
-      throw py::value_error(fmt::format("bounds['{}'] must be (lower, upper)", std::string(py::str(name))));
-    ParameterBounds b;
-    b.lower = pair[0].is_none() ? -std::numeric_limits<double>::infinity() : pair[0].cast<double>();
-    b.upper = pair[1].is_none() ? std::numeric_limits<double>::infinity() : pair[1].cast<double>();
-    out.emplace_back(py::str(name), b);
-  }
+  for (const auto& [name, value] : values) out.emplace_back(py::str(name), bounds_pair(value, py::str(name)));
   return out;
 }
 
